@@ -1,0 +1,170 @@
+//! `mavis serve`: every function in one process on the embedded adapters.
+//!
+//! - the API Router (the same one the api function serves on AWS) at http://127.0.0.1:PORT
+//! - signed upload URLs served by the folder object store, each stored upload becoming an ObjectCreated event
+//! - a drops folder (`DATA/drops/{ODS}/file.csv`) that behaves as a CHIS bulk drop
+//! - the events go through a durable embedded queue (retries, dead letters) to the import pipeline
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use shared::adapters::embedded_queue::EmbeddedQueue;
+use shared::adapters::folder_object_store::{FolderObjectStore, ObjectStored, upload_router};
+use shared::adapters::sqlite_store::SqliteRecordStore;
+use shared::pipeline::{Pipeline, PipelineSettings, invocation};
+use shared::ports::{ObjectStore, Queue, RecordStore};
+use shared::web::auth::{Authenticator, LocalIssuer};
+use shared::web::{AppState, WebSettings};
+
+mod drops;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// Port on 127.0.0.1.
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Where data is kept between runs.
+    #[arg(long, default_value = "data")]
+    data: PathBuf,
+    /// Reference data; the bundled demo seed by default.
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// Fix "today" (academic years, year groups), e.g. to try a fixture at its own date.
+    #[arg(long)]
+    today: Option<chrono::NaiveDate>,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self { port: 3000, data: crate::default_data_dir(), seed: None, today: None }
+    }
+}
+
+pub fn run(args: ServeArgs) -> ExitCode {
+    shared::telemetry::init();
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mavis serve: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Events between the object store and the pipeline: visible again after this long if a worker dies mid-import.
+const EVENT_VISIBILITY: Duration = Duration::from_secs(15 * 60);
+const MAX_RECEIVES: u32 = 5;
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let port = args.port;
+    let data = args.data.clone();
+    std::fs::create_dir_all(data.join("drops")).with_context(|| format!("cannot create {}", data.display()))?;
+
+    let reference = match &args.seed {
+        Some(path) => shared::reference::load_file(path)?,
+        None => shared::reference::demo(),
+    };
+    let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::open(&data.join("records.sqlite"))?);
+    shared::store::reference::save(records.as_ref(), &reference).await?;
+    let base_url = format!("http://127.0.0.1:{port}");
+    let folder = Arc::new(FolderObjectStore::new(data.clone(), base_url.clone(), signing_key(&data)?));
+    let objects: Arc<dyn ObjectStore> = folder.clone();
+    let queue: Arc<dyn Queue> = Arc::new(EmbeddedQueue::open(&data.join("object-events.sqlite"), MAX_RECEIVES)?);
+    let reference = Arc::new(reference);
+
+    let pipeline = Pipeline {
+        records: records.clone(),
+        objects: objects.clone(),
+        reference: reference.clone(),
+        settings: PipelineSettings { today_override: args.today, ..PipelineSettings::default() },
+    };
+
+    let issuer = Arc::new(LocalIssuer::load_or_create(&data)?);
+    let auth = Arc::new(Authenticator::from_jwks(issuer.jwks(), LocalIssuer::ISSUER, LocalIssuer::AUDIENCE)?);
+    let state = AppState {
+        records,
+        objects,
+        reference,
+        auth,
+        settings: Arc::new(WebSettings { today_override: args.today, ..WebSettings::default() }),
+    };
+    let events = queue.clone();
+    let on_stored: Arc<dyn Fn(ObjectStored) + Send + Sync> = Arc::new(move |stored: ObjectStored| {
+        let queue = events.clone();
+        tokio::spawn(async move {
+            let body = drops::notification(&stored.key, &stored.etag, stored.size);
+            if let Err(e) = queue.send_batch(vec![body]).await {
+                tracing::error!(error = %e, "could not queue an upload event");
+            }
+        });
+    });
+    let app = shared::web::app(state)
+        .merge(shared::web::local_routes(issuer.clone()))
+        .merge(upload_router(folder.clone(), on_stored));
+
+    tokio::spawn(drops::watch(data.join("drops"), objects_for_drops(&folder), queue.clone()));
+    tokio::spawn(work(pipeline, queue));
+
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}; is something else running there? Use --port"))?;
+    println!("Mavis is running at {base_url}");
+    println!("  a token for the API:  cargo run -- token --user nurse@example.com");
+    println!("  CHIS drops folder:    {}/{{ODS code}}/", data.join("drops").display());
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    Ok(())
+}
+
+fn objects_for_drops(folder: &Arc<FolderObjectStore>) -> Arc<dyn ObjectStore> {
+    folder.clone()
+}
+
+/// The key that signs upload URLs, kept in the data folder so that URLs survive a restart.
+fn signing_key(data: &Path) -> anyhow::Result<[u8; 32]> {
+    let path = data.join("upload-signing.key");
+    if let Ok(bytes) = std::fs::read(&path)
+        && let Ok(key) = <[u8; 32]>::try_from(bytes.as_slice())
+    {
+        return Ok(key);
+    }
+    let key: [u8; 32] = rand::random();
+    std::fs::write(&path, key).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(key)
+}
+
+/// The import function's event source: messages from the queue to the pipeline, retried with back-off.
+async fn work(pipeline: Pipeline, queue: Arc<dyn Queue>) {
+    loop {
+        let messages = match queue.receive(10, Duration::from_secs(1), EVENT_VISIBILITY).await {
+            Ok(messages) => messages,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read the event queue");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        for message in messages {
+            let result = invocation::handle_notification(&pipeline, &message.body).await;
+            let acked = match result {
+                Ok(_) => queue.ack(&message.receipt).await,
+                Err(e) => {
+                    let delay = Duration::from_secs(2u64.pow(message.receive_count.min(6)));
+                    tracing::warn!(error = %e, attempt = message.receive_count, ?delay, "import will be retried");
+                    queue.retry_after(&message.receipt, delay).await
+                }
+            };
+            if let Err(e) = acked {
+                tracing::error!(error = %e, "cannot acknowledge an event");
+            }
+        }
+    }
+}
+
+async fn shutdown() {
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -1,0 +1,118 @@
+//! `mavis validate`: the same validation the import function runs, on a local file, without any store.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use chrono::NaiveDate;
+use clap::{Args, ValueEnum};
+use shared::csv_import::Limits;
+use shared::csv_import::child_records::{ChildFormat, ChildRecordsContext};
+use shared::csv_import::report::{Status, ValidationSummary, summarise_child_records};
+use shared::domain::{AcademicYear, ReferenceData};
+
+#[derive(Args)]
+pub struct ValidateArgs {
+    /// What the file holds.
+    #[arg(long, value_enum)]
+    kind: Kind,
+    /// Reference data (teams, schools…); the bundled demo seed by default.
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// ODS code of the uploading team; the seed's first point-of-care team by default.
+    #[arg(long)]
+    team: Option<String>,
+    /// The date academic years and year groups are computed from (YYYY-MM-DD); today by default.
+    #[arg(long)]
+    today: Option<NaiveDate>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Safety limit on data rows.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_rows: u64,
+    file: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Kind {
+    ChildRecords,
+}
+
+fn usage(message: String) -> ExitCode {
+    eprintln!("mavis validate: {message}");
+    ExitCode::from(2)
+}
+
+pub fn run(args: ValidateArgs) -> ExitCode {
+    let reference = match &args.seed {
+        Some(path) => match shared::reference::load_file(path) {
+            Ok(reference) => reference,
+            Err(e) => return usage(e.to_string()),
+        },
+        None => shared::reference::demo(),
+    };
+    let team = match find_team(&reference, args.team.as_deref()) {
+        Ok(team) => team.clone(),
+        Err(message) => return usage(message),
+    };
+    if let Err(e) = File::open(&args.file) {
+        return usage(format!("cannot read {}: {e}", args.file.display()));
+    }
+    let today = args.today.unwrap_or_else(shared::pipeline::today_in_london);
+    let context = ChildRecordsContext {
+        reference: &reference,
+        team: &team,
+        academic_year: AcademicYear::pending(today),
+        today,
+        format: match args.kind {
+            Kind::ChildRecords => ChildFormat::ChildRecords,
+        },
+    };
+    let mut open = || File::open(&args.file).map(BufReader::new);
+    let summary = match summarise_child_records(&mut open, &context, &Limits { max_rows: args.max_rows }) {
+        Ok(summary) => summary,
+        Err(e) => return usage(format!("cannot read {}: {e}", args.file.display())),
+    };
+    if args.json {
+        println!("{}", summary.to_json());
+    } else {
+        print_human(&summary);
+    }
+    if summary.status == Status::Valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}
+
+fn find_team<'a>(reference: &'a ReferenceData, ods: Option<&str>) -> Result<&'a shared::domain::Team, String> {
+    match ods {
+        Some(ods) => reference.team_by_ods(ods).ok_or_else(|| format!("no team with ODS code {ods} in the seed")),
+        None => reference
+            .teams
+            .iter()
+            .find(|t| t.kind == shared::domain::TeamKind::PointOfCare)
+            .ok_or_else(|| "the seed has no point-of-care team; pass --team".to_string()),
+    }
+}
+
+fn print_human(summary: &ValidationSummary) {
+    if let Some(file_error) = &summary.file_error {
+        println!("Invalid: {file_error}");
+        return;
+    }
+    if summary.status == Status::Valid {
+        println!("Valid: {} rows", summary.rows);
+        return;
+    }
+    println!("Invalid: {} of {} rows have errors", summary.rows_with_errors, summary.rows);
+    let mut last_row = None;
+    for error in &summary.errors {
+        if last_row != Some(error.row) {
+            println!("Row {}", error.row);
+            last_row = Some(error.row);
+        }
+        match &error.column {
+            Some(column) => println!("  {column}: {}", error.message),
+            None => println!("  {}", error.message),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Adapters: for each port a cloud implementation (AWS SDK) and an embedded one (local runner, default tests).
+
+pub mod aws;
+pub mod dynamodb_store;
+pub mod embedded_queue;
+pub mod folder_object_store;
+pub mod s3_object_store;
+pub mod sqlite_store;
+pub mod sqs_queue;

@@ -1,0 +1,195 @@
+//! The cloud [`ObjectStore`]: one S3 bucket.
+//!
+//! ETags are returned without the surrounding quotes that S3 puts on them, so that they compare equal to the `eTag`
+//! of an S3 event record (which has none) and to the folder adapter's plain hex hashes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::config::http::HttpResponse;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+use bytes::Bytes;
+
+use super::aws::{Failure, REGION, classify, describe};
+use crate::ports::object_store::{ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PresignedUpload};
+
+/// Objects in one bucket of S3 (or an emulator; build the client with [`super::aws::s3_client`], which forces path
+/// style).
+#[derive(Debug, Clone)]
+pub struct S3ObjectStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3ObjectStore {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into() }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+}
+
+/// Creates `bucket` in eu-west-2 if it does not exist yet (for tests and bootstrapping an emulator; real buckets come
+/// from the infrastructure template).
+pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), ObjectStoreError> {
+    let location = CreateBucketConfiguration::builder()
+        .location_constraint(BucketLocationConstraint::from(REGION))
+        .build();
+    match client.create_bucket().bucket(bucket).create_bucket_configuration(location).send().await {
+        Ok(_) => Ok(()),
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you()) => Ok(()),
+        Err(err) => Err(map_err("CreateBucket", bucket, err)),
+    }
+}
+
+fn map_err<E>(operation: &str, key: &str, err: SdkError<E, HttpResponse>) -> ObjectStoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    match classify(&err) {
+        Failure::NotFound => ObjectStoreError::NotFound(key.to_owned()),
+        Failure::Transient => ObjectStoreError::Transient(Box::new(err)),
+        Failure::Invalid => ObjectStoreError::Invalid(describe(operation, &err)),
+    }
+}
+
+/// S3 ETags are quoted (`"abc…"`); multipart ones also carry a `-N` suffix, which we keep.
+fn unquote(etag: Option<&str>) -> String {
+    etag.unwrap_or_default().trim_matches('"').to_owned()
+}
+
+fn size(len: Option<i64>) -> u64 {
+    len.and_then(|n| u64::try_from(n).ok()).unwrap_or(0)
+}
+
+/// `content-type` → `Content-Type`, so that both adapters hand out the same header names.
+fn canonical_header_name(name: &str) -> String {
+    name.split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            match chars.next() {
+                Some(first) => first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase(),
+                None => String::new(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+#[async_trait]
+impl ObjectStore for S3ObjectStore {
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), ObjectStoreError> {
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await
+            .map_err(|err| map_err("PutObject", key, err))?;
+        Ok(())
+    }
+
+    async fn head(&self, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|err| map_err("HeadObject", key, err))?;
+        Ok(ObjectInfo { key: key.to_owned(), size: size(out.content_length()), etag: unquote(out.e_tag()) })
+    }
+
+    async fn open(&self, key: &str) -> Result<ObjectReader, ObjectStoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|err| map_err("GetObject", key, err))?;
+        // Pinned on the heap so that the reader is Unpin whatever the SDK's stream type is.
+        Ok(Box::new(Box::pin(out.body.into_async_read())))
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+            .map_err(|err| map_err("DeleteObject", key, err))?;
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectStoreError> {
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
+        let mut objects = Vec::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|err| map_err("ListObjectsV2", prefix, err))?;
+            objects.extend(page.contents().iter().filter_map(|object| {
+                Some(ObjectInfo { key: object.key()?.to_owned(), size: size(object.size()), etag: unquote(object.e_tag()) })
+            }));
+        }
+        // S3 already lists in UTF-8 byte order; sorting again makes that a property of the port, not of the server.
+        objects.sort_by(|a, b| a.key.cmp(&b.key));
+        Ok(objects)
+    }
+
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUpload, ObjectStoreError> {
+        let config = PresigningConfig::expires_in(expires_in)
+            .map_err(|err| ObjectStoreError::Invalid(format!("presigned upload expiry: {err}")))?;
+        // Setting the content type here puts it in the signed headers: S3 rejects an upload with any other type.
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .presigned(config)
+            .await
+            .map_err(|err| map_err("PutObject (presign)", key, err))?;
+        let headers: BTreeMap<String, String> =
+            request.headers().map(|(name, value)| (canonical_header_name(name), value.to_owned())).collect();
+        Ok(PresignedUpload {
+            method: request.method().to_owned(),
+            url: request.uri().to_owned(),
+            headers,
+            expires_in_seconds: expires_in.as_secs(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_header_names() {
+        assert_eq!(canonical_header_name("content-type"), "Content-Type");
+        assert_eq!(canonical_header_name("x-amz-meta-a"), "X-Amz-Meta-A");
+    }
+
+    #[test]
+    fn etags_lose_their_quotes() {
+        assert_eq!(unquote(Some("\"abc\"")), "abc");
+        assert_eq!(unquote(Some("\"abc-2\"")), "abc-2");
+        assert_eq!(unquote(None), "");
+    }
+}

@@ -1,0 +1,7 @@
+//! Contract test suites, one per port, run against every adapter of that port (embedded always; cloud adapters
+//! when the emulators are up). A suite is a plain async function taking the adapter, so that both adapters are held
+//! to exactly the same assertions.
+
+pub mod object_store;
+pub mod queue;
+pub mod record_store;

@@ -1,0 +1,162 @@
+//! An import: one uploaded file and what became of it.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AcademicYear;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ImportKind {
+    ChildRecords,
+    ClassList,
+    VaccinationRecords,
+}
+
+impl ImportKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImportKind::ChildRecords => "child-records",
+            ImportKind::ClassList => "class-list",
+            ImportKind::VaccinationRecords => "vaccination-records",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "child-records" => Some(ImportKind::ChildRecords),
+            "class-list" => Some(ImportKind::ClassList),
+            "vaccination-records" => Some(ImportKind::VaccinationRecords),
+            _ => None,
+        }
+    }
+
+    /// "Child records", "Class list records", "Vaccination records".
+    pub fn label(self) -> &'static str {
+        match self {
+            ImportKind::ChildRecords => "Child records",
+            ImportKind::ClassList => "Class list records",
+            ImportKind::VaccinationRecords => "Vaccination records",
+        }
+    }
+}
+
+/// mavis-import.md §5.2. Stored by name; shown through `tag()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStatus {
+    /// Created through the API, waiting for its file.
+    AwaitingUpload,
+    PendingImport,
+    RowsAreInvalid,
+    Processed,
+    LowPdsMatchRate,
+    ChangesetsAreInvalid,
+    InReview,
+    CalculatingReReview,
+    InReReview,
+    Committing,
+    PartiallyProcessed,
+    Cancelled,
+}
+
+impl ImportStatus {
+    /// The status tag the user sees.
+    pub fn tag(self) -> &'static str {
+        match self {
+            ImportStatus::AwaitingUpload => "Awaiting upload",
+            ImportStatus::PendingImport | ImportStatus::CalculatingReReview => "Processing",
+            ImportStatus::RowsAreInvalid => "Invalid",
+            ImportStatus::ChangesetsAreInvalid | ImportStatus::LowPdsMatchRate => "Failed",
+            ImportStatus::InReview => "Review and approve",
+            ImportStatus::InReReview => "Review",
+            ImportStatus::Committing => "Importing",
+            ImportStatus::Processed => "Completed",
+            ImportStatus::PartiallyProcessed => "Partially completed",
+            ImportStatus::Cancelled => "Cancelled",
+        }
+    }
+
+    /// No more work will happen on an import in this status without a user acting.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ImportStatus::RowsAreInvalid
+                | ImportStatus::Processed
+                | ImportStatus::LowPdsMatchRate
+                | ImportStatus::ChangesetsAreInvalid
+                | ImportStatus::PartiallyProcessed
+                | ImportStatus::Cancelled
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportCounts {
+    pub new: u64,
+    pub changed: u64,
+    pub exact_duplicate: u64,
+    #[serde(default)]
+    pub ignored: u64,
+}
+
+/// One message about one row. `row` is the spreadsheet row number ("Row 2" is the first data row);
+/// `column` is the header exactly as written in the file, or None for a row-level message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowError {
+    pub row: u64,
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl RowError {
+    /// The stored form: `<code>HEADER</code>: message` for a column, the message alone otherwise.
+    pub fn stored_form(&self) -> String {
+        match &self.column {
+            Some(column) => format!("<code>{column}</code>: {}", self.message),
+            None => self.message.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Import {
+    pub id: Uuid,
+    pub team_id: String,
+    pub kind: ImportKind,
+    pub status: ImportStatus,
+    /// Object key of the uploaded file.
+    pub object_key: String,
+    pub filename: Option<String>,
+    /// Email of the uploader; None for CHIS bulk drops.
+    pub uploaded_by: Option<String>,
+    pub academic_year: AcademicYear,
+    /// Class lists: the school and year groups chosen at upload.
+    #[serde(default)]
+    pub school_urn: Option<String>,
+    #[serde(default)]
+    pub year_groups: Vec<i32>,
+    /// Data rows after dropping an instruction row and trailing blank rows.
+    #[serde(default)]
+    pub row_count: Option<u64>,
+    #[serde(default)]
+    pub counts: Option<ImportCounts>,
+    /// A whole-file problem ("Choose a CSV file in the correct format"…).
+    #[serde(default)]
+    pub file_error: Option<String>,
+    #[serde(default)]
+    pub rows_with_errors: u64,
+    /// The first rows with errors (at most `ERRORS_KEPT_ON_IMPORT` rows); the rest are stored as separate items.
+    #[serde(default)]
+    pub errors: Vec<RowError>,
+    /// The date the academic year and year groups were computed from.
+    pub today: NaiveDate,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    #[serde(default)]
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// How many rows with errors are listed on the import itself ("Only the first 100 rows with issues are listed").
+pub const ERRORS_KEPT_ON_IMPORT: usize = 100;

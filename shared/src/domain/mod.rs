@@ -1,0 +1,11 @@
+//! Domain records. Plain data with serde, stored as JSON bodies in the record store.
+
+pub mod academic_year;
+pub mod import;
+pub mod patient;
+pub mod reference;
+
+pub use academic_year::AcademicYear;
+pub use import::{Import, ImportCounts, ImportKind, ImportStatus, RowError};
+pub use patient::{Gender, Parent, ParentRelationship, Patient, Relationship};
+pub use reference::{Clinic, Programme, ReferenceData, School, Session, Team, TeamKind, User};

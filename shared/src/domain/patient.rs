@@ -1,0 +1,193 @@
+//! Children (patients) and their parents.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AcademicYear;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Gender {
+    Female,
+    Male,
+    NotKnown,
+    NotSpecified,
+}
+
+impl Gender {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Female => "female",
+            Gender::Male => "male",
+            Gender::NotKnown => "not_known",
+            Gender::NotSpecified => "not_specified",
+        }
+    }
+}
+
+/// Where a child goes to school, as far as this service knows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SchoolPlacement {
+    /// At a school, by URN(+site).
+    School { urn: String },
+    HomeEducated,
+    /// School not known (URN 888888, or never set).
+    Unknown,
+}
+
+/// The child attributes an import can set. Every field is optional because blank upload values are dropped;
+/// the same struct carries uploaded values and a patient's current values.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildAttributes {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub preferred_given_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub preferred_family_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub date_of_birth: Option<NaiveDate>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub birth_academic_year: Option<AcademicYear>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gender: Option<Gender>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub nhs_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub address_line_1: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub address_line_2: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub address_town: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub address_postcode: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub registration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub registration_academic_year: Option<AcademicYear>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Patient {
+    pub id: Uuid,
+    #[serde(flatten)]
+    pub attributes: ChildAttributes,
+    pub school: SchoolPlacement,
+    /// Uploaded values that differ from the record and wait for review (attribute name → uploaded value).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pending_changes: BTreeMap<String, serde_json::Value>,
+    /// Teams the patient belongs to (through a patient location in the current academic year).
+    #[serde(default)]
+    pub team_ids: Vec<String>,
+    /// Teams in which the patient is archived, with the reason (`moved_out_of_area`, `immunisation_import`…).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub archived_in: BTreeMap<String, String>,
+    #[serde(default)]
+    pub restricted_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub invalidated_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub date_of_death: Option<NaiveDate>,
+    #[serde(default)]
+    pub updated_from_pds_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Patient {
+    pub fn full_name(&self) -> String {
+        format!(
+            "{} {}",
+            self.attributes.given_name.as_deref().unwrap_or(""),
+            self.attributes.family_name.as_deref().unwrap_or("")
+        )
+        .trim()
+        .to_string()
+    }
+
+    pub fn is_restricted(&self) -> bool {
+        self.restricted_at.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Relationship {
+    Mother,
+    Father,
+    Guardian,
+    Other,
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Parent {
+    pub id: Uuid,
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub phone: Option<String>,
+    pub phone_receive_updates: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ParentRelationship {
+    pub parent_id: Uuid,
+    pub patient_id: Uuid,
+    #[serde(rename = "type")]
+    pub relationship: Relationship,
+    /// The uploaded text when the relationship is `other` (e.g. "Step-parent").
+    #[serde(default)]
+    pub other_name: Option<String>,
+}
+
+/// Where a patient is seen in an academic year: a school (URN+site) or a clinic (clinic id).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PatientLocation {
+    pub patient_id: Uuid,
+    pub location: String,
+    pub team_id: String,
+    pub academic_year: i32,
+    pub begin_date: Option<NaiveDate>,
+    pub end_date: Option<NaiveDate>,
+}
+
+/// A confirmed school move, kept for the school-moves export.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchoolMoveLogEntry {
+    pub patient_id: Uuid,
+    pub school: SchoolPlacement,
+    pub team_id: Option<String>,
+    /// The user who confirmed it; None when confirmed automatically.
+    pub user_email: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A proposed school move waiting for review (at most one per patient).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchoolMove {
+    pub patient_id: Uuid,
+    pub academic_year: i32,
+    pub source: SchoolMoveSource,
+    pub destination: SchoolPlacement,
+    /// The team the move is for when there is no destination school.
+    pub team_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchoolMoveSource {
+    ParentalConsentForm,
+    ClassListImport,
+    CohortImport,
+}

@@ -1,0 +1,18 @@
+//! The Mavis record-import back end: everything except the thin `main.rs` of each Lambda function and the local
+//! runner. See DESIGN.md (the shape), README.md (how to run it) and shared/spec/ in the steering repo (the rules).
+
+pub mod adapters;
+#[cfg(feature = "pipeline-wip")]
+pub mod cloud;
+pub mod config;
+pub mod csv_import;
+pub mod domain;
+pub mod pipeline;
+pub mod ports;
+pub mod reference;
+pub mod store;
+pub mod telemetry;
+pub mod web;
+
+#[cfg(any(test, feature = "contract-tests"))]
+pub mod contract_tests;

@@ -1,0 +1,230 @@
+//! Applying planned rows: each row's patient, parents, relationships, school move and its "committed" mark are
+//! written in one transaction, so a row is applied exactly once however often the import is resumed.
+
+use chrono::Utc;
+use futures::{StreamExt, TryStreamExt, stream};
+use uuid::Uuid;
+
+use super::school_moves::{self, MoveAction, MoveContext};
+use super::staging::{self, ParentInput, ParentPlan, RowCount, StagingKind};
+use super::{Pipeline, PipelineError, plan};
+use crate::domain::patient::{SchoolMoveSource, SchoolPlacement};
+use crate::domain::{Import, ImportCounts, ImportKind, Team};
+use crate::ports::{Item, StoreError, WriteOp};
+use crate::store::changesets::{self, Changeset, ChangesetStatus, PlannedMatch, RowOutcome};
+use crate::store::imports::Versioned;
+use crate::store::patients;
+
+const PAGE: usize = 200;
+/// A row whose transaction keeps conflicting with other writers is re-planned this many times before giving up.
+const MAX_ATTEMPTS: usize = 4;
+
+const PARENT_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_7061_7265_6e74_7300_0001);
+
+pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<ImportCounts, PipelineError> {
+    let store = pipeline.records.as_ref();
+    let mut counts = ImportCounts::default();
+    let mut after = None;
+    loop {
+        let (page, next) = changesets::page(store, import.id, PAGE, after).await?;
+        let outcomes: Vec<Option<RowOutcome>> = stream::iter(page)
+            .map(|changeset| apply_row(pipeline, import, team, changeset))
+            .buffered(pipeline.settings.commit_concurrency)
+            .try_collect()
+            .await?;
+        for outcome in outcomes.into_iter().flatten() {
+            match outcome {
+                RowOutcome::New => counts.new += 1,
+                RowOutcome::Changed => counts.changed += 1,
+                RowOutcome::ExactDuplicate => counts.exact_duplicate += 1,
+                RowOutcome::SkippedSchoolMove => {}
+            }
+        }
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(counts),
+        }
+    }
+}
+
+async fn apply_row(
+    pipeline: &Pipeline,
+    import: &Import,
+    team: &Team,
+    mut changeset: Versioned<Changeset>,
+) -> Result<Option<RowOutcome>, PipelineError> {
+    for _ in 0..MAX_ATTEMPTS {
+        if changeset.value.status != ChangesetStatus::Pending {
+            return Ok(changeset.value.outcome);
+        }
+        let (ops, outcome) = build_row(pipeline, import, team, &changeset).await?;
+        match pipeline.records.transact(ops).await {
+            Ok(()) => return Ok(Some(outcome)),
+            Err(StoreError::Conflict(_)) => {
+                // Someone else changed the patient (or created one with this NHS number): match again.
+                let store = pipeline.records.as_ref();
+                let key = crate::store::keys::changeset(import.id, changeset.value.index);
+                let item = store.get(&key).await?.ok_or_else(|| PipelineError::Task("staged row vanished".into()))?;
+                changeset = Versioned { value: crate::store::decode(&item)?, version: item.version };
+                if changeset.value.status == ChangesetStatus::Pending {
+                    changeset.value.planned = plan::match_row(store, &changeset.value).await?.ok();
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(PipelineError::Task(format!("row {} kept conflicting with other writers", changeset.value.row_number)))
+}
+
+/// The transaction for one row, and how the row counts.
+async fn build_row(
+    pipeline: &Pipeline,
+    import: &Import,
+    team: &Team,
+    changeset: &Versioned<Changeset>,
+) -> Result<(Vec<WriteOp>, RowOutcome), PipelineError> {
+    let store = pipeline.records.as_ref();
+    let row = &changeset.value;
+    let now = Utc::now();
+    let kind = match import.kind {
+        ImportKind::ClassList => StagingKind::ClassList,
+        _ => StagingKind::ChildRecords,
+    };
+    let destination = match (&row.school, &import.school_urn) {
+        (Some(placement), _) => placement.clone(),
+        (None, Some(urn)) => SchoolPlacement::School { urn: urn.clone() },
+        (None, None) => SchoolPlacement::Unknown,
+    };
+    let source = match import.kind {
+        ImportKind::ClassList => SchoolMoveSource::ClassListImport,
+        _ => SchoolMoveSource::CohortImport,
+    };
+    let move_ctx = MoveContext {
+        reference: &pipeline.reference,
+        team_id: &team.id,
+        academic_year: import.academic_year.0,
+        source,
+        today: import.today,
+        now,
+    };
+
+    let planned = row.planned.unwrap_or(PlannedMatch::New { patient_id: plan::new_patient_id(import.id, row.index) });
+    let mut ops = Vec::new();
+    let mut done = row.clone();
+    let (mut patient, version, is_new, patient_changed, on_nhs_number, nhs_before) = match planned {
+        PlannedMatch::New { patient_id } => {
+            let patient = staging::new_patient(patient_id, &row.child, destination.clone(), now);
+            (patient, None, true, true, false, None)
+        }
+        PlannedMatch::Existing { patient_id, on_nhs_number } => {
+            let current = patients::get(store, patient_id)
+                .await?
+                .ok_or_else(|| PipelineError::Task(format!("matched patient for row {} vanished", row.row_number)))?;
+            if row.school.is_some() && school_moves::is_skipped_move(&current.value, &destination, &team.id) {
+                done.status = ChangesetStatus::Skipped;
+                done.patient_id = Some(patient_id);
+                done.outcome = Some(RowOutcome::SkippedSchoolMove);
+                return Ok((vec![changesets::update_op(&done, changeset.version)], RowOutcome::SkippedSchoolMove));
+            }
+            let staged = staging::stage_existing(&current.value, &row.child, kind);
+            let nhs_before = current.value.attributes.nhs_number.clone();
+            (staged.patient, Some(current.version), false, staged.changed, on_nhs_number, nhs_before)
+        }
+    };
+
+    let school_before = patient.school.clone();
+    let move_action = school_moves::decide(&move_ctx, &mut patient, is_new, destination);
+    let school_changed = !is_new && patient.school != school_before;
+    match &move_action {
+        MoveAction::None => {}
+        MoveAction::Confirm(confirmed) => {
+            ops.push(put(patients::location_item(&confirmed.location)));
+            ops.push(put(patients::school_move_log_item(&confirmed.log_entry)));
+        }
+        MoveAction::Pending(school_move) => {
+            let reviewing = school_moves::destination_team(&move_ctx, &school_move.destination).unwrap_or_else(|| team.id.clone());
+            ops.push(put(patients::school_move_item(school_move, &reviewing)));
+        }
+    }
+
+    let parent_plans = plan_parents(pipeline, row, patient.id, is_new).await?;
+    for parent_plan in &parent_plans {
+        if parent_plan.parent_is_new || parent_plan.parent_changed {
+            ops.push(put(patients::parent_item(&parent_plan.parent)));
+        }
+        if parent_plan.relationship_is_new || parent_plan.relationship_changed {
+            ops.push(put(patients::relationship_item(&parent_plan.relationship)));
+        }
+    }
+
+    if let Some(nhs) = &patient.attributes.nhs_number
+        && nhs_before.as_ref() != Some(nhs)
+    {
+        ops.push(patients::reserve_nhs_number_op(nhs, patient.id));
+    }
+    ops.push(patients::put_patient_op(&patient, version));
+    ops.push(put(patients::import_link_item(import.id, patient.id, row.row_number)));
+
+    let moved = matches!(move_action, MoveAction::Pending(_)) || school_changed;
+    let outcome = match staging::classify(is_new, patient_changed || moved, &parent_plans) {
+        RowCount::New => RowOutcome::New,
+        RowCount::Changed => RowOutcome::Changed,
+        RowCount::ExactDuplicate => RowOutcome::ExactDuplicate,
+    };
+    done.status = ChangesetStatus::Committed;
+    done.patient_id = Some(patient.id);
+    done.matched_on_nhs_number = on_nhs_number;
+    done.outcome = Some(outcome);
+    ops.push(changesets::update_op(&done, changeset.version));
+    Ok((dedupe_parents(ops), outcome))
+}
+
+fn put(item: Item) -> WriteOp {
+    WriteOp::Put { item, condition: crate::ports::Condition::None }
+}
+
+/// Two parents on one row can resolve to the same parent record; a transaction may touch each key once.
+fn dedupe_parents(ops: Vec<WriteOp>) -> Vec<WriteOp> {
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<WriteOp> = ops
+        .into_iter()
+        .rev()
+        .filter(|op| {
+            let key = match op {
+                WriteOp::Put { item, .. } => item.key.clone(),
+                WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } => key.clone(),
+            };
+            seen.insert(key)
+        })
+        .collect();
+    kept.reverse();
+    kept
+}
+
+async fn plan_parents(pipeline: &Pipeline, row: &Changeset, patient_id: Uuid, is_new: bool) -> Result<Vec<ParentPlan>, PipelineError> {
+    let store = pipeline.records.as_ref();
+    let mut existing = if is_new { vec![] } else { patients::parents_of(store, patient_id).await? };
+    let mut plans = Vec::new();
+    for (n, parent) in row.parents.iter().enumerate() {
+        let by_email = match &parent.email {
+            Some(email) => patients::parent_by_email(store, email).await?,
+            None => None,
+        };
+        // A new parent's id follows from the email (siblings in one file share their parent) or from the row.
+        let seed = parent.email.clone().unwrap_or_else(|| format!("{}/{}/{n}", row.import_id, row.index));
+        let new_parent_id = Uuid::new_v5(&PARENT_NAMESPACE, seed.as_bytes());
+        let input = ParentInput {
+            full_name: parent.full_name.clone(),
+            email: parent.email.clone(),
+            phone: parent.phone.clone(),
+            relationship: parent.relationship,
+            other_name: parent.other_name.clone(),
+        };
+        let plan = staging::plan_parent(&input, patient_id, by_email.as_ref(), &existing, new_parent_id);
+        // The second parent of a row sees the first.
+        existing.retain(|(p, _)| p.id != plan.parent.id);
+        existing.push((plan.parent.clone(), plan.relationship.clone()));
+        plans.push(plan);
+    }
+    Ok(plans)
+}

@@ -1,0 +1,244 @@
+//! Child records and class lists: validate the file as a stream, stage one changeset per row, then plan and apply.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use tokio::runtime::Handle;
+use tokio_util::io::SyncIoBridge;
+
+use super::{Pipeline, PipelineError, apply, plan};
+use crate::csv_import::ValidateError;
+use crate::csv_import::child_records::{self as format, ChildFormat, ChildRecordsContext, ChildRow};
+use crate::csv_import::Limits;
+use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
+use crate::domain::{Import, ImportKind, ImportStatus, ReferenceData, RowError};
+use crate::ports::{ObjectReader, ObjectStore};
+use crate::store::changesets::{self, Changeset, ChangesetParent, ChangesetStatus};
+use crate::store::imports::{self, Versioned};
+
+/// Rows sent from the parsing thread to the staging task at once; bounds memory while staging.
+const STAGE_BATCH: usize = 500;
+
+pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
+    let store = pipeline.records.as_ref();
+    if import.value.status == ImportStatus::AwaitingUpload {
+        import.value.status = ImportStatus::PendingImport;
+        import.version = imports::update(store, &import.value, import.version).await?;
+    }
+
+    let Some(team) = pipeline.reference.team(&import.value.team_id).cloned() else {
+        return finish_invalid(pipeline, import, Some("The team for this upload is not set up".into()), vec![], 0).await;
+    };
+
+    // Validate: nothing is staged unless every row is valid.
+    let validation = validate(pipeline, &import.value).await?;
+    let (outcome, errors) = match validation {
+        Ok(result) => result,
+        Err(ValidateError::File(file_error)) => {
+            return finish_invalid(pipeline, import, Some(file_error.to_string()), vec![], 0).await;
+        }
+        Err(ValidateError::Io(e)) => return Err(PipelineError::Read(e)),
+        Err(e @ ValidateError::InvalidRow(_)) => return Err(PipelineError::Task(e.to_string())),
+    };
+    import.value.row_count = Some(outcome.rows);
+    if outcome.rows_with_errors > 0 {
+        return finish_invalid(pipeline, import, None, errors, outcome.rows_with_errors).await;
+    }
+    import.version = imports::update(store, &import.value, import.version).await?;
+
+    stage(pipeline, &import.value).await?;
+
+    // Seam for PDS (issue 4): cascading searches run here, between staging and planning.
+    match plan::plan_import(pipeline, &import.value, &team).await? {
+        plan::PlanResult::Ready => {}
+        plan::PlanResult::RowErrors(errors) => {
+            let rows = count_rows(&errors);
+            return finish_invalid(pipeline, import, None, errors, rows).await;
+        }
+        plan::PlanResult::ChangesetErrors(errors) => {
+            let rows = count_rows(&errors);
+            import.value.status = ImportStatus::ChangesetsAreInvalid;
+            import.value.rows_with_errors = rows;
+            import.value.errors = first_rows(errors);
+            imports::update(store, &import.value, import.version).await?;
+            return Ok(ImportStatus::ChangesetsAreInvalid);
+        }
+    }
+
+    let counts = apply::apply_import(pipeline, &import.value, &team).await?;
+    import.value.status = ImportStatus::Processed;
+    import.value.counts = Some(counts);
+    import.value.processed_at = Some(Utc::now());
+    imports::update(store, &import.value, import.version).await?;
+    tracing::info!(import_id = %import.value.id, new = counts.new, changed = counts.changed,
+        exact_duplicate = counts.exact_duplicate, "import completed");
+    Ok(ImportStatus::Processed)
+}
+
+fn count_rows(errors: &[RowError]) -> u64 {
+    let mut rows: Vec<u64> = errors.iter().map(|e| e.row).collect();
+    rows.dedup();
+    rows.len() as u64
+}
+
+/// The errors of the first `ERRORS_KEPT_ON_IMPORT` rows (errors arrive in row order).
+fn first_rows(errors: Vec<RowError>) -> Vec<RowError> {
+    let mut rows = 0;
+    let mut last = None;
+    errors
+        .into_iter()
+        .take_while(|e| {
+            if last != Some(e.row) {
+                last = Some(e.row);
+                rows += 1;
+            }
+            rows <= ERRORS_KEPT_ON_IMPORT
+        })
+        .collect()
+}
+
+async fn finish_invalid(
+    pipeline: &Pipeline,
+    mut import: Versioned<Import>,
+    file_error: Option<String>,
+    errors: Vec<RowError>,
+    rows_with_errors: u64,
+) -> Result<ImportStatus, PipelineError> {
+    import.value.status = ImportStatus::RowsAreInvalid;
+    import.value.file_error = file_error;
+    import.value.rows_with_errors = rows_with_errors;
+    import.value.errors = first_rows(errors);
+    imports::update(pipeline.records.as_ref(), &import.value, import.version).await?;
+    tracing::info!(import_id = %import.value.id, rows_with_errors, "import invalid");
+    Ok(ImportStatus::RowsAreInvalid)
+}
+
+/// What the parsing thread needs, owned so that it can move to a blocking thread.
+struct Job {
+    objects: Arc<dyn ObjectStore>,
+    key: String,
+    reference: Arc<ReferenceData>,
+    import: Import,
+    limits: Limits,
+}
+
+impl Job {
+    fn context<'a>(&'a self, team: &'a crate::domain::Team) -> ChildRecordsContext<'a> {
+        let format = match self.import.kind {
+            ImportKind::ClassList => ChildFormat::ClassList { year_groups: self.import.year_groups.clone() },
+            _ => ChildFormat::ChildRecords,
+        };
+        ChildRecordsContext {
+            reference: &self.reference,
+            team,
+            academic_year: self.import.academic_year,
+            today: self.import.today,
+            format,
+        }
+    }
+
+    /// Opens the object again from the start, as a blocking reader.
+    fn opener(&self, handle: Handle) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
+        move || {
+            let reader = handle.block_on(self.objects.open(&self.key)).map_err(std::io::Error::other)?;
+            Ok(SyncIoBridge::new_with_handle(reader, handle.clone()))
+        }
+    }
+}
+
+fn job(pipeline: &Pipeline, import: &Import) -> Job {
+    Job {
+        objects: pipeline.objects.clone(),
+        key: import.object_key.clone(),
+        reference: pipeline.reference.clone(),
+        import: import.clone(),
+        limits: Limits { max_rows: pipeline.settings.max_rows },
+    }
+}
+
+type Validation = Result<(format::ValidationOutcome, Vec<RowError>), ValidateError>;
+
+async fn validate(pipeline: &Pipeline, import: &Import) -> Result<Validation, PipelineError> {
+    let job = job(pipeline, import);
+    let handle = Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let team = job.reference.team(&job.import.team_id).cloned().expect("checked by the caller");
+        let context = job.context(&team);
+        let mut errors = Vec::new();
+        let mut rows_seen = 0usize;
+        let mut last_row = None;
+        let mut keep = |error: RowError| {
+            if last_row != Some(error.row) {
+                last_row = Some(error.row);
+                rows_seen += 1;
+            }
+            if rows_seen <= ERRORS_KEPT_ON_IMPORT {
+                errors.push(error);
+            }
+        };
+        let outcome = format::validate(&mut job.opener(handle), &context, &job.limits, &mut keep);
+        outcome.map(|o| (o, errors))
+    })
+    .await
+    .map_err(|e| PipelineError::Task(e.to_string()))
+}
+
+async fn stage(pipeline: &Pipeline, import: &Import) -> Result<(), PipelineError> {
+    let job = job(pipeline, import);
+    let import_id = import.id;
+    let handle = Handle::current();
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ChildRow>>(4);
+    let reader = tokio::task::spawn_blocking(move || {
+        let team = job.reference.team(&job.import.team_id).cloned().expect("checked by the caller");
+        let context = job.context(&team);
+        let mut batch = Vec::with_capacity(STAGE_BATCH);
+        let result = format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {
+            batch.push(row);
+            if batch.len() == STAGE_BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err() {
+                return std::ops::ControlFlow::Break(());
+            }
+            std::ops::ControlFlow::Continue(())
+        });
+        if !batch.is_empty() {
+            let _ = sender.blocking_send(batch);
+        }
+        result
+    });
+    while let Some(rows) = receiver.recv().await {
+        let changesets: Vec<Changeset> = rows.into_iter().map(|row| changeset(import_id, row)).collect();
+        changesets::stage(pipeline.records.as_ref(), &changesets).await?;
+    }
+    match reader.await.map_err(|e| PipelineError::Task(e.to_string()))? {
+        Ok(_) => Ok(()),
+        Err(ValidateError::Io(e)) => Err(PipelineError::Read(e)),
+        Err(e) => Err(PipelineError::Task(format!("the file changed after validation: {e}"))),
+    }
+}
+
+fn changeset(import_id: uuid::Uuid, row: ChildRow) -> Changeset {
+    Changeset {
+        import_id,
+        index: row.index,
+        row_number: row.row_number,
+        uploaded_nhs_number: row.child.nhs_number.clone(),
+        child: row.child,
+        school: row.school,
+        parents: row
+            .parents
+            .into_iter()
+            .map(|p| ChangesetParent {
+                full_name: p.full_name,
+                email: p.email,
+                phone: p.phone,
+                relationship: p.relationship,
+                other_name: p.other_name,
+            })
+            .collect(),
+        pds_nhs_number: None,
+        status: ChangesetStatus::Pending,
+        patient_id: None,
+        matched_on_nhs_number: false,
+        outcome: None,
+        planned: None,
+    }
+}

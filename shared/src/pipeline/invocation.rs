@@ -1,0 +1,64 @@
+//! One invocation of the import function, whatever delivered it: an S3 notification directly, or SQS messages
+//! each carrying one (the deployed wiring: S3 → SQS → function, for retries and a dead-letter queue). The local
+//! runner calls the same code with the messages of its embedded queue.
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tracing::Instrument;
+
+use super::{Handled, Pipeline, PipelineError, parse_notification};
+
+#[derive(Deserialize)]
+struct SqsBatch {
+    #[serde(rename = "Records")]
+    records: Vec<SqsRecord>,
+}
+
+#[derive(Deserialize)]
+struct SqsRecord {
+    #[serde(rename = "messageId")]
+    message_id: String,
+    body: String,
+}
+
+/// Handles one notification body; `Ok` means it may be acknowledged.
+pub async fn handle_notification(pipeline: &Pipeline, body: &str) -> Result<Vec<Handled>, PipelineError> {
+    let events = match parse_notification(body) {
+        Ok(events) => events,
+        Err(e) => {
+            // A body that is not a notification can never succeed: drop it rather than retry it forever.
+            tracing::error!(error = %e, "dropping a message that is not an S3 notification");
+            return Ok(vec![]);
+        }
+    };
+    let mut handled = Vec::new();
+    for event in &events {
+        handled.push(pipeline.handle_object_created(event).await?);
+    }
+    Ok(handled)
+}
+
+/// The function's handler: returns the SQS partial-batch response, or fails the whole S3 invocation for a retry.
+pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Result<Value, PipelineError> {
+    let is_sqs = payload["Records"].get(0).is_some_and(|r| r.get("messageId").is_some());
+    if !is_sqs {
+        handle_notification(pipeline, &payload.to_string()).await?;
+        return Ok(json!({}));
+    }
+    let batch: SqsBatch = match serde_json::from_value(payload) {
+        Ok(batch) => batch,
+        Err(e) => {
+            tracing::error!(error = %e, "malformed SQS event");
+            return Ok(json!({ "batchItemFailures": [] }));
+        }
+    };
+    let mut failures = Vec::new();
+    for record in batch.records {
+        let span = tracing::info_span!("message", message_id = %record.message_id);
+        if let Err(e) = handle_notification(pipeline, &record.body).instrument(span).await {
+            tracing::warn!(error = %e, "message will be retried");
+            failures.push(json!({ "itemIdentifier": record.message_id }));
+        }
+    }
+    Ok(json!({ "batchItemFailures": failures }))
+}

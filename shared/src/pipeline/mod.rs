@@ -1,0 +1,91 @@
+//! The import pipeline: from an uploaded object to committed patients.
+//!
+//! ```text
+//! ObjectCreated ─► route key ─► claim (once per object) ─► import ─► validate (stream) ─► stage rows
+//!     ─► plan (match every row against existing patients) ─► apply (one transaction per row) ─► Completed
+//! ```
+//! Each step can be re-run after a crash: staging overwrites the same items, planning is stored on each row, and a
+//! row is applied in one transaction together with its "committed" mark.
+
+#[cfg(feature = "pipeline-wip")]
+pub mod apply;
+#[cfg(feature = "pipeline-wip")]
+pub mod child_records;
+#[cfg(feature = "pipeline-wip")]
+pub mod invocation;
+pub mod matching;
+pub mod object_event;
+#[cfg(feature = "pipeline-wip")]
+pub mod plan;
+pub mod school_moves;
+pub mod staging;
+#[cfg(feature = "pipeline-wip")]
+pub mod upload;
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+
+use crate::domain::ReferenceData;
+use crate::ports::{ObjectStore, ObjectStoreError, RecordStore, StoreError};
+
+pub use object_event::{ObjectCreated, parse_notification};
+#[cfg(feature = "pipeline-wip")]
+pub use upload::Handled;
+
+/// Everything the pipeline needs, built once at cold start.
+#[derive(Clone)]
+pub struct Pipeline {
+    pub records: Arc<dyn RecordStore>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub reference: Arc<ReferenceData>,
+    pub settings: PipelineSettings,
+}
+
+#[derive(Debug, Clone)]
+pub struct PipelineSettings {
+    /// Safety limit on data rows per file (there is no business cap).
+    pub max_rows: u64,
+    /// Fixes "today" (academic years, year groups); None means today in Europe/London.
+    pub today_override: Option<NaiveDate>,
+    /// How long a claim on an object lasts before another worker may take it over.
+    pub claim_lease: chrono::Duration,
+    /// Rows applied at once.
+    pub commit_concurrency: usize,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        Self {
+            max_rows: 1_000_000,
+            today_override: None,
+            claim_lease: chrono::Duration::minutes(15),
+            commit_concurrency: 8,
+        }
+    }
+}
+
+impl PipelineSettings {
+    pub fn today(&self) -> NaiveDate {
+        self.today_override.unwrap_or_else(today_in_london)
+    }
+}
+
+pub fn today_in_london() -> NaiveDate {
+    chrono::Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive()
+}
+
+/// Failures worth retrying: the event or message is redelivered and processing resumes.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Objects(#[from] ObjectStoreError),
+    #[error("another worker is processing import {0}; retry later")]
+    InProgress(uuid::Uuid),
+    #[error("reading the file failed: {0}")]
+    Read(#[source] std::io::Error),
+    #[error("background task failed: {0}")]
+    Task(String),
+}

@@ -1,0 +1,164 @@
+//! Planning: every staged row is matched against the patients as they were before this import (§7.1), and the
+//! whole-file checks that depend on matching run before anything is written: a row matching several patients makes
+//! the file invalid; several rows matching one existing patient fail the import (§7.4).
+
+use std::collections::BTreeMap;
+
+use futures::{StreamExt, TryStreamExt, stream};
+use uuid::Uuid;
+
+use super::matching::{MatchInput, MatchOutcome, MatchRule, match_patient};
+use super::{Pipeline, PipelineError};
+use crate::domain::{Import, RowError, Team};
+use crate::ports::RecordStore;
+use crate::store::changesets::{self, Changeset, ChangesetStatus, PlannedMatch};
+use crate::store::imports::Versioned;
+use crate::store::patients;
+
+const PAGE: usize = 200;
+
+pub const AMBIGUOUS_MATCH: &str =
+    "Two or more possible patients match the patient first name, last name, date of birth or postcode.";
+
+pub enum PlanResult {
+    Ready,
+    /// Row errors: the import is invalid and nothing is written.
+    RowErrors(Vec<RowError>),
+    /// Errors between rows after matching: the import fails and nothing is written.
+    ChangesetErrors(Vec<RowError>),
+}
+
+/// Namespace for the ids of patients created by imports: re-running a row gives the same patient id.
+const PATIENT_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_7061_7469_656e_7473_0001);
+
+pub fn new_patient_id(import_id: Uuid, index: u64) -> Uuid {
+    Uuid::new_v5(&PATIENT_NAMESPACE, format!("{import_id}/{index}").as_bytes())
+}
+
+pub async fn plan_import(pipeline: &Pipeline, import: &Import, _team: &Team) -> Result<PlanResult, PipelineError> {
+    let store = pipeline.records.as_ref();
+    let mut ambiguous = Vec::new();
+    let mut rows_by_patient: BTreeMap<Uuid, Vec<u64>> = BTreeMap::new();
+    let mut after = None;
+    loop {
+        let (page, next) = changesets::page(store, import.id, PAGE, after).await?;
+        let planned: Vec<(Versioned<Changeset>, Result<PlannedMatch, ()>)> = stream::iter(page)
+            .map(|changeset| async move {
+                if let Some(plan) = changeset.value.planned {
+                    return Ok::<_, PipelineError>((changeset, Ok(plan)));
+                }
+                let plan = match_row(store, &changeset.value).await?;
+                Ok((changeset, plan))
+            })
+            .buffered(pipeline.settings.commit_concurrency)
+            .try_collect()
+            .await?;
+
+        let mut to_save = Vec::new();
+        for (mut changeset, plan) in planned {
+            match plan {
+                Err(()) => ambiguous.push(RowError { row: changeset.value.row_number, column: None, message: AMBIGUOUS_MATCH.into() }),
+                Ok(plan) => {
+                    if let PlannedMatch::Existing { patient_id, .. } = plan {
+                        rows_by_patient.entry(patient_id).or_default().push(changeset.value.row_number);
+                    }
+                    if changeset.value.planned.is_none() {
+                        changeset.value.planned = Some(plan);
+                        to_save.push(changeset.value);
+                    }
+                }
+            }
+        }
+        changesets::stage(store, &to_save).await?;
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    if !ambiguous.is_empty() {
+        ambiguous.sort_by_key(|e| e.row);
+        return Ok(PlanResult::RowErrors(ambiguous));
+    }
+    let duplicates = duplicate_match_errors(&rows_by_patient);
+    if !duplicates.is_empty() {
+        return Ok(PlanResult::ChangesetErrors(duplicates));
+    }
+    Ok(PlanResult::Ready)
+}
+
+/// Matches one row; `Err(())` when several patients match.
+pub async fn match_row(store: &dyn RecordStore, changeset: &Changeset) -> Result<Result<PlannedMatch, ()>, PipelineError> {
+    if changeset.status != ChangesetStatus::Pending {
+        // Already applied: its patient is recorded.
+        if let Some(patient_id) = changeset.patient_id {
+            return Ok(Ok(PlannedMatch::Existing { patient_id, on_nhs_number: changeset.matched_on_nhs_number }));
+        }
+    }
+    let child = &changeset.child;
+    let (Some(given_name), Some(family_name), Some(date_of_birth)) =
+        (child.given_name.as_deref(), child.family_name.as_deref(), child.date_of_birth)
+    else {
+        return Ok(Ok(PlannedMatch::New { patient_id: new_patient_id(changeset.import_id, changeset.index) }));
+    };
+    let nhs_number = child.nhs_number.as_deref();
+    let postcode = child.address_postcode.as_deref();
+    let candidates = patients::match_candidates(store, nhs_number, Some(date_of_birth), postcode).await?;
+    let candidates: Vec<_> = candidates.into_iter().map(|v| v.value).collect();
+    let input = MatchInput { nhs_number, given_name, family_name, date_of_birth, postcode };
+    Ok(match match_patient(&input, &candidates, MatchRule::ChildRecords) {
+        MatchOutcome::New => Ok(PlannedMatch::New { patient_id: new_patient_id(changeset.import_id, changeset.index) }),
+        MatchOutcome::Matched { patient, on_nhs_number } => Ok(PlannedMatch::Existing { patient_id: patient.id, on_nhs_number }),
+        MatchOutcome::Ambiguous(_) => Err(()),
+    })
+}
+
+/// "The record on this row appears to be a duplicate of row 5." on every row that matched the same patient as
+/// another row, naming at most five of the others (§7.4).
+fn duplicate_match_errors(rows_by_patient: &BTreeMap<Uuid, Vec<u64>>) -> Vec<RowError> {
+    let mut errors = Vec::new();
+    for rows in rows_by_patient.values().filter(|rows| rows.len() > 1) {
+        for &row in rows {
+            let others: Vec<u64> = rows.iter().copied().filter(|&r| r != row).take(5).collect();
+            errors.push(RowError {
+                row,
+                column: None,
+                message: format!("The record on this row appears to be a duplicate of {}.", describe_rows(&others)),
+            });
+        }
+    }
+    errors.sort_by_key(|e| e.row);
+    errors
+}
+
+/// "row 3" or "rows 2, 4 and 5".
+pub fn describe_rows(rows: &[u64]) -> String {
+    match rows {
+        [one] => format!("row {one}"),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(u64::to_string).collect();
+            format!("rows {} and {last}", init.join(", "))
+        }
+        [] => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_several_other_rows_should_list_them_with_and() {
+        assert_eq!(describe_rows(&[5]), "row 5");
+        assert_eq!(describe_rows(&[2, 4, 5, 6, 7]), "rows 2, 4, 5, 6 and 7");
+    }
+
+    #[test]
+    fn when_two_rows_match_one_patient_should_flag_both() {
+        let mut rows = BTreeMap::new();
+        rows.insert(Uuid::nil(), vec![2, 5]);
+        let errors = duplicate_match_errors(&rows);
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].message, "The record on this row appears to be a duplicate of row 5.");
+        assert_eq!(errors[1].message, "The record on this row appears to be a duplicate of row 2.");
+    }
+}

@@ -1,0 +1,133 @@
+//! Turns an ObjectCreated event into an import and runs it, exactly once per object version.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use super::object_event::{KeyRoute, ObjectCreated, route};
+use super::{Pipeline, PipelineError, child_records};
+use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus};
+use crate::store::claims::{self, ClaimOutcome};
+use crate::store::imports::{self, Versioned};
+
+/// What became of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    Processed { import_id: Uuid, status: ImportStatus },
+    AlreadyDone { import_id: Uuid },
+    /// Not for us: the reason is logged (without personal data) and the event acknowledged.
+    Rejected { reason: String },
+}
+
+/// Namespace for import ids of CHIS drops: the same object version always gives the same import id.
+const DROP_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_6472_6f70_735f_6e73_0001);
+
+impl Pipeline {
+    pub async fn handle_object_created(&self, event: &ObjectCreated) -> Result<Handled, PipelineError> {
+        let route = match route(&event.key) {
+            Ok(route) => route,
+            Err(rejection) => return Ok(self.reject(event, rejection.to_string())),
+        };
+        let (team_id, import_id) = match &route {
+            KeyRoute::Upload { team_id, import_id } => (team_id.clone(), *import_id),
+            KeyRoute::Drop { ods_code, .. } => match self.reference.team_by_ods(ods_code) {
+                Some(team) => {
+                    let name = format!("{}/{}/{}", event.bucket, event.key, event.etag);
+                    (team.id.clone(), Uuid::new_v5(&DROP_NAMESPACE, name.as_bytes()))
+                }
+                None => return Ok(self.reject(event, "the drop names no known team".into())),
+            },
+        };
+
+        let claim = claims::acquire(
+            self.records.as_ref(),
+            &event.bucket,
+            &event.key,
+            &event.etag,
+            import_id,
+            self.settings.claim_lease,
+        )
+        .await?;
+        let (import_id, claim_version) = match claim {
+            ClaimOutcome::Acquired { import_id, version } => (import_id, version),
+            ClaimOutcome::AlreadyDone { import_id } => return Ok(Handled::AlreadyDone { import_id }),
+            ClaimOutcome::InProgress { import_id } => return Err(PipelineError::InProgress(import_id)),
+        };
+
+        let import = match (&route, imports::get(self.records.as_ref(), import_id).await?) {
+            (KeyRoute::Upload { .. }, Some(found)) if found.value.team_id == team_id && found.value.object_key == event.key => found,
+            (KeyRoute::Upload { .. }, _) => {
+                claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
+                return Ok(self.reject(event, "the upload names no import of that team".into()));
+            }
+            (KeyRoute::Drop { filename, .. }, Some(found)) => {
+                let _ = filename;
+                found
+            }
+            (KeyRoute::Drop { filename, .. }, None) => self.create_drop_import(import_id, &team_id, event, filename).await?,
+        };
+
+        let status = self.process(import).await?;
+        claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
+        Ok(Handled::Processed { import_id, status })
+    }
+
+    fn reject(&self, event: &ObjectCreated, reason: String) -> Handled {
+        // Keys can hold file names but never patient data; the bucket and size identify the event.
+        tracing::warn!(bucket = %event.bucket, key = %event.key, size = event.size, %reason, "object rejected");
+        Handled::Rejected { reason }
+    }
+
+    async fn create_drop_import(
+        &self,
+        id: Uuid,
+        team_id: &str,
+        event: &ObjectCreated,
+        filename: &str,
+    ) -> Result<Versioned<Import>, PipelineError> {
+        let today = self.settings.today();
+        let now = Utc::now();
+        let import = Import {
+            id,
+            team_id: team_id.to_string(),
+            kind: ImportKind::ChildRecords,
+            status: ImportStatus::PendingImport,
+            object_key: event.key.clone(),
+            filename: Some(filename.rsplit('/').next().unwrap_or(filename).to_string()),
+            uploaded_by: None,
+            academic_year: AcademicYear::pending(today),
+            school_urn: None,
+            year_groups: vec![],
+            row_count: None,
+            counts: None,
+            file_error: None,
+            rows_with_errors: 0,
+            errors: vec![],
+            today,
+            created_at: now,
+            updated_at: now,
+            processed_at: None,
+        };
+        match imports::create(self.records.as_ref(), &import).await {
+            Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        Ok(imports::get(self.records.as_ref(), id).await?.expect("just created"))
+    }
+
+    /// Runs (or resumes) an import to its next resting status.
+    pub async fn process(&self, import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
+        if import.value.status.is_final() {
+            return Ok(import.value.status);
+        }
+        match import.value.kind {
+            ImportKind::ChildRecords | ImportKind::ClassList => child_records::run(self, import).await,
+            ImportKind::VaccinationRecords => {
+                let mut import = import;
+                import.value.status = ImportStatus::RowsAreInvalid;
+                import.value.file_error = Some("Vaccination records cannot be imported yet".into());
+                imports::update(self.records.as_ref(), &import.value, import.version).await?;
+                Ok(ImportStatus::RowsAreInvalid)
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! Imports: create, read (always within a team), list newest first, update with optimistic versions, row errors.
+
+use uuid::Uuid;
+
+use super::{decode, encode, keys};
+use crate::domain::{Import, RowError};
+use crate::ports::{Condition, IndexName, Item, Query, RecordStore, StoreError};
+
+/// An import as stored, with the version to quote when updating it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+fn item(import: &Import, version: u64) -> Item {
+    let mut item = Item::new(keys::import(import.id), encode(import))
+        .with_index(IndexName::Gsi1, keys::imports_of_team(&import.team_id, import.created_at, import.id));
+    item.version = version;
+    item
+}
+
+/// Saves a new import; `Conflict` if one with this id exists already.
+pub async fn create(store: &dyn RecordStore, import: &Import) -> Result<(), StoreError> {
+    store.put(item(import, 1), Condition::NotExists).await
+}
+
+pub async fn get(store: &dyn RecordStore, id: Uuid) -> Result<Option<Versioned<Import>>, StoreError> {
+    match store.get(&keys::import(id)).await? {
+        Some(item) => Ok(Some(Versioned { value: decode(&item)?, version: item.version })),
+        None => Ok(None),
+    }
+}
+
+/// The import if it belongs to `team_id`; another team's import is indistinguishable from a missing one.
+pub async fn get_for_team(store: &dyn RecordStore, team_id: &str, id: Uuid) -> Result<Option<Import>, StoreError> {
+    Ok(get(store, id).await?.map(|v| v.value).filter(|import| import.team_id == team_id))
+}
+
+/// A page of the team's imports, newest first.
+pub async fn list_for_team(
+    store: &dyn RecordStore,
+    team_id: &str,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<Import>, Option<String>), StoreError> {
+    let page = store
+        .query(&Query::index(IndexName::Gsi1, keys::imports_of_team_pk(team_id)).descending().limit(limit).after(after))
+        .await?;
+    let imports = page.items.iter().map(decode).collect::<Result<Vec<Import>, _>>()?;
+    Ok((imports, page.next))
+}
+
+/// Replaces the import if it is still at `version`; returns the new version. `Conflict` if someone else changed it.
+pub async fn update(store: &dyn RecordStore, import: &Import, version: u64) -> Result<u64, StoreError> {
+    let mut import = import.clone();
+    import.updated_at = chrono::Utc::now();
+    store.put(item(&import, version + 1), Condition::VersionIs(version)).await?;
+    Ok(version + 1)
+}
+
+/// Stores every row error of an import as its own item (the import keeps only the first rows).
+pub async fn put_errors(store: &dyn RecordStore, import_id: Uuid, errors: &[RowError]) -> Result<(), StoreError> {
+    let mut by_row: std::collections::BTreeMap<u64, Vec<&RowError>> = Default::default();
+    for error in errors {
+        by_row.entry(error.row).or_default().push(error);
+    }
+    let items = by_row
+        .into_iter()
+        .map(|(row, errors)| Item::new(keys::import_error(import_id, row), encode(&errors)))
+        .collect();
+    store.batch_put(items).await
+}
+
+/// A page of an import's row errors, in row order.
+pub async fn errors(
+    store: &dyn RecordStore,
+    import_id: Uuid,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<RowError>, Option<String>), StoreError> {
+    let page = store
+        .query(
+            &Query::table(keys::import(import_id).pk).prefix(keys::IMPORT_ERROR_PREFIX).limit(limit).after(after),
+        )
+        .await?;
+    let mut errors = Vec::new();
+    for item in &page.items {
+        errors.extend(decode::<Vec<RowError>>(item)?);
+    }
+    Ok((errors, page.next))
+}

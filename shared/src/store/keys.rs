@@ -1,0 +1,133 @@
+//! The single-table key design. Partition keys name the owner (`IMPORT#…`, `PATIENT#…`), sort keys the kind and
+//! order of what is stored under it. Index keys serve the access patterns listed in DESIGN.md.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use crate::ports::ItemKey;
+
+pub const IMPORT_SK: &str = "#IMPORT";
+pub const PATIENT_SK: &str = "#PATIENT";
+pub const PARENT_SK: &str = "#PARENT";
+
+pub fn import(id: Uuid) -> ItemKey {
+    ItemKey::new(format!("IMPORT#{id}"), IMPORT_SK)
+}
+
+/// gsi1: a team's imports, newest first when queried descending.
+pub fn imports_of_team(team_id: &str, created_at: DateTime<Utc>, id: Uuid) -> ItemKey {
+    ItemKey::new(imports_of_team_pk(team_id), format!("{}#{id}", created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")))
+}
+
+pub fn imports_of_team_pk(team_id: &str) -> String {
+    format!("TEAM#{team_id}#IMPORTS")
+}
+
+pub fn import_error(id: Uuid, row: u64) -> ItemKey {
+    ItemKey::new(format!("IMPORT#{id}"), format!("ERROR#{row:010}"))
+}
+
+pub const IMPORT_ERROR_PREFIX: &str = "ERROR#";
+
+/// One staged row of an import, by 0-based data index: rows of an import in order.
+pub fn changeset(import_id: Uuid, index: u64) -> ItemKey {
+    ItemKey::new(format!("IMPORT#{import_id}"), format!("ROW#{index:010}"))
+}
+
+pub const CHANGESET_PREFIX: &str = "ROW#";
+
+/// Links an import to a patient it created or updated.
+pub fn import_patient(import_id: Uuid, patient_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("IMPORT#{import_id}"), format!("PATIENT#{patient_id}"))
+}
+
+pub const IMPORT_PATIENT_PREFIX: &str = "PATIENT#";
+
+pub fn patient(id: Uuid) -> ItemKey {
+    ItemKey::new(format!("PATIENT#{id}"), PATIENT_SK)
+}
+
+/// gsi1: patient by NHS number.
+pub fn patient_by_nhs_number(nhs_number: &str, id: Uuid) -> ItemKey {
+    ItemKey::new(nhs_number_pk(nhs_number), format!("PATIENT#{id}"))
+}
+
+pub fn nhs_number_pk(nhs_number: &str) -> String {
+    format!("NHS#{nhs_number}")
+}
+
+/// gsi2: match candidates by date of birth.
+pub fn patient_by_date_of_birth(date_of_birth: NaiveDate, id: Uuid) -> ItemKey {
+    ItemKey::new(date_of_birth_pk(date_of_birth), format!("PATIENT#{id}"))
+}
+
+pub fn date_of_birth_pk(date_of_birth: NaiveDate) -> String {
+    format!("DOB#{date_of_birth}")
+}
+
+/// gsi3: match candidates by postcode.
+pub fn patient_by_postcode(postcode: &str, id: Uuid) -> ItemKey {
+    ItemKey::new(postcode_pk(postcode), format!("PATIENT#{id}"))
+}
+
+pub fn postcode_pk(postcode: &str) -> String {
+    format!("POSTCODE#{}", postcode.to_ascii_uppercase())
+}
+
+/// gsi4: patients by school and birth academic year.
+pub fn patient_by_school(school_urn: &str, birth_academic_year: i32, id: Uuid) -> ItemKey {
+    ItemKey::new(school_pk(school_urn), format!("BAY#{birth_academic_year}#PATIENT#{id}"))
+}
+
+pub fn school_pk(school_urn: &str) -> String {
+    format!("SCHOOL#{school_urn}")
+}
+
+pub fn parent(id: Uuid) -> ItemKey {
+    ItemKey::new(format!("PARENT#{id}"), PARENT_SK)
+}
+
+/// gsi1: parent by email (emails are stored lower-cased).
+pub fn parent_by_email(email: &str, id: Uuid) -> ItemKey {
+    ItemKey::new(parent_email_pk(email), format!("PARENT#{id}"))
+}
+
+pub fn parent_email_pk(email: &str) -> String {
+    format!("PARENTEMAIL#{email}")
+}
+
+/// A patient's relationship to one parent, stored under the patient.
+pub fn parent_relationship(patient_id: Uuid, parent_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("PATIENT#{patient_id}"), format!("PARENT#{parent_id}"))
+}
+
+pub const PARENT_RELATIONSHIP_PREFIX: &str = "PARENT#";
+
+/// A patient's location (school or clinic) for an academic year.
+pub fn patient_location(patient_id: Uuid, academic_year: i32, location: &str) -> ItemKey {
+    ItemKey::new(format!("PATIENT#{patient_id}"), format!("LOCATION#{academic_year}#{location}"))
+}
+
+pub const PATIENT_LOCATION_PREFIX: &str = "LOCATION#";
+
+/// A school-move log entry under the patient, in time order.
+pub fn school_move_log(patient_id: Uuid, at: DateTime<Utc>) -> ItemKey {
+    ItemKey::new(format!("PATIENT#{patient_id}"), format!("SCHOOLMOVELOG#{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ")))
+}
+
+/// The claim that makes processing of one uploaded object happen once.
+pub fn object_claim(bucket: &str, key: &str) -> ItemKey {
+    ItemKey::new(format!("OBJECT#{bucket}/{key}"), "#CLAIM")
+}
+
+pub const REFERENCE_PK: &str = "REFERENCE";
+
+/// A patient's pending school move (at most one per patient).
+pub fn school_move(patient_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("PATIENT#{patient_id}"), "#SCHOOLMOVE")
+}
+
+/// gsi1: the pending school moves a team sees.
+pub fn school_moves_of_team(team_id: &str, updated_at: DateTime<Utc>, patient_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("TEAM#{team_id}#SCHOOLMOVES"), format!("{}#{patient_id}", updated_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")))
+}

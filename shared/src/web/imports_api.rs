@@ -1,0 +1,353 @@
+//! JSON API for imports: create one (and get a presigned upload), list the team's imports, show one.
+//! Every route is scoped to the signed-in user's team; another team's import is indistinguishable from a missing one.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{ApiJson, ApiQuery, CurrentUser};
+use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
+use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus, RowError, TeamKind};
+use crate::store;
+
+/// Imports per page of `GET /api/imports`.
+pub const PAGE_SIZE: usize = 20;
+/// Longest filename kept in an object key (mavis-import.md: keys stay short and safe in every store).
+const MAX_KEY_FILENAME_CHARS: usize = 100;
+/// Longest filename accepted at all.
+const MAX_FILENAME_CHARS: usize = 255;
+const NOT_FOUND: &str = "Import not found";
+
+#[derive(Debug, Deserialize)]
+pub struct CreateImportRequest {
+    /// A string rather than `ImportKind`, so that an unknown kind gets a message listing the known ones.
+    pub kind: String,
+    #[serde(default)]
+    pub filename: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CreatedImport {
+    pub id: Uuid,
+    pub upload: UploadInstructions,
+    pub status: ImportStatus,
+}
+
+/// How to upload the file: send `method` to `url` with exactly these headers and the CSV as the body.
+#[derive(Debug, Serialize)]
+pub struct UploadInstructions {
+    pub method: String,
+    pub url: String,
+    pub headers: std::collections::BTreeMap<String, String>,
+    pub expires_in_seconds: u64,
+}
+
+/// `POST /api/imports`
+pub async fn create_import(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiJson(request): ApiJson<CreateImportRequest>,
+) -> Result<Response, ApiError> {
+    let kind = ImportKind::parse(request.kind.trim()).ok_or_else(|| {
+        ApiError::BadRequest(
+            "Unknown import kind. The kind must be \"child-records\" \
+             (\"class-list\" and \"vaccination-records\" are not available yet)"
+                .into(),
+        )
+    })?;
+    let team = state.reference.team(&user.team_id).ok_or_else(|| ApiError::internal("user's team vanished"))?;
+    // mavis-import.md §12: child-record and class-list imports are for point-of-care teams only.
+    if matches!(kind, ImportKind::ChildRecords | ImportKind::ClassList) && team.kind != TeamKind::PointOfCare {
+        return Err(ApiError::Forbidden(format!(
+            "{} can only be imported by point-of-care teams. Your team is a national reporting team.",
+            kind.label()
+        )));
+    }
+    match kind {
+        ImportKind::ChildRecords => {}
+        ImportKind::ClassList => {
+            return Err(ApiError::Unprocessable("Importing class lists is not available yet".into()));
+        }
+        ImportKind::VaccinationRecords => {
+            return Err(ApiError::Unprocessable("Importing vaccination records is not available yet".into()));
+        }
+    }
+    let filename = request.filename.map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+    if filename.as_ref().is_some_and(|f| f.chars().count() > MAX_FILENAME_CHARS) {
+        return Err(ApiError::BadRequest(format!("The filename must be {MAX_FILENAME_CHARS} characters or fewer")));
+    }
+
+    let id = Uuid::new_v4();
+    let object_key = format!(
+        "uploads/{}/{id}/{}",
+        user.team_id,
+        filename.as_deref().map(key_safe_filename).unwrap_or_else(|| "upload.csv".into())
+    );
+    // Presign before saving: presigning has no side effects, so a failure leaves no import waiting for nothing.
+    let upload = state.objects.presign_upload(&object_key, "text/csv", state.settings.upload_url_ttl).await?;
+
+    let today = state.settings.today();
+    let now = Utc::now();
+    let import = Import {
+        id,
+        team_id: user.team_id.clone(),
+        kind,
+        status: ImportStatus::AwaitingUpload,
+        object_key,
+        filename,
+        uploaded_by: Some(user.email.clone()),
+        academic_year: AcademicYear::pending(today),
+        school_urn: None,
+        year_groups: Vec::new(),
+        row_count: None,
+        counts: None,
+        file_error: None,
+        rows_with_errors: 0,
+        errors: Vec::new(),
+        today,
+        created_at: now,
+        updated_at: now,
+        processed_at: None,
+    };
+    store::imports::create(state.records.as_ref(), &import).await?;
+    tracing::info!(import_id = %id, team_id = %user.team_id, kind = kind.as_str(), "import created");
+
+    let body = CreatedImport {
+        id,
+        upload: UploadInstructions {
+            method: upload.method,
+            url: upload.url,
+            headers: upload.headers,
+            expires_in_seconds: upload.expires_in_seconds,
+        },
+        status: import.status,
+    };
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/imports/{id}"))], Json(body)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    #[serde(default)]
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportList {
+    pub imports: Vec<ImportSummary>,
+    /// Pass back as `?cursor=` for the next page; null on the last page.
+    pub next: Option<String>,
+}
+
+/// One line of the imports list.
+#[derive(Debug, Serialize)]
+pub struct ImportSummary {
+    pub id: Uuid,
+    pub kind: ImportKind,
+    pub status: ImportStatus,
+    pub status_tag: &'static str,
+    pub filename: Option<String>,
+    pub uploaded_by: Option<String>,
+    pub academic_year: AcademicYear,
+    pub created_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+    pub row_count: Option<u64>,
+}
+
+impl From<&Import> for ImportSummary {
+    fn from(import: &Import) -> Self {
+        Self {
+            id: import.id,
+            kind: import.kind,
+            status: import.status,
+            status_tag: import.status.tag(),
+            filename: import.filename.clone(),
+            uploaded_by: import.uploaded_by.clone(),
+            academic_year: import.academic_year,
+            created_at: import.created_at,
+            processed_at: import.processed_at,
+            row_count: import.row_count,
+        }
+    }
+}
+
+/// `GET /api/imports?cursor=…`: the team's imports, newest first, a page at a time.
+pub async fn list_imports(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(params): ApiQuery<ListParams>,
+) -> Result<Json<ImportList>, ApiError> {
+    let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
+    let (imports, next) = store::imports::list_for_team(state.records.as_ref(), &user.team_id, PAGE_SIZE, after)
+        .await
+        .map_err(|e| match e {
+            // A cursor the store cannot use (tampered with, or from another listing) is the caller's mistake.
+            crate::ports::StoreError::Invalid(_) if params.cursor.is_some() => invalid_cursor(),
+            other => other.into(),
+        })?;
+    Ok(Json(ImportList { imports: imports.iter().map(ImportSummary::from).collect(), next: next.map(encode_cursor) }))
+}
+
+/// Store cursors are opaque and may hold characters that need escaping in a URL (`#`), so the API hands them out
+/// base64url-encoded.
+fn encode_cursor(cursor: String) -> String {
+    URL_SAFE_NO_PAD.encode(cursor)
+}
+
+fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(invalid_cursor)
+}
+
+fn invalid_cursor() -> ApiError {
+    ApiError::BadRequest("The cursor is not valid. Use the \"next\" value of the previous page.".into())
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportDetail {
+    pub id: Uuid,
+    pub kind: ImportKind,
+    pub status: ImportStatus,
+    pub status_tag: &'static str,
+    pub filename: Option<String>,
+    pub uploaded_by: Option<String>,
+    pub academic_year: AcademicYear,
+    pub created_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+    pub row_count: Option<u64>,
+    pub counts: Option<CountsView>,
+    pub file_error: Option<String>,
+    pub rows_with_errors: u64,
+    /// The first rows with errors, as kept on the import.
+    pub errors: Vec<RowError>,
+    /// Set when there are more rows with errors than are listed.
+    pub errors_summary: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountsView {
+    pub new: u64,
+    pub changed: u64,
+    pub exact_duplicate: u64,
+}
+
+impl From<Import> for ImportDetail {
+    fn from(import: Import) -> Self {
+        let errors_summary = (import.rows_with_errors > ERRORS_KEPT_ON_IMPORT as u64).then(|| {
+            format!(
+                "Only the first {ERRORS_KEPT_ON_IMPORT} rows with issues are listed here. \
+                 There are {} rows with issues in total.",
+                import.rows_with_errors
+            )
+        });
+        Self {
+            id: import.id,
+            kind: import.kind,
+            status: import.status,
+            status_tag: import.status.tag(),
+            filename: import.filename,
+            uploaded_by: import.uploaded_by,
+            academic_year: import.academic_year,
+            created_at: import.created_at,
+            processed_at: import.processed_at,
+            row_count: import.row_count,
+            counts: import.counts.map(|c| CountsView {
+                new: c.new,
+                changed: c.changed,
+                exact_duplicate: c.exact_duplicate,
+            }),
+            file_error: import.file_error,
+            rows_with_errors: import.rows_with_errors,
+            errors: import.errors,
+            errors_summary,
+        }
+    }
+}
+
+/// `GET /api/imports/{id}`. A malformed id is "not found" too: there is nothing to distinguish for the caller.
+pub async fn show_import(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ImportDetail>, ApiError> {
+    let not_found = || ApiError::NotFound(NOT_FOUND.into());
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let import =
+        store::imports::get_for_team(state.records.as_ref(), &user.team_id, id).await?.ok_or_else(not_found)?;
+    Ok(Json(ImportDetail::from(import)))
+}
+
+/// A filename safe in any object key and on any filesystem: `[A-Za-z0-9._-]` kept, every other character becomes
+/// `_`, at most 100 characters (keeping the extension when shortening). Names made only of dots (`.`, `..`) would
+/// be path segments in the folder object store, so they become `upload.csv`.
+pub fn key_safe_filename(filename: &str) -> String {
+    let safe: String = filename
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect();
+    let safe = if safe.len() > MAX_KEY_FILENAME_CHARS {
+        // All ASCII now, so byte offsets are character offsets.
+        match safe.rfind('.').filter(|&dot| safe.len() - dot <= 10) {
+            Some(dot) => format!("{}{}", &safe[..MAX_KEY_FILENAME_CHARS - (safe.len() - dot)], &safe[dot..]),
+            None => safe[..MAX_KEY_FILENAME_CHARS].to_string(),
+        }
+    } else {
+        safe
+    };
+    if safe.chars().all(|c| c == '.') { "upload.csv".to_string() } else { safe }
+}
+
+/// The date academic years are computed from: the configured override, or today in England.
+pub fn today_in_london() -> NaiveDate {
+    Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_safe_filename_should_replace_unsafe_characters() {
+        assert_eq!(key_safe_filename("Year 9 – St Mary's.csv"), "Year_9___St_Mary_s.csv");
+        assert_eq!(key_safe_filename("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(key_safe_filename("ok-name_1.CSV"), "ok-name_1.CSV");
+    }
+
+    #[test]
+    fn key_safe_filename_should_never_be_a_path_segment_of_dots() {
+        assert_eq!(key_safe_filename("."), "upload.csv");
+        assert_eq!(key_safe_filename(".."), "upload.csv");
+    }
+
+    #[test]
+    fn key_safe_filename_should_keep_the_extension_when_shortening() {
+        let long = format!("{}.csv", "a".repeat(300));
+        let safe = key_safe_filename(&long);
+        assert_eq!(safe.len(), 100);
+        assert!(safe.ends_with("a.csv"));
+        assert_eq!(key_safe_filename(&"b".repeat(300)).len(), 100);
+    }
+
+    #[test]
+    fn errors_summary_should_appear_only_beyond_the_listed_rows() {
+        let mut import: Import = serde_json::from_value(serde_json::json!({
+            "id": Uuid::nil(), "team_id": "t", "kind": "child-records", "status": "rows_are_invalid",
+            "object_key": "k", "filename": null, "uploaded_by": null, "academic_year": 2024,
+            "today": "2024-10-01", "created_at": "2024-10-01T10:00:00Z", "updated_at": "2024-10-01T10:00:00Z"
+        }))
+        .expect("import");
+        import.rows_with_errors = 100;
+        assert_eq!(ImportDetail::from(import.clone()).errors_summary, None);
+        import.rows_with_errors = 101;
+        assert_eq!(
+            ImportDetail::from(import).errors_summary.as_deref(),
+            Some("Only the first 100 rows with issues are listed here. There are 101 rows with issues in total.")
+        );
+    }
+}

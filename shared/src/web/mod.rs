@@ -1,0 +1,114 @@
+//! The web app and JSON API: one axum `Router`, built by [`app`], that runs unchanged under `lambda_http` on AWS and
+//! under `axum::serve` in the local runner.
+//!
+//! Wiring, on AWS (`functions/api`):
+//! ```ignore
+//! let auth = Authenticator::remote(&jwks_url, issuer, "mavis")?;
+//! let state = AppState::new(records, objects, reference, auth, WebSettings::default());
+//! lambda_http::run(web::app(state)).await
+//! ```
+//! and in the local runner, which is its own token issuer:
+//! ```ignore
+//! let issuer = LocalIssuer::load_or_create(&data_dir)?;        // same dir as `mavis token --user EMAIL`
+//! let state = AppState::new(records, objects, reference, issuer.authenticator(), settings)
+//!     .with_local_issuer(issuer);                               // also serves /.well-known/jwks.json
+//! axum::serve(listener, web::app(state)).await
+//! ```
+
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod imports_api;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::get;
+use chrono::NaiveDate;
+use tower_http::trace::TraceLayer;
+
+pub use auth::{AuthError, Authenticator, LocalIssuer};
+pub use error::ApiError;
+pub use extract::CurrentUser;
+
+use crate::domain::ReferenceData;
+use crate::ports::{ObjectStore, RecordStore};
+
+/// Everything a handler needs, cheap to clone (all `Arc`s).
+#[derive(Clone)]
+pub struct AppState {
+    pub records: Arc<dyn RecordStore>,
+    pub objects: Arc<dyn ObjectStore>,
+    pub reference: Arc<ReferenceData>,
+    pub auth: Arc<Authenticator>,
+    pub settings: Arc<WebSettings>,
+    /// Set only by the local runner, which issues its own tokens: `app` then also serves the issuer's public keys at
+    /// `/.well-known/jwks.json`. None on AWS, where the identity provider publishes its own.
+    pub local_issuer: Option<Arc<LocalIssuer>>,
+}
+
+impl AppState {
+    pub fn new(
+        records: Arc<dyn RecordStore>,
+        objects: Arc<dyn ObjectStore>,
+        reference: Arc<ReferenceData>,
+        auth: Authenticator,
+        settings: WebSettings,
+    ) -> Self {
+        Self { records, objects, reference, auth: Arc::new(auth), settings: Arc::new(settings), local_issuer: None }
+    }
+
+    pub fn with_local_issuer(mut self, issuer: LocalIssuer) -> Self {
+        self.local_issuer = Some(Arc::new(issuer));
+        self
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSettings {
+    /// How long a presigned upload URL stays valid.
+    pub upload_url_ttl: Duration,
+    /// The date academic years are computed from; None means today in Europe/London. Set by tests and demos that
+    /// must behave the same whatever the real date.
+    pub today_override: Option<NaiveDate>,
+}
+
+impl Default for WebSettings {
+    fn default() -> Self {
+        Self { upload_url_ttl: Duration::from_secs(15 * 60), today_override: None }
+    }
+}
+
+impl WebSettings {
+    pub fn today(&self) -> NaiveDate {
+        self.today_override.unwrap_or_else(imports_api::today_in_london)
+    }
+}
+
+/// The one Router, for AWS and local alike.
+pub fn app(state: AppState) -> Router {
+    let mut router = Router::new()
+        .route("/health", get(health))
+        .route("/api/imports", get(imports_api::list_imports).post(imports_api::create_import))
+        .route("/api/imports/{id}", get(imports_api::show_import));
+    if state.local_issuer.is_some() {
+        router = router.route("/.well-known/jwks.json", get(local_jwks));
+    }
+    // TraceLayer's default spans hold method, URI and version only: no headers, so never the bearer token.
+    router.fallback(not_found).layer(TraceLayer::new_for_http()).with_state(state)
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn local_jwks(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let issuer = state.local_issuer.as_ref().ok_or_else(|| ApiError::NotFound("Not found".into()))?;
+    Ok(axum::Json(issuer.jwks()))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("Not found".into())
+}

@@ -1,0 +1,72 @@
+//! The embedded record store: the full contract on an in-memory and on a file database, and durability across
+//! reopening the file. Run with `cargo test -p shared --features contract-tests --test record_store_sqlite`.
+
+use serde_json::json;
+use shared::adapters::sqlite_store::SqliteRecordStore;
+use shared::ports::{Condition, IndexName, Item, ItemKey, Query, RecordStore};
+
+#[cfg(feature = "contract-tests")]
+mod contract {
+    use shared::adapters::sqlite_store::SqliteRecordStore;
+    use shared::contract_tests::record_store;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn when_in_memory_should_meet_the_record_store_contract() {
+        let store = SqliteRecordStore::in_memory().expect("in-memory store opens");
+        record_store::run_all(&store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn when_on_a_file_should_meet_the_record_store_contract() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = SqliteRecordStore::open(&dir.path().join("records.db")).expect("file store opens");
+        record_store::run_all(&store).await;
+    }
+}
+
+#[cfg(not(feature = "contract-tests"))]
+#[test]
+fn contract_suite_needs_the_contract_tests_feature() {
+    eprintln!("record_store_sqlite: contract suite SKIPPED; run with --features contract-tests");
+}
+
+#[tokio::test]
+async fn when_the_file_is_reopened_should_keep_every_item() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("records.db");
+    let kept = Item::new(ItemKey::new("P#1", "S#1"), json!({"kept": true}))
+        .with_index(IndexName::Gsi2, ItemKey::new("G#1", "2026"));
+    let batch: Vec<Item> = (0..50).map(|n| Item::new(ItemKey::new("P#batch", format!("{n:02}")), json!(n))).collect();
+    {
+        let store = SqliteRecordStore::open(&path).expect("opens");
+        store.put(kept.clone(), Condition::NotExists).await.expect("put");
+        store.batch_put(batch.clone()).await.expect("batch_put");
+    }
+    let reopened = SqliteRecordStore::open(&path).expect("reopens");
+    assert_eq!(reopened.get(&kept.key).await.expect("get"), Some(kept.clone()));
+    let by_index = reopened.query(&Query::index(IndexName::Gsi2, "G#1")).await.expect("index query");
+    assert_eq!(by_index.items, vec![kept.clone()]);
+    assert_eq!(reopened.query(&Query::table("P#batch")).await.expect("query").items, batch);
+    assert!(
+        reopened.put(kept, Condition::NotExists).await.is_err(),
+        "conditions see the items written before the restart"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn when_shared_between_tasks_should_serve_them_all() {
+    let store = std::sync::Arc::new(SqliteRecordStore::in_memory().expect("opens"));
+    let tasks: Vec<_> = (0..16)
+        .map(|task| {
+            let store = std::sync::Arc::clone(&store);
+            tokio::spawn(async move {
+                let items = (0..100).map(|n| Item::new(ItemKey::new(format!("T#{task}"), format!("{n:03}")), json!(n)));
+                store.batch_put(items.collect()).await.expect("batch_put");
+                store.query(&Query::table(format!("T#{task}"))).await.expect("query").items.len()
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.expect("task finishes"), 100);
+    }
+}

@@ -1,0 +1,143 @@
+//! The real pipeline on a fresh store, with helpers to drop files and read back what happened.
+
+use std::sync::Arc;
+
+use chrono::NaiveDate;
+use shared::adapters::aws;
+use shared::adapters::dynamodb_store::{self, DynamoRecordStore};
+use shared::adapters::folder_object_store::FolderObjectStore;
+use shared::adapters::s3_object_store::{self, S3ObjectStore};
+use shared::adapters::sqlite_store::SqliteRecordStore;
+use shared::domain::patient::Patient;
+use shared::domain::{Import, ReferenceData};
+use shared::pipeline::{Handled, ObjectCreated, Pipeline, PipelineError, PipelineSettings};
+use shared::ports::{ObjectStore, RecordStore};
+use shared::store::{imports, patients};
+use uuid::Uuid;
+
+pub struct Harness {
+    pub pipeline: Pipeline,
+    pub bucket: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+/// Whether the AWS emulators were started for this run (scripts/test sets these).
+pub fn emulator_endpoints() -> Option<(String, String)> {
+    let aws = std::env::var("MAVIS_TEST_AWS_ENDPOINT").ok()?;
+    let dynamodb = std::env::var("MAVIS_TEST_DYNAMODB_ENDPOINT").ok()?;
+    Some((aws, dynamodb))
+}
+
+/// Skips a test when the emulators are not running, unless the run requires them.
+pub fn emulators_or_skip(test: &str) -> Option<(String, String)> {
+    let endpoints = emulator_endpoints();
+    if endpoints.is_none() {
+        assert!(std::env::var("MAVIS_REQUIRE_EMULATORS").is_err(), "{test}: emulators required but not configured");
+        eprintln!("SKIPPED {test}: set MAVIS_TEST_AWS_ENDPOINT and MAVIS_TEST_DYNAMODB_ENDPOINT (scripts/test does)");
+    }
+    endpoints
+}
+
+fn settings(today: NaiveDate) -> PipelineSettings {
+    PipelineSettings { today_override: Some(today), ..PipelineSettings::default() }
+}
+
+impl Harness {
+    /// SQLite record store and folder object store in a fresh temporary folder.
+    pub async fn embedded(today: NaiveDate) -> Harness {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let records: Arc<dyn RecordStore> =
+            Arc::new(SqliteRecordStore::open(&dir.path().join("records.sqlite")).expect("sqlite store"));
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(FolderObjectStore::new(dir.path().join("objects"), "http://127.0.0.1:9".into(), [7u8; 32]));
+        Self::with(records, objects, "local".into(), today, Some(dir)).await
+    }
+
+    /// DynamoDB Local and moto S3, each harness with its own table and bucket.
+    pub async fn emulators(today: NaiveDate, (aws_endpoint, dynamodb_endpoint): &(String, String)) -> Harness {
+        let unique = Uuid::new_v4().simple().to_string();
+        let ddb_config = aws::sdk_config_for(dynamodb_endpoint).await;
+        let ddb = aws_sdk_dynamodb::Client::new(&ddb_config);
+        let table = format!("mavis-{unique}");
+        dynamodb_store::create_table(&ddb, &table).await.expect("create table");
+        let s3_config = aws::sdk_config_for(aws_endpoint).await;
+        let s3 = aws::s3_client(&s3_config);
+        let bucket = format!("mavis-{}", &unique[..16]);
+        s3_object_store::create_bucket(&s3, &bucket).await.expect("create bucket");
+        let records: Arc<dyn RecordStore> = Arc::new(DynamoRecordStore::new(ddb, table));
+        let objects: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3, bucket.clone()));
+        Self::with(records, objects, bucket, today, None).await
+    }
+
+    async fn with(
+        records: Arc<dyn RecordStore>,
+        objects: Arc<dyn ObjectStore>,
+        bucket: String,
+        today: NaiveDate,
+        dir: Option<tempfile::TempDir>,
+    ) -> Harness {
+        let reference: ReferenceData = shared::reference::demo();
+        shared::store::reference::save(records.as_ref(), &reference).await.expect("seed");
+        let pipeline = Pipeline { records, objects, reference: Arc::new(reference), settings: settings(today) };
+        Harness { pipeline, bucket, _dir: dir }
+    }
+
+    pub fn records(&self) -> &dyn RecordStore {
+        self.pipeline.records.as_ref()
+    }
+
+    /// Stores a file under `key` and returns the ObjectCreated event S3 would send for it.
+    pub async fn put(&self, key: &str, body: Vec<u8>) -> ObjectCreated {
+        self.pipeline.objects.put(key, body.into(), "text/csv").await.expect("put object");
+        let info = self.pipeline.objects.head(key).await.expect("head object");
+        ObjectCreated { bucket: self.bucket.clone(), key: key.into(), etag: info.etag, size: info.size }
+    }
+
+    /// A CHIS drop for team `ods`, processed to its resting status.
+    pub async fn drop_file(&self, ods: &str, name: &str, body: Vec<u8>) -> Result<Handled, PipelineError> {
+        let event = self.put(&format!("drops/{ods}/{name}"), body).await;
+        self.pipeline.handle_object_created(&event).await
+    }
+
+    /// Drops a fixture and returns the resulting import.
+    pub async fn import_fixture(&self, ods: &str, fixture: &str) -> Import {
+        let name = fixture.rsplit('/').next().unwrap_or(fixture);
+        let handled = self.drop_file(ods, &format!("{}-{name}", Uuid::new_v4().simple()), crate::fixture(fixture)).await;
+        match handled.expect("pipeline succeeds") {
+            Handled::Processed { import_id, .. } | Handled::AlreadyDone { import_id } => self.import(import_id).await,
+            other => panic!("{fixture} was not processed: {other:?}"),
+        }
+    }
+
+    pub async fn import(&self, id: Uuid) -> Import {
+        imports::get(self.records(), id).await.expect("read import").expect("import exists").value
+    }
+
+    pub async fn patients_of(&self, import: &Import) -> Vec<Patient> {
+        let mut found = Vec::new();
+        for id in patients::of_import(self.records(), import.id).await.expect("import patients") {
+            found.push(self.patient(id).await);
+        }
+        found
+    }
+
+    pub async fn patient(&self, id: Uuid) -> Patient {
+        patients::get(self.records(), id).await.expect("read patient").expect("patient exists").value
+    }
+
+    pub async fn patient_named(&self, import: &Import, given: &str, family: &str) -> Patient {
+        self.patients_of(import)
+            .await
+            .into_iter()
+            .find(|p| p.attributes.given_name.as_deref() == Some(given) && p.attributes.family_name.as_deref() == Some(family))
+            .unwrap_or_else(|| panic!("{given} {family} is not among the import's patients"))
+    }
+
+    /// Saves a patient directly, as an earlier import or another team would have.
+    pub async fn existing_patient(&self, patient: &Patient) {
+        self.records()
+            .transact(vec![patients::put_patient_op(patient, None)])
+            .await
+            .expect("save existing patient");
+    }
+}

@@ -1,0 +1,12 @@
+//! Test support for the whole-pipeline tests: a harness that wires the real pipeline to either the embedded
+//! adapters or the AWS emulators, and the fixture scenarios of shared/spec/fixture-outcomes.md §2, written once and
+//! run against both (tests/tests/cohort_*.rs).
+
+pub mod harness;
+pub mod scenarios;
+
+/// A fixture file from the steering repo's shared/fixtures/mavis folder.
+pub fn fixture(relative: &str) -> Vec<u8> {
+    let path = format!("{}/../../shared/fixtures/mavis/{relative}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {path}: {e}"))
+}
