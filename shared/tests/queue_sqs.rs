@@ -3,6 +3,12 @@
 //! Every check gets its own uniquely named queue pair, so the checks run in parallel on one shared emulator.
 
 use std::io::Write;
+
+/// Straight to stderr in one write: the harness captures `eprintln!` of passing tests, and parallel tests would
+/// otherwise split the line.
+fn skip_line(line: &str) {
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
+}
 use std::sync::Arc;
 
 use shared::adapters::aws::{sdk_config_for, sqs_client};
@@ -15,8 +21,9 @@ const MAX_RECEIVES: u32 = 2;
 /// A factory of fresh queues on the emulator, or `None` (after saying so) when no emulator is configured.
 async fn factory(test: &str) -> Option<Box<QueueFactory>> {
     let Ok(endpoint) = std::env::var("MAVIS_TEST_AWS_ENDPOINT") else {
-        // Straight to stderr: the test harness captures `eprintln!` of passing tests.
-        let _ = writeln!(std::io::stderr(), "SKIPPED queue_sqs::{test}: MAVIS_TEST_AWS_ENDPOINT is not set");
+        skip_line(&format!(
+            "SKIPPED queue_sqs::{test}: MAVIS_TEST_AWS_ENDPOINT is not set"
+        ));
         return None;
     };
     let client = sqs_client(&sdk_config_for(&endpoint).await);
@@ -24,7 +31,9 @@ async fn factory(test: &str) -> Option<Box<QueueFactory>> {
         let client = client.clone();
         Box::pin(async move {
             let name = format!("mavis-contract-{}", uuid::Uuid::new_v4().simple());
-            let (url, dlq_url) = create_queue_with_dlq(&client, &name, MAX_RECEIVES).await.expect("create queues");
+            let (url, dlq_url) = create_queue_with_dlq(&client, &name, MAX_RECEIVES)
+                .await
+                .expect("create queues");
             Arc::new(SqsQueue::new(client, url, dlq_url)) as Arc<dyn Queue>
         })
     }))
@@ -68,13 +77,17 @@ async fn long_poll_returns_when_a_message_arrives() {
 #[tokio::test]
 async fn when_creating_the_same_queues_twice_should_return_the_same_urls() {
     let Ok(endpoint) = std::env::var("MAVIS_TEST_AWS_ENDPOINT") else {
-        let _ = writeln!(std::io::stderr(), "SKIPPED queue_sqs::create_twice: MAVIS_TEST_AWS_ENDPOINT is not set");
+        skip_line("SKIPPED queue_sqs::create_twice: MAVIS_TEST_AWS_ENDPOINT is not set");
         return;
     };
     let client = sqs_client(&sdk_config_for(&endpoint).await);
     let name = format!("mavis-contract-{}", uuid::Uuid::new_v4().simple());
-    let first = create_queue_with_dlq(&client, &name, MAX_RECEIVES).await.expect("create");
-    let second = create_queue_with_dlq(&client, &name, MAX_RECEIVES).await.expect("create again");
+    let first = create_queue_with_dlq(&client, &name, MAX_RECEIVES)
+        .await
+        .expect("create");
+    let second = create_queue_with_dlq(&client, &name, MAX_RECEIVES)
+        .await
+        .expect("create again");
     assert_eq!(first, second);
     assert!(first.1.ends_with("-dlq"));
 }

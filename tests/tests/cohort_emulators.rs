@@ -5,7 +5,9 @@ use integration_tests::scenarios;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn when_fixtures_are_imported_on_aws_emulators_should_match_documented_outcomes() {
-    let Some(endpoints) = emulators_or_skip("cohort_emulators") else { return };
+    let Some(endpoints) = emulators_or_skip("cohort_emulators") else {
+        return;
+    };
     scenarios::all(|today| {
         let endpoints = endpoints.clone();
         async move { Harness::emulators(today, &endpoints).await }

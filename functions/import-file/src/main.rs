@@ -25,7 +25,12 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let pipeline = pipeline.clone();
-        async move { invocation::handle_invocation(&pipeline, event.payload).await }
+        async move {
+            // A failed S3 invocation is retried by Lambda; SQS failures are reported per message instead.
+            invocation::handle_invocation(&pipeline, event.payload)
+                .await
+                .map_err(lambda_runtime::Error::from)
+        }
     }))
     .await
 }

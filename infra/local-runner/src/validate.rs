@@ -71,7 +71,13 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         },
     };
     let mut open = || File::open(&args.file).map(BufReader::new);
-    let summary = match summarise_child_records(&mut open, &context, &Limits { max_rows: args.max_rows }) {
+    let summary = match summarise_child_records(
+        &mut open,
+        &context,
+        &Limits {
+            max_rows: args.max_rows,
+        },
+    ) {
         Ok(summary) => summary,
         Err(e) => return usage(format!("cannot read {}: {e}", args.file.display())),
     };
@@ -80,12 +86,21 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     } else {
         print_human(&summary);
     }
-    if summary.status == Status::Valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if summary.status == Status::Valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
-fn find_team<'a>(reference: &'a ReferenceData, ods: Option<&str>) -> Result<&'a shared::domain::Team, String> {
+fn find_team<'a>(
+    reference: &'a ReferenceData,
+    ods: Option<&str>,
+) -> Result<&'a shared::domain::Team, String> {
     match ods {
-        Some(ods) => reference.team_by_ods(ods).ok_or_else(|| format!("no team with ODS code {ods} in the seed")),
+        Some(ods) => reference
+            .team_by_ods(ods)
+            .ok_or_else(|| format!("no team with ODS code {ods} in the seed")),
         None => reference
             .teams
             .iter()
@@ -103,7 +118,10 @@ fn print_human(summary: &ValidationSummary) {
         println!("Valid: {} rows", summary.rows);
         return;
     }
-    println!("Invalid: {} of {} rows have errors", summary.rows_with_errors, summary.rows);
+    println!(
+        "Invalid: {} of {} rows have errors",
+        summary.rows_with_errors, summary.rows
+    );
     let mut last_row = None;
     for error in &summary.errors {
         if last_row != Some(error.row) {

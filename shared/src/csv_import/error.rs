@@ -22,7 +22,9 @@ pub enum FileError {
     #[error("Choose a CSV file with at least one record")]
     NoRecords,
     /// More data rows than the limit, counted before the instruction row and trailing blank rows are removed.
-    #[error("The row limit for CSV uploads is {max_rows}. Split your CSV file into smaller files of less than {max_rows} rows")]
+    #[error(
+        "The row limit for CSV uploads is {max_rows}. Split your CSV file into smaller files of less than {max_rows} rows"
+    )]
     TooManyRows { max_rows: u64 },
     #[error("Choose a CSV file with no more than {} columns", MAX_COLUMNS)]
     TooManyColumns,

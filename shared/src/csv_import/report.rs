@@ -44,7 +44,11 @@ impl ValidationSummary {
 
     pub fn from_outcome(outcome: &ValidationOutcome, errors: Vec<RowError>) -> Self {
         ValidationSummary {
-            status: if outcome.is_valid() { Status::Valid } else { Status::Invalid },
+            status: if outcome.is_valid() {
+                Status::Valid
+            } else {
+                Status::Invalid
+            },
             rows: outcome.rows,
             file_error: None,
             rows_with_errors: outcome.rows_with_errors,
@@ -68,7 +72,9 @@ pub fn summarise_child_records<R: Read>(
         Ok(outcome) => Ok(ValidationSummary::from_outcome(&outcome, errors)),
         Err(ValidateError::File(error)) => Ok(ValidationSummary::from_file_error(&error)),
         Err(ValidateError::Io(error)) => Err(error),
-        Err(ValidateError::InvalidRow(_)) => unreachable!("only read_rows reports an invalid row as an error"),
+        Err(ValidateError::InvalidRow(_)) => {
+            unreachable!("only read_rows reports an invalid row as an error")
+        }
     }
 }
 
@@ -87,10 +93,22 @@ mod tests {
 
     #[test]
     fn when_rows_have_errors_should_serialise_each_with_its_column() {
-        let outcome = ValidationOutcome { rows: 3, rows_with_errors: 1, encoding: "UTF-8" };
+        let outcome = ValidationOutcome {
+            rows: 3,
+            rows_with_errors: 1,
+            encoding: "UTF-8",
+        };
         let errors = vec![
-            RowError { row: 2, column: Some("CHILD_DATE_OF_BIRTH".into()), message: "Enter a date of birth.".into() },
-            RowError { row: 2, column: None, message: "The same NHS number appears multiple times in this file.".into() },
+            RowError {
+                row: 2,
+                column: Some("CHILD_DATE_OF_BIRTH".into()),
+                message: "Enter a date of birth.".into(),
+            },
+            RowError {
+                row: 2,
+                column: None,
+                message: "The same NHS number appears multiple times in this file.".into(),
+            },
         ];
         assert_eq!(
             ValidationSummary::from_outcome(&outcome, errors).to_json(),
@@ -104,9 +122,17 @@ mod tests {
 
     #[test]
     fn when_no_row_has_errors_should_be_valid() {
-        let outcome = ValidationOutcome { rows: 1, rows_with_errors: 0, encoding: "UTF-8" };
+        let outcome = ValidationOutcome {
+            rows: 1,
+            rows_with_errors: 0,
+            encoding: "UTF-8",
+        };
         let summary = ValidationSummary::from_outcome(&outcome, Vec::new());
         assert_eq!(summary.status, Status::Valid);
-        assert!(summary.to_json().starts_with(r#"{"status":"valid","rows":1,"file_error":null"#));
+        assert!(
+            summary
+                .to_json()
+                .starts_with(r#"{"status":"valid","rows":1,"file_error":null"#)
+        );
     }
 }

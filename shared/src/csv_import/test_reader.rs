@@ -15,7 +15,14 @@ pub struct Generated<F> {
 
 impl<F: FnMut(u64) -> Vec<u8>> Generated<F> {
     pub fn new(chunks: u64, chunk: F) -> Self {
-        Generated { chunk, next: 0, chunks, pending: Vec::new(), pos: 0, pulled: 0 }
+        Generated {
+            chunk,
+            next: 0,
+            chunks,
+            pending: Vec::new(),
+            pos: 0,
+            pulled: 0,
+        }
     }
 }
 
@@ -36,4 +43,3 @@ impl<F: FnMut(u64) -> Vec<u8>> Read for Generated<F> {
         Ok(n)
     }
 }
-

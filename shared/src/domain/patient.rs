@@ -33,7 +33,9 @@ impl Gender {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SchoolPlacement {
     /// At a school, by URN(+site).
-    School { urn: String },
+    School {
+        urn: String,
+    },
     HomeEducated,
     /// School not known (URN 888888, or never set).
     Unknown,

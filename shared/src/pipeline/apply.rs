@@ -21,7 +21,11 @@ const MAX_ATTEMPTS: usize = 4;
 
 const PARENT_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_7061_7265_6e74_7300_0001);
 
-pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<ImportCounts, PipelineError> {
+pub async fn apply_import(
+    pipeline: &Pipeline,
+    import: &Import,
+    team: &Team,
+) -> Result<ImportCounts, PipelineError> {
     let store = pipeline.records.as_ref();
     let mut counts = ImportCounts::default();
     let mut after = None;
@@ -64,8 +68,14 @@ async fn apply_row(
                 // Someone else changed the patient (or created one with this NHS number): match again.
                 let store = pipeline.records.as_ref();
                 let key = crate::store::keys::changeset(import.id, changeset.value.index);
-                let item = store.get(&key).await?.ok_or_else(|| PipelineError::Task("staged row vanished".into()))?;
-                changeset = Versioned { value: crate::store::decode(&item)?, version: item.version };
+                let item = store
+                    .get(&key)
+                    .await?
+                    .ok_or_else(|| PipelineError::Task("staged row vanished".into()))?;
+                changeset = Versioned {
+                    value: crate::store::decode(&item)?,
+                    version: item.version,
+                };
                 if changeset.value.status == ChangesetStatus::Pending {
                     changeset.value.planned = plan::match_row(store, &changeset.value).await?.ok();
                 }
@@ -73,7 +83,10 @@ async fn apply_row(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(PipelineError::Task(format!("row {} kept conflicting with other writers", changeset.value.row_number)))
+    Err(PipelineError::Task(format!(
+        "row {} kept conflicting with other writers",
+        changeset.value.row_number
+    )))
 }
 
 /// The transaction for one row, and how the row counts.
@@ -108,7 +121,9 @@ async fn build_row(
         now,
     };
 
-    let planned = row.planned.unwrap_or(PlannedMatch::New { patient_id: plan::new_patient_id(import.id, row.index) });
+    let planned = row.planned.unwrap_or(PlannedMatch::New {
+        patient_id: plan::new_patient_id(import.id, row.index),
+    });
     let mut ops = Vec::new();
     let mut done = row.clone();
     let (mut patient, version, is_new, patient_changed, on_nhs_number, nhs_before) = match planned {
@@ -116,19 +131,37 @@ async fn build_row(
             let patient = staging::new_patient(patient_id, &row.child, destination.clone(), now);
             (patient, None, true, true, false, None)
         }
-        PlannedMatch::Existing { patient_id, on_nhs_number } => {
-            let current = patients::get(store, patient_id)
-                .await?
-                .ok_or_else(|| PipelineError::Task(format!("matched patient for row {} vanished", row.row_number)))?;
-            if row.school.is_some() && school_moves::is_skipped_move(&current.value, &destination, &team.id) {
+        PlannedMatch::Existing {
+            patient_id,
+            on_nhs_number,
+        } => {
+            let current = patients::get(store, patient_id).await?.ok_or_else(|| {
+                PipelineError::Task(format!(
+                    "matched patient for row {} vanished",
+                    row.row_number
+                ))
+            })?;
+            if row.school.is_some()
+                && school_moves::is_skipped_move(&current.value, &destination, &team.id)
+            {
                 done.status = ChangesetStatus::Skipped;
                 done.patient_id = Some(patient_id);
                 done.outcome = Some(RowOutcome::SkippedSchoolMove);
-                return Ok((vec![changesets::update_op(&done, changeset.version)], RowOutcome::SkippedSchoolMove));
+                return Ok((
+                    vec![changesets::update_op(&done, changeset.version)],
+                    RowOutcome::SkippedSchoolMove,
+                ));
             }
             let staged = staging::stage_existing(&current.value, &row.child, kind);
             let nhs_before = current.value.attributes.nhs_number.clone();
-            (staged.patient, Some(current.version), false, staged.changed, on_nhs_number, nhs_before)
+            (
+                staged.patient,
+                Some(current.version),
+                false,
+                staged.changed,
+                on_nhs_number,
+                nhs_before,
+            )
         }
     };
 
@@ -142,7 +175,8 @@ async fn build_row(
             ops.push(put(patients::school_move_log_item(&confirmed.log_entry)));
         }
         MoveAction::Pending(school_move) => {
-            let reviewing = school_moves::destination_team(&move_ctx, &school_move.destination).unwrap_or_else(|| team.id.clone());
+            let reviewing = school_moves::destination_team(&move_ctx, &school_move.destination)
+                .unwrap_or_else(|| team.id.clone());
             ops.push(put(patients::school_move_item(school_move, &reviewing)));
         }
     }
@@ -163,7 +197,11 @@ async fn build_row(
         ops.push(patients::reserve_nhs_number_op(nhs, patient.id));
     }
     ops.push(patients::put_patient_op(&patient, version));
-    ops.push(put(patients::import_link_item(import.id, patient.id, row.row_number)));
+    ops.push(put(patients::import_link_item(
+        import.id,
+        patient.id,
+        row.row_number,
+    )));
 
     let moved = matches!(move_action, MoveAction::Pending(_)) || school_changed;
     let outcome = match staging::classify(is_new, patient_changed || moved, &parent_plans) {
@@ -180,7 +218,10 @@ async fn build_row(
 }
 
 fn put(item: Item) -> WriteOp {
-    WriteOp::Put { item, condition: crate::ports::Condition::None }
+    WriteOp::Put {
+        item,
+        condition: crate::ports::Condition::None,
+    }
 }
 
 /// Two parents on one row can resolve to the same parent record; a transaction may touch each key once.
@@ -201,9 +242,18 @@ fn dedupe_parents(ops: Vec<WriteOp>) -> Vec<WriteOp> {
     kept
 }
 
-async fn plan_parents(pipeline: &Pipeline, row: &Changeset, patient_id: Uuid, is_new: bool) -> Result<Vec<ParentPlan>, PipelineError> {
+async fn plan_parents(
+    pipeline: &Pipeline,
+    row: &Changeset,
+    patient_id: Uuid,
+    is_new: bool,
+) -> Result<Vec<ParentPlan>, PipelineError> {
     let store = pipeline.records.as_ref();
-    let mut existing = if is_new { vec![] } else { patients::parents_of(store, patient_id).await? };
+    let mut existing = if is_new {
+        vec![]
+    } else {
+        patients::parents_of(store, patient_id).await?
+    };
     let mut plans = Vec::new();
     for (n, parent) in row.parents.iter().enumerate() {
         let by_email = match &parent.email {
@@ -211,7 +261,10 @@ async fn plan_parents(pipeline: &Pipeline, row: &Changeset, patient_id: Uuid, is
             None => None,
         };
         // A new parent's id follows from the email (siblings in one file share their parent) or from the row.
-        let seed = parent.email.clone().unwrap_or_else(|| format!("{}/{}/{n}", row.import_id, row.index));
+        let seed = parent
+            .email
+            .clone()
+            .unwrap_or_else(|| format!("{}/{}/{n}", row.import_id, row.index));
         let new_parent_id = Uuid::new_v5(&PARENT_NAMESPACE, seed.as_bytes());
         let input = ParentInput {
             full_name: parent.full_name.clone(),
@@ -220,7 +273,13 @@ async fn plan_parents(pipeline: &Pipeline, row: &Changeset, patient_id: Uuid, is
             relationship: parent.relationship,
             other_name: parent.other_name.clone(),
         };
-        let plan = staging::plan_parent(&input, patient_id, by_email.as_ref(), &existing, new_parent_id);
+        let plan = staging::plan_parent(
+            &input,
+            patient_id,
+            by_email.as_ref(),
+            &existing,
+            new_parent_id,
+        );
         // The second parent of a row sees the first.
         existing.retain(|(p, _)| p.id != plan.parent.id);
         existing.push((plan.parent.clone(), plan.relationship.clone()));

@@ -7,9 +7,11 @@ use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
 use super::{Pipeline, PipelineError, apply, plan};
-use crate::csv_import::ValidateError;
-use crate::csv_import::child_records::{self as format, ChildFormat, ChildRecordsContext, ChildRow};
 use crate::csv_import::Limits;
+use crate::csv_import::ValidateError;
+use crate::csv_import::child_records::{
+    self as format, ChildFormat, ChildRecordsContext, ChildRow,
+};
 use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
 use crate::domain::{Import, ImportKind, ImportStatus, ReferenceData, RowError};
 use crate::ports::{ObjectReader, ObjectStore};
@@ -19,7 +21,10 @@ use crate::store::imports::{self, Versioned};
 /// Rows sent from the parsing thread to the staging task at once; bounds memory while staging.
 const STAGE_BATCH: usize = 500;
 
-pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
+pub async fn run(
+    pipeline: &Pipeline,
+    mut import: Versioned<Import>,
+) -> Result<ImportStatus, PipelineError> {
     let store = pipeline.records.as_ref();
     if import.value.status == ImportStatus::AwaitingUpload {
         import.value.status = ImportStatus::PendingImport;
@@ -27,7 +32,14 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
     }
 
     let Some(team) = pipeline.reference.team(&import.value.team_id).cloned() else {
-        return finish_invalid(pipeline, import, Some("The team for this upload is not set up".into()), vec![], 0).await;
+        return finish_invalid(
+            pipeline,
+            import,
+            Some("The team for this upload is not set up".into()),
+            vec![],
+            0,
+        )
+        .await;
     };
 
     // Validate: nothing is staged unless every row is valid.
@@ -125,7 +137,9 @@ struct Job {
 impl Job {
     fn context<'a>(&'a self, team: &'a crate::domain::Team) -> ChildRecordsContext<'a> {
         let format = match self.import.kind {
-            ImportKind::ClassList => ChildFormat::ClassList { year_groups: self.import.year_groups.clone() },
+            ImportKind::ClassList => ChildFormat::ClassList {
+                year_groups: self.import.year_groups.clone(),
+            },
             _ => ChildFormat::ChildRecords,
         };
         ChildRecordsContext {
@@ -138,9 +152,14 @@ impl Job {
     }
 
     /// Opens the object again from the start, as a blocking reader.
-    fn opener(&self, handle: Handle) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
+    fn opener(
+        &self,
+        handle: Handle,
+    ) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
         move || {
-            let reader = handle.block_on(self.objects.open(&self.key)).map_err(std::io::Error::other)?;
+            let reader = handle
+                .block_on(self.objects.open(&self.key))
+                .map_err(std::io::Error::other)?;
             Ok(SyncIoBridge::new_with_handle(reader, handle.clone()))
         }
     }
@@ -152,7 +171,9 @@ fn job(pipeline: &Pipeline, import: &Import) -> Job {
         key: import.object_key.clone(),
         reference: pipeline.reference.clone(),
         import: import.clone(),
-        limits: Limits { max_rows: pipeline.settings.max_rows },
+        limits: Limits {
+            max_rows: pipeline.settings.max_rows,
+        },
     }
 }
 
@@ -162,7 +183,11 @@ async fn validate(pipeline: &Pipeline, import: &Import) -> Result<Validation, Pi
     let job = job(pipeline, import);
     let handle = Handle::current();
     tokio::task::spawn_blocking(move || {
-        let team = job.reference.team(&job.import.team_id).cloned().expect("checked by the caller");
+        let team = job
+            .reference
+            .team(&job.import.team_id)
+            .cloned()
+            .expect("checked by the caller");
         let context = job.context(&team);
         let mut errors = Vec::new();
         let mut rows_seen = 0usize;
@@ -189,29 +214,44 @@ async fn stage(pipeline: &Pipeline, import: &Import) -> Result<(), PipelineError
     let handle = Handle::current();
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ChildRow>>(4);
     let reader = tokio::task::spawn_blocking(move || {
-        let team = job.reference.team(&job.import.team_id).cloned().expect("checked by the caller");
+        let team = job
+            .reference
+            .team(&job.import.team_id)
+            .cloned()
+            .expect("checked by the caller");
         let context = job.context(&team);
         let mut batch = Vec::with_capacity(STAGE_BATCH);
-        let result = format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {
-            batch.push(row);
-            if batch.len() == STAGE_BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err() {
-                return std::ops::ControlFlow::Break(());
-            }
-            std::ops::ControlFlow::Continue(())
-        });
+        let result =
+            format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {
+                batch.push(row);
+                if batch.len() == STAGE_BATCH
+                    && sender.blocking_send(std::mem::take(&mut batch)).is_err()
+                {
+                    return std::ops::ControlFlow::Break(());
+                }
+                std::ops::ControlFlow::Continue(())
+            });
         if !batch.is_empty() {
             let _ = sender.blocking_send(batch);
         }
         result
     });
     while let Some(rows) = receiver.recv().await {
-        let changesets: Vec<Changeset> = rows.into_iter().map(|row| changeset(import_id, row)).collect();
+        let changesets: Vec<Changeset> = rows
+            .into_iter()
+            .map(|row| changeset(import_id, row))
+            .collect();
         changesets::stage(pipeline.records.as_ref(), &changesets).await?;
     }
-    match reader.await.map_err(|e| PipelineError::Task(e.to_string()))? {
+    match reader
+        .await
+        .map_err(|e| PipelineError::Task(e.to_string()))?
+    {
         Ok(_) => Ok(()),
         Err(ValidateError::Io(e)) => Err(PipelineError::Read(e)),
-        Err(e) => Err(PipelineError::Task(format!("the file changed after validation: {e}"))),
+        Err(e) => Err(PipelineError::Task(format!(
+            "the file changed after validation: {e}"
+        ))),
     }
 }
 

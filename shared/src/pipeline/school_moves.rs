@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::patient::{PatientLocation, SchoolMove, SchoolMoveLogEntry, SchoolMoveSource, SchoolPlacement};
+use crate::domain::patient::{
+    PatientLocation, SchoolMove, SchoolMoveLogEntry, SchoolMoveSource, SchoolPlacement,
+};
 use crate::domain::{Patient, ReferenceData};
 
 /// What an upload does to a patient's school.
@@ -36,7 +38,9 @@ pub struct MoveContext<'a> {
 /// The teams a move to `destination` is for: the school's team, or the uploading team for no school.
 pub fn destination_team(ctx: &MoveContext, destination: &SchoolPlacement) -> Option<String> {
     match destination {
-        SchoolPlacement::School { urn } => ctx.reference.school(urn).and_then(|s| s.team_id.clone()),
+        SchoolPlacement::School { urn } => {
+            ctx.reference.school(urn).and_then(|s| s.team_id.clone())
+        }
         _ => Some(ctx.team_id.to_string()),
     }
 }
@@ -50,7 +54,12 @@ pub fn is_skipped_move(patient: &Patient, destination: &SchoolPlacement, team_id
 }
 
 /// Decides the move for a new patient (`current` None) or an existing one, and applies a confirmed move to `patient`.
-pub fn decide(ctx: &MoveContext, patient: &mut Patient, is_new: bool, destination: SchoolPlacement) -> MoveAction {
+pub fn decide(
+    ctx: &MoveContext,
+    patient: &mut Patient,
+    is_new: bool,
+    destination: SchoolPlacement,
+) -> MoveAction {
     if patient.date_of_death.is_some() {
         return MoveAction::None;
     }
@@ -61,14 +70,29 @@ pub fn decide(ctx: &MoveContext, patient: &mut Patient, is_new: bool, destinatio
     if !proposes {
         return MoveAction::None;
     }
-    let destination_teams: Vec<&str> = dest_team.iter().map(String::as_str).chain([ctx.team_id]).collect();
-    let from_another_team =
-        !patient.team_ids.is_empty() && !patient.team_ids.iter().any(|t| destination_teams.contains(&t.as_str()));
+    let destination_teams: Vec<&str> = dest_team
+        .iter()
+        .map(String::as_str)
+        .chain([ctx.team_id])
+        .collect();
+    let from_another_team = !patient.team_ids.is_empty()
+        && !patient
+            .team_ids
+            .iter()
+            .any(|t| destination_teams.contains(&t.as_str()));
     let archived_only_here = archived_here && patient.archived_in.len() == 1;
     let auto_confirm = !from_another_team
-        && (is_new || patient.school == SchoolPlacement::Unknown || archived_only_here || patient.school == destination);
+        && (is_new
+            || patient.school == SchoolPlacement::Unknown
+            || archived_only_here
+            || patient.school == destination);
     if auto_confirm {
-        MoveAction::Confirm(confirm(ctx, patient, destination, dest_team.unwrap_or_else(|| ctx.team_id.to_string())))
+        MoveAction::Confirm(confirm(
+            ctx,
+            patient,
+            destination,
+            dest_team.unwrap_or_else(|| ctx.team_id.to_string()),
+        ))
     } else {
         MoveAction::Pending(SchoolMove {
             patient_id: patient.id,
@@ -86,15 +110,26 @@ pub fn decide(ctx: &MoveContext, patient: &mut Patient, is_new: bool, destinatio
 }
 
 /// §9.1 confirm, steps 1–4: school, archive reasons, location, log entry.
-fn confirm(ctx: &MoveContext, patient: &mut Patient, destination: SchoolPlacement, dest_team: String) -> ConfirmedMove {
+fn confirm(
+    ctx: &MoveContext,
+    patient: &mut Patient,
+    destination: SchoolPlacement,
+    dest_team: String,
+) -> ConfirmedMove {
     patient.archived_in.remove(&dest_team);
     for other in patient.team_ids.iter().filter(|t| **t != dest_team) {
-        patient.archived_in.insert(other.clone(), "moved_out_of_area".into());
+        patient
+            .archived_in
+            .insert(other.clone(), "moved_out_of_area".into());
     }
     patient.team_ids = vec![dest_team.clone()];
     let location = match &destination {
         SchoolPlacement::School { urn } => urn.clone(),
-        _ => ctx.reference.generic_clinic(&dest_team).map(|c| c.id.clone()).unwrap_or_else(|| format!("{dest_team}-generic-clinic")),
+        _ => ctx
+            .reference
+            .generic_clinic(&dest_team)
+            .map(|c| c.id.clone())
+            .unwrap_or_else(|| format!("{dest_team}-generic-clinic")),
     };
     patient.school = destination.clone();
     ConfirmedMove {

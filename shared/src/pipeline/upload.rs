@@ -12,17 +12,27 @@ use crate::store::imports::{self, Versioned};
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
-    Processed { import_id: Uuid, status: ImportStatus },
-    AlreadyDone { import_id: Uuid },
+    Processed {
+        import_id: Uuid,
+        status: ImportStatus,
+    },
+    AlreadyDone {
+        import_id: Uuid,
+    },
     /// Not for us: the reason is logged (without personal data) and the event acknowledged.
-    Rejected { reason: String },
+    Rejected {
+        reason: String,
+    },
 }
 
 /// Namespace for import ids of CHIS drops: the same object version always gives the same import id.
 const DROP_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_6472_6f70_735f_6e73_0001);
 
 impl Pipeline {
-    pub async fn handle_object_created(&self, event: &ObjectCreated) -> Result<Handled, PipelineError> {
+    pub async fn handle_object_created(
+        &self,
+        event: &ObjectCreated,
+    ) -> Result<Handled, PipelineError> {
         let route = match route(&event.key) {
             Ok(route) => route,
             Err(rejection) => return Ok(self.reject(event, rejection.to_string())),
@@ -32,7 +42,10 @@ impl Pipeline {
             KeyRoute::Drop { ods_code, .. } => match self.reference.team_by_ods(ods_code) {
                 Some(team) => {
                     let name = format!("{}/{}/{}", event.bucket, event.key, event.etag);
-                    (team.id.clone(), Uuid::new_v5(&DROP_NAMESPACE, name.as_bytes()))
+                    (
+                        team.id.clone(),
+                        Uuid::new_v5(&DROP_NAMESPACE, name.as_bytes()),
+                    )
                 }
                 None => return Ok(self.reject(event, "the drop names no known team".into())),
             },
@@ -49,25 +62,51 @@ impl Pipeline {
         .await?;
         let (import_id, claim_version) = match claim {
             ClaimOutcome::Acquired { import_id, version } => (import_id, version),
-            ClaimOutcome::AlreadyDone { import_id } => return Ok(Handled::AlreadyDone { import_id }),
-            ClaimOutcome::InProgress { import_id } => return Err(PipelineError::InProgress(import_id)),
+            ClaimOutcome::AlreadyDone { import_id } => {
+                return Ok(Handled::AlreadyDone { import_id });
+            }
+            ClaimOutcome::InProgress { import_id } => {
+                return Err(PipelineError::InProgress(import_id));
+            }
         };
 
-        let import = match (&route, imports::get(self.records.as_ref(), import_id).await?) {
-            (KeyRoute::Upload { .. }, Some(found)) if found.value.team_id == team_id && found.value.object_key == event.key => found,
+        let import = match (
+            &route,
+            imports::get(self.records.as_ref(), import_id).await?,
+        ) {
+            (KeyRoute::Upload { .. }, Some(found))
+                if found.value.team_id == team_id && found.value.object_key == event.key =>
+            {
+                found
+            }
             (KeyRoute::Upload { .. }, _) => {
-                claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
+                claims::finish(
+                    self.records.as_ref(),
+                    &event.bucket,
+                    &event.key,
+                    claim_version,
+                )
+                .await?;
                 return Ok(self.reject(event, "the upload names no import of that team".into()));
             }
             (KeyRoute::Drop { filename, .. }, Some(found)) => {
                 let _ = filename;
                 found
             }
-            (KeyRoute::Drop { filename, .. }, None) => self.create_drop_import(import_id, &team_id, event, filename).await?,
+            (KeyRoute::Drop { filename, .. }, None) => {
+                self.create_drop_import(import_id, &team_id, event, filename)
+                    .await?
+            }
         };
 
         let status = self.process(import).await?;
-        claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
+        claims::finish(
+            self.records.as_ref(),
+            &event.bucket,
+            &event.key,
+            claim_version,
+        )
+        .await?;
         Ok(Handled::Processed { import_id, status })
     }
 
@@ -111,7 +150,9 @@ impl Pipeline {
             Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        Ok(imports::get(self.records.as_ref(), id).await?.expect("just created"))
+        Ok(imports::get(self.records.as_ref(), id)
+            .await?
+            .expect("just created"))
     }
 
     /// Runs (or resumes) an import to its next resting status.
@@ -120,7 +161,9 @@ impl Pipeline {
             return Ok(import.value.status);
         }
         match import.value.kind {
-            ImportKind::ChildRecords | ImportKind::ClassList => child_records::run(self, import).await,
+            ImportKind::ChildRecords | ImportKind::ClassList => {
+                child_records::run(self, import).await
+            }
             ImportKind::VaccinationRecords => {
                 let mut import = import;
                 import.value.status = ImportStatus::RowsAreInvalid;

@@ -34,8 +34,12 @@ pub trait Queue: Send + Sync {
     /// Up to `max` messages (at most `MAX_BATCH`), waiting at most `wait` for the first. Each received message is
     /// hidden for `visibility` and comes back if not acknowledged; after the queue's maximum receive count it moves
     /// to the dead-letter queue instead.
-    async fn receive(&self, max: usize, wait: Duration, visibility: Duration)
-    -> Result<Vec<ReceivedMessage>, QueueError>;
+    async fn receive(
+        &self,
+        max: usize,
+        wait: Duration,
+        visibility: Duration,
+    ) -> Result<Vec<ReceivedMessage>, QueueError>;
 
     /// Acknowledges (deletes) a delivered message.
     async fn ack(&self, receipt: &str) -> Result<(), QueueError>;

@@ -59,14 +59,19 @@ impl ApiError {
     /// The message the caller sees.
     fn public_message(&self) -> String {
         match self {
-            ApiError::BadRequest(m) | ApiError::Forbidden(m) | ApiError::NotFound(m) | ApiError::Unprocessable(m) => {
-                m.clone()
-            }
+            ApiError::BadRequest(m)
+            | ApiError::Forbidden(m)
+            | ApiError::NotFound(m)
+            | ApiError::Unprocessable(m) => m.clone(),
             ApiError::Unauthenticated(AuthError::MissingToken) => {
                 "Sign in: send an Authorization: Bearer token with this request".to_string()
             }
-            ApiError::Unauthenticated(_) => "The bearer token is invalid or has expired".to_string(),
-            ApiError::Unavailable(_) => "The service is temporarily unavailable. Try again shortly.".to_string(),
+            ApiError::Unauthenticated(_) => {
+                "The bearer token is invalid or has expired".to_string()
+            }
+            ApiError::Unavailable(_) => {
+                "The service is temporarily unavailable. Try again shortly.".to_string()
+            }
             ApiError::Internal(_) => "Something went wrong. Try again later.".to_string(),
         }
     }
@@ -90,11 +95,18 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        let mut response = (status, axum::Json(json!({ "error": self.public_message() }))).into_response();
+        let mut response = (
+            status,
+            axum::Json(json!({ "error": self.public_message() })),
+        )
+            .into_response();
         let headers = response.headers_mut();
         match &self {
             ApiError::Unauthenticated(AuthError::MissingToken) => {
-                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="mavis""#));
+                headers.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static(r#"Bearer realm="mavis""#),
+                );
             }
             ApiError::Unauthenticated(_) => {
                 headers.insert(
@@ -162,7 +174,9 @@ mod tests {
     use super::*;
 
     async fn body_json(response: Response) -> serde_json::Value {
-        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.expect("body");
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .expect("body");
         serde_json::from_slice(&bytes).expect("json body")
     }
 
@@ -187,7 +201,12 @@ mod tests {
     async fn when_token_missing_should_answer_401_with_bearer_challenge() {
         let response = ApiError::Unauthenticated(AuthError::MissingToken).into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert!(response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap_or_default().starts_with("Bearer"));
+        assert!(
+            response.headers()[header::WWW_AUTHENTICATE]
+                .to_str()
+                .unwrap_or_default()
+                .starts_with("Bearer")
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::store;
 
 /// Imports per page of `GET /api/imports`.
 pub const PAGE_SIZE: usize = 20;
-/// Longest filename kept in an object key (mavis-import.md: keys stay short and safe in every store).
+/// Longest filename kept in an object key, so that keys stay short in every store.
 const MAX_KEY_FILENAME_CHARS: usize = 100;
 /// Longest filename accepted at all.
 const MAX_FILENAME_CHARS: usize = 255;
@@ -63,9 +63,14 @@ pub async fn create_import(
                 .into(),
         )
     })?;
-    let team = state.reference.team(&user.team_id).ok_or_else(|| ApiError::internal("user's team vanished"))?;
+    let team = state
+        .reference
+        .team(&user.team_id)
+        .ok_or_else(|| ApiError::internal("user's team vanished"))?;
     // mavis-import.md §12: child-record and class-list imports are for point-of-care teams only.
-    if matches!(kind, ImportKind::ChildRecords | ImportKind::ClassList) && team.kind != TeamKind::PointOfCare {
+    if matches!(kind, ImportKind::ChildRecords | ImportKind::ClassList)
+        && team.kind != TeamKind::PointOfCare
+    {
         return Err(ApiError::Forbidden(format!(
             "{} can only be imported by point-of-care teams. Your team is a national reporting team.",
             kind.label()
@@ -74,25 +79,43 @@ pub async fn create_import(
     match kind {
         ImportKind::ChildRecords => {}
         ImportKind::ClassList => {
-            return Err(ApiError::Unprocessable("Importing class lists is not available yet".into()));
+            return Err(ApiError::Unprocessable(
+                "Importing class lists is not available yet".into(),
+            ));
         }
         ImportKind::VaccinationRecords => {
-            return Err(ApiError::Unprocessable("Importing vaccination records is not available yet".into()));
+            return Err(ApiError::Unprocessable(
+                "Importing vaccination records is not available yet".into(),
+            ));
         }
     }
-    let filename = request.filename.map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
-    if filename.as_ref().is_some_and(|f| f.chars().count() > MAX_FILENAME_CHARS) {
-        return Err(ApiError::BadRequest(format!("The filename must be {MAX_FILENAME_CHARS} characters or fewer")));
+    let filename = request
+        .filename
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty());
+    if filename
+        .as_ref()
+        .is_some_and(|f| f.chars().count() > MAX_FILENAME_CHARS)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "The filename must be {MAX_FILENAME_CHARS} characters or fewer"
+        )));
     }
 
     let id = Uuid::new_v4();
     let object_key = format!(
         "uploads/{}/{id}/{}",
         user.team_id,
-        filename.as_deref().map(key_safe_filename).unwrap_or_else(|| "upload.csv".into())
+        filename
+            .as_deref()
+            .map(key_safe_filename)
+            .unwrap_or_else(|| "upload.csv".into())
     );
     // Presign before saving: presigning has no side effects, so a failure leaves no import waiting for nothing.
-    let upload = state.objects.presign_upload(&object_key, "text/csv", state.settings.upload_url_ttl).await?;
+    let upload = state
+        .objects
+        .presign_upload(&object_key, "text/csv", state.settings.upload_url_ttl)
+        .await?;
 
     let today = state.settings.today();
     let now = Utc::now();
@@ -130,7 +153,12 @@ pub async fn create_import(
         },
         status: import.status,
     };
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/imports/{id}"))], Json(body)).into_response())
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/imports/{id}"))],
+        Json(body),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -184,15 +212,24 @@ pub async fn list_imports(
     user: CurrentUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ImportList>, ApiError> {
-    let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
-    let (imports, next) = store::imports::list_for_team(state.records.as_ref(), &user.team_id, PAGE_SIZE, after)
-        .await
-        .map_err(|e| match e {
-            // A cursor the store cannot use (tampered with, or from another listing) is the caller's mistake.
-            crate::ports::StoreError::Invalid(_) if params.cursor.is_some() => invalid_cursor(),
-            other => other.into(),
-        })?;
-    Ok(Json(ImportList { imports: imports.iter().map(ImportSummary::from).collect(), next: next.map(encode_cursor) }))
+    let after = params
+        .cursor
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(decode_cursor)
+        .transpose()?;
+    let (imports, next) =
+        store::imports::list_for_team(state.records.as_ref(), &user.team_id, PAGE_SIZE, after)
+            .await
+            .map_err(|e| match e {
+                // A cursor the store cannot use (tampered with, or from another listing) is the caller's mistake.
+                crate::ports::StoreError::Invalid(_) if params.cursor.is_some() => invalid_cursor(),
+                other => other.into(),
+            })?;
+    Ok(Json(ImportList {
+        imports: imports.iter().map(ImportSummary::from).collect(),
+        next: next.map(encode_cursor),
+    }))
 }
 
 /// Store cursors are opaque and may hold characters that need escaping in a URL (`#`), so the API hands them out
@@ -202,11 +239,17 @@ fn encode_cursor(cursor: String) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
-    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(invalid_cursor)
+    URL_SAFE_NO_PAD
+        .decode(cursor)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .ok_or_else(invalid_cursor)
 }
 
 fn invalid_cursor() -> ApiError {
-    ApiError::BadRequest("The cursor is not valid. Use the \"next\" value of the previous page.".into())
+    ApiError::BadRequest(
+        "The cursor is not valid. Use the \"next\" value of the previous page.".into(),
+    )
 }
 
 #[derive(Debug, Serialize)]
@@ -278,8 +321,9 @@ pub async fn show_import(
 ) -> Result<Json<ImportDetail>, ApiError> {
     let not_found = || ApiError::NotFound(NOT_FOUND.into());
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let import =
-        store::imports::get_for_team(state.records.as_ref(), &user.team_id, id).await?.ok_or_else(not_found)?;
+    let import = store::imports::get_for_team(state.records.as_ref(), &user.team_id, id)
+        .await?
+        .ok_or_else(not_found)?;
     Ok(Json(ImportDetail::from(import)))
 }
 
@@ -289,23 +333,39 @@ pub async fn show_import(
 pub fn key_safe_filename(filename: &str) -> String {
     let safe: String = filename
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let safe = if safe.len() > MAX_KEY_FILENAME_CHARS {
         // All ASCII now, so byte offsets are character offsets.
         match safe.rfind('.').filter(|&dot| safe.len() - dot <= 10) {
-            Some(dot) => format!("{}{}", &safe[..MAX_KEY_FILENAME_CHARS - (safe.len() - dot)], &safe[dot..]),
+            Some(dot) => format!(
+                "{}{}",
+                &safe[..MAX_KEY_FILENAME_CHARS - (safe.len() - dot)],
+                &safe[dot..]
+            ),
             None => safe[..MAX_KEY_FILENAME_CHARS].to_string(),
         }
     } else {
         safe
     };
-    if safe.chars().all(|c| c == '.') { "upload.csv".to_string() } else { safe }
+    if safe.chars().all(|c| c == '.') {
+        "upload.csv".to_string()
+    } else {
+        safe
+    }
 }
 
 /// The date academic years are computed from: the configured override, or today in England.
 pub fn today_in_london() -> NaiveDate {
-    Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive()
+    Utc::now()
+        .with_timezone(&chrono_tz::Europe::London)
+        .date_naive()
 }
 
 #[cfg(test)]
@@ -314,7 +374,10 @@ mod tests {
 
     #[test]
     fn key_safe_filename_should_replace_unsafe_characters() {
-        assert_eq!(key_safe_filename("Year 9 – St Mary's.csv"), "Year_9___St_Mary_s.csv");
+        assert_eq!(
+            key_safe_filename("Year 9 – St Mary's.csv"),
+            "Year_9___St_Mary_s.csv"
+        );
         assert_eq!(key_safe_filename("../../etc/passwd"), ".._.._etc_passwd");
         assert_eq!(key_safe_filename("ok-name_1.CSV"), "ok-name_1.CSV");
     }
@@ -347,7 +410,9 @@ mod tests {
         import.rows_with_errors = 101;
         assert_eq!(
             ImportDetail::from(import).errors_summary.as_deref(),
-            Some("Only the first 100 rows with issues are listed here. There are 101 rows with issues in total.")
+            Some(
+                "Only the first 100 rows with issues are listed here. There are 101 rows with issues in total."
+            )
         );
     }
 }

@@ -17,7 +17,10 @@ pub struct EncodingSniffer {
 
 impl EncodingSniffer {
     pub fn new() -> Self {
-        EncodingSniffer { utf8: Utf8Validity::default(), detector: EncodingDetector::new(Iso2022JpDetection::Deny) }
+        EncodingSniffer {
+            utf8: Utf8Validity::default(),
+            detector: EncodingDetector::new(Iso2022JpDetection::Deny),
+        }
     }
 
     pub fn feed(&mut self, bytes: &[u8]) {
@@ -32,7 +35,11 @@ impl EncodingSniffer {
             return UTF_8;
         }
         let guess = self.detector.guess(None, Utf8Detection::Deny);
-        if guess.is_ascii_compatible() { guess } else { WINDOWS_1252 }
+        if guess.is_ascii_compatible() {
+            guess
+        } else {
+            WINDOWS_1252
+        }
     }
 }
 
@@ -50,7 +57,9 @@ impl Utf8Validity {
             return;
         }
         while self.carry_len > 0 {
-            let Some((&first, rest)) = bytes.split_first() else { return };
+            let Some((&first, rest)) = bytes.split_first() else {
+                return;
+            };
             self.carry[self.carry_len] = first;
             self.carry_len += 1;
             bytes = rest;
@@ -89,7 +98,10 @@ pub struct Seen {
 
 impl Seen {
     pub fn new(sniffer: Option<EncodingSniffer>) -> Self {
-        Seen { sniffer, content: false }
+        Seen {
+            sniffer,
+            content: false,
+        }
     }
 }
 
@@ -141,10 +153,17 @@ mod tests {
     fn when_a_character_straddles_chunks_should_still_detect_utf8() {
         let bytes = "Jalapeño-Pérez 😀".as_bytes();
         for split in 0..bytes.len() {
-            assert_eq!(detect(&[&bytes[..split], &bytes[split..]]), "UTF-8", "split at {split}");
+            assert_eq!(
+                detect(&[&bytes[..split], &bytes[split..]]),
+                "UTF-8",
+                "split at {split}"
+            );
         }
         let emoji = "😀".as_bytes();
-        assert_eq!(detect(&[&emoji[..1], &emoji[1..2], &emoji[2..3], &emoji[3..]]), "UTF-8");
+        assert_eq!(
+            detect(&[&emoji[..1], &emoji[1..2], &emoji[2..3], &emoji[3..]]),
+            "UTF-8"
+        );
     }
 
     #[test]
@@ -158,12 +177,16 @@ mod tests {
     fn when_reading_through_tap_should_see_content_and_bytes() {
         let mut seen = Seen::new(Some(EncodingSniffer::new()));
         let mut out = Vec::new();
-        ScanTap::new(&b" \r\n\t x\xE9"[..], &mut seen).read_to_end(&mut out).unwrap();
+        ScanTap::new(&b" \r\n\t x\xE9"[..], &mut seen)
+            .read_to_end(&mut out)
+            .unwrap();
         assert!(seen.content);
         assert_eq!(seen.sniffer.unwrap().finish().name(), "windows-1252");
 
         let mut blank = Seen::new(None);
-        ScanTap::new(&b" \r\n\t\x0B\x0C "[..], &mut blank).read_to_end(&mut out).unwrap();
+        ScanTap::new(&b" \r\n\t\x0B\x0C "[..], &mut blank)
+            .read_to_end(&mut out)
+            .unwrap();
         assert!(!blank.content);
     }
 }

@@ -60,7 +60,9 @@ impl Limits {
 impl Default for Limits {
     /// A safety limit rather than a product rule: a million rows still streams in flat memory.
     fn default() -> Self {
-        Limits { max_rows: 1_000_000 }
+        Limits {
+            max_rows: 1_000_000,
+        }
     }
 }
 
@@ -121,7 +123,10 @@ pub fn scan<R: Read>(reader: R, limits: &Limits) -> Result<FileScan, ValidateErr
     if counted.raw_rows == 0 || only_instruction_row {
         return Err(FileError::NoRecords.into());
     }
-    Ok(FileScan { encoding, raw_rows: counted.raw_rows })
+    Ok(FileScan {
+        encoding,
+        raw_rows: counted.raw_rows,
+    })
 }
 
 /// A later pass: the data rows of a file that [`scan`] accepted, one at a time.
@@ -138,7 +143,10 @@ struct Counted {
 
 fn count_records<R: Read>(reader: R, limits: &Limits) -> Result<Counted, ValidateError> {
     let mut records = RecordReader::new(reader, UTF_8);
-    let mut counted = Counted { raw_rows: 0, first_cell: None };
+    let mut counted = Counted {
+        raw_rows: 0,
+        first_cell: None,
+    };
     if records.next_raw()?.is_none() {
         return Ok(counted);
     }
@@ -148,7 +156,10 @@ fn count_records<R: Read>(reader: R, limits: &Limits) -> Result<Counted, Validat
             counted.first_cell = record.get(0).map(<[u8]>::to_vec);
         }
         if counted.raw_rows > limits.max_rows {
-            return Err(FileError::TooManyRows { max_rows: limits.max_rows }.into());
+            return Err(FileError::TooManyRows {
+                max_rows: limits.max_rows,
+            }
+            .into());
         }
     }
     Ok(counted)
