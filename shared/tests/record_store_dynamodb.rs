@@ -12,53 +12,44 @@ use aws_sdk_dynamodb::config::{Credentials, Region};
 use shared::adapters::dynamodb_store::DynamoRecordStore;
 use shared::ports::{ItemKey, RecordStore, StoreError};
 
-const ENDPOINT_VAR: &str = "MAVIS_TEST_DYNAMODB_ENDPOINT";
-
-#[cfg(feature = "contract-tests")]
-/// A client for an emulator: fixed region and dummy credentials, so nothing from the developer's AWS profile is used.
-async fn client_for(endpoint: &str) -> Client {
-    let config = aws_config::defaults(BehaviorVersion::latest())
+/// The configuration for an emulator: fixed region and dummy credentials, so that nothing from the developer's AWS
+/// profile is picked up or sent.
+fn emulator_config(endpoint: &str) -> aws_config::ConfigLoader {
+    aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("eu-west-2"))
         .credentials_provider(Credentials::new("test", "test", None, None, "static"))
         .endpoint_url(endpoint)
-        .load()
-        .await;
-    Client::new(&config)
 }
 
 #[cfg(feature = "contract-tests")]
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn when_on_dynamodb_local_should_meet_the_record_store_contract() {
-    use shared::adapters::dynamodb_store::create_table;
+mod contract {
+    use aws_sdk_dynamodb::Client;
+    use shared::adapters::dynamodb_store::{DynamoRecordStore, create_table};
     use shared::contract_tests::record_store;
 
-    let Ok(endpoint) = std::env::var(ENDPOINT_VAR) else {
-        // scripts/test starts the emulators and sets this, so that a missing endpoint there is a failure.
-        assert!(
-            std::env::var("MAVIS_REQUIRE_EMULATORS").as_deref() != Ok("1"),
-            "MAVIS_REQUIRE_EMULATORS=1 but {ENDPOINT_VAR} is not set"
-        );
-        eprintln!(
-            "record_store_dynamodb: SKIPPED, {ENDPOINT_VAR} is not set (start scripts/start-dynamodb-local.sh)"
-        );
-        return;
-    };
-    let client = client_for(&endpoint).await;
-    let table = format!("mavis-contract-{}", uuid::Uuid::new_v4().simple());
-    create_table(&client, &table)
-        .await
-        .expect("table is created");
-    create_table(&client, &table)
-        .await
-        .expect("creating an existing table is fine");
-    let store = DynamoRecordStore::new(client.clone(), &table);
-    record_store::run_all(&store).await;
-    client
-        .delete_table()
-        .table_name(&table)
-        .send()
-        .await
-        .expect("table is deleted");
+    const ENDPOINT_VAR: &str = "MAVIS_TEST_DYNAMODB_ENDPOINT";
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn when_on_dynamodb_local_should_meet_the_record_store_contract() {
+        let Ok(endpoint) = std::env::var(ENDPOINT_VAR) else {
+            // scripts/test starts the emulators and sets this, so that a missing endpoint there is a failure.
+            assert!(
+                std::env::var("MAVIS_REQUIRE_EMULATORS").as_deref() != Ok("1"),
+                "MAVIS_REQUIRE_EMULATORS=1 but {ENDPOINT_VAR} is not set"
+            );
+            eprintln!(
+                "record_store_dynamodb: SKIPPED, {ENDPOINT_VAR} is not set (start scripts/start-dynamodb-local.sh)"
+            );
+            return;
+        };
+        let client = Client::new(&super::emulator_config(&endpoint).load().await);
+        let table = format!("mavis-contract-{}", uuid::Uuid::new_v4().simple());
+        create_table(&client, &table).await.expect("table is created");
+        create_table(&client, &table).await.expect("creating an existing table is fine");
+        let store = DynamoRecordStore::new(client.clone(), &table);
+        record_store::run_all(&store).await;
+        client.delete_table().table_name(&table).send().await.expect("table is deleted");
+    }
 }
 
 #[cfg(not(feature = "contract-tests"))]
@@ -69,22 +60,12 @@ fn contract_suite_needs_the_contract_tests_feature() {
 
 #[tokio::test]
 async fn when_dynamodb_is_unreachable_should_fail_as_transient() {
-    let config = aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("eu-west-2"))
-        .credentials_provider(Credentials::new("test", "test", None, None, "static"))
-        .endpoint_url("http://127.0.0.1:9")
+    let config = emulator_config("http://127.0.0.1:9")
         .retry_config(RetryConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_timeout(Duration::from_secs(5))
-                .build(),
-        )
+        .timeout_config(TimeoutConfig::builder().operation_timeout(Duration::from_secs(5)).build())
         .load()
         .await;
     let store = DynamoRecordStore::new(Client::new(&config), "no-table");
     let result = store.get(&ItemKey::new("p", "s")).await;
-    assert!(
-        matches!(result, Err(StoreError::Transient(_))),
-        "expected Transient, got {result:?}"
-    );
+    assert!(matches!(result, Err(StoreError::Transient(_))), "expected Transient, got {result:?}");
 }
