@@ -63,9 +63,13 @@ if [[ -f "$PID_FILE" ]] && ! kill -0 "$(cat "$PID_FILE")" 2> /dev/null; then
 fi
 
 echo "DynamoDB Local: starting $JAR on port $PORT (log: $LOG_FILE)"
-# setsid: the server must outlive this script and the shell (or CI step) that ran it. It keeps the PID, which the
-# stop script uses.
-setsid java -Xmx256m -Djava.library.path="$LIB_DIR" -jar "$JAR" -inMemory -port "$PORT" >> "$LOG_FILE" 2>&1 < /dev/null &
+# setsid: the server must outlive this script and the shell (or CI step) that ran it; it keeps the PID, which the
+# stop script uses. The server writes dynamodb-local-metadata.json into its working directory, so start it inside
+# .emulators/ddb rather than wherever the caller stands. -disableTelemetry: tests must not phone home.
+(
+    cd "$INSTALL_DIR"
+    exec setsid java -Xmx256m -Djava.library.path="$LIB_DIR" -jar "$JAR" -inMemory -disableTelemetry -port "$PORT"
+) >> "$LOG_FILE" 2>&1 < /dev/null &
 PID=$!
 echo "$PID" > "$PID_FILE"
 

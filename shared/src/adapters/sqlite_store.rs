@@ -290,7 +290,7 @@ fn validate_transaction(ops: Vec<WriteOp>) -> Result<Vec<PreparedOp>, StoreError
 
 /// A transaction operation, validated and encoded.
 enum PreparedOp {
-    Put(EncodedItem, Condition),
+    Put(Box<EncodedItem>, Condition),
     Delete(ItemKey, Condition),
     Check(ItemKey, Condition),
 }
@@ -298,7 +298,7 @@ enum PreparedOp {
 impl PreparedOp {
     fn new(op: WriteOp) -> Result<Self, StoreError> {
         Ok(match op {
-            WriteOp::Put { item, condition } => PreparedOp::Put(encode(item)?, condition),
+            WriteOp::Put { item, condition } => PreparedOp::Put(Box::new(encode(item)?), condition),
             WriteOp::Delete { key, condition } => {
                 validate_key(&key, "the deleted item")?;
                 PreparedOp::Delete(key, condition)

@@ -849,6 +849,10 @@ pub async fn invalid_requests_are_refused(store: &dyn RecordStore) {
         store.query(&Query::table(&pk).limit(0)).await,
         "a query limit of 0",
     );
+    assert_invalid(
+        store.query(&Query::table("")).await,
+        "a query with an empty partition key",
+    );
     let bad_cursor = Query::table(&pk).after(Some("not a cursor".into()));
     assert_invalid(store.query(&bad_cursor).await, "a cursor that is not one");
     assert!(
