@@ -122,7 +122,7 @@ fn generate(path: &Path, rows: u64) -> std::io::Result<()> {
             + chrono::Duration::days((i % 1400) as i64);
         writeln!(
             out,
-            "{},{},{},{} High Street,Leeds,LS1 {}AB,{},123456,Parent {},Mum,parent{}@example.com,07700 900{:03}",
+            "{},{},{},{} High Street,Leeds,LS1 {}AB,{},123456,Parent {},Mum,parent{}@example.com,07412 {:06}",
             given[(i % 8) as usize],
             family[(i / 8 % 8) as usize],
             dob.format("%Y-%m-%d"),
@@ -131,7 +131,7 @@ fn generate(path: &Path, rows: u64) -> std::io::Result<()> {
             nhs,
             i,
             i,
-            i % 1000
+            i % 1_000_000
         )?;
     }
     out.flush()

@@ -1,6 +1,8 @@
 //! A reader that makes up a file as it is read, for tests about size and streaming.
 
+use std::cell::Cell;
 use std::io::{self, Read};
+use std::rc::Rc;
 
 /// Produces a file chunk by chunk, without ever holding it, and counts what it hands out.
 pub struct Generated<F> {
@@ -9,8 +11,8 @@ pub struct Generated<F> {
     chunks: u64,
     pending: Vec<u8>,
     pos: usize,
-    /// Bytes handed out so far.
-    pub pulled: u64,
+    /// Bytes handed out so far, shared with the test.
+    pulled: Rc<Cell<u64>>,
 }
 
 impl<F: FnMut(u64) -> Vec<u8>> Generated<F> {
@@ -21,8 +23,14 @@ impl<F: FnMut(u64) -> Vec<u8>> Generated<F> {
             chunks,
             pending: Vec::new(),
             pos: 0,
-            pulled: 0,
+            pulled: Rc::default(),
         }
+    }
+
+    /// Adds what this reader hands out to `pulled`.
+    pub fn counting(mut self, pulled: &Rc<Cell<u64>>) -> Self {
+        self.pulled = Rc::clone(pulled);
+        self
     }
 }
 
@@ -39,7 +47,7 @@ impl<F: FnMut(u64) -> Vec<u8>> Read for Generated<F> {
         let n = buf.len().min(self.pending.len() - self.pos);
         buf[..n].copy_from_slice(&self.pending[self.pos..self.pos + n]);
         self.pos += n;
-        self.pulled += n as u64;
+        self.pulled.set(self.pulled.get() + n as u64);
         Ok(n)
     }
 }

@@ -2,9 +2,10 @@
 //! reading the rows of a valid one as domain values.
 //!
 //! Both stream. [`validate`] makes three passes over the file (scan; NHS numbers for the repeated-number check;
-//! rows) and hands each error over as it is found, so memory does not grow with the file: the only per-row state
-//! is one `u64` per NHS number. The existing-patient check ("Two or more possible patients match…") is not here:
-//! the pipeline does it later, against the record store.
+//! rows), plus an encoding-detection pass for a file that is not UTF-8. It hands each error over as it is found,
+//! so memory does not grow with the file: the only per-row state is one `u64` per NHS number. The
+//! existing-patient check ("Two or more possible patients match…") is not here: the pipeline does it later,
+//! against the record store.
 
 mod columns;
 mod duplicates;
@@ -105,14 +106,15 @@ impl ValidationOutcome {
 }
 
 /// Validates the whole file. Every [`RowError`] goes to `on_error`, in row order and, within a row, in Mavis's
-/// order. `open` re-opens the file from the start; it is called three times.
+/// order. `open` re-opens the file from the start; it is called three times (four for a file that is not UTF-8:
+/// see [`file::scan`]).
 pub fn validate<R: Read>(
     open: &mut dyn FnMut() -> io::Result<R>,
     ctx: &ChildRecordsContext,
     limits: &Limits,
     on_error: &mut dyn FnMut(RowError),
 ) -> Result<ValidationOutcome, ValidateError> {
-    let scan = file::scan(open()?, limits)?;
+    let scan = file::scan(open, limits)?;
     let repeated = repeated_nhs_numbers(open()?, &scan, ctx)?;
 
     let mut rows = file::open(open()?, &scan)?;
@@ -141,7 +143,7 @@ pub fn read_rows<R: Read>(
     limits: &Limits,
     on_row: &mut dyn FnMut(ChildRow) -> ControlFlow<()>,
 ) -> Result<u64, ValidateError> {
-    let scan = file::scan(open()?, limits)?;
+    let scan = file::scan(open, limits)?;
     let mut rows = file::open(open()?, &scan)?;
     let checker = RowChecker::new(rows.headers(), ctx);
     let mut handed_over = 0;

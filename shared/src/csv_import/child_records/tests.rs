@@ -441,3 +441,28 @@ fn validate_generated(rows: u64) {
     expected.extend((2..=rows / 50_000).map(|n| dob(n * 50_000 + 1)));
     assert_eq!(errors, expected);
 }
+
+#[test]
+fn when_file_is_not_utf8_should_open_it_once_more_to_detect_the_encoding() {
+    let reference = reference();
+    let class = context(&reference, 2022, class_list(8..=11));
+    let header = "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH\n";
+    let latin_1 = [header.as_bytes(), b"Zo\xEB,Sm\xEFth,2010-01-01\n"].concat();
+    let utf_8 = format!("{header}Zoë,Smïth,2010-01-01\n").into_bytes();
+    for (bytes, opens, encoding) in [(latin_1, 4, "windows-1252"), (utf_8, 3, "UTF-8")] {
+        let mut opened = 0;
+        let mut open = || {
+            opened += 1;
+            Ok::<_, io::Error>(bytes.as_slice())
+        };
+        let outcome = super::validate(&mut open, &class, &Limits::default(), &mut |error| {
+            panic!("unexpected {error:?}")
+        })
+        .unwrap();
+        assert_eq!((opened, outcome.encoding), (opens, encoding));
+        assert_eq!(
+            rows_of(&bytes, &class)[0].child.given_name.as_deref(),
+            Some("Zoë")
+        );
+    }
+}

@@ -1,58 +1,50 @@
 //! Encoding detection over the whole stream in constant memory (mavis-import.md §2.1).
 //!
-//! Valid UTF-8 is UTF-8. Anything else goes to chardetng, fed chunk by chunk as the scan reads, which picks
-//! windows-1252 for the usual Excel or ISO-8859-1 export (so `\x92` becomes `’` and `\xF1` becomes `ñ`). Mavis
-//! uses a detector too (CharlockHolmes) and never rejects a file for its encoding; neither does this.
+//! Valid UTF-8 is UTF-8: the scan pass checks that on its way through, which costs next to nothing. Only a file
+//! that is not UTF-8 gets a detection pass of its own, where chardetng sees every byte chunk by chunk and picks
+//! windows-1252 for the usual Excel or ISO-8859-1 export (so `\x92` becomes `’` and `\xF1` becomes `ñ`).
+//! chardetng is by far the most expensive thing a scan could do, so UTF-8 files (most uploads) never pay for it.
+//! Mavis uses a detector too (CharlockHolmes) and never rejects a file for its encoding; neither does this.
 
 use std::io::{self, Read};
 
 use chardetng::{EncodingDetector, Iso2022JpDetection, Utf8Detection};
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, WINDOWS_1252};
 
-/// Watches every byte of the scan pass.
-pub struct EncodingSniffer {
-    utf8: Utf8Validity,
-    detector: EncodingDetector,
-}
-
-impl EncodingSniffer {
-    pub fn new() -> Self {
-        EncodingSniffer {
-            utf8: Utf8Validity::default(),
-            detector: EncodingDetector::new(Iso2022JpDetection::Deny),
+/// The detection pass over a file that is not UTF-8. Never returns an encoding that is not ASCII-compatible,
+/// since parsing is on bytes.
+pub fn guess_encoding<R: Read>(mut reader: R) -> io::Result<&'static Encoding> {
+    let mut detector = EncodingDetector::new(Iso2022JpDetection::Deny);
+    let mut buffer = vec![0; 64 * 1024];
+    loop {
+        let read = match reader.read(&mut buffer) {
+            Ok(read) => read,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        detector.feed(&buffer[..read], read == 0);
+        if read == 0 {
+            break;
         }
     }
-
-    pub fn feed(&mut self, bytes: &[u8]) {
-        self.utf8.feed(bytes);
-        self.detector.feed(bytes, false);
-    }
-
-    /// The encoding to decode cells with. Never one that is not ASCII-compatible, since parsing is on bytes.
-    pub fn finish(mut self) -> &'static Encoding {
-        self.detector.feed(&[], true);
-        if self.utf8.is_valid() {
-            return UTF_8;
-        }
-        let guess = self.detector.guess(None, Utf8Detection::Deny);
-        if guess.is_ascii_compatible() {
-            guess
-        } else {
-            WINDOWS_1252
-        }
-    }
+    let guess = detector.guess(None, Utf8Detection::Deny);
+    Ok(if guess.is_ascii_compatible() {
+        guess
+    } else {
+        WINDOWS_1252
+    })
 }
 
 /// Incremental UTF-8 validation: a character may straddle two chunks, so up to three bytes are carried over.
 #[derive(Debug, Default)]
-struct Utf8Validity {
+pub struct Utf8Validity {
     invalid: bool,
     carry: [u8; 4],
     carry_len: usize,
 }
 
 impl Utf8Validity {
-    fn feed(&mut self, mut bytes: &[u8]) {
+    pub fn feed(&mut self, mut bytes: &[u8]) {
         if self.invalid {
             return;
         }
@@ -83,7 +75,7 @@ impl Utf8Validity {
         }
     }
 
-    fn is_valid(&self) -> bool {
+    pub fn is_valid(&self) -> bool {
         !self.invalid && self.carry_len == 0
     }
 }
@@ -91,15 +83,15 @@ impl Utf8Validity {
 /// What the scan pass notices on its way through.
 pub struct Seen {
     /// None when a BOM already fixed the encoding.
-    pub sniffer: Option<EncodingSniffer>,
+    pub utf8: Option<Utf8Validity>,
     /// Whether anything but whitespace was read: a blank file is "Choose a file", as in Mavis (`csv.present?`).
     pub content: bool,
 }
 
 impl Seen {
-    pub fn new(sniffer: Option<EncodingSniffer>) -> Self {
+    pub fn new(check_utf8: bool) -> Self {
         Seen {
-            sniffer,
+            utf8: check_utf8.then(Utf8Validity::default),
             content: false,
         }
     }
@@ -121,8 +113,8 @@ impl<R: Read> Read for ScanTap<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         let bytes = &buf[..n];
-        if let Some(sniffer) = &mut self.seen.sniffer {
-            sniffer.feed(bytes);
+        if let Some(utf8) = &mut self.seen.utf8 {
+            utf8.feed(bytes);
         }
         if !self.seen.content {
             self.seen.content = bytes.iter().any(|b| !b.is_ascii_whitespace() && *b != 0x0B);
@@ -135,58 +127,69 @@ impl<R: Read> Read for ScanTap<'_, R> {
 mod tests {
     use super::*;
 
-    fn detect(chunks: &[&[u8]]) -> &'static str {
-        let mut sniffer = EncodingSniffer::new();
-        for chunk in chunks {
-            sniffer.feed(chunk);
-        }
-        sniffer.finish().name()
+    fn is_utf8(chunks: &[&[u8]]) -> bool {
+        let mut utf8 = Utf8Validity::default();
+        chunks.iter().for_each(|chunk| utf8.feed(chunk));
+        utf8.is_valid()
     }
 
     #[test]
-    fn when_bytes_are_valid_utf8_should_detect_utf8() {
-        assert_eq!(detect(&[b"plain ascii"]), "UTF-8");
-        assert_eq!(detect(&["J£mmy,Sm©th,Zoë".as_bytes()]), "UTF-8");
+    fn when_bytes_are_valid_utf8_should_say_so() {
+        assert!(is_utf8(&[b"plain ascii"]));
+        assert!(is_utf8(&["J£mmy,Sm©th,Zoë".as_bytes()]));
+        assert!(is_utf8(&[]));
     }
 
     #[test]
-    fn when_a_character_straddles_chunks_should_still_detect_utf8() {
+    fn when_a_character_straddles_chunks_should_still_be_utf8() {
         let bytes = "Jalapeño-Pérez 😀".as_bytes();
         for split in 0..bytes.len() {
-            assert_eq!(
-                detect(&[&bytes[..split], &bytes[split..]]),
-                "UTF-8",
+            assert!(
+                is_utf8(&[&bytes[..split], &bytes[split..]]),
                 "split at {split}"
             );
         }
         let emoji = "😀".as_bytes();
+        assert!(is_utf8(&[
+            &emoji[..1],
+            &emoji[1..2],
+            &emoji[2..3],
+            &emoji[3..]
+        ]));
+    }
+
+    #[test]
+    fn when_utf8_is_truncated_or_invalid_should_say_so() {
+        assert!(!is_utf8(&[b"Zo", &"é".as_bytes()[..1]]));
+        assert!(!is_utf8(&[b"Jalape\xF1o-P\xE9rez"]));
+        assert!(!is_utf8(&["é".as_bytes(), b"\xFF"]));
+    }
+
+    #[test]
+    fn when_bytes_are_latin_1_should_guess_windows_1252() {
+        let guess = |bytes: &[u8]| guess_encoding(bytes).unwrap().name();
         assert_eq!(
-            detect(&[&emoji[..1], &emoji[1..2], &emoji[2..3], &emoji[3..]]),
-            "UTF-8"
+            guess(b"Roland,Jalape\xF1o-P\xE9rez,LS11 7EZ"),
+            "windows-1252"
         );
+        assert_eq!(guess(b"Mary\x92s caf\xE9"), "windows-1252");
     }
 
     #[test]
-    fn when_utf8_is_truncated_or_invalid_should_not_detect_utf8() {
-        assert_ne!(detect(&[b"Zo", &"é".as_bytes()[..1]]), "UTF-8");
-        assert_eq!(detect(&[b"Jalape\xF1o-P\xE9rez"]), "windows-1252");
-        assert_eq!(detect(&[b"Mary\x92s ", b"caf\xE9"]), "windows-1252");
-    }
-
-    #[test]
-    fn when_reading_through_tap_should_see_content_and_bytes() {
-        let mut seen = Seen::new(Some(EncodingSniffer::new()));
+    fn when_reading_through_tap_should_see_content_and_check_utf8() {
+        let mut seen = Seen::new(true);
         let mut out = Vec::new();
         ScanTap::new(&b" \r\n\t x\xE9"[..], &mut seen)
             .read_to_end(&mut out)
             .unwrap();
         assert!(seen.content);
-        assert_eq!(seen.sniffer.unwrap().finish().name(), "windows-1252");
+        assert!(!seen.utf8.unwrap().is_valid());
 
-        let mut blank = Seen::new(None);
+        let mut blank = Seen::new(false);
         ScanTap::new(&b" \r\n\t\x0B\x0C "[..], &mut blank)
             .read_to_end(&mut out)
             .unwrap();
         assert!(!blank.content);
+        assert!(blank.utf8.is_none());
     }
 }

@@ -2,8 +2,9 @@
 //! spreadsheet row numbers, plus the whole-file checks of §5.1.
 //!
 //! A file is read in at least two passes, each from a fresh reader:
-//! 1. [`scan`] looks at every byte once: BOM, encoding detection (the whole stream, constant memory), CSV syntax,
-//!    safety limits and the raw row count. It keeps nothing but counters.
+//! 1. [`scan`] looks at every byte once: BOM, UTF-8 validity, CSV syntax, safety limits and the raw row count. A
+//!    file that is not UTF-8 then gets an encoding-detection pass over the whole stream. Both keep nothing but
+//!    counters and the detector's fixed-size state.
 //! 2. [`open`] then yields [`Row`]s one at a time, decoded with the encoding the scan found.
 //!
 //! Parsing works on bytes (`csv::ByteRecord`) and decodes each cell afterwards. That is sound because every
@@ -21,7 +22,7 @@ mod rows;
 #[cfg(test)]
 mod tests;
 
-use std::io::Read;
+use std::io::{self, Read};
 
 use encoding_rs::{Encoding, UTF_8};
 
@@ -32,7 +33,7 @@ pub use normalise::{is_instruction, normalise_cell, normalise_header};
 pub use rows::{Column, DataRows, Field, Headers, Row};
 
 use bom::strip_bom;
-use detect::{EncodingSniffer, ScanTap, Seen};
+use detect::{ScanTap, Seen, guess_encoding};
 use records::RecordReader;
 
 /// Cells longer than this make the whole file invalid ([`FileError::CellTooLong`]).
@@ -94,12 +95,17 @@ pub struct FileScan {
     pub raw_rows: u64,
 }
 
-/// First pass: checks the whole file and detects its encoding, reading every byte once and keeping nothing.
+/// First pass: checks the whole file and finds its encoding, keeping nothing. `open` opens the file from the
+/// start; it is called once, or twice for a file that is neither UTF-8 nor marked by a BOM, which gets a separate
+/// encoding-detection pass.
 ///
 /// Stops early once the row limit is exceeded, so an enormous upload is refused after reading only what it must.
-pub fn scan<R: Read>(reader: R, limits: &Limits) -> Result<FileScan, ValidateError> {
-    let (bom, reader) = strip_bom(reader)?;
-    let mut seen = Seen::new(bom.is_none().then(EncodingSniffer::new));
+pub fn scan<R: Read>(
+    open: &mut dyn FnMut() -> io::Result<R>,
+    limits: &Limits,
+) -> Result<FileScan, ValidateError> {
+    let (bom, reader) = strip_bom(open()?)?;
+    let mut seen = Seen::new(bom.is_none());
     let counted = match count_records(ScanTap::new(reader, &mut seen), limits) {
         Err(ValidateError::Io(error)) => return Err(error.into()),
         counted => counted,
@@ -110,9 +116,9 @@ pub fn scan<R: Read>(reader: R, limits: &Limits) -> Result<FileScan, ValidateErr
     let counted = counted?;
     let encoding = TextEncoding {
         bom,
-        cells: match seen.sniffer {
-            Some(sniffer) => sniffer.finish(),
-            None => UTF_8,
+        cells: match seen.utf8 {
+            Some(utf8) if !utf8.is_valid() => guess_encoding(open()?)?,
+            _ => UTF_8,
         },
     };
     let only_instruction_row = counted.raw_rows == 1

@@ -1,11 +1,22 @@
 //! Whole-file behaviour: encodings, whole-file errors, safety limits and streaming.
 
+use std::cell::Cell;
+use std::io::{self, Read};
+use std::rc::Rc;
+
 use super::{DataRows, FileScan, Limits, MAX_CELL_BYTES, MAX_COLUMNS, Row, open, scan};
 use crate::csv_import::test_reader::Generated;
 use crate::csv_import::{FileError, ValidateError};
 
+fn scan_with<R: Read>(
+    mut make: impl FnMut() -> R,
+    limits: &Limits,
+) -> Result<FileScan, ValidateError> {
+    scan(&mut || Ok::<_, io::Error>(make()), limits)
+}
+
 fn scan_bytes(bytes: &[u8]) -> Result<FileScan, ValidateError> {
-    scan(bytes, &Limits::default())
+    scan_with(|| bytes, &Limits::default())
 }
 
 fn file_error(bytes: &[u8]) -> FileError {
@@ -82,22 +93,26 @@ fn when_file_is_binary_with_nul_bytes_should_be_malformed() {
 fn when_a_cell_is_10_mb_should_stop_reading_soon_after_1_mb() {
     const CHUNK: usize = 64 * 1024;
     let chunks = 1 + (10 << 20) / CHUNK as u64;
-    let mut file = Generated::new(chunks, |i| {
-        if i == 0 {
-            b"a,b\n1,".to_vec()
-        } else {
-            vec![b'x'; CHUNK]
-        }
-    });
-    let result = scan(&mut file, &Limits::default());
+    let pulled = Rc::new(Cell::new(0));
+    let file = || {
+        Generated::new(chunks, |i| {
+            if i == 0 {
+                b"a,b\n1,".to_vec()
+            } else {
+                vec![b'x'; CHUNK]
+            }
+        })
+        .counting(&pulled)
+    };
+    let result = scan_with(file, &Limits::default());
     assert!(
         matches!(result, Err(ValidateError::File(FileError::CellTooLong))),
         "{result:?}"
     );
     assert!(
-        file.pulled < (MAX_CELL_BYTES + 4 * CHUNK) as u64,
+        pulled.get() < (MAX_CELL_BYTES + 4 * CHUNK) as u64,
         "read {} bytes",
-        file.pulled
+        pulled.get()
     );
     assert_eq!(
         FileError::CellTooLong.to_string(),
@@ -130,10 +145,12 @@ fn when_file_has_5000_columns_should_refuse_it() {
 fn when_rows_exceed_limit_should_count_instruction_and_trailing_blank_rows() {
     let csv = b"CHILD_FIRST_NAME\nRequired\nJimmy\n,\n\n ,\n";
     assert_eq!(
-        scan(&csv[..], &Limits::with_max_rows(4)).unwrap().raw_rows,
+        scan_with(|| &csv[..], &Limits::with_max_rows(4))
+            .unwrap()
+            .raw_rows,
         4
     );
-    match scan(&csv[..], &Limits::with_max_rows(3)) {
+    match scan_with(|| &csv[..], &Limits::with_max_rows(3)) {
         Err(ValidateError::File(error)) => assert_eq!(
             error.to_string(),
             "The row limit for CSV uploads is 3. Split your CSV file into smaller files of less than 3 rows"
@@ -145,14 +162,18 @@ fn when_rows_exceed_limit_should_count_instruction_and_trailing_blank_rows() {
 
 #[test]
 fn when_file_is_far_over_the_row_limit_should_stop_reading_early() {
-    let mut file = Generated::new(1_000_001, |i| {
-        if i == 0 {
-            b"a,b\n".to_vec()
-        } else {
-            format!("{i},x\n").into_bytes()
-        }
-    });
-    let result = scan(&mut file, &Limits::with_max_rows(1_000));
+    let pulled = Rc::new(Cell::new(0));
+    let file = || {
+        Generated::new(1_000_001, |i| {
+            if i == 0 {
+                b"a,b\n".to_vec()
+            } else {
+                format!("{i},x\n").into_bytes()
+            }
+        })
+        .counting(&pulled)
+    };
+    let result = scan_with(file, &Limits::with_max_rows(1_000));
     assert!(
         matches!(
             result,
@@ -162,7 +183,7 @@ fn when_file_is_far_over_the_row_limit_should_stop_reading_early() {
         ),
         "{result:?}"
     );
-    assert!(file.pulled < 100_000, "read {} bytes", file.pulled);
+    assert!(pulled.get() < 100_000, "read {} bytes", pulled.get());
 }
 
 #[test]
@@ -259,7 +280,7 @@ fn when_file_has_200k_rows_should_stream_them_in_order() {
             }
         })
     };
-    let scanned = scan(make(), &Limits::default()).unwrap();
+    let scanned = scan_with(make, &Limits::default()).unwrap();
     assert_eq!(scanned.raw_rows, ROWS);
     let mut rows = open(make(), &scanned).unwrap();
     let mut count = 0;
