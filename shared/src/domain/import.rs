@@ -147,7 +147,7 @@ pub struct Import {
     pub file_error: Option<String>,
     #[serde(default)]
     pub rows_with_errors: u64,
-    /// The first rows with errors (at most `ERRORS_KEPT_ON_IMPORT` rows); the rest are stored as separate items.
+    /// The errors of the first `ERRORS_KEPT_ON_IMPORT` rows with errors; `rows_with_errors` counts them all.
     #[serde(default)]
     pub errors: Vec<RowError>,
     /// The date the academic year and year groups were computed from.

@@ -152,7 +152,8 @@ async fn build_row(
                     RowOutcome::SkippedSchoolMove,
                 ));
             }
-            let staged = staging::stage_existing(&current.value, &row.child, kind);
+            let mut staged = staging::stage_existing(&current.value, &row.child, kind);
+            staged.patient.updated_at = now;
             let nhs_before = current.value.attributes.nhs_number.clone();
             (
                 staged.patient,

@@ -32,6 +32,7 @@ pub async fn run(
     }
 
     let Some(team) = pipeline.reference.team(&import.value.team_id).cloned() else {
+        // Reference data changed since the import was created: nothing can be validated against it.
         return finish_invalid(
             pipeline,
             import,
@@ -43,7 +44,7 @@ pub async fn run(
     };
 
     // Validate: nothing is staged unless every row is valid.
-    let validation = validate(pipeline, &import.value).await?;
+    let validation = validate(pipeline, &import.value, &team).await?;
     let (outcome, errors) = match validation {
         Ok(result) => result,
         Err(ValidateError::File(file_error)) => {
@@ -58,7 +59,7 @@ pub async fn run(
     }
     import.version = imports::update(store, &import.value, import.version).await?;
 
-    stage(pipeline, &import.value).await?;
+    stage(pipeline, &import.value, &team).await?;
 
     // Seam for PDS (issue 4): cascading searches run here, between staging and planning.
     match plan::plan_import(pipeline, &import.value, &team).await? {
@@ -130,12 +131,13 @@ struct Job {
     objects: Arc<dyn ObjectStore>,
     key: String,
     reference: Arc<ReferenceData>,
+    team: crate::domain::Team,
     import: Import,
     limits: Limits,
 }
 
 impl Job {
-    fn context<'a>(&'a self, team: &'a crate::domain::Team) -> ChildRecordsContext<'a> {
+    fn context(&self) -> ChildRecordsContext<'_> {
         let format = match self.import.kind {
             ImportKind::ClassList => ChildFormat::ClassList {
                 year_groups: self.import.year_groups.clone(),
@@ -144,7 +146,7 @@ impl Job {
         };
         ChildRecordsContext {
             reference: &self.reference,
-            team,
+            team: &self.team,
             academic_year: self.import.academic_year,
             today: self.import.today,
             format,
@@ -165,8 +167,9 @@ impl Job {
     }
 }
 
-fn job(pipeline: &Pipeline, import: &Import) -> Job {
+fn job(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Job {
     Job {
+        team: team.clone(),
         objects: pipeline.objects.clone(),
         key: import.object_key.clone(),
         reference: pipeline.reference.clone(),
@@ -179,16 +182,11 @@ fn job(pipeline: &Pipeline, import: &Import) -> Job {
 
 type Validation = Result<(format::ValidationOutcome, Vec<RowError>), ValidateError>;
 
-async fn validate(pipeline: &Pipeline, import: &Import) -> Result<Validation, PipelineError> {
-    let job = job(pipeline, import);
+async fn validate(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Result<Validation, PipelineError> {
+    let job = job(pipeline, import, team);
     let handle = Handle::current();
     tokio::task::spawn_blocking(move || {
-        let team = job
-            .reference
-            .team(&job.import.team_id)
-            .cloned()
-            .expect("checked by the caller");
-        let context = job.context(&team);
+        let context = job.context();
         let mut errors = Vec::new();
         let mut rows_seen = 0usize;
         let mut last_row = None;
@@ -208,18 +206,13 @@ async fn validate(pipeline: &Pipeline, import: &Import) -> Result<Validation, Pi
     .map_err(|e| PipelineError::Task(e.to_string()))
 }
 
-async fn stage(pipeline: &Pipeline, import: &Import) -> Result<(), PipelineError> {
-    let job = job(pipeline, import);
+async fn stage(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Result<(), PipelineError> {
+    let job = job(pipeline, import, team);
     let import_id = import.id;
     let handle = Handle::current();
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ChildRow>>(4);
     let reader = tokio::task::spawn_blocking(move || {
-        let team = job
-            .reference
-            .team(&job.import.team_id)
-            .cloned()
-            .expect("checked by the caller");
-        let context = job.context(&team);
+        let context = job.context();
         let mut batch = Vec::with_capacity(STAGE_BATCH);
         let result =
             format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {

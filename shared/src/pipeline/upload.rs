@@ -89,10 +89,7 @@ impl Pipeline {
                 .await?;
                 return Ok(self.reject(event, "the upload names no import of that team".into()));
             }
-            (KeyRoute::Drop { filename, .. }, Some(found)) => {
-                let _ = filename;
-                found
-            }
+            (KeyRoute::Drop { .. }, Some(found)) => found,
             (KeyRoute::Drop { filename, .. }, None) => {
                 self.create_drop_import(import_id, &team_id, event, filename)
                     .await?

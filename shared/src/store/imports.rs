@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{decode, encode, keys};
-use crate::domain::{Import, RowError};
+use crate::domain::Import;
 use crate::ports::{Condition, IndexName, Item, Query, RecordStore, StoreError};
 
 /// An import as stored, with the version to quote when updating it.
@@ -87,43 +87,4 @@ pub async fn update(
         .put(item(&import, version + 1), Condition::VersionIs(version))
         .await?;
     Ok(version + 1)
-}
-
-/// Stores every row error of an import as its own item (the import keeps only the first rows).
-pub async fn put_errors(
-    store: &dyn RecordStore,
-    import_id: Uuid,
-    errors: &[RowError],
-) -> Result<(), StoreError> {
-    let mut by_row: std::collections::BTreeMap<u64, Vec<&RowError>> = Default::default();
-    for error in errors {
-        by_row.entry(error.row).or_default().push(error);
-    }
-    let items = by_row
-        .into_iter()
-        .map(|(row, errors)| Item::new(keys::import_error(import_id, row), encode(&errors)))
-        .collect();
-    store.batch_put(items).await
-}
-
-/// A page of an import's row errors, in row order.
-pub async fn errors(
-    store: &dyn RecordStore,
-    import_id: Uuid,
-    limit: usize,
-    after: Option<String>,
-) -> Result<(Vec<RowError>, Option<String>), StoreError> {
-    let page = store
-        .query(
-            &Query::table(keys::import(import_id).pk)
-                .prefix(keys::IMPORT_ERROR_PREFIX)
-                .limit(limit)
-                .after(after),
-        )
-        .await?;
-    let mut errors = Vec::new();
-    for item in &page.items {
-        errors.extend(decode::<Vec<RowError>>(item)?);
-    }
-    Ok((errors, page.next))
 }

@@ -26,12 +26,6 @@ pub fn imports_of_team_pk(team_id: &str) -> String {
     format!("TEAM#{team_id}#IMPORTS")
 }
 
-pub fn import_error(id: Uuid, row: u64) -> ItemKey {
-    ItemKey::new(format!("IMPORT#{id}"), format!("ERROR#{row:010}"))
-}
-
-pub const IMPORT_ERROR_PREFIX: &str = "ERROR#";
-
 /// One staged row of an import, by 0-based data index: rows of an import in order.
 pub fn changeset(import_id: Uuid, index: u64) -> ItemKey {
     ItemKey::new(format!("IMPORT#{import_id}"), format!("ROW#{index:010}"))
