@@ -416,25 +416,52 @@ pub async fn stray_keys_are_rejected(h: &Harness) {
 
 /// Hostile files end with a clear message on the import, never a panic and never a patient.
 pub async fn bad_input_ends_with_clear_messages(h: &Harness) {
-    let header = "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE,CHILD_SCHOOL_URN\n";
-    let huge_field = format!("{header}Jennifer,{},2010-01-01,SW1A 1AA,123456\n", "x".repeat(10 * 1024 * 1024));
-    let many_columns = format!("{}\n{}\n", (0..5000).map(|i| format!("C{i}")).collect::<Vec<_>>().join(","), "x,".repeat(4999));
+    let header =
+        "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE,CHILD_SCHOOL_URN\n";
+    let huge_field = format!(
+        "{header}Jennifer,{},2010-01-01,SW1A 1AA,123456\n",
+        "x".repeat(10 * 1024 * 1024)
+    );
+    let many_columns = format!(
+        "{}\n{}\n",
+        (0..5000)
+            .map(|i| format!("C{i}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        "x,".repeat(4999)
+    );
     let binary: Vec<u8> = (0..4096u32).map(|i| (i * 7919 % 256) as u8).collect();
     let cases: Vec<(&str, Vec<u8>)> = vec![
         ("empty", vec![]),
         ("header only", header.as_bytes().to_vec()),
         ("binary", binary),
-        ("unclosed quote", format!("{header}\"Jennifer,Clarke,2010-01-01,SW1A 1AA,123456\n").into_bytes()),
+        (
+            "unclosed quote",
+            format!("{header}\"Jennifer,Clarke,2010-01-01,SW1A 1AA,123456\n").into_bytes(),
+        ),
         ("10 MB field", huge_field.into_bytes()),
         ("5000 columns", many_columns.into_bytes()),
     ];
     for (name, body) in cases {
-        let handled = h.drop_file("R1L", &format!("{}.csv", name.replace(' ', "-")), body).await.expect(name);
-        let Handled::Processed { import_id, status } = handled else { panic!("{name}: {handled:?}") };
+        let handled = h
+            .drop_file("R1L", &format!("{}.csv", name.replace(' ', "-")), body)
+            .await
+            .expect(name);
+        let Handled::Processed { import_id, status } = handled else {
+            panic!("{name}: {handled:?}")
+        };
         assert_eq!(status, ImportStatus::RowsAreInvalid, "{name}");
         let import = h.import(import_id).await;
-        let message = import.file_error.clone().or_else(|| import.errors.first().map(|e| e.message.clone()));
-        assert!(message.as_deref().is_some_and(|m| m.starts_with("Choose a") || m.contains("required")), "{name}: {message:?}");
+        let message = import
+            .file_error
+            .clone()
+            .or_else(|| import.errors.first().map(|e| e.message.clone()));
+        assert!(
+            message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("Choose a") || m.contains("required")),
+            "{name}: {message:?}"
+        );
         assert!(h.patients_of(&import).await.is_empty(), "{name}");
     }
 }

@@ -3,11 +3,18 @@
 use std::process::Command;
 
 fn fixture(relative: &str) -> String {
-    format!("{}/../../../shared/fixtures/mavis/{relative}", env!("CARGO_MANIFEST_DIR"))
+    format!(
+        "{}/../../../shared/fixtures/mavis/{relative}",
+        env!("CARGO_MANIFEST_DIR")
+    )
 }
 
 fn validate(args: &[&str]) -> (i32, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_mavis")).arg("validate").args(args).output().expect("run mavis");
+    let output = Command::new(env!("CARGO_BIN_EXE_mavis"))
+        .arg("validate")
+        .args(args)
+        .output()
+        .expect("run mavis");
     (
         output.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&output.stdout).into_owned(),
@@ -17,11 +24,20 @@ fn validate(args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn when_file_is_valid_should_exit_zero_with_row_count() {
-    let (code, stdout, _) =
-        validate(&["--kind", "child-records", "--today", "2023-05-20", "--json", &fixture("cohort_import/valid.csv")]);
+    let (code, stdout, _) = validate(&[
+        "--kind",
+        "child-records",
+        "--today",
+        "2023-05-20",
+        "--json",
+        &fixture("cohort_import/valid.csv"),
+    ]);
     assert_eq!(code, 0, "{stdout}");
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
-    assert_eq!(json, serde_json::json!({"status":"valid","rows":3,"file_error":null,"rows_with_errors":0,"errors":[]}));
+    assert_eq!(
+        json,
+        serde_json::json!({"status":"valid","rows":3,"file_error":null,"rows_with_errors":0,"errors":[]})
+    );
 }
 
 #[test]
@@ -44,10 +60,18 @@ fn when_rows_are_invalid_should_exit_one_with_the_errors() {
 
 #[test]
 fn when_file_is_malformed_should_report_the_file_error() {
-    let (code, stdout, _) = validate(&["--kind", "child-records", "--json", &fixture("cohort_import/malformed.csv")]);
+    let (code, stdout, _) = validate(&[
+        "--kind",
+        "child-records",
+        "--json",
+        &fixture("cohort_import/malformed.csv"),
+    ]);
     assert_eq!(code, 1);
     let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
-    assert_eq!(json["file_error"], "Choose a CSV file in the correct format");
+    assert_eq!(
+        json["file_error"],
+        "Choose a CSV file in the correct format"
+    );
 }
 
 #[test]
@@ -74,7 +98,13 @@ fn when_file_or_arguments_are_wrong_should_exit_two() {
     assert!(stderr.contains("cannot read"), "{stderr}");
     let (code, _, _) = validate(&["--kind", "cheese", &fixture("cohort_import/valid.csv")]);
     assert_eq!(code, 2);
-    let (code, _, stderr) = validate(&["--kind", "child-records", "--team", "ZZZ", &fixture("cohort_import/valid.csv")]);
+    let (code, _, stderr) = validate(&[
+        "--kind",
+        "child-records",
+        "--team",
+        "ZZZ",
+        &fixture("cohort_import/valid.csv"),
+    ]);
     assert_eq!(code, 2);
     assert!(stderr.contains("no team with ODS code ZZZ"), "{stderr}");
 }

@@ -125,10 +125,15 @@ pub struct Session {
 /// Everything the seed provides, indexed for the lookups the pipeline needs.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ReferenceData {
+    #[serde(default)]
     pub teams: Vec<Team>,
+    #[serde(default)]
     pub schools: Vec<School>,
+    #[serde(default)]
     pub clinics: Vec<Clinic>,
+    #[serde(default)]
     pub users: Vec<User>,
+    #[serde(default)]
     pub sessions: Vec<Session>,
 }
 

@@ -182,7 +182,11 @@ fn job(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Job 
 
 type Validation = Result<(format::ValidationOutcome, Vec<RowError>), ValidateError>;
 
-async fn validate(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Result<Validation, PipelineError> {
+async fn validate(
+    pipeline: &Pipeline,
+    import: &Import,
+    team: &crate::domain::Team,
+) -> Result<Validation, PipelineError> {
     let job = job(pipeline, import, team);
     let handle = Handle::current();
     tokio::task::spawn_blocking(move || {
@@ -206,7 +210,11 @@ async fn validate(pipeline: &Pipeline, import: &Import, team: &crate::domain::Te
     .map_err(|e| PipelineError::Task(e.to_string()))
 }
 
-async fn stage(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Result<(), PipelineError> {
+async fn stage(
+    pipeline: &Pipeline,
+    import: &Import,
+    team: &crate::domain::Team,
+) -> Result<(), PipelineError> {
     let job = job(pipeline, import, team);
     let import_id = import.id;
     let handle = Handle::current();

@@ -149,10 +149,8 @@ impl<'c, 'r> RowChecker<'c, 'r> {
         }
 
         let registration = text(row, &columns.registration);
-        let registration_academic_year = match ctx.format {
-            ChildFormat::ClassList { .. } if registration.is_some() => Some(ctx.academic_year),
-            _ => None,
-        };
+        // Both formats record the year the registration is for (§3.1); only class lists auto-accept it (§7.2).
+        let registration_academic_year = registration.is_some().then_some(ctx.academic_year);
         let child = ChildAttributes {
             given_name,
             family_name,

@@ -276,7 +276,7 @@ fn when_name_is_over_300_characters_should_say_so() {
 }
 
 #[test]
-fn when_registration_is_given_should_set_its_year_for_class_lists_only() {
+fn when_registration_is_given_should_set_its_year_for_both_formats() {
     let reference = reference();
     let csv = format!("{COHORT_HEADER},CHILD_REGISTRATION\nA,B,2010-01-01,SW1A 1AA,123456,8T5\n");
     let class = context(&reference, 2022, class_list(8..=11));
@@ -292,7 +292,7 @@ fn when_registration_is_given_should_set_its_year_for_class_lists_only() {
             row.child.registration.as_deref(),
             row.child.registration_academic_year
         ),
-        (Some("8T5"), None)
+        (Some("8T5"), Some(AcademicYear(2022)))
     );
 }
 
