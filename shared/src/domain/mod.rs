@@ -4,6 +4,7 @@ pub mod academic_year;
 pub mod import;
 pub mod patient;
 pub mod reference;
+pub mod vaccination;
 
 pub use academic_year::AcademicYear;
 pub use import::{Import, ImportCounts, ImportKind, ImportStatus, RowError};
