@@ -586,22 +586,6 @@ async fn show_should_list_the_first_rows_with_errors_and_say_how_many_there_are(
 }
 
 #[tokio::test]
-async fn post_with_a_kind_not_available_yet_should_answer_422() {
-    let app = TestApp::new();
-    for (kind, message) in [
-        ("class-list", "Importing class lists is not available yet"),
-        (
-            "vaccination-records",
-            "Importing vaccination records is not available yet",
-        ),
-    ] {
-        let (status, response) = app.post(&json!({"kind": kind}).to_string(), NURSE).await;
-        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{kind}");
-        assert_eq!(response.json, json!({"error": message}));
-    }
-}
-
-#[tokio::test]
 async fn post_with_an_unknown_kind_should_answer_400_listing_the_kinds() {
     let app = TestApp::new();
     let (status, response) = app.post(r#"{"kind": "patients"}"#, NURSE).await;

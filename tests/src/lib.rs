@@ -2,8 +2,10 @@
 //! adapters or the AWS emulators, and the fixture scenarios of shared/spec/fixture-outcomes.md §2, written once and
 //! run against both (tests/tests/cohort_*.rs).
 
+pub mod class_list_scenarios;
 pub mod harness;
 pub mod scenarios;
+pub mod vaccination_scenarios;
 
 /// A fixture file from the steering repo's shared/fixtures/mavis folder.
 pub fn fixture(relative: &str) -> Vec<u8> {

@@ -9,7 +9,10 @@ use chrono::NaiveDate;
 use clap::{Args, ValueEnum};
 use shared::csv_import::Limits;
 use shared::csv_import::child_records::{ChildFormat, ChildRecordsContext};
-use shared::csv_import::report::{Status, ValidationSummary, summarise_child_records};
+use shared::csv_import::report::{Status, ValidationSummary, summarise_child_records, summarise_vaccination_records};
+use shared::csv_import::vaccination_records::VaccinationContext;
+use shared::pipeline::class_list::check_selection;
+use shared::reference::vaccines::VaccineCatalogue;
 use shared::domain::{AcademicYear, ReferenceData};
 
 #[derive(Args)]
@@ -29,6 +32,12 @@ pub struct ValidateArgs {
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
+    /// Class lists: the school (URN, URN+site or SystmOne code) the list is for.
+    #[arg(long)]
+    school: Option<String>,
+    /// Class lists: the year groups the list covers, e.g. 8,9.
+    #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+    year_groups: Vec<i32>,
     /// Safety limit on data rows.
     #[arg(long, default_value_t = 1_000_000)]
     max_rows: u64,
@@ -38,6 +47,8 @@ pub struct ValidateArgs {
 #[derive(Clone, Copy, ValueEnum)]
 enum Kind {
     ChildRecords,
+    ClassList,
+    VaccinationRecords,
 }
 
 fn usage(message: String) -> ExitCode {
@@ -61,23 +72,33 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         return usage(format!("cannot read {}: {e}", args.file.display()));
     }
     let today = args.today.unwrap_or_else(shared::pipeline::today_in_london);
-    let context = ChildRecordsContext {
-        reference: &reference,
-        team: &team,
-        academic_year: AcademicYear::pending(today),
-        today,
-        format: match args.kind {
-            Kind::ChildRecords => ChildFormat::ChildRecords,
-        },
-    };
+    let limits = Limits { max_rows: args.max_rows };
     let mut open = || File::open(&args.file).map(BufReader::new);
-    let summary = match summarise_child_records(
-        &mut open,
-        &context,
-        &Limits {
-            max_rows: args.max_rows,
-        },
-    ) {
+    let summarised = match args.kind {
+        Kind::ChildRecords | Kind::ClassList => {
+            let format = match args.kind {
+                Kind::ClassList => {
+                    match check_selection(&reference, &team.id, args.school.as_deref(), &args.year_groups) {
+                        Ok(selection) => ChildFormat::ClassList { year_groups: selection.year_groups },
+                        Err(e) => {
+                            let option = if e.field == "school_urn" { "--school" } else { "--year-groups" };
+                            return usage(format!("{option}: {e}"));
+                        }
+                    }
+                }
+                _ => ChildFormat::ChildRecords,
+            };
+            let academic_year = AcademicYear::pending(today);
+            let context = ChildRecordsContext { reference: &reference, team: &team, academic_year, today, format };
+            summarise_child_records(&mut open, &context, &limits)
+        }
+        Kind::VaccinationRecords => {
+            let catalogue = VaccineCatalogue::bundled();
+            let context = VaccinationContext { reference: &reference, catalogue: &catalogue, team: &team, today };
+            summarise_vaccination_records(&mut open, &context, &limits)
+        }
+    };
+    let summary = match summarised {
         Ok(summary) => summary,
         Err(e) => return usage(format!("cannot read {}: {e}", args.file.display())),
     };

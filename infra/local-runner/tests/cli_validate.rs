@@ -108,3 +108,44 @@ fn when_file_or_arguments_are_wrong_should_exit_two() {
     assert_eq!(code, 2);
     assert!(stderr.contains("no team with ODS code ZZZ"), "{stderr}");
 }
+
+#[test]
+fn when_class_list_is_checked_for_a_school_and_year_groups_should_validate_it() {
+    let (code, stdout, stderr) = validate(&[
+        "--kind", "class-list", "--school", "123456", "--year-groups", "8,9,10,11", "--today", "2023-05-20", "--json",
+        &fixture("class_import/valid.csv"),
+    ]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(json["rows"], 4);
+}
+
+#[test]
+fn when_class_list_has_no_school_should_exit_two_naming_the_option() {
+    let (code, _, stderr) =
+        validate(&["--kind", "class-list", "--year-groups", "8", &fixture("class_import/valid.csv")]);
+    assert_eq!(code, 2);
+    assert!(stderr.contains("--school"), "{stderr}");
+}
+
+#[test]
+fn when_vaccination_records_are_checked_should_report_their_row_errors() {
+    let (code, stdout, _) = validate(&[
+        "--kind", "vaccination-records", "--today", "2025-05-20", "--json",
+        &fixture("immunisation_import/point_of_care/duplicate_row.csv"),
+    ]);
+    assert_eq!(code, 1, "{stdout}");
+    let json: serde_json::Value = serde_json::from_str(&stdout).expect("JSON");
+    assert!(json["errors"].as_array().expect("errors").iter().any(|e| e["message"]
+        .as_str()
+        .is_some_and(|m| m.starts_with("The record on this row appears to be a duplicate of row"))), "{stdout}");
+}
+
+#[test]
+fn when_valid_vaccination_file_is_checked_should_exit_zero() {
+    let (code, stdout, _) = validate(&[
+        "--kind", "vaccination-records", "--today", "2025-05-20", "--json",
+        &fixture("immunisation_import/point_of_care/valid_hpv.csv"),
+    ]);
+    assert_eq!(code, 0, "{stdout}");
+}

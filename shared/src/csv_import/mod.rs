@@ -8,6 +8,8 @@
 //! - [`file`]: bytes → normalised cells and spreadsheet row numbers, plus the whole-file errors.
 //! - [`values`]: small pure parsers (dates, postcodes, NHS numbers…) shared by every import type.
 //! - [`child_records`]: validation and conversion of child-record and class-list rows.
+//! - [`vaccination_records`]: validation and conversion of vaccination-record rows (point of care, SystmOne,
+//!   offline sessions, national reporting).
 //! - [`report`]: the offline validator's JSON summary.
 
 pub mod child_records;
@@ -16,6 +18,7 @@ pub mod file;
 pub mod report;
 #[cfg(test)]
 mod test_reader;
+pub mod vaccination_records;
 pub mod values;
 
 pub use error::{FileError, ValidateError};

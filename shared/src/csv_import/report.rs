@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use serde::Serialize;
 
 use super::child_records::{self, ChildRecordsContext, ValidationOutcome};
+use super::vaccination_records::{self, VaccinationContext};
 use super::{FileError, Limits, ValidateError};
 use crate::domain::RowError;
 
@@ -78,6 +79,24 @@ pub fn summarise_child_records<R: Read>(
     }
 }
 
+/// Validates a vaccination-records file and summarises it, in the same JSON as child records. Only a failure to
+/// read the file is an error.
+pub fn summarise_vaccination_records<R: Read>(
+    open: &mut dyn FnMut() -> io::Result<R>,
+    ctx: &VaccinationContext,
+    limits: &Limits,
+) -> io::Result<ValidationSummary> {
+    let mut errors = Vec::new();
+    match vaccination_records::validate(open, ctx, limits, &mut |error| errors.push(error)) {
+        Ok(outcome) => Ok(ValidationSummary::from_outcome(&outcome.into(), errors)),
+        Err(ValidateError::File(error)) => Ok(ValidationSummary::from_file_error(&error)),
+        Err(ValidateError::Io(error)) => Err(error),
+        Err(ValidateError::InvalidRow(_)) => {
+            unreachable!("only read_rows reports an invalid row as an error")
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +152,37 @@ mod tests {
             summary
                 .to_json()
                 .starts_with(r#"{"status":"valid","rows":1,"file_error":null"#)
+        );
+    }
+
+    #[test]
+    fn when_vaccination_file_has_duplicate_rows_should_summarise_them() {
+        let reference = crate::reference::demo();
+        let catalogue = crate::reference::vaccines::VaccineCatalogue::bundled();
+        let ctx = VaccinationContext {
+            reference: &reference,
+            catalogue: &catalogue,
+            team: reference.team_by_ods("R1L").expect("R1L"),
+            today: chrono::NaiveDate::from_ymd_opt(2025, 8, 1).expect("a date"),
+        };
+        let path = format!(
+            "{}/../../shared/fixtures/mavis/immunisation_import/point_of_care/duplicate_row.csv",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(path).expect("the fixture");
+        let summary = summarise_vaccination_records(
+            &mut || Ok::<_, io::Error>(bytes.as_slice()),
+            &ctx,
+            &Limits::default(),
+        )
+        .expect("readable");
+        assert_eq!(
+            summary.to_json(),
+            concat!(
+                r#"{"status":"invalid","rows":2,"file_error":null,"rows_with_errors":2,"errors":["#,
+                r#"{"row":2,"column":null,"message":"The record on this row appears to be a duplicate of row 3."},"#,
+                r#"{"row":3,"column":null,"message":"The record on this row appears to be a duplicate of row 2."}]}"#
+            )
         );
     }
 }

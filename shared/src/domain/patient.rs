@@ -138,6 +138,10 @@ pub struct Parent {
     #[serde(default)]
     pub phone: Option<String>,
     pub phone_receive_updates: bool,
+    /// The import that created this parent. Parents created by one import are not matched by email to each other's
+    /// rows (they are matched only to parents saved before it), as the reference service's batches behave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by_import: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -170,3 +170,12 @@ pub struct VaccinationRow {
     #[serde(default)]
     pub ignored: bool,
 }
+
+impl VaccinationDetails {
+    /// The date of the vaccination as the team sees it (Europe/London).
+    pub fn performed_on(&self) -> NaiveDate {
+        self.performed_at
+            .with_timezone(&chrono_tz::Europe::London)
+            .date_naive()
+    }
+}

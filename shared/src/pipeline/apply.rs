@@ -126,6 +126,7 @@ async fn build_row(
     });
     let mut ops = Vec::new();
     let mut done = row.clone();
+    let mut pending_move = None;
     let (mut patient, version, is_new, patient_changed, on_nhs_number, nhs_before) = match planned {
         PlannedMatch::New { patient_id } => {
             let patient = staging::new_patient(patient_id, &row.child, destination.clone(), now);
@@ -152,6 +153,7 @@ async fn build_row(
                     RowOutcome::SkippedSchoolMove,
                 ));
             }
+            pending_move = patients::school_move_of(store, patient_id).await?;
             let mut staged = staging::stage_existing(&current.value, &row.child, kind);
             staged.patient.updated_at = now;
             let nhs_before = current.value.attributes.nhs_number.clone();
@@ -167,13 +169,25 @@ async fn build_row(
     };
 
     let school_before = patient.school.clone();
-    let move_action = school_moves::decide(&move_ctx, &mut patient, is_new, destination);
+    let move_action = school_moves::decide(
+        &move_ctx,
+        &mut patient,
+        is_new,
+        destination,
+        pending_move.as_ref(),
+    );
     let school_changed = !is_new && patient.school != school_before;
     match &move_action {
         MoveAction::None => {}
         MoveAction::Confirm(confirmed) => {
             ops.push(put(patients::location_item(&confirmed.location)));
             ops.push(put(patients::school_move_log_item(&confirmed.log_entry)));
+            if pending_move.is_some() {
+                ops.push(WriteOp::Delete {
+                    key: crate::store::keys::school_move(patient.id),
+                    condition: crate::ports::Condition::None,
+                });
+            }
         }
         MoveAction::Pending(school_move) => {
             let reviewing = school_moves::destination_team(&move_ctx, &school_move.destination)
@@ -204,7 +218,11 @@ async fn build_row(
         row.row_number,
     )));
 
-    let moved = matches!(move_action, MoveAction::Pending(_)) || school_changed;
+    // Child records count a proposed or confirmed school move as a change. Class lists do not: §5.5 counts the
+    // patient's attributes, parents and relationships only, and fixture-outcomes §3.1 C1 expects a class list that
+    // proposes a move for every row to count them all as exact duplicates.
+    let moved = import.kind != ImportKind::ClassList
+        && (matches!(move_action, MoveAction::Pending(_)) || school_changed);
     let outcome = match staging::classify(is_new, patient_changed || moved, &parent_plans) {
         RowCount::New => RowOutcome::New,
         RowCount::Changed => RowOutcome::Changed,
@@ -257,16 +275,16 @@ async fn plan_parents(
     };
     let mut plans = Vec::new();
     for (n, parent) in row.parents.iter().enumerate() {
+        // A new parent's id follows from the row, so a resumed import writes the same parent again.
+        let seed = format!("{}/{}/{n}", row.import_id, row.index);
+        let new_parent_id = Uuid::new_v5(&PARENT_NAMESPACE, seed.as_bytes());
         let by_email = match &parent.email {
-            Some(email) => patients::parent_by_email(store, email).await?,
+            Some(email) => patients::parents_by_email(store, email)
+                .await?
+                .into_iter()
+                .find(|p| p.created_by_import != Some(row.import_id) || p.id == new_parent_id),
             None => None,
         };
-        // A new parent's id follows from the email (siblings in one file share their parent) or from the row.
-        let seed = parent
-            .email
-            .clone()
-            .unwrap_or_else(|| format!("{}/{}/{n}", row.import_id, row.index));
-        let new_parent_id = Uuid::new_v5(&PARENT_NAMESPACE, seed.as_bytes());
         let input = ParentInput {
             full_name: parent.full_name.clone(),
             email: parent.email.clone(),
@@ -274,13 +292,10 @@ async fn plan_parents(
             relationship: parent.relationship,
             other_name: parent.other_name.clone(),
         };
-        let plan = staging::plan_parent(
-            &input,
-            patient_id,
-            by_email.as_ref(),
-            &existing,
-            new_parent_id,
-        );
+        let mut plan = staging::plan_parent(&input, patient_id, by_email.as_ref(), &existing, new_parent_id);
+        if plan.parent_is_new {
+            plan.parent.created_by_import = Some(row.import_id);
+        }
         // The second parent of a row sees the first.
         existing.retain(|(p, _)| p.id != plan.parent.id);
         existing.push((plan.parent.clone(), plan.relationship.clone()));

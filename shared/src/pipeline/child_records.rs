@@ -6,7 +6,7 @@ use chrono::Utc;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
-use super::{Pipeline, PipelineError, apply, plan};
+use super::{Pipeline, PipelineError, apply, class_list, plan};
 use crate::csv_import::Limits;
 use crate::csv_import::ValidateError;
 use crate::csv_import::child_records::{
@@ -42,6 +42,13 @@ pub async fn run(
         )
         .await;
     };
+
+    if import.value.kind == ImportKind::ClassList
+        && let Err(message) = class_list::check_import(&pipeline.reference, &import.value)
+    {
+        // Checked when the import was created; only a change to the reference data since gets here.
+        return finish_invalid(pipeline, import, Some(message), vec![], 0).await;
+    }
 
     // Validate: nothing is staged unless every row is valid.
     let validation = validate(pipeline, &import.value, &team).await?;
@@ -79,6 +86,9 @@ pub async fn run(
     }
 
     let counts = apply::apply_import(pipeline, &import.value, &team).await?;
+    if import.value.kind == ImportKind::ClassList {
+        class_list::create_move_outs(pipeline, &import.value).await?;
+    }
     import.value.status = ImportStatus::Processed;
     import.value.counts = Some(counts);
     import.value.processed_at = Some(Utc::now());
@@ -237,11 +247,22 @@ async fn stage(
         }
         result
     });
+    // Only rows that were planned or committed must not be overwritten, and nothing is planned before every row is
+    // staged: an import with no staged rows at all needs no checks (the common case).
+    let resuming = !changesets::page(pipeline.records.as_ref(), import_id, 1, None)
+        .await?
+        .0
+        .is_empty();
     while let Some(rows) = receiver.recv().await {
         let changesets: Vec<Changeset> = rows
             .into_iter()
             .map(|row| changeset(import_id, row))
             .collect();
+        let changesets = if resuming {
+            not_yet_staged(pipeline, changesets).await?
+        } else {
+            changesets
+        };
         changesets::stage(pipeline.records.as_ref(), &changesets).await?;
     }
     match reader
@@ -254,6 +275,33 @@ async fn stage(
             "the file changed after validation: {e}"
         ))),
     }
+}
+
+/// The rows of a batch that are not staged yet. A resumed import stages the same file again (the claim names the
+/// object version); rows staged before keep their plan and their "committed" mark, which overwriting them with
+/// fresh pending rows would lose, so that committed rows would be applied, and counted, a second time (and a
+/// class list's children would look absent from it to the move-outs).
+async fn not_yet_staged(
+    pipeline: &Pipeline,
+    batch: Vec<Changeset>,
+) -> Result<Vec<Changeset>, PipelineError> {
+    let keys: Vec<_> = batch
+        .iter()
+        .map(|c| crate::store::keys::changeset(c.import_id, c.index))
+        .collect();
+    let staged: std::collections::HashSet<_> = pipeline
+        .records
+        .batch_get(&keys)
+        .await?
+        .into_iter()
+        .map(|item| item.key)
+        .collect();
+    Ok(batch
+        .into_iter()
+        .zip(keys)
+        .filter(|(_, key)| !staged.contains(key))
+        .map(|(changeset, _)| changeset)
+        .collect())
 }
 
 fn changeset(import_id: uuid::Uuid, row: ChildRow) -> Changeset {

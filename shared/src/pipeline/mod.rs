@@ -11,6 +11,7 @@
 pub mod apply;
 #[cfg(feature = "pipeline-wip")]
 pub mod child_records;
+pub mod class_list;
 #[cfg(feature = "pipeline-wip")]
 pub mod invocation;
 pub mod matching;
@@ -21,6 +22,7 @@ pub mod school_moves;
 pub mod staging;
 #[cfg(feature = "pipeline-wip")]
 pub mod upload;
+pub mod vaccination_records;
 
 use std::sync::Arc;
 

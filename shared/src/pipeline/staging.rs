@@ -351,8 +351,9 @@ impl Field {
         }
     }
 
+    /// Blank in the upload: absent there (a file without the column), or empty once normalised.
     fn is_blank(self, attributes: &ChildAttributes) -> bool {
-        self.comparable(attributes).is_null()
+        self.json(attributes).is_null() || self.comparable(attributes).is_null()
     }
 }
 
@@ -443,6 +444,7 @@ mod tests {
             email: Some("jane@example.com".into()),
             phone: Some("07412 345679".into()),
             phone_receive_updates: false,
+            created_by_import: None,
         };
         let relationship = ParentRelationship {
             parent_id: parent.id,

@@ -4,7 +4,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::object_event::{KeyRoute, ObjectCreated, route};
-use super::{Pipeline, PipelineError, child_records};
+use super::{Pipeline, PipelineError, child_records, vaccination_records};
+use crate::csv_import::vaccination_records::{DetectKindError, detect_file_kind};
+use crate::csv_import::{Limits, ValidateError};
 use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus};
 use crate::store::claims::{self, ClaimOutcome};
 use crate::store::imports::{self, Versioned};
@@ -27,6 +29,11 @@ pub enum Handled {
 
 /// Namespace for import ids of CHIS drops: the same object version always gives the same import id.
 const DROP_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_6472_6f70_735f_6e73_0001);
+
+/// A CHIS drop whose header row names neither kind of import (or both).
+pub const UNRECOGNISED_DROP: &str = "The columns in this file do not show whether it holds child records or \
+     vaccination records. The first row must hold the column headers of one of them, such as CHILD_FIRST_NAME for \
+     child records or DATE_OF_VACCINATION for vaccination records.";
 
 impl Pipeline {
     pub async fn handle_object_created(
@@ -120,13 +127,17 @@ impl Pipeline {
         event: &ObjectCreated,
         filename: &str,
     ) -> Result<Versioned<Import>, PipelineError> {
+        let (kind, file_error) = self.detect_drop_kind(&event.key).await?;
         let today = self.settings.today();
         let now = Utc::now();
         let import = Import {
             id,
             team_id: team_id.to_string(),
-            kind: ImportKind::ChildRecords,
-            status: ImportStatus::PendingImport,
+            kind,
+            status: match file_error {
+                Some(_) => ImportStatus::RowsAreInvalid,
+                None => ImportStatus::PendingImport,
+            },
             object_key: event.key.clone(),
             filename: Some(filename.rsplit('/').next().unwrap_or(filename).to_string()),
             uploaded_by: None,
@@ -135,7 +146,7 @@ impl Pipeline {
             year_groups: vec![],
             row_count: None,
             counts: None,
-            file_error: None,
+            file_error,
             rows_with_errors: 0,
             errors: vec![],
             today,
@@ -152,6 +163,35 @@ impl Pipeline {
             .expect("just created"))
     }
 
+    /// A CHIS drop comes without a wizard to say what it holds: the header row tells child records from vaccination
+    /// records. A file that cannot be read as CSV is left to the child-records pipeline (the historical kind of a
+    /// drop), which reports the whole-file error; a readable file whose headers fit neither kind is invalid at once.
+    async fn detect_drop_kind(
+        &self,
+        key: &str,
+    ) -> Result<(ImportKind, Option<String>), PipelineError> {
+        let objects = self.objects.clone();
+        let key = key.to_string();
+        let limits = Limits {
+            max_rows: self.settings.max_rows,
+        };
+        let handle = tokio::runtime::Handle::current();
+        let detected = tokio::task::spawn_blocking(move || {
+            let mut open = vaccination_records::opener(objects.as_ref(), &key, handle);
+            detect_file_kind(&mut open, &limits)
+        })
+        .await
+        .map_err(|e| PipelineError::Task(e.to_string()))?;
+        match detected {
+            Ok(ImportKind::ClassList) | Err(DetectKindError::Unrecognised { .. }) => {
+                Ok((ImportKind::ChildRecords, Some(UNRECOGNISED_DROP.into())))
+            }
+            Ok(kind) => Ok((kind, None)),
+            Err(DetectKindError::File(ValidateError::Io(e))) => Err(PipelineError::Read(e)),
+            Err(DetectKindError::File(_)) => Ok((ImportKind::ChildRecords, None)),
+        }
+    }
+
     /// Runs (or resumes) an import to its next resting status.
     pub async fn process(&self, import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
         if import.value.status.is_final() {
@@ -161,13 +201,7 @@ impl Pipeline {
             ImportKind::ChildRecords | ImportKind::ClassList => {
                 child_records::run(self, import).await
             }
-            ImportKind::VaccinationRecords => {
-                let mut import = import;
-                import.value.status = ImportStatus::RowsAreInvalid;
-                import.value.file_error = Some("Vaccination records cannot be imported yet".into());
-                imports::update(self.records.as_ref(), &import.value, import.version).await?;
-                Ok(ImportStatus::RowsAreInvalid)
-            }
+            ImportKind::VaccinationRecords => vaccination_records::run(self, import).await,
         }
     }
 }

@@ -149,3 +149,52 @@ pub fn school_moves_of_team(team_id: &str, updated_at: DateTime<Utc>, patient_id
         ),
     )
 }
+
+// Vaccination records (vaccination-record imports). A record lives under its own partition; a link under the patient
+// lists a patient's records with strongly consistent reads (matching needs them), and gsi1 lists them too.
+// gsi2–gsi4 of a record item are left free: "records awaiting sync" (Immunisations API) will take one of them.
+
+pub const VACCINATION_SK: &str = "#VACCINATION";
+
+pub fn vaccination(id: Uuid) -> ItemKey {
+    ItemKey::new(format!("VACCINATION#{id}"), VACCINATION_SK)
+}
+
+/// gsi1: a patient's vaccination records.
+pub fn vaccination_by_patient(patient_id: Uuid, id: Uuid) -> ItemKey {
+    ItemKey::new(
+        vaccinations_of_patient_pk(patient_id),
+        format!("VACCINATION#{id}"),
+    )
+}
+
+pub fn vaccinations_of_patient_pk(patient_id: Uuid) -> String {
+    format!("PATIENT#{patient_id}#VACCINATIONS")
+}
+
+/// A patient's vaccination record, listed under the patient.
+pub fn patient_vaccination(patient_id: Uuid, record_id: Uuid) -> ItemKey {
+    ItemKey::new(
+        format!("PATIENT#{patient_id}"),
+        format!("VACCINATION#{record_id}"),
+    )
+}
+
+pub const PATIENT_VACCINATION_PREFIX: &str = "VACCINATION#";
+
+/// One staged row of a vaccination-records import, by 0-based data index: rows of an import in order.
+pub fn vaccination_row(import_id: Uuid, index: u64) -> ItemKey {
+    ItemKey::new(format!("IMPORT#{import_id}"), format!("VROW#{index:010}"))
+}
+
+pub const VACCINATION_ROW_PREFIX: &str = "VROW#";
+
+/// Links an import to a vaccination record it created or matched.
+pub fn import_vaccination(import_id: Uuid, record_id: Uuid) -> ItemKey {
+    ItemKey::new(
+        format!("IMPORT#{import_id}"),
+        format!("VACCINATION#{record_id}"),
+    )
+}
+
+pub const IMPORT_VACCINATION_PREFIX: &str = "VACCINATION#";

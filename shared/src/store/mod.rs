@@ -7,6 +7,7 @@ pub mod imports;
 pub mod keys;
 pub mod patients;
 pub mod reference;
+pub mod vaccinations;
 
 use serde::{Serialize, de::DeserializeOwned};
 

@@ -149,14 +149,9 @@ pub fn parent_item(parent: &Parent) -> Item {
     item
 }
 
-pub async fn parent_by_email(
-    store: &dyn RecordStore,
-    email: &str,
-) -> Result<Option<Parent>, StoreError> {
-    let page = store
-        .query(&Query::index(IndexName::Gsi1, keys::parent_email_pk(email)).limit(1))
-        .await?;
-    page.items.first().map(decode).transpose()
+/// Every parent with this email (emails are not unique: see `Parent::created_by_import`).
+pub async fn parents_by_email(store: &dyn RecordStore, email: &str) -> Result<Vec<Parent>, StoreError> {
+    query_all(store, Query::index(IndexName::Gsi1, keys::parent_email_pk(email))).await?.iter().map(decode).collect()
 }
 
 pub fn relationship_item(relationship: &ParentRelationship) -> Item {
@@ -260,4 +255,31 @@ pub fn school_move_item(
             school_move.patient_id,
         ),
     )
+}
+
+/// A patient's pending school move, if any.
+pub async fn school_move_of(
+    store: &dyn RecordStore,
+    patient_id: Uuid,
+) -> Result<Option<crate::domain::patient::SchoolMove>, StoreError> {
+    store
+        .get(&keys::school_move(patient_id))
+        .await?
+        .as_ref()
+        .map(decode)
+        .transpose()
+}
+
+/// The pending school moves a team reviews (its gsi1 listing), oldest update first.
+pub async fn pending_school_moves_for_team(
+    store: &dyn RecordStore,
+    team_id: &str,
+) -> Result<Vec<crate::domain::patient::SchoolMove>, StoreError> {
+    // The partition key of the team's listing; the sort key's time and patient only order the items in it.
+    let pk = keys::school_moves_of_team(team_id, chrono::DateTime::UNIX_EPOCH, Uuid::nil()).pk;
+    query_all(store, Query::index(IndexName::Gsi1, pk))
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
 }

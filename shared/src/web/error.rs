@@ -28,6 +28,13 @@ pub enum ApiError {
     /// Well-formed, but asks for something this service does not do (yet).
     #[error("{0}")]
     Unprocessable(String),
+    /// Well-formed, but one field's value cannot be used. Answered 422 with the field named, so that a client can
+    /// show the message next to it: `{"error": "…", "field": "school_urn"}`.
+    #[error("{field}: {message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
     /// A dependency is temporarily unavailable (throttling, timeouts, JWKS endpoint down): worth retrying.
     #[error("a dependency is temporarily unavailable")]
     Unavailable(#[source] BoxError),
@@ -50,7 +57,9 @@ impl ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unprocessable(_) | ApiError::InvalidField { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -62,7 +71,8 @@ impl ApiError {
             ApiError::BadRequest(m)
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
-            | ApiError::Unprocessable(m) => m.clone(),
+            | ApiError::Unprocessable(m)
+            | ApiError::InvalidField { message: m, .. } => m.clone(),
             ApiError::Unauthenticated(AuthError::MissingToken) => {
                 "Sign in: send an Authorization: Bearer token with this request".to_string()
             }
@@ -95,11 +105,13 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        let mut response = (
-            status,
-            axum::Json(json!({ "error": self.public_message() })),
-        )
-            .into_response();
+        let body = match &self {
+            ApiError::InvalidField { field, .. } => {
+                json!({ "error": self.public_message(), "field": field })
+            }
+            _ => json!({ "error": self.public_message() }),
+        };
+        let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {
             ApiError::Unauthenticated(AuthError::MissingToken) => {
@@ -206,6 +218,23 @@ mod tests {
                 .to_str()
                 .unwrap_or_default()
                 .starts_with("Bearer")
+        );
+    }
+
+    #[tokio::test]
+    async fn when_a_field_is_invalid_should_answer_422_naming_it() {
+        let error = ApiError::InvalidField {
+            field: "year_groups",
+            message: "Choose which year groups you want to import class list records for".into(),
+        };
+        let response = error.into_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            body_json(response).await,
+            json!({
+                "error": "Choose which year groups you want to import class list records for",
+                "field": "year_groups"
+            })
         );
     }
 

@@ -15,7 +15,10 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
-use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus, RowError, TeamKind};
+use crate::domain::{
+    AcademicYear, Import, ImportKind, ImportStatus, ReferenceData, RowError, TeamKind,
+};
+use crate::pipeline::class_list;
 use crate::store;
 
 /// Imports per page of `GET /api/imports`.
@@ -32,6 +35,12 @@ pub struct CreateImportRequest {
     pub kind: String,
     #[serde(default)]
     pub filename: Option<String>,
+    /// Class lists only: the school (URN, URN+site or SystmOne code) among the team's schools.
+    #[serde(default)]
+    pub school_urn: Option<String>,
+    /// Class lists only: the year groups the list is for, each offered by the school.
+    #[serde(default)]
+    pub year_groups: Option<Vec<i32>>,
 }
 
 #[derive(Debug, Serialize)]
@@ -58,8 +67,8 @@ pub async fn create_import(
 ) -> Result<Response, ApiError> {
     let kind = ImportKind::parse(request.kind.trim()).ok_or_else(|| {
         ApiError::BadRequest(
-            "Unknown import kind. The kind must be \"child-records\" \
-             (\"class-list\" and \"vaccination-records\" are not available yet)"
+            "Unknown import kind. The kind must be \"child-records\", \"class-list\" \
+             or \"vaccination-records\""
                 .into(),
         )
     })?;
@@ -76,19 +85,31 @@ pub async fn create_import(
             kind.label()
         )));
     }
-    match kind {
-        ImportKind::ChildRecords => {}
+    let (school_urn, year_groups) = match kind {
+        ImportKind::ChildRecords => {
+            if request.school_urn.is_some() || request.year_groups.is_some() {
+                return Err(ApiError::BadRequest(
+                    "school_urn and year_groups are for class lists only".into(),
+                ));
+            }
+            (None, Vec::new())
+        }
         ImportKind::ClassList => {
-            return Err(ApiError::Unprocessable(
-                "Importing class lists is not available yet".into(),
-            ));
+            let selection = class_list::check_selection(
+                &state.reference,
+                &user.team_id,
+                request.school_urn.as_deref(),
+                request.year_groups.as_deref().unwrap_or_default(),
+            )
+            .map_err(|e| ApiError::InvalidField {
+                field: e.field,
+                message: e.message,
+            })?;
+            (Some(selection.school.urn_and_site()), selection.year_groups)
         }
-        ImportKind::VaccinationRecords => {
-            return Err(ApiError::Unprocessable(
-                "Importing vaccination records is not available yet".into(),
-            ));
-        }
-    }
+        // §12: any team, point of care or national reporting, may upload vaccination records.
+        ImportKind::VaccinationRecords => (None, Vec::new()),
+    };
     let filename = request
         .filename
         .map(|f| f.trim().to_string())
@@ -128,8 +149,8 @@ pub async fn create_import(
         filename,
         uploaded_by: Some(user.email.clone()),
         academic_year: AcademicYear::pending(today),
-        school_urn: None,
-        year_groups: Vec::new(),
+        school_urn,
+        year_groups,
         row_count: None,
         counts: None,
         file_error: None,
@@ -184,13 +205,31 @@ pub struct ImportSummary {
     pub filename: Option<String>,
     pub uploaded_by: Option<String>,
     pub academic_year: AcademicYear,
+    /// Class lists: the school the list is for (the list's "Type" column names it). Null otherwise.
+    pub school: Option<SchoolView>,
     pub created_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
     pub row_count: Option<u64>,
 }
 
-impl From<&Import> for ImportSummary {
-    fn from(import: &Import) -> Self {
+/// The school of a class list. `name` is null if the school has since left the reference data.
+#[derive(Debug, Serialize)]
+pub struct SchoolView {
+    pub urn: String,
+    pub name: Option<String>,
+}
+
+impl SchoolView {
+    fn of(import: &Import, reference: &ReferenceData) -> Option<Self> {
+        import.school_urn.as_ref().map(|urn| SchoolView {
+            urn: urn.clone(),
+            name: reference.school(urn).map(|s| s.name.clone()),
+        })
+    }
+}
+
+impl ImportSummary {
+    fn new(import: &Import, reference: &ReferenceData) -> Self {
         Self {
             id: import.id,
             kind: import.kind,
@@ -199,6 +238,7 @@ impl From<&Import> for ImportSummary {
             filename: import.filename.clone(),
             uploaded_by: import.uploaded_by.clone(),
             academic_year: import.academic_year,
+            school: SchoolView::of(import, reference),
             created_at: import.created_at,
             processed_at: import.processed_at,
             row_count: import.row_count,
@@ -227,7 +267,10 @@ pub async fn list_imports(
                 other => other.into(),
             })?;
     Ok(Json(ImportList {
-        imports: imports.iter().map(ImportSummary::from).collect(),
+        imports: imports
+            .iter()
+            .map(|import| ImportSummary::new(import, &state.reference))
+            .collect(),
         next: next.map(encode_cursor),
     }))
 }
@@ -261,6 +304,11 @@ pub struct ImportDetail {
     pub filename: Option<String>,
     pub uploaded_by: Option<String>,
     pub academic_year: AcademicYear,
+    /// Class lists: the school and year groups chosen at upload. Null for other kinds.
+    pub school: Option<SchoolView>,
+    pub year_groups: Option<Vec<i32>>,
+    /// The year groups as the import page lists them: "Year 8, Year 9, Year 10, and Year 11".
+    pub year_groups_label: Option<String>,
     pub created_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
     pub row_count: Option<u64>,
@@ -278,10 +326,15 @@ pub struct CountsView {
     pub new: u64,
     pub changed: u64,
     pub exact_duplicate: u64,
+    /// Vaccination records only: national-reporting rows with Vaccinated = N, not imported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<u64>,
 }
 
-impl From<Import> for ImportDetail {
-    fn from(import: Import) -> Self {
+impl ImportDetail {
+    fn new(import: Import, reference: &ReferenceData) -> Self {
+        let is_class_list = import.kind == ImportKind::ClassList;
+        let school = SchoolView::of(&import, reference);
         let errors_summary = (import.rows_with_errors > ERRORS_KEPT_ON_IMPORT as u64).then(|| {
             format!(
                 "Only the first {ERRORS_KEPT_ON_IMPORT} rows with issues are listed here. \
@@ -297,6 +350,9 @@ impl From<Import> for ImportDetail {
             filename: import.filename,
             uploaded_by: import.uploaded_by,
             academic_year: import.academic_year,
+            school,
+            year_groups_label: is_class_list.then(|| year_groups_label(&import.year_groups)),
+            year_groups: is_class_list.then(|| import.year_groups.clone()),
             created_at: import.created_at,
             processed_at: import.processed_at,
             row_count: import.row_count,
@@ -304,6 +360,7 @@ impl From<Import> for ImportDetail {
                 new: c.new,
                 changed: c.changed,
                 exact_duplicate: c.exact_duplicate,
+                ignored: (import.kind == ImportKind::VaccinationRecords).then_some(c.ignored),
             }),
             file_error: import.file_error,
             rows_with_errors: import.rows_with_errors,
@@ -324,7 +381,21 @@ pub async fn show_import(
     let import = store::imports::get_for_team(state.records.as_ref(), &user.team_id, id)
         .await?
         .ok_or_else(not_found)?;
-    Ok(Json(ImportDetail::from(import)))
+    Ok(Json(ImportDetail::new(import, &state.reference)))
+}
+
+/// "Year 8", "Year 8 and Year 9", "Year 8, Year 9, and Year 10" (a serial comma, as the import page writes it).
+fn year_groups_label(year_groups: &[i32]) -> String {
+    let names: Vec<String> = year_groups
+        .iter()
+        .map(|&g| class_list::year_group_name(g))
+        .collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => one.clone(),
+        [first, second] => format!("{first} and {second}"),
+        [init @ .., last] => format!("{}, and {last}", init.join(", ")),
+    }
 }
 
 /// A filename safe in any object key and on any filesystem: `[A-Za-z0-9._-]` kept, every other character becomes
@@ -398,6 +469,16 @@ mod tests {
     }
 
     #[test]
+    fn when_listing_year_groups_should_join_them_as_the_import_page_does() {
+        assert_eq!(year_groups_label(&[9]), "Year 9");
+        assert_eq!(year_groups_label(&[0, 1]), "Reception and Year 1");
+        assert_eq!(
+            year_groups_label(&[8, 9, 10, 11]),
+            "Year 8, Year 9, Year 10, and Year 11"
+        );
+    }
+
+    #[test]
     fn errors_summary_should_appear_only_beyond_the_listed_rows() {
         let mut import: Import = serde_json::from_value(serde_json::json!({
             "id": Uuid::nil(), "team_id": "t", "kind": "child-records", "status": "rows_are_invalid",
@@ -406,10 +487,15 @@ mod tests {
         }))
         .expect("import");
         import.rows_with_errors = 100;
-        assert_eq!(ImportDetail::from(import.clone()).errors_summary, None);
+        assert_eq!(
+            ImportDetail::new(import.clone(), &ReferenceData::default()).errors_summary,
+            None
+        );
         import.rows_with_errors = 101;
         assert_eq!(
-            ImportDetail::from(import).errors_summary.as_deref(),
+            ImportDetail::new(import, &ReferenceData::default())
+                .errors_summary
+                .as_deref(),
             Some(
                 "Only the first 100 rows with issues are listed here. There are 101 rows with issues in total."
             )

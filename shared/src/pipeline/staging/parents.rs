@@ -133,6 +133,7 @@ fn blank_parent(id: Uuid) -> Parent {
         email: None,
         phone: None,
         phone_receive_updates: NEW_PARENT_RECEIVES_PHONE_UPDATES,
+        created_by_import: None,
     }
 }
 
@@ -185,6 +186,7 @@ mod tests {
             email: email.map(Into::into),
             phone: phone.map(Into::into),
             phone_receive_updates: receives_updates,
+            created_by_import: None,
         }
     }
 
