@@ -17,18 +17,13 @@ use shared::domain::AcademicYear;
 const MEMORY_LIMIT_MIB: f64 = 64.0;
 
 fn main() {
-    let rows: u64 = std::env::var("MAVIS_BENCH_ROWS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
+    let rows: u64 = std::env::var("MAVIS_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
     let target = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target");
     let file = target.join(format!("bench-data/children-{rows}.csv"));
     if !file.exists() {
         generate(&file, rows).expect("generate the benchmark file");
     }
-    let file_mib = std::fs::metadata(&file)
-        .map(|m| m.len() as f64 / 1048576.0)
-        .unwrap_or_default();
+    let file_mib = std::fs::metadata(&file).map(|m| m.len() as f64 / 1048576.0).unwrap_or_default();
 
     let reference = shared::reference::demo();
     let team = reference.team_by_ods("R1L").expect("demo team").clone();
@@ -43,15 +38,8 @@ fn main() {
     let mut open = || File::open(&file).map(|f| BufReader::with_capacity(64 * 1024, f));
     let mut errors = 0u64;
     let started = Instant::now();
-    let outcome = child_records::validate(
-        &mut open,
-        &context,
-        &Limits {
-            max_rows: 2_000_000,
-        },
-        &mut |_| errors += 1,
-    )
-    .expect("the generated file is readable");
+    let outcome = child_records::validate(&mut open, &context, &Limits { max_rows: 2_000_000 }, &mut |_| errors += 1)
+        .expect("the generated file is readable");
     let seconds = started.elapsed().as_secs_f64();
     let peak_mib = peak_rss_mib();
 
@@ -68,16 +56,9 @@ fn main() {
     });
     let reports = target.join("bench-reports");
     std::fs::create_dir_all(&reports).expect("report folder");
-    std::fs::write(
-        reports.join("child_records_validation.json"),
-        format!("{report:#}\n"),
-    )
-    .expect("write report");
+    std::fs::write(reports.join("child_records_validation.json"), format!("{report:#}\n")).expect("write report");
     println!("{report:#}");
-    assert!(
-        peak_mib < MEMORY_LIMIT_MIB,
-        "peak memory {peak_mib:.1} MiB reached the {MEMORY_LIMIT_MIB} MiB limit"
-    );
+    assert!(peak_mib < MEMORY_LIMIT_MIB, "peak memory {peak_mib:.1} MiB reached the {MEMORY_LIMIT_MIB} MiB limit");
 }
 
 fn round(value: f64) -> f64 {
@@ -104,12 +85,8 @@ fn generate(path: &Path, rows: u64) -> std::io::Result<()> {
         "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_ADDRESS_LINE_1,CHILD_TOWN,CHILD_POSTCODE,\
          CHILD_NHS_NUMBER,CHILD_SCHOOL_URN,PARENT_1_NAME,PARENT_1_RELATIONSHIP,PARENT_1_EMAIL,PARENT_1_PHONE"
     )?;
-    let given = [
-        "Jennifer", "Jimmy", "Mark", "Aisha", "Oliver", "Zoë", "Siobhán", "Kwame",
-    ];
-    let family = [
-        "Clarke", "Smith", "Doe", "O'Brien", "Nowak", "Patel", "Jones", "Okafor",
-    ];
+    let given = ["Jennifer", "Jimmy", "Mark", "Aisha", "Oliver", "Zoë", "Siobhán", "Kwame"];
+    let family = ["Clarke", "Smith", "Doe", "O'Brien", "Nowak", "Patel", "Jones", "Okafor"];
     let mut nhs_base = 400_000_000u64;
     for i in 0..rows {
         let nhs = loop {
@@ -118,8 +95,7 @@ fn generate(path: &Path, rows: u64) -> std::io::Result<()> {
                 break number;
             }
         };
-        let dob = NaiveDate::from_ymd_opt(2008, 9, 1).expect("date")
-            + chrono::Duration::days((i % 1400) as i64);
+        let dob = NaiveDate::from_ymd_opt(2008, 9, 1).expect("date") + chrono::Duration::days((i % 1400) as i64);
         writeln!(
             out,
             "{},{},{},{} High Street,Leeds,LS1 {}AB,{},123456,Parent {},Mum,parent{}@example.com,07412 {:06}",
@@ -139,10 +115,7 @@ fn generate(path: &Path, rows: u64) -> std::io::Result<()> {
 
 /// A 10-digit NHS number from 9 digits, or None when the check digit would be 10.
 fn with_check_digit(nine: u64) -> Option<String> {
-    let digits: Vec<u64> = format!("{nine:09}")
-        .bytes()
-        .map(|b| u64::from(b - b'0'))
-        .collect();
+    let digits: Vec<u64> = format!("{nine:09}").bytes().map(|b| u64::from(b - b'0')).collect();
     let sum: u64 = digits.iter().zip((2..=10).rev()).map(|(d, w)| d * w).sum();
     let check = (11 - sum % 11) % 11;
     (check != 10).then(|| format!("{nine:09}{check}"))

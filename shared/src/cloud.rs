@@ -48,14 +48,8 @@ pub struct CloudAdapters {
 impl CloudAdapters {
     pub async fn connect(config: &CloudConfig) -> Self {
         let sdk = aws::sdk_config().await;
-        let records = DynamoRecordStore::new(
-            aws_sdk_dynamodb::Client::new(&sdk),
-            config.table_name.clone(),
-        );
+        let records = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
         let objects = S3ObjectStore::new(aws::s3_client(&sdk), config.bucket_name.clone());
-        Self {
-            records: Arc::new(records),
-            objects: Arc::new(objects),
-        }
+        Self { records: Arc::new(records), objects: Arc::new(objects) }
     }
 }

@@ -12,8 +12,7 @@ use serde_json::{Value, json};
 use shared::adapters::folder_object_store::{FolderObjectStore, upload_router};
 use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::domain::{
-    AcademicYear, Import, ImportCounts, ImportKind, ImportStatus, ReferenceData, RowError, Team,
-    TeamKind, User,
+    AcademicYear, Import, ImportCounts, ImportKind, ImportStatus, ReferenceData, RowError, Team, TeamKind, User,
 };
 use shared::ports::{ObjectStore, RecordStore};
 use shared::store;
@@ -44,13 +43,8 @@ impl TestApp {
         let key_dir = tempfile::tempdir().expect("tempdir");
         let objects_dir = tempfile::tempdir().expect("tempdir");
         let issuer = LocalIssuer::load_or_create(key_dir.path()).expect("issuer");
-        let records: Arc<dyn RecordStore> =
-            Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
-        let objects = Arc::new(FolderObjectStore::new(
-            objects_dir.path(),
-            UPLOAD_BASE_URL.into(),
-            [7; 32],
-        ));
+        let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
+        let objects = Arc::new(FolderObjectStore::new(objects_dir.path(), UPLOAD_BASE_URL.into(), [7; 32]));
         let settings = WebSettings {
             upload_url_ttl: Duration::from_secs(900),
             // In the August preparation period: imports belong to the coming academic year.
@@ -65,16 +59,9 @@ impl TestApp {
         );
         // A second handle on the same key file, as `mavis token` and `mavis serve` would have.
         let served_issuer = LocalIssuer::load_or_create(key_dir.path()).expect("same key");
-        let router = app(state.with_local_issuer(served_issuer))
-            .merge(upload_router(objects.clone(), Arc::new(|_| {})));
-        Self {
-            router,
-            records,
-            objects,
-            issuer,
-            key_dir,
-            _objects_dir: objects_dir,
-        }
+        let router =
+            app(state.with_local_issuer(served_issuer)).merge(upload_router(objects.clone(), Arc::new(|_| {})));
+        Self { router, records, objects, issuer, key_dir, _objects_dir: objects_dir }
     }
 
     fn token(&self, email: &str) -> String {
@@ -90,13 +77,7 @@ impl TestApp {
         jsonwebtoken::encode(&header, &claims, &key).expect("sign")
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        uri: &str,
-        token: Option<&str>,
-        body: Option<&str>,
-    ) -> (StatusCode, Response) {
+    async fn send(&self, method: Method, uri: &str, token: Option<&str>, body: Option<&str>) -> (StatusCode, Response) {
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -104,61 +85,28 @@ impl TestApp {
         if body.is_some() {
             request = request.header(header::CONTENT_TYPE, "application/json");
         }
-        let request = request
-            .body(
-                body.map(|b| Body::from(b.to_string()))
-                    .unwrap_or_else(Body::empty),
-            )
-            .expect("req");
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
+        let request = request.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).expect("req");
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
         let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024)
-            .await
-            .expect("body");
+        let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.expect("body");
         let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (
-            status,
-            Response {
-                headers,
-                text: String::from_utf8_lossy(&bytes).into_owned(),
-                json,
-            },
-        )
+        (status, Response { headers, text: String::from_utf8_lossy(&bytes).into_owned(), json })
     }
 
     async fn get(&self, uri: &str, as_user: &str) -> (StatusCode, Response) {
-        self.send(Method::GET, uri, Some(&self.token(as_user)), None)
-            .await
+        self.send(Method::GET, uri, Some(&self.token(as_user)), None).await
     }
 
     async fn post(&self, body: &str, as_user: &str) -> (StatusCode, Response) {
-        self.send(
-            Method::POST,
-            "/api/imports",
-            Some(&self.token(as_user)),
-            Some(body),
-        )
-        .await
+        self.send(Method::POST, "/api/imports", Some(&self.token(as_user)), Some(body)).await
     }
 
     async fn create_child_records_import(&self, filename: &str) -> Uuid {
-        let (status, response) = self
-            .post(
-                &json!({"kind": "child-records", "filename": filename}).to_string(),
-                NURSE,
-            )
-            .await;
+        let (status, response) =
+            self.post(&json!({"kind": "child-records", "filename": filename}).to_string(), NURSE).await;
         assert_eq!(status, StatusCode::CREATED, "{}", response.text);
-        response.json["id"]
-            .as_str()
-            .and_then(|id| Uuid::parse_str(id).ok())
-            .expect("id")
+        response.json["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).expect("id")
     }
 }
 
@@ -192,11 +140,7 @@ fn reference() -> ReferenceData {
             team("other", TeamKind::PointOfCare),
             team("national", TeamKind::NationalReporting),
         ],
-        users: vec![
-            user(NURSE, "sais"),
-            user(OTHER_TEAM_NURSE, "other"),
-            user(REPORTER, "national"),
-        ],
+        users: vec![user(NURSE, "sais"), user(OTHER_TEAM_NURSE, "other"), user(REPORTER, "national")],
         ..Default::default()
     }
 }
@@ -208,20 +152,9 @@ fn claims(email: &str, audience: &str, expires_in: i64) -> Value {
 
 fn assert_unauthorised(status: StatusCode, response: &Response) {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{}", response.text);
-    let challenge = response
-        .headers
-        .get(header::WWW_AUTHENTICATE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    assert!(
-        challenge.starts_with("Bearer"),
-        "WWW-Authenticate: {challenge}"
-    );
-    assert!(
-        response.json["error"].is_string(),
-        "JSON error body: {}",
-        response.text
-    );
+    let challenge = response.headers.get(header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    assert!(challenge.starts_with("Bearer"), "WWW-Authenticate: {challenge}");
+    assert!(response.json["error"].is_string(), "JSON error body: {}", response.text);
 }
 
 #[tokio::test]
@@ -235,9 +168,7 @@ async fn health_should_answer_ok_without_a_token() {
 #[tokio::test]
 async fn jwks_should_publish_the_local_issuers_public_key() {
     let app = TestApp::new();
-    let (status, response) = app
-        .send(Method::GET, "/.well-known/jwks.json", None, None)
-        .await;
+    let (status, response) = app.send(Method::GET, "/.well-known/jwks.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(response.json["keys"][0]["kid"], app.issuer.kid());
     assert!(response.json["keys"][0].get("d").is_none());
@@ -248,14 +179,7 @@ async fn when_no_token_should_answer_401() {
     let app = TestApp::new();
     let (status, response) = app.send(Method::GET, "/api/imports", None, None).await;
     assert_unauthorised(status, &response);
-    let (status, response) = app
-        .send(
-            Method::POST,
-            "/api/imports",
-            None,
-            Some(r#"{"kind":"child-records"}"#),
-        )
-        .await;
+    let (status, response) = app.send(Method::POST, "/api/imports", None, Some(r#"{"kind":"child-records"}"#)).await;
     assert_unauthorised(status, &response);
 }
 
@@ -266,33 +190,16 @@ async fn when_token_is_bad_should_answer_401() {
     let other_issuer = LocalIssuer::load_or_create(other_dir.path()).expect("other issuer");
 
     let bad_tokens = [
-        (
-            "wrong key",
-            other_issuer.issue(NURSE, Duration::from_secs(300)),
-        ),
+        ("wrong key", other_issuer.issue(NURSE, Duration::from_secs(300))),
         ("expired", app.signed(claims(NURSE, LOCAL_AUDIENCE, -3600))),
-        (
-            "wrong audience",
-            app.signed(claims(NURSE, "someone-else", 300)),
-        ),
+        ("wrong audience", app.signed(claims(NURSE, "someone-else", 300))),
         ("not a JWT", "not-a-token".to_string()),
     ];
     for (case, token) in bad_tokens {
-        let (status, response) = app
-            .send(Method::GET, "/api/imports", Some(&token), None)
-            .await;
+        let (status, response) = app.send(Method::GET, "/api/imports", Some(&token), None).await;
         assert_unauthorised(status, &response);
-        assert_eq!(
-            response.json["error"], "The bearer token is invalid or has expired",
-            "{case}"
-        );
-        assert!(
-            response.headers[header::WWW_AUTHENTICATE]
-                .to_str()
-                .unwrap_or("")
-                .contains("invalid_token"),
-            "{case}"
-        );
+        assert_eq!(response.json["error"], "The bearer token is invalid or has expired", "{case}");
+        assert!(response.headers[header::WWW_AUTHENTICATE].to_str().unwrap_or("").contains("invalid_token"), "{case}");
     }
 }
 
@@ -301,105 +208,57 @@ async fn when_user_is_unknown_should_answer_403() {
     let app = TestApp::new();
     let (status, response) = app.get("/api/imports", "stranger@example.com").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    assert_eq!(
-        response.json,
-        json!({"error": "Your account is not set up for this service"})
-    );
+    assert_eq!(response.json, json!({"error": "Your account is not set up for this service"}));
 }
 
 #[tokio::test]
 async fn post_should_create_an_import_awaiting_upload() {
     let app = TestApp::new();
-    let (status, response) = app
-        .post(
-            r#"{"kind": "child-records", "filename": "Year 9 – St Mary's.csv"}"#,
-            NURSE,
-        )
-        .await;
+    let (status, response) =
+        app.post(r#"{"kind": "child-records", "filename": "Year 9 – St Mary's.csv"}"#, NURSE).await;
     assert_eq!(status, StatusCode::CREATED, "{}", response.text);
     let body = &response.json;
-    let id = body["id"]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .expect("uuid id");
+    let id = body["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).expect("uuid id");
     assert_eq!(body["status"], "awaiting_upload");
     assert_eq!(body["upload"]["method"], "PUT");
     assert_eq!(body["upload"]["headers"]["Content-Type"], "text/csv");
     assert_eq!(body["upload"]["expires_in_seconds"], 900);
     let expected_key = format!("uploads/sais/{id}/Year_9___St_Mary_s.csv");
     let url = body["upload"]["url"].as_str().expect("url");
-    assert!(
-        url.starts_with(&format!("{UPLOAD_BASE_URL}/local-upload/{expected_key}?")),
-        "{url}"
-    );
-    assert_eq!(
-        response.headers[header::LOCATION],
-        format!("/api/imports/{id}")
-    );
+    assert!(url.starts_with(&format!("{UPLOAD_BASE_URL}/local-upload/{expected_key}?")), "{url}");
+    assert_eq!(response.headers[header::LOCATION], format!("/api/imports/{id}"));
 
-    let stored = store::imports::get(app.records.as_ref(), id)
-        .await
-        .expect("store")
-        .expect("saved")
-        .value;
+    let stored = store::imports::get(app.records.as_ref(), id).await.expect("store").expect("saved").value;
     assert_eq!(stored.team_id, "sais");
     assert_eq!(stored.kind, ImportKind::ChildRecords);
     assert_eq!(stored.status, ImportStatus::AwaitingUpload);
     assert_eq!(stored.uploaded_by.as_deref(), Some(NURSE));
     assert_eq!(stored.filename.as_deref(), Some("Year 9 – St Mary's.csv"));
     assert_eq!(stored.object_key, expected_key);
-    assert_eq!(
-        stored.today,
-        NaiveDate::from_ymd_opt(2025, 8, 15).expect("date")
-    );
+    assert_eq!(stored.today, NaiveDate::from_ymd_opt(2025, 8, 15).expect("date"));
     assert_eq!(stored.academic_year, AcademicYear(2025));
 }
 
 #[tokio::test]
 async fn presigned_upload_should_accept_the_file_through_the_same_router() {
     let app = TestApp::new();
-    let (status, response) = app
-        .post(
-            r#"{"kind": "child-records", "filename": "children.csv"}"#,
-            NURSE,
-        )
-        .await;
+    let (status, response) = app.post(r#"{"kind": "child-records", "filename": "children.csv"}"#, NURSE).await;
     assert_eq!(status, StatusCode::CREATED, "{}", response.text);
-    let id = response.json["id"]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .expect("id");
+    let id = response.json["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).expect("id");
     let upload = &response.json["upload"];
     let url = upload["url"].as_str().expect("url");
-    let path_and_query = url
-        .strip_prefix(UPLOAD_BASE_URL)
-        .expect("served by the local runner");
+    let path_and_query = url.strip_prefix(UPLOAD_BASE_URL).expect("served by the local runner");
 
-    let mut request = Request::builder()
-        .method(upload["method"].as_str().expect("method"))
-        .uri(path_and_query);
+    let mut request = Request::builder().method(upload["method"].as_str().expect("method")).uri(path_and_query);
     for (name, value) in upload["headers"].as_object().expect("headers") {
         request = request.header(name.as_str(), value.as_str().expect("header value"));
     }
     let csv = "CHILD_FIRST_NAME,CHILD_LAST_NAME\n";
-    let response = app
-        .router
-        .clone()
-        .oneshot(request.body(Body::from(csv)).expect("request"))
-        .await
-        .expect("ok");
+    let response = app.router.clone().oneshot(request.body(Body::from(csv)).expect("request")).await.expect("ok");
     assert_eq!(response.status(), StatusCode::OK);
 
-    let stored = store::imports::get(app.records.as_ref(), id)
-        .await
-        .expect("store")
-        .expect("saved")
-        .value;
-    let object = app
-        .objects
-        .head(&stored.object_key)
-        .await
-        .expect("uploaded object");
+    let stored = store::imports::get(app.records.as_ref(), id).await.expect("store").expect("saved").value;
+    let object = app.objects.head(&stored.object_key).await.expect("uploaded object");
     assert_eq!(object.size, csv.len() as u64);
 }
 
@@ -408,15 +267,8 @@ async fn post_without_filename_should_use_upload_csv() {
     let app = TestApp::new();
     let (status, response) = app.post(r#"{"kind": "child-records"}"#, NURSE).await;
     assert_eq!(status, StatusCode::CREATED, "{}", response.text);
-    let id = response.json["id"]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .expect("id");
-    let stored = store::imports::get(app.records.as_ref(), id)
-        .await
-        .expect("store")
-        .expect("saved")
-        .value;
+    let id = response.json["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).expect("id");
+    let stored = store::imports::get(app.records.as_ref(), id).await.expect("store").expect("saved").value;
     assert_eq!(stored.object_key, format!("uploads/sais/{id}/upload.csv"));
     assert_eq!(stored.filename, None);
 }
@@ -426,13 +278,9 @@ async fn list_should_show_the_teams_imports_newest_first_a_page_at_a_time() {
     let app = TestApp::new();
     let mut ids = Vec::new();
     for n in 0..21 {
-        ids.push(
-            app.create_child_records_import(&format!("file-{n}.csv"))
-                .await,
-        );
+        ids.push(app.create_child_records_import(&format!("file-{n}.csv")).await);
     }
-    app.post(r#"{"kind": "child-records"}"#, OTHER_TEAM_NURSE)
-        .await;
+    app.post(r#"{"kind": "child-records"}"#, OTHER_TEAM_NURSE).await;
 
     let (status, first) = app.get("/api/imports", NURSE).await;
     assert_eq!(status, StatusCode::OK, "{}", first.text);
@@ -461,23 +309,9 @@ async fn list_with_a_bad_cursor_should_answer_400() {
     let app = TestApp::new();
     // Not base64url at all, and well-formed but meaningless to the store.
     for cursor in ["%21%21", "Z2FyYmFnZQ"] {
-        let (status, response) = app
-            .get(&format!("/api/imports?cursor={cursor}"), NURSE)
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::BAD_REQUEST,
-            "{cursor}: {}",
-            response.text
-        );
-        assert!(
-            response.json["error"]
-                .as_str()
-                .unwrap_or("")
-                .contains("cursor"),
-            "{}",
-            response.text
-        );
+        let (status, response) = app.get(&format!("/api/imports?cursor={cursor}"), NURSE).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{cursor}: {}", response.text);
+        assert!(response.json["error"].as_str().unwrap_or("").contains("cursor"), "{}", response.text);
     }
 }
 
@@ -502,25 +336,12 @@ async fn show_should_return_the_import_to_its_team_only() {
     assert_eq!(body["errors_summary"], Value::Null);
 
     let not_found = json!({"error": "Import not found"});
-    let (status, response) = app
-        .get(&format!("/api/imports/{id}"), OTHER_TEAM_NURSE)
-        .await;
-    assert_eq!(
-        (status, &response.json),
-        (StatusCode::NOT_FOUND, &not_found)
-    );
-    let (status, response) = app
-        .get(&format!("/api/imports/{}", Uuid::new_v4()), NURSE)
-        .await;
-    assert_eq!(
-        (status, &response.json),
-        (StatusCode::NOT_FOUND, &not_found)
-    );
+    let (status, response) = app.get(&format!("/api/imports/{id}"), OTHER_TEAM_NURSE).await;
+    assert_eq!((status, &response.json), (StatusCode::NOT_FOUND, &not_found));
+    let (status, response) = app.get(&format!("/api/imports/{}", Uuid::new_v4()), NURSE).await;
+    assert_eq!((status, &response.json), (StatusCode::NOT_FOUND, &not_found));
     let (status, response) = app.get("/api/imports/not-a-uuid", NURSE).await;
-    assert_eq!(
-        (status, &response.json),
-        (StatusCode::NOT_FOUND, &not_found)
-    );
+    assert_eq!((status, &response.json), (StatusCode::NOT_FOUND, &not_found));
 }
 
 #[tokio::test]
@@ -539,29 +360,18 @@ async fn show_should_list_the_first_rows_with_errors_and_say_how_many_there_are(
         school_urn: None,
         year_groups: vec![],
         row_count: Some(250),
-        counts: Some(ImportCounts {
-            new: 1,
-            changed: 2,
-            exact_duplicate: 3,
-            ignored: 4,
-        }),
+        counts: Some(ImportCounts { new: 1, changed: 2, exact_duplicate: 3, ignored: 4 }),
         file_error: None,
         rows_with_errors: 150,
         errors: (2..102)
-            .map(|row| RowError {
-                row,
-                column: Some("CHILD_DATE_OF_BIRTH".into()),
-                message: "is required".into(),
-            })
+            .map(|row| RowError { row, column: Some("CHILD_DATE_OF_BIRTH".into()), message: "is required".into() })
             .collect(),
         today: NaiveDate::from_ymd_opt(2024, 10, 1).expect("date"),
         created_at: now,
         updated_at: now,
         processed_at: Some(now),
     };
-    store::imports::create(app.records.as_ref(), &import)
-        .await
-        .expect("saved");
+    store::imports::create(app.records.as_ref(), &import).await.expect("saved");
 
     let (status, response) = app.get(&format!("/api/imports/{}", import.id), NURSE).await;
     assert_eq!(status, StatusCode::OK, "{}", response.text);
@@ -569,15 +379,9 @@ async fn show_should_list_the_first_rows_with_errors_and_say_how_many_there_are(
     assert_eq!(body["status"], "rows_are_invalid");
     assert_eq!(body["status_tag"], "Invalid");
     assert_eq!(body["row_count"], 250);
-    assert_eq!(
-        body["counts"],
-        json!({"new": 1, "changed": 2, "exact_duplicate": 3})
-    );
+    assert_eq!(body["counts"], json!({"new": 1, "changed": 2, "exact_duplicate": 3}));
     assert_eq!(body["errors"].as_array().map(Vec::len), Some(100));
-    assert_eq!(
-        body["errors"][0],
-        json!({"row": 2, "column": "CHILD_DATE_OF_BIRTH", "message": "is required"})
-    );
+    assert_eq!(body["errors"][0], json!({"row": 2, "column": "CHILD_DATE_OF_BIRTH", "message": "is required"}));
     assert_eq!(
         body["errors_summary"],
         "Only the first 100 rows with issues are listed here. There are 150 rows with issues in total."
@@ -603,21 +407,14 @@ async fn post_with_a_malformed_body_should_answer_400_in_json() {
         ("{not json", "The request body is not valid JSON"),
         (r#"{"filename": "a.csv"}"#, "missing field `kind`"),
         (r#"{"kind": 7}"#, "invalid type"),
-        (
-            r#"["child-records"]"#,
-            "The request body must be a JSON object",
-        ),
-        (
-            r#"{"kind": "child-records", "filename": 7}"#,
-            "invalid type: integer `7`, expected a string",
-        ),
+        (r#"["child-records"]"#, "The request body must be a JSON object"),
+        (r#"{"kind": "child-records", "filename": 7}"#, "invalid type: integer `7`, expected a string"),
     ];
     for (body, expected) in cases {
         let (status, response) = app.post(body, NURSE).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
-        let message = response.json["error"]
-            .as_str()
-            .unwrap_or_else(|| panic!("JSON error for {body}: {}", response.text));
+        let message =
+            response.json["error"].as_str().unwrap_or_else(|| panic!("JSON error for {body}: {}", response.text));
         assert!(message.contains(expected), "{body}: {message}");
     }
 
@@ -625,30 +422,14 @@ async fn post_with_a_malformed_body_should_answer_400_in_json() {
     let request = Request::builder()
         .method(Method::POST)
         .uri("/api/imports")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {}", app.token(NURSE)),
-        )
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.token(NURSE)))
         .body(Body::from(r#"{"kind": "child-records"}"#))
         .expect("request");
-    let response = app
-        .router
-        .clone()
-        .oneshot(request)
-        .await
-        .expect("infallible");
+    let response = app.router.clone().oneshot(request).await.expect("infallible");
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
-    let bytes = axum::body::to_bytes(response.into_body(), 1024)
-        .await
-        .expect("body");
+    let bytes = axum::body::to_bytes(response.into_body(), 1024).await.expect("body");
     let body: Value = serde_json::from_slice(&bytes).expect("JSON body");
-    assert!(
-        body["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("Content-Type: application/json"),
-        "{body}"
-    );
+    assert!(body["error"].as_str().unwrap_or("").contains("Content-Type: application/json"), "{body}");
 }
 
 #[tokio::test]

@@ -49,18 +49,10 @@ impl TestApp {
         let key_dir = tempfile::tempdir().expect("tempdir");
         let objects_dir = tempfile::tempdir().expect("tempdir");
         let issuer = LocalIssuer::load_or_create(key_dir.path()).expect("issuer");
-        let records: Arc<dyn RecordStore> =
-            Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
-        let objects = Arc::new(FolderObjectStore::new(
-            objects_dir.path(),
-            UPLOAD_BASE_URL.into(),
-            [7; 32],
-        ));
+        let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
+        let objects = Arc::new(FolderObjectStore::new(objects_dir.path(), UPLOAD_BASE_URL.into(), [7; 32]));
         let reference = Arc::new(shared::reference::demo());
-        let settings = WebSettings {
-            upload_url_ttl: Duration::from_secs(900),
-            today_override: Some(today()),
-        };
+        let settings = WebSettings { upload_url_ttl: Duration::from_secs(900), today_override: Some(today()) };
         let state = AppState::new(
             records.clone(),
             objects.clone() as Arc<dyn ObjectStore>,
@@ -76,39 +68,18 @@ impl TestApp {
             })
         };
         let router = app(state).merge(upload_router(objects.clone(), on_stored));
-        Self {
-            router,
-            records,
-            objects,
-            reference,
-            stored,
-            issuer,
-            _dirs: (key_dir, objects_dir),
-        }
+        Self { router, records, objects, reference, stored, issuer, _dirs: (key_dir, objects_dir) }
     }
 
     async fn send(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
         let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024)
-            .await
-            .expect("body");
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.expect("body");
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
     }
 
     fn bearer(&self, user: &str) -> String {
-        format!(
-            "Bearer {}",
-            self.issuer.issue(user, Duration::from_secs(300))
-        )
+        format!("Bearer {}", self.issuer.issue(user, Duration::from_secs(300)))
     }
 
     async fn post(&self, body: Value, as_user: &str) -> (StatusCode, Value) {
@@ -133,38 +104,24 @@ impl TestApp {
 }
 
 fn id_of(response: &Value) -> Uuid {
-    response["id"]
-        .as_str()
-        .and_then(|id| Uuid::parse_str(id).ok())
-        .expect("an import id")
+    response["id"].as_str().and_then(|id| Uuid::parse_str(id).ok()).expect("an import id")
 }
 
 #[tokio::test]
 async fn when_any_team_uploads_vaccination_records_should_create_the_import() {
     let app = TestApp::new();
     for (user, team) in [(NURSE, "r1l"), (REPORTER, "ryg")] {
-        let (status, response) = app
-            .post(
-                json!({"kind": "vaccination-records", "filename": "flu 2025.csv"}),
-                user,
-            )
-            .await;
+        let (status, response) =
+            app.post(json!({"kind": "vaccination-records", "filename": "flu 2025.csv"}), user).await;
 
         assert_eq!(status, StatusCode::CREATED, "{user}: {response}");
         assert_eq!(response["status"], "awaiting_upload");
         let id = id_of(&response);
-        let stored = store::imports::get(app.records.as_ref(), id)
-            .await
-            .expect("store")
-            .expect("saved")
-            .value;
+        let stored = store::imports::get(app.records.as_ref(), id).await.expect("store").expect("saved").value;
         assert_eq!(stored.kind, ImportKind::VaccinationRecords);
         assert_eq!(stored.team_id, team);
         assert_eq!(stored.uploaded_by.as_deref(), Some(user));
-        assert_eq!(
-            stored.object_key,
-            format!("uploads/{team}/{id}/flu_2025.csv")
-        );
+        assert_eq!(stored.object_key, format!("uploads/{team}/{id}/flu_2025.csv"));
         let (status, detail) = app.get(&format!("/api/imports/{id}"), user).await;
         assert_eq!(status, StatusCode::OK, "{detail}");
         assert_eq!(detail["kind"], "vaccination-records");
@@ -191,9 +148,7 @@ mod through_the_pipeline {
             for (name, value) in upload["headers"].as_object().expect("headers") {
                 request = request.header(name.as_str(), value.as_str().expect("header value"));
             }
-            let (status, _) = self
-                .send(request.body(Body::from(csv.to_vec())).expect("request"))
-                .await;
+            let (status, _) = self.send(request.body(Body::from(csv.to_vec())).expect("request")).await;
             assert_eq!(status, StatusCode::OK);
             self.stored.lock().expect("lock").pop().expect("stored")
         }
@@ -203,40 +158,25 @@ mod through_the_pipeline {
                 records: self.records.clone(),
                 objects: self.objects.clone() as Arc<dyn ObjectStore>,
                 reference: self.reference.clone(),
-                settings: PipelineSettings {
-                    today_override: Some(today()),
-                    ..PipelineSettings::default()
-                },
+                settings: PipelineSettings { today_override: Some(today()), ..PipelineSettings::default() },
             }
         }
     }
 
     fn fixture(relative: &str) -> Vec<u8> {
-        let path = format!(
-            "{}/../../shared/fixtures/mavis/{relative}",
-            env!("CARGO_MANIFEST_DIR")
-        );
+        let path = format!("{}/../../shared/fixtures/mavis/{relative}", env!("CARGO_MANIFEST_DIR"));
         std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {path}: {e}"))
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn when_vaccination_records_are_uploaded_should_import_every_record() {
         let app = TestApp::new();
-        let (status, created) = app
-            .post(
-                json!({"kind": "vaccination-records", "filename": "valid_hpv.csv"}),
-                NURSE,
-            )
-            .await;
+        let (status, created) =
+            app.post(json!({"kind": "vaccination-records", "filename": "valid_hpv.csv"}), NURSE).await;
         assert_eq!(status, StatusCode::CREATED, "{created}");
         let id = id_of(&created);
 
-        let stored = app
-            .upload(
-                &created,
-                &fixture("immunisation_import/point_of_care/valid_hpv.csv"),
-            )
-            .await;
+        let stored = app.upload(&created, &fixture("immunisation_import/point_of_care/valid_hpv.csv")).await;
         let handled = app
             .pipeline()
             .handle_object_created(&ObjectCreated {
@@ -249,24 +189,13 @@ mod through_the_pipeline {
             .expect("pipeline");
 
         let (_, detail) = app.get(&format!("/api/imports/{id}"), NURSE).await;
-        assert_eq!(
-            handled,
-            Handled::Processed {
-                import_id: id,
-                status: ImportStatus::Processed
-            },
-            "{detail}"
-        );
+        assert_eq!(handled, Handled::Processed { import_id: id, status: ImportStatus::Processed }, "{detail}");
         assert_eq!(detail["status_tag"], "Completed");
         assert_eq!(detail["row_count"], 11);
         assert_eq!(detail["counts"]["new"], 11);
-        let records = vaccinations::of_import(app.records.as_ref(), id)
-            .await
-            .expect("records");
+        let records = vaccinations::of_import(app.records.as_ref(), id).await.expect("records");
         assert_eq!(records.len(), 11);
-        let patient_ids = patients::of_import(app.records.as_ref(), id)
-            .await
-            .expect("patients");
+        let patient_ids = patients::of_import(app.records.as_ref(), id).await.expect("patients");
         assert_eq!(patient_ids.len(), 10);
     }
 }

@@ -4,9 +4,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use shared::adapters::folder_object_store::{
-    FolderObjectStore, ObjectStored, UploadRejected, upload_router,
-};
+use shared::adapters::folder_object_store::{FolderObjectStore, ObjectStored, UploadRejected, upload_router};
 use shared::contract_tests::object_store as contract;
 use shared::ports::object_store::{ObjectStore, ObjectStoreError};
 
@@ -21,19 +19,13 @@ async fn served_store(
     dir: &tempfile::TempDir,
     max_upload_bytes: u64,
 ) -> (Arc<FolderObjectStore>, Arc<Mutex<Vec<ObjectStored>>>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base_url = format!("http://{}", listener.local_addr().expect("addr"));
-    let store = Arc::new(
-        FolderObjectStore::new(dir.path(), base_url, KEY).with_max_upload_bytes(max_upload_bytes),
-    );
+    let store = Arc::new(FolderObjectStore::new(dir.path(), base_url, KEY).with_max_upload_bytes(max_upload_bytes));
     let stored = Arc::new(Mutex::new(Vec::new()));
     let record = Arc::clone(&stored);
-    let app = upload_router(
-        Arc::clone(&store),
-        Arc::new(move |event: ObjectStored| record.lock().unwrap().push(event)),
-    );
+    let app =
+        upload_router(Arc::clone(&store), Arc::new(move |event: ObjectStored| record.lock().unwrap().push(event)));
     tokio::spawn(async move { axum::serve(listener, app).await });
     (store, stored)
 }
@@ -68,11 +60,7 @@ async fn presigned_upload_through_the_upload_router() {
     let (store, stored) = served_store(&dir, 1 << 20).await;
     contract::run_presigned_upload(store.as_ref(), true).await;
     let events = stored.lock().unwrap().clone();
-    assert_eq!(
-        events.len(),
-        1,
-        "on_stored is called once, for the accepted upload only"
-    );
+    assert_eq!(events.len(), 1, "on_stored is called once, for the accepted upload only");
     assert!(events[0].key.ends_with("uploads/cohort list+1.csv"));
 }
 
@@ -80,36 +68,14 @@ async fn presigned_upload_through_the_upload_router() {
 async fn when_key_could_escape_the_root_should_be_invalid() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store(&dir);
-    for key in [
-        "../outside.csv",
-        "a/../../b",
-        "/etc/passwd",
-        "a\0b",
-        "",
-        ".mavis-meta/x",
-        "a//b",
-    ] {
+    for key in ["../outside.csv", "a/../../b", "/etc/passwd", "a\0b", "", ".mavis-meta/x", "a//b"] {
         let put = store.put(key, "x".into(), "text/csv").await;
-        assert!(
-            matches!(put, Err(ObjectStoreError::Invalid(_))),
-            "put {key:?}"
-        );
-        assert!(
-            matches!(store.head(key).await, Err(ObjectStoreError::Invalid(_))),
-            "head {key:?}"
-        );
-        let presign = store
-            .presign_upload(key, "text/csv", Duration::from_secs(60))
-            .await;
-        assert!(
-            matches!(presign, Err(ObjectStoreError::Invalid(_))),
-            "presign {key:?}"
-        );
+        assert!(matches!(put, Err(ObjectStoreError::Invalid(_))), "put {key:?}");
+        assert!(matches!(store.head(key).await, Err(ObjectStoreError::Invalid(_))), "head {key:?}");
+        let presign = store.presign_upload(key, "text/csv", Duration::from_secs(60)).await;
+        assert!(matches!(presign, Err(ObjectStoreError::Invalid(_))), "presign {key:?}");
     }
-    assert!(matches!(
-        store.list("../").await,
-        Err(ObjectStoreError::Invalid(_))
-    ));
+    assert!(matches!(store.list("../").await, Err(ObjectStoreError::Invalid(_))));
     assert!(!dir.path().parent().unwrap().join("outside.csv").exists());
 }
 
@@ -120,13 +86,7 @@ async fn when_listing_should_hide_sidecars_and_temp_files() {
     store.put("a.csv", "1".into(), "text/csv").await.unwrap();
     std::fs::create_dir_all(dir.path().join(".mavis-tmp")).unwrap();
     std::fs::write(dir.path().join(".mavis-tmp/half-written"), "x").unwrap();
-    let keys: Vec<String> = store
-        .list("")
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let keys: Vec<String> = store.list("").await.unwrap().into_iter().map(|o| o.key).collect();
     assert_eq!(keys, ["a.csv"]);
 }
 
@@ -134,130 +94,64 @@ async fn when_listing_should_hide_sidecars_and_temp_files() {
 async fn when_file_changed_behind_the_stores_back_should_report_the_new_etag() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store(&dir);
-    store
-        .put("in/a.csv", "one".into(), "text/csv")
-        .await
-        .unwrap();
+    store.put("in/a.csv", "one".into(), "text/csv").await.unwrap();
     let before = store.head("in/a.csv").await.unwrap();
     // An in-place rewrite keeps the inode; the size change must still invalidate the sidecar.
     std::fs::write(dir.path().join("in/a.csv"), "three").unwrap();
     let after = store.head("in/a.csv").await.unwrap();
     assert_ne!(before.etag, after.etag);
     assert_eq!(after.size, 5);
-    let sha256: String = <sha2::Sha256 as sha2::Digest>::digest(b"three")
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    assert_eq!(
-        after.etag, sha256,
-        "the etag is the hex SHA-256 of the content"
-    );
-    store
-        .put("in/a.csv", "three".into(), "text/csv")
-        .await
-        .unwrap();
-    assert_eq!(
-        store.head("in/a.csv").await.unwrap().etag,
-        after.etag,
-        "same content, same etag"
-    );
+    let sha256: String = <sha2::Sha256 as sha2::Digest>::digest(b"three").iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(after.etag, sha256, "the etag is the hex SHA-256 of the content");
+    store.put("in/a.csv", "three".into(), "text/csv").await.unwrap();
+    assert_eq!(store.head("in/a.csv").await.unwrap().etag, after.etag, "same content, same etag");
 }
 
 #[tokio::test]
 async fn when_a_key_is_deleted_should_prune_empty_folders() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store(&dir);
-    store
-        .put("a/b/c.csv", "1".into(), "text/csv")
-        .await
-        .unwrap();
+    store.put("a/b/c.csv", "1".into(), "text/csv").await.unwrap();
     store.delete("a/b/c.csv").await.unwrap();
     assert!(!dir.path().join("a").exists(), "empty folders are removed");
     // Now `a` can be a plain object.
     store.put("a", "2".into(), "text/csv").await.unwrap();
     let clash = store.put("a/x.csv", "3".into(), "text/csv").await;
-    assert!(
-        matches!(clash, Err(ObjectStoreError::Invalid(_))),
-        "a folder cannot hold both a and a/x"
-    );
+    assert!(matches!(clash, Err(ObjectStoreError::Invalid(_))), "a folder cannot hold both a and a/x");
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
 }
 
 /// The query parameters of a presigned URL.
 fn params(url: &str) -> (String, u64, String) {
     let query = url.split_once('?').unwrap().1;
-    let get = |name: &str| {
-        query
-            .split('&')
-            .find_map(|p| p.strip_prefix(&format!("{name}=")))
-            .unwrap()
-            .to_owned()
-    };
-    (
-        get("content_type"),
-        get("expires").parse().unwrap(),
-        get("signature"),
-    )
+    let get = |name: &str| query.split('&').find_map(|p| p.strip_prefix(&format!("{name}="))).unwrap().to_owned();
+    (get("content_type"), get("expires").parse().unwrap(), get("signature"))
 }
 
 #[tokio::test]
 async fn when_verifying_an_upload_should_check_signature_then_expiry() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store(&dir);
-    let upload = store
-        .presign_upload("in/a b.csv", "text/csv", Duration::from_secs(60))
-        .await
-        .unwrap();
-    assert!(
-        upload
-            .url
-            .starts_with("http://127.0.0.1:9/local-upload/in/a%20b.csv?content_type=text%2Fcsv&")
-    );
+    let upload = store.presign_upload("in/a b.csv", "text/csv", Duration::from_secs(60)).await.unwrap();
+    assert!(upload.url.starts_with("http://127.0.0.1:9/local-upload/in/a%20b.csv?content_type=text%2Fcsv&"));
     let (_, expires, signature) = params(&upload.url);
     assert!(expires >= unix_now() + 59);
-    assert_eq!(
-        store.verify_upload("in/a b.csv", "text/csv", expires, &signature),
-        Ok(())
-    );
+    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", expires, &signature), Ok(()));
     let bad = UploadRejected::BadSignature;
-    assert_eq!(
-        store.verify_upload("in/other.csv", "text/csv", expires, &signature),
-        Err(bad.clone())
-    );
-    assert_eq!(
-        store.verify_upload("in/a b.csv", "text/plain", expires, &signature),
-        Err(bad.clone())
-    );
-    assert_eq!(
-        store.verify_upload("in/a b.csv", "text/csv", expires + 1, &signature),
-        Err(bad.clone())
-    );
-    assert_eq!(
-        store.verify_upload("in/a b.csv", "text/csv", expires, "not hex"),
-        Err(bad.clone())
-    );
+    assert_eq!(store.verify_upload("in/other.csv", "text/csv", expires, &signature), Err(bad.clone()));
+    assert_eq!(store.verify_upload("in/a b.csv", "text/plain", expires, &signature), Err(bad.clone()));
+    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", expires + 1, &signature), Err(bad.clone()));
+    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", expires, "not hex"), Err(bad.clone()));
     let other_key = FolderObjectStore::new(dir.path(), "http://x".into(), [8; 32]);
-    assert_eq!(
-        other_key.verify_upload("in/a b.csv", "text/csv", expires, &signature),
-        Err(bad)
-    );
+    assert_eq!(other_key.verify_upload("in/a b.csv", "text/csv", expires, &signature), Err(bad));
 
-    let stale = store
-        .presign_upload("in/a b.csv", "text/csv", Duration::ZERO)
-        .await
-        .unwrap();
+    let stale = store.presign_upload("in/a b.csv", "text/csv", Duration::ZERO).await.unwrap();
     let (_, expires, signature) = params(&stale.url);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(
-        store.verify_upload("in/a b.csv", "text/csv", expires, &signature),
-        Err(UploadRejected::Expired)
-    );
+    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", expires, &signature), Err(UploadRejected::Expired));
 }
 
 #[tokio::test]
@@ -266,36 +160,15 @@ async fn when_upload_is_expired_or_too_large_should_refuse_it() {
     let (store, stored) = served_store(&dir, 1024).await;
     let http = reqwest::Client::new();
 
-    let expired = store
-        .presign_upload("in/old.csv", "text/csv", Duration::ZERO)
-        .await
-        .unwrap();
+    let expired = store.presign_upload("in/old.csv", "text/csv", Duration::ZERO).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let response = http
-        .put(&expired.url)
-        .header("Content-Type", "text/csv")
-        .body("a")
-        .send()
-        .await
-        .unwrap();
+    let response = http.put(&expired.url).header("Content-Type", "text/csv").body("a").send().await.unwrap();
     assert_eq!(response.status(), 403);
     assert_eq!(response.text().await.unwrap(), "upload link has expired");
 
-    let upload = store
-        .presign_upload("in/big.csv", "text/csv", Duration::from_secs(60))
-        .await
-        .unwrap();
-    let response = http
-        .put(&upload.url)
-        .header("Content-Type", "text/csv")
-        .body(vec![b'x'; 1025])
-        .send()
-        .await;
-    assert_eq!(
-        response.unwrap().status(),
-        413,
-        "declared length over the limit"
-    );
+    let upload = store.presign_upload("in/big.csv", "text/csv", Duration::from_secs(60)).await.unwrap();
+    let response = http.put(&upload.url).header("Content-Type", "text/csv").body(vec![b'x'; 1025]).send().await;
+    assert_eq!(response.unwrap().status(), 413, "declared length over the limit");
     // No Content-Length: the limit must hold while streaming too.
     let chunks = futures::stream::iter((0..3).map(|_| Ok::<_, std::io::Error>(vec![b'x'; 600])));
     let response = http
@@ -306,35 +179,20 @@ async fn when_upload_is_expired_or_too_large_should_refuse_it() {
         .await
         .unwrap();
     assert_eq!(response.status(), 413, "streamed length over the limit");
-    assert!(matches!(
-        store.head("in/big.csv").await,
-        Err(ObjectStoreError::NotFound(_))
-    ));
+    assert!(matches!(store.head("in/big.csv").await, Err(ObjectStoreError::NotFound(_))));
 
     let missing = upload.url.split_once('?').unwrap().0.to_owned();
-    let response = http
-        .put(missing)
-        .header("Content-Type", "text/csv")
-        .body("a")
-        .send()
-        .await
-        .unwrap();
+    let response = http.put(missing).header("Content-Type", "text/csv").body("a").send().await.unwrap();
     assert_eq!(response.status(), 403, "no signature at all");
     assert!(stored.lock().unwrap().is_empty());
-    assert!(
-        store.list("").await.unwrap().is_empty(),
-        "refused uploads leave nothing behind"
-    );
+    assert!(store.list("").await.unwrap().is_empty(), "refused uploads leave nothing behind");
 }
 
 #[tokio::test]
 async fn when_upload_succeeds_should_report_it_with_the_stored_etag() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, stored) = served_store(&dir, 1 << 20).await;
-    let upload = store
-        .presign_upload("in/ok+1.csv", "text/csv", Duration::from_secs(60))
-        .await
-        .unwrap();
+    let upload = store.presign_upload("in/ok+1.csv", "text/csv", Duration::from_secs(60)).await.unwrap();
     let response = reqwest::Client::new()
         .put(&upload.url)
         .header("Content-Type", "text/csv")
@@ -343,23 +201,10 @@ async fn when_upload_succeeds_should_report_it_with_the_stored_etag() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let etag = response
-        .headers()
-        .get("etag")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
+    let etag = response.headers().get("etag").unwrap().to_str().unwrap().to_owned();
     assert!(response.text().await.unwrap().is_empty());
     let head = store.head("in/ok+1.csv").await.unwrap();
     assert_eq!(etag, format!("\"{}\"", head.etag));
     let events = stored.lock().unwrap().clone();
-    assert_eq!(
-        events,
-        [ObjectStored {
-            key: "in/ok+1.csv".into(),
-            size: 8,
-            etag: head.etag
-        }]
-    );
+    assert_eq!(events, [ObjectStored { key: "in/ok+1.csv".into(), size: 8, etag: head.etag }]);
 }

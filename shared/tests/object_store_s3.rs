@@ -23,22 +23,13 @@ use shared::ports::object_store::ObjectStore;
 /// A fresh bucket on the emulator, or `None` (after saying so) when no emulator is configured.
 async fn store(test: &str) -> Option<S3ObjectStore> {
     let Ok(endpoint) = std::env::var("MAVIS_TEST_AWS_ENDPOINT") else {
-        skip_line(&format!(
-            "SKIPPED object_store_s3::{test}: MAVIS_TEST_AWS_ENDPOINT is not set"
-        ));
+        skip_line(&format!("SKIPPED object_store_s3::{test}: MAVIS_TEST_AWS_ENDPOINT is not set"));
         return None;
     };
     let client = s3_client(&sdk_config_for(&endpoint).await);
-    let bucket = format!(
-        "mavis-contract-{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..16]
-    );
-    create_bucket(&client, &bucket)
-        .await
-        .expect("create bucket");
-    create_bucket(&client, &bucket)
-        .await
-        .expect("create_bucket is idempotent");
+    let bucket = format!("mavis-contract-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+    create_bucket(&client, &bucket).await.expect("create bucket");
+    create_bucket(&client, &bucket).await.expect("create_bucket is idempotent");
     Some(S3ObjectStore::new(client, bucket))
 }
 
@@ -81,12 +72,6 @@ async fn when_listing_more_than_one_page_should_return_every_key_in_order() {
         .try_collect::<Vec<_>>()
         .await
         .expect("put many");
-    let listed: Vec<String> = store
-        .list("many/")
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let listed: Vec<String> = store.list("many/").await.expect("list").into_iter().map(|o| o.key).collect();
     assert_eq!(listed, keys);
 }

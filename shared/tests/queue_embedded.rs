@@ -12,10 +12,7 @@ const MAX_RECEIVES: u32 = 2;
 
 fn in_memory() -> Box<QueueFactory> {
     Box::new(|| {
-        Box::pin(async {
-            Arc::new(EmbeddedQueue::in_memory(MAX_RECEIVES).expect("in-memory queue"))
-                as Arc<dyn Queue>
-        })
+        Box::pin(async { Arc::new(EmbeddedQueue::in_memory(MAX_RECEIVES).expect("in-memory queue")) as Arc<dyn Queue> })
     })
 }
 
@@ -24,11 +21,7 @@ fn on_disk(dir: Arc<tempfile::TempDir>) -> Box<QueueFactory> {
     Box::new(move || {
         let path = dir.path().join(format!("{}.sqlite", uuid::Uuid::new_v4()));
         Box::pin(async move {
-            Arc::new(
-                EmbeddedQueue::open(path, MAX_RECEIVES)
-                    .await
-                    .expect("open queue"),
-            ) as Arc<dyn Queue>
+            Arc::new(EmbeddedQueue::open(path, MAX_RECEIVES).await.expect("open queue")) as Arc<dyn Queue>
         })
     })
 }
@@ -71,83 +64,38 @@ async fn when_reopened_should_keep_messages_receipts_and_dead_letters() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("queue.sqlite");
     let queue = EmbeddedQueue::open(&path, 1).await.unwrap();
-    queue
-        .send_batch(vec!["kept".into(), "in flight".into(), "doomed".into()])
-        .await
-        .unwrap();
+    queue.send_batch(vec!["kept".into(), "in flight".into(), "doomed".into()]).await.unwrap();
     let got = queue.receive(3, Duration::ZERO, LONG).await.unwrap();
     assert_eq!(got.len(), 3);
     let doomed = got.iter().find(|m| m.body == "doomed").unwrap();
-    queue
-        .retry_after(&doomed.receipt, Duration::ZERO)
-        .await
-        .unwrap();
+    queue.retry_after(&doomed.receipt, Duration::ZERO).await.unwrap();
     let kept = got.iter().find(|m| m.body == "kept").unwrap();
-    queue
-        .retry_after(&kept.receipt, Duration::ZERO)
-        .await
-        .unwrap();
+    queue.retry_after(&kept.receipt, Duration::ZERO).await.unwrap();
     // "doomed" and "kept" are visible again with receive_count 1 = the limit: the next receive dead-letters both.
     drop(queue);
 
     let queue = EmbeddedQueue::open(&path, 1).await.unwrap();
     let in_flight = got.iter().find(|m| m.body == "in flight").unwrap();
-    assert!(
-        queue
-            .receive(10, Duration::ZERO, LONG)
-            .await
-            .unwrap()
-            .is_empty(),
-        "over the limit: dead-lettered"
-    );
+    assert!(queue.receive(10, Duration::ZERO, LONG).await.unwrap().is_empty(), "over the limit: dead-lettered");
     let mut dead = queue.dead_letters(10).await.unwrap();
     dead.sort();
     assert_eq!(dead, ["doomed", "kept"]);
     assert_eq!(queue.pending().await.unwrap(), 1);
     queue.ack(&in_flight.receipt).await.unwrap();
-    assert_eq!(
-        queue.pending().await.unwrap(),
-        0,
-        "a receipt from before the restart still acks"
-    );
+    assert_eq!(queue.pending().await.unwrap(), 0, "a receipt from before the restart still acks");
 }
 
 #[tokio::test]
 async fn when_acking_with_a_stale_receipt_should_not_delete_the_new_delivery() {
     let queue = EmbeddedQueue::in_memory(5).unwrap();
     queue.send_batch(vec!["m".into()]).await.unwrap();
-    let first = queue
-        .receive(1, Duration::ZERO, Duration::ZERO)
-        .await
-        .unwrap()
-        .remove(0);
-    let second = queue
-        .receive(1, Duration::ZERO, LONG)
-        .await
-        .unwrap()
-        .remove(0);
+    let first = queue.receive(1, Duration::ZERO, Duration::ZERO).await.unwrap().remove(0);
+    let second = queue.receive(1, Duration::ZERO, LONG).await.unwrap().remove(0);
     assert_eq!(second.receive_count, 2);
-    queue
-        .ack(&first.receipt)
-        .await
-        .expect("a stale receipt is a no-op, not an error");
-    queue
-        .retry_after(&first.receipt, Duration::ZERO)
-        .await
-        .expect("likewise for retry_after");
-    assert_eq!(
-        queue.pending().await.unwrap(),
-        1,
-        "the current delivery survives"
-    );
-    assert!(
-        queue
-            .receive(1, Duration::ZERO, LONG)
-            .await
-            .unwrap()
-            .is_empty(),
-        "and stays hidden"
-    );
+    queue.ack(&first.receipt).await.expect("a stale receipt is a no-op, not an error");
+    queue.retry_after(&first.receipt, Duration::ZERO).await.expect("likewise for retry_after");
+    assert_eq!(queue.pending().await.unwrap(), 1, "the current delivery survives");
+    assert!(queue.receive(1, Duration::ZERO, LONG).await.unwrap().is_empty(), "and stays hidden");
     queue.ack(&second.receipt).await.unwrap();
     assert_eq!(queue.pending().await.unwrap(), 0);
 }
@@ -159,14 +107,7 @@ async fn when_messages_are_sent_should_receive_them_in_send_order() {
     queue.send_batch(bodies.clone()).await.unwrap();
     let mut got = Vec::new();
     for _ in 0..3 {
-        got.extend(
-            queue
-                .receive(10, Duration::ZERO, LONG)
-                .await
-                .unwrap()
-                .into_iter()
-                .map(|m| m.body),
-        );
+        got.extend(queue.receive(10, Duration::ZERO, LONG).await.unwrap().into_iter().map(|m| m.body));
     }
     assert_eq!(got, bodies);
 }
@@ -179,19 +120,9 @@ async fn when_arguments_break_sqs_limits_should_be_invalid() {
     let queue = EmbeddedQueue::in_memory(5).unwrap();
     assert!(invalid(queue.receive(0, Duration::ZERO, LONG).await));
     assert!(invalid(queue.receive(11, Duration::ZERO, LONG).await));
-    assert!(invalid(
-        queue.receive(1, Duration::from_secs(21), LONG).await
-    ));
+    assert!(invalid(queue.receive(1, Duration::from_secs(21), LONG).await));
     assert!(invalid(queue.send_batch(vec![String::new()]).await));
-    assert!(invalid(
-        queue.send_batch(vec!["x".repeat(256 * 1024 + 1)]).await
-    ));
-    assert!(matches!(
-        EmbeddedQueue::in_memory(0),
-        Err(QueueError::Invalid(_))
-    ));
-    queue
-        .send_batch(Vec::new())
-        .await
-        .expect("an empty batch is a no-op");
+    assert!(invalid(queue.send_batch(vec!["x".repeat(256 * 1024 + 1)]).await));
+    assert!(matches!(EmbeddedQueue::in_memory(0), Err(QueueError::Invalid(_))));
+    queue.send_batch(Vec::new()).await.expect("an empty batch is a no-op");
 }

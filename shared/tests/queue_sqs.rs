@@ -21,9 +21,7 @@ const MAX_RECEIVES: u32 = 2;
 /// A factory of fresh queues on the emulator, or `None` (after saying so) when no emulator is configured.
 async fn factory(test: &str) -> Option<Box<QueueFactory>> {
     let Ok(endpoint) = std::env::var("MAVIS_TEST_AWS_ENDPOINT") else {
-        skip_line(&format!(
-            "SKIPPED queue_sqs::{test}: MAVIS_TEST_AWS_ENDPOINT is not set"
-        ));
+        skip_line(&format!("SKIPPED queue_sqs::{test}: MAVIS_TEST_AWS_ENDPOINT is not set"));
         return None;
     };
     let client = sqs_client(&sdk_config_for(&endpoint).await);
@@ -31,9 +29,7 @@ async fn factory(test: &str) -> Option<Box<QueueFactory>> {
         let client = client.clone();
         Box::pin(async move {
             let name = format!("mavis-contract-{}", uuid::Uuid::new_v4().simple());
-            let (url, dlq_url) = create_queue_with_dlq(&client, &name, MAX_RECEIVES)
-                .await
-                .expect("create queues");
+            let (url, dlq_url) = create_queue_with_dlq(&client, &name, MAX_RECEIVES).await.expect("create queues");
             Arc::new(SqsQueue::new(client, url, dlq_url)) as Arc<dyn Queue>
         })
     }))
@@ -82,12 +78,8 @@ async fn when_creating_the_same_queues_twice_should_return_the_same_urls() {
     };
     let client = sqs_client(&sdk_config_for(&endpoint).await);
     let name = format!("mavis-contract-{}", uuid::Uuid::new_v4().simple());
-    let first = create_queue_with_dlq(&client, &name, MAX_RECEIVES)
-        .await
-        .expect("create");
-    let second = create_queue_with_dlq(&client, &name, MAX_RECEIVES)
-        .await
-        .expect("create again");
+    let first = create_queue_with_dlq(&client, &name, MAX_RECEIVES).await.expect("create");
+    let second = create_queue_with_dlq(&client, &name, MAX_RECEIVES).await.expect("create again");
     assert_eq!(first, second);
     assert!(first.1.ends_with("-dlq"));
 }

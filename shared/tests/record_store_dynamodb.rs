@@ -44,20 +44,11 @@ mod contract {
         };
         let client = Client::new(&super::emulator_config(&endpoint).load().await);
         let table = format!("mavis-contract-{}", uuid::Uuid::new_v4().simple());
-        create_table(&client, &table)
-            .await
-            .expect("table is created");
-        create_table(&client, &table)
-            .await
-            .expect("creating an existing table is fine");
+        create_table(&client, &table).await.expect("table is created");
+        create_table(&client, &table).await.expect("creating an existing table is fine");
         let store = DynamoRecordStore::new(client.clone(), &table);
         record_store::run_all(&store).await;
-        client
-            .delete_table()
-            .table_name(&table)
-            .send()
-            .await
-            .expect("table is deleted");
+        client.delete_table().table_name(&table).send().await.expect("table is deleted");
     }
 }
 
@@ -71,17 +62,10 @@ fn contract_suite_needs_the_contract_tests_feature() {
 async fn when_dynamodb_is_unreachable_should_fail_as_transient() {
     let config = emulator_config("http://127.0.0.1:9")
         .retry_config(RetryConfig::disabled())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_timeout(Duration::from_secs(5))
-                .build(),
-        )
+        .timeout_config(TimeoutConfig::builder().operation_timeout(Duration::from_secs(5)).build())
         .load()
         .await;
     let store = DynamoRecordStore::new(Client::new(&config), "no-table");
     let result = store.get(&ItemKey::new("p", "s")).await;
-    assert!(
-        matches!(result, Err(StoreError::Transient(_))),
-        "expected Transient, got {result:?}"
-    );
+    assert!(matches!(result, Err(StoreError::Transient(_))), "expected Transient, got {result:?}");
 }

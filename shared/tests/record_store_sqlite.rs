@@ -19,8 +19,7 @@ mod contract {
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn when_on_a_file_should_meet_the_record_store_contract() {
         let dir = tempfile::tempdir().expect("temp dir");
-        let store =
-            SqliteRecordStore::open(&dir.path().join("records.db")).expect("file store opens");
+        let store = SqliteRecordStore::open(&dir.path().join("records.db")).expect("file store opens");
         record_store::run_all(&store).await;
     }
 }
@@ -37,35 +36,17 @@ async fn when_the_file_is_reopened_should_keep_every_item() {
     let path = dir.path().join("records.db");
     let kept = Item::new(ItemKey::new("P#1", "S#1"), json!({"kept": true}))
         .with_index(IndexName::Gsi2, ItemKey::new("G#1", "2026"));
-    let batch: Vec<Item> = (0..50)
-        .map(|n| Item::new(ItemKey::new("P#batch", format!("{n:02}")), json!(n)))
-        .collect();
+    let batch: Vec<Item> = (0..50).map(|n| Item::new(ItemKey::new("P#batch", format!("{n:02}")), json!(n))).collect();
     {
         let store = SqliteRecordStore::open(&path).expect("opens");
-        store
-            .put(kept.clone(), Condition::NotExists)
-            .await
-            .expect("put");
+        store.put(kept.clone(), Condition::NotExists).await.expect("put");
         store.batch_put(batch.clone()).await.expect("batch_put");
     }
     let reopened = SqliteRecordStore::open(&path).expect("reopens");
-    assert_eq!(
-        reopened.get(&kept.key).await.expect("get"),
-        Some(kept.clone())
-    );
-    let by_index = reopened
-        .query(&Query::index(IndexName::Gsi2, "G#1"))
-        .await
-        .expect("index query");
+    assert_eq!(reopened.get(&kept.key).await.expect("get"), Some(kept.clone()));
+    let by_index = reopened.query(&Query::index(IndexName::Gsi2, "G#1")).await.expect("index query");
     assert_eq!(by_index.items, vec![kept.clone()]);
-    assert_eq!(
-        reopened
-            .query(&Query::table("P#batch"))
-            .await
-            .expect("query")
-            .items,
-        batch
-    );
+    assert_eq!(reopened.query(&Query::table("P#batch")).await.expect("query").items, batch);
     assert!(
         reopened.put(kept, Condition::NotExists).await.is_err(),
         "conditions see the items written before the restart"
@@ -79,19 +60,9 @@ async fn when_shared_between_tasks_should_serve_them_all() {
         .map(|task| {
             let store = std::sync::Arc::clone(&store);
             tokio::spawn(async move {
-                let items = (0..100).map(|n| {
-                    Item::new(
-                        ItemKey::new(format!("T#{task}"), format!("{n:03}")),
-                        json!(n),
-                    )
-                });
+                let items = (0..100).map(|n| Item::new(ItemKey::new(format!("T#{task}"), format!("{n:03}")), json!(n)));
                 store.batch_put(items.collect()).await.expect("batch_put");
-                store
-                    .query(&Query::table(format!("T#{task}")))
-                    .await
-                    .expect("query")
-                    .items
-                    .len()
+                store.query(&Query::table(format!("T#{task}"))).await.expect("query").items.len()
             })
         })
         .collect();

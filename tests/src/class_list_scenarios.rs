@@ -13,12 +13,8 @@ mod moves;
 use std::future::Future;
 
 use chrono::{NaiveDate, Utc};
-use shared::domain::patient::{
-    ChildAttributes, Gender, Patient, PatientLocation, SchoolMove, SchoolPlacement,
-};
-use shared::domain::{
-    AcademicYear, Import, ImportCounts, ImportKind, ImportStatus, Relationship, RowError,
-};
+use shared::domain::patient::{ChildAttributes, Gender, Patient, PatientLocation, SchoolMove, SchoolPlacement};
+use shared::domain::{AcademicYear, Import, ImportCounts, ImportKind, ImportStatus, Relationship, RowError};
 use shared::pipeline::Handled;
 use shared::ports::Condition;
 use shared::store::{imports, patients};
@@ -54,20 +50,11 @@ fn d(text: &str) -> NaiveDate {
 }
 
 fn counts(new: u64, changed: u64, exact_duplicate: u64) -> Option<ImportCounts> {
-    Some(ImportCounts {
-        new,
-        changed,
-        exact_duplicate,
-        ignored: 0,
-    })
+    Some(ImportCounts { new, changed, exact_duplicate, ignored: 0 })
 }
 
 fn error(row: u64, column: Option<&str>, message: &str) -> RowError {
-    RowError {
-        row,
-        column: column.map(str::to_string),
-        message: message.to_string(),
-    }
+    RowError { row, column: column.map(str::to_string), message: message.to_string() }
 }
 
 fn school(urn: &str) -> SchoolPlacement {
@@ -109,9 +96,7 @@ pub async fn import_class_list(
         updated_at: now,
         processed_at: None,
     };
-    imports::create(h.records(), &import)
-        .await
-        .expect("create import");
+    imports::create(h.records(), &import).await.expect("create import");
     let event = h.put(&object_key, body).await;
     match h.pipeline.handle_object_created(&event).await {
         Ok(Handled::Processed { import_id, .. }) => h.import(import_id).await,
@@ -128,15 +113,10 @@ pub async fn import_fixture(h: &Harness, school_urn: &str, years: &[i32], fixtur
 /// Runs an import again as a redelivered event would after a crash between the last commit and the final status:
 /// every step is repeated from the start.
 pub async fn resume(h: &Harness, import: &Import) -> Import {
-    let mut stored = imports::get(h.records(), import.id)
-        .await
-        .expect("read import")
-        .expect("import exists");
+    let mut stored = imports::get(h.records(), import.id).await.expect("read import").expect("import exists");
     stored.value.status = ImportStatus::PendingImport;
     stored.value.counts = None;
-    stored.version = imports::update(h.records(), &stored.value, stored.version)
-        .await
-        .expect("reopen import");
+    stored.version = imports::update(h.records(), &stored.value, stored.version).await.expect("reopen import");
     h.pipeline.process(stored).await.expect("resumed");
     h.import(import.id).await
 }
@@ -178,22 +158,15 @@ pub async fn existing_at(h: &Harness, patient: &Patient, location: &str, academi
         begin_date: None,
         end_date: None,
     });
-    h.records()
-        .put(item, Condition::None)
-        .await
-        .expect("save location");
+    h.records().put(item, Condition::None).await.expect("save location");
 }
 
 pub async fn pending_moves(h: &Harness, team_id: &str) -> Vec<SchoolMove> {
-    patients::pending_school_moves_for_team(h.records(), team_id)
-        .await
-        .expect("school moves")
+    patients::pending_school_moves_for_team(h.records(), team_id).await.expect("school moves")
 }
 
 pub async fn move_of(h: &Harness, patient_id: Uuid) -> Option<SchoolMove> {
-    patients::school_move_of(h.records(), patient_id)
-        .await
-        .expect("school move")
+    patients::school_move_of(h.records(), patient_id).await.expect("school move")
 }
 
 async fn locations(h: &Harness, patient_id: Uuid) -> Vec<(String, i32)> {
@@ -209,13 +182,7 @@ async fn locations(h: &Harness, patient_id: Uuid) -> Vec<(String, i32)> {
 type ParentLine = (Option<String>, Option<String>, Option<String>, Relationship);
 
 fn assert_processed(import: &Import) {
-    assert_eq!(
-        import.status,
-        ImportStatus::Processed,
-        "{:?} {:?}",
-        import.file_error,
-        import.errors
-    );
+    assert_eq!(import.status, ImportStatus::Processed, "{:?} {:?}", import.file_error, import.errors);
 }
 
 /// §3.1 A: four new children at Waterloo Road with confirmed moves, their registrations and five parents; the same
@@ -232,36 +199,20 @@ pub async fn valid_file_creates_four_children(h: &Harness) {
     assert_eq!(a.preferred_given_name.as_deref(), Some("Jenny"));
     assert_eq!(a.registration.as_deref(), Some("ABC"));
     assert_eq!(a.registration_academic_year, Some(AcademicYear(2022)));
-    assert_eq!(
-        a.birth_academic_year,
-        Some(AcademicYear(2008)),
-        "year 9 column"
-    );
+    assert_eq!(a.birth_academic_year, Some(AcademicYear(2008)), "year 9 column");
     assert_eq!(jennifer.school, school(WATERLOO_ROAD));
     assert_eq!(jennifer.team_ids, [TEAM_A]);
-    assert_eq!(
-        locations(h, jennifer.id).await,
-        [(WATERLOO_ROAD.to_string(), 2022)]
-    );
+    assert_eq!(locations(h, jennifer.id).await, [(WATERLOO_ROAD.to_string(), 2022)]);
 
     let jimmy = h.patient_named(&import, "Jimmy", "Smith").await;
     assert_eq!(jimmy.attributes.nhs_number.as_deref(), Some("9990000026"));
     assert_eq!(jimmy.attributes.date_of_birth, Some(d("2010-01-02")));
-    assert_eq!(
-        jimmy.attributes.preferred_given_name.as_deref(),
-        Some("Jim")
-    );
-    assert_eq!(
-        jimmy.attributes.birth_academic_year,
-        Some(AcademicYear(2009))
-    );
+    assert_eq!(jimmy.attributes.preferred_given_name.as_deref(), Some("Jim"));
+    assert_eq!(jimmy.attributes.birth_academic_year, Some(AcademicYear(2009)));
 
     let mark = h.patient_named(&import, "Mark", "Doe").await;
     assert_eq!(mark.attributes.nhs_number.as_deref(), Some("9990000034"));
-    assert_eq!(
-        mark.attributes.address_line_1.as_deref(),
-        Some("11 Downing Street")
-    );
+    assert_eq!(mark.attributes.address_line_1.as_deref(), Some("11 Downing Street"));
     assert_eq!(mark.attributes.registration.as_deref(), Some("DEF"));
 
     let gae = h.patient_named(&import, "Gae", "Thorne-Smith").await;
@@ -282,54 +233,20 @@ pub async fn valid_file_creates_four_children(h: &Harness) {
     };
     let phone = Some("07412 345678".to_string());
     let some = |text: &str| Some(text.to_string());
-    assert_eq!(
-        parents(jennifer).await,
-        [(
-            None,
-            some("susan@example.com"),
-            phone.clone(),
-            Relationship::Unknown
-        )]
-    );
+    assert_eq!(parents(jennifer).await, [(None, some("susan@example.com"), phone.clone(), Relationship::Unknown)]);
     assert_eq!(
         parents(jimmy).await,
-        [(
-            some("John Smith"),
-            some("john@example.com"),
-            phone.clone(),
-            Relationship::Father
-        )]
+        [(some("John Smith"), some("john@example.com"), phone.clone(), Relationship::Father)]
     );
     assert_eq!(
         parents(mark).await,
         [
-            (
-                some("Jane Doe"),
-                some("jane@example.com"),
-                some("07412 345679"),
-                Relationship::Mother
-            ),
-            (
-                some("Richard Doe"),
-                some("richard@example.com"),
-                None,
-                Relationship::Father
-            ),
+            (some("Jane Doe"), some("jane@example.com"), some("07412 345679"), Relationship::Mother),
+            (some("Richard Doe"), some("richard@example.com"), None, Relationship::Father),
         ]
     );
-    assert_eq!(
-        parents(gae).await,
-        [(
-            None,
-            some("peter@example.com"),
-            phone,
-            Relationship::Unknown
-        )]
-    );
-    assert!(
-        pending_moves(h, TEAM_A).await.is_empty(),
-        "every move confirmed"
-    );
+    assert_eq!(parents(gae).await, [(None, some("peter@example.com"), phone, Relationship::Unknown)]);
+    assert!(pending_moves(h, TEAM_A).await.is_empty(), "every move confirmed");
 
     let resumed = resume(h, &import).await;
     assert_eq!(resumed.status, ImportStatus::Processed);
@@ -368,44 +285,23 @@ pub async fn file_with_bom_is_read(h: &Harness) {
 /// §3.3, §3.5, §3.9: row errors on Row 2 (Row 3 after an instruction row), a malformed file, and nothing written.
 pub async fn invalid_files_write_nothing(h: &Harness) {
     let no_date = error(2, Some("CHILD_DATE_OF_BIRTH"), "Enter a date of birth.");
-    let import = import_fixture(
-        h,
-        WATERLOO_ROAD,
-        &SECONDARY,
-        "class_import/invalid_minimal.csv",
-    )
-    .await;
+    let import = import_fixture(h, WATERLOO_ROAD, &SECONDARY, "class_import/invalid_minimal.csv").await;
     assert_eq!(import.status, ImportStatus::RowsAreInvalid);
     assert_eq!(import.errors, std::slice::from_ref(&no_date));
     assert!(h.patients_of(&import).await.is_empty());
 
-    let import = import_fixture(
-        h,
-        WATERLOO_ROAD,
-        &SECONDARY,
-        "class_import/invalid_instruction_row.csv",
-    )
-    .await;
+    let import = import_fixture(h, WATERLOO_ROAD, &SECONDARY, "class_import/invalid_instruction_row.csv").await;
     assert_eq!(import.errors, [RowError { row: 3, ..no_date }]);
 
     let import = import_fixture(h, WATERLOO_ROAD, &SECONDARY, "class_import/malformed.csv").await;
     assert_eq!(import.status, ImportStatus::RowsAreInvalid);
-    assert_eq!(
-        import.file_error.as_deref(),
-        Some("Choose a CSV file in the correct format")
-    );
+    assert_eq!(import.file_error.as_deref(), Some("Choose a CSV file in the correct format"));
     assert!(import.errors.is_empty());
 }
 
 /// §3.8: sixteen rows with errors, exactly as listed (a blank postcode is allowed in class lists).
 pub async fn invalid_fields_lists_every_error(h: &Harness) {
-    let import = import_fixture(
-        h,
-        WATERLOO_ROAD,
-        &SECONDARY,
-        "class_import/invalid_fields.csv",
-    )
-    .await;
+    let import = import_fixture(h, WATERLOO_ROAD, &SECONDARY, "class_import/invalid_fields.csv").await;
     assert_eq!(import.status, ImportStatus::RowsAreInvalid);
     assert_eq!(import.rows_with_errors, 16);
     let same = "The same NHS number appears multiple times in this file.";
@@ -426,11 +322,7 @@ pub async fn invalid_fields_lists_every_error(h: &Harness) {
     ]);
     expected.extend([10, 11, 12].map(|row| error(row, None, same)));
     expected.extend([
-        error(
-            14,
-            Some("PARENT_1_EMAIL"),
-            "should be a valid email address, like j.doe@example.com",
-        ),
+        error(14, Some("PARENT_1_EMAIL"), "should be a valid email address, like j.doe@example.com"),
         error(14, None, same),
         error(
             15,
@@ -440,17 +332,9 @@ pub async fn invalid_fields_lists_every_error(h: &Harness) {
         error(15, None, same),
         error(16, Some(dob), "should be formatted as YYYY-MM-DD"),
         error(16, None, same),
-        error(
-            17,
-            Some("CHILD_POSTCODE"),
-            "should be a postcode, like SW1A 1AA",
-        ),
+        error(17, Some("CHILD_POSTCODE"), "should be a postcode, like SW1A 1AA"),
         error(17, None, same),
-        error(
-            18,
-            Some("CHILD_NHS_NUMBER"),
-            "should be a valid NHS number with 10 characters",
-        ),
+        error(18, Some("CHILD_NHS_NUMBER"), "should be a valid NHS number with 10 characters"),
     ]);
     assert_eq!(import.errors, expected);
     assert!(h.patients_of(&import).await.is_empty());
@@ -461,24 +345,11 @@ pub async fn invalid_fields_lists_every_error(h: &Harness) {
 pub async fn selection_that_no_longer_holds_is_invalid(h: &Harness) {
     let body = crate::fixture("class_import/valid.csv");
     for (school_urn, years, message) in [
-        (
-            SECOND_TEAM_SCHOOL,
-            &[8][..],
-            "The school 142001 is not one of your team's schools",
-        ),
-        (
-            LIVERPOOL_ROAD,
-            &[8, 11][..],
-            "Year 11 is not offered by Liverpool Road",
-        ),
-        (
-            WATERLOO_ROAD,
-            &[][..],
-            "Choose which year groups you want to import class list records for",
-        ),
+        (SECOND_TEAM_SCHOOL, &[8][..], "The school 142001 is not one of your team's schools"),
+        (LIVERPOOL_ROAD, &[8, 11][..], "Year 11 is not offered by Liverpool Road"),
+        (WATERLOO_ROAD, &[][..], "Choose which year groups you want to import class list records for"),
     ] {
-        let import =
-            import_class_list(h, TEAM_A, school_urn, years, "valid.csv", body.clone()).await;
+        let import = import_class_list(h, TEAM_A, school_urn, years, "valid.csv", body.clone()).await;
         assert_eq!(import.status, ImportStatus::RowsAreInvalid, "{message}");
         assert_eq!(import.file_error.as_deref(), Some(message));
         assert!(h.patients_of(&import).await.is_empty(), "{message}");
@@ -502,9 +373,7 @@ pub async fn td_ipv_class_list_brings_an_archived_child_in(h: &Harness) {
     chyna.attributes.gender = Some(Gender::NotSpecified);
     chyna.attributes.address_postcode = Some("LE3 2DA".into());
     chyna.team_ids = vec![];
-    chyna
-        .archived_in
-        .insert(TEAM_A.into(), "immunisation_import".into());
+    chyna.archived_in.insert(TEAM_A.into(), "immunisation_import".into());
     h.existing_patient(&chyna).await;
 
     let import = import_fixture(h, "123456", &[9], "td_ipv/class_list.csv").await;
@@ -515,23 +384,13 @@ pub async fn td_ipv_class_list_brings_an_archived_child_in(h: &Harness) {
     // §6.2 expects no pending changes at all. pipeline/staging.rs compares a gender missing from the upload (this
     // file has no CHILD_GENDER) as "not_known", so her stated gender gets a pending `gender: null` (reported; staging
     // is not part of the class-list work). Everything else the fixture documents holds.
-    assert!(
-        after.pending_changes.keys().all(|k| k == "gender"),
-        "{:?}",
-        after.pending_changes
-    );
-    assert_eq!(
-        after.attributes.gender,
-        Some(Gender::NotSpecified),
-        "not applied"
-    );
+    assert!(after.pending_changes.keys().all(|k| k == "gender"), "{:?}", after.pending_changes);
+    assert_eq!(after.attributes.gender, Some(Gender::NotSpecified), "not applied");
     assert_eq!(after.school, school("123456"));
     assert!(after.archived_in.is_empty());
     assert_eq!(after.team_ids, [TEAM_A]);
     assert_eq!(locations(h, chyna.id).await, [("123456".to_string(), 2024)]);
-    let parents = patients::parents_of(h.records(), chyna.id)
-        .await
-        .expect("parents");
+    let parents = patients::parents_of(h.records(), chyna.id).await.expect("parents");
     assert_eq!(parents.len(), 1);
     assert_eq!(parents[0].0.email.as_deref(), Some("parent@example.com"));
     assert_eq!(parents[0].1.relationship, Relationship::Unknown);
@@ -545,32 +404,16 @@ pub async fn menacwy_class_list_creates_one_child(h: &Harness) {
     assert_eq!(import.counts, counts(1, 0, 0));
     let chyna = h.patient_named(&import, "Chyna", "Pickle").await;
     assert_eq!(chyna.attributes.nhs_number, None);
-    assert_eq!(
-        chyna.attributes.birth_academic_year,
-        Some(AcademicYear(2010))
-    );
+    assert_eq!(chyna.attributes.birth_academic_year, Some(AcademicYear(2010)));
     assert_eq!(chyna.school, school("123456"));
-    assert_eq!(
-        patients::parents_of(h.records(), chyna.id)
-            .await
-            .expect("parents")
-            .len(),
-        1
-    );
+    assert_eq!(patients::parents_of(h.records(), chyna.id).await.expect("parents").len(), 1);
 }
 
 /// §6.3 in AY 2025: Chyna is in year 10, so a list for year 9 only rejects her row.
 pub async fn menacwy_class_list_outside_the_year_groups_is_invalid(h: &Harness) {
     let import = import_fixture(h, "123456", &[9], "menacwy/class_list.csv").await;
     assert_eq!(import.status, ImportStatus::RowsAreInvalid);
-    assert_eq!(
-        import.errors,
-        [error(
-            2,
-            Some("CHILD_DATE_OF_BIRTH"),
-            "is not part of this programme"
-        )]
-    );
+    assert_eq!(import.errors, [error(2, Some("CHILD_DATE_OF_BIRTH"), "is not part of this programme")]);
 }
 
 /// Runs every scenario, each on a fresh harness.

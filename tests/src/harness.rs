@@ -32,57 +32,38 @@ pub fn emulator_endpoints() -> Option<(String, String)> {
 pub fn emulators_or_skip(test: &str) -> Option<(String, String)> {
     let endpoints = emulator_endpoints();
     if endpoints.is_none() {
-        assert!(
-            std::env::var("MAVIS_REQUIRE_EMULATORS").is_err(),
-            "{test}: emulators required but not configured"
-        );
-        eprintln!(
-            "SKIPPED {test}: set MAVIS_TEST_AWS_ENDPOINT and MAVIS_TEST_DYNAMODB_ENDPOINT (scripts/test does)"
-        );
+        assert!(std::env::var("MAVIS_REQUIRE_EMULATORS").is_err(), "{test}: emulators required but not configured");
+        eprintln!("SKIPPED {test}: set MAVIS_TEST_AWS_ENDPOINT and MAVIS_TEST_DYNAMODB_ENDPOINT (scripts/test does)");
     }
     endpoints
 }
 
 fn settings(today: NaiveDate) -> PipelineSettings {
-    PipelineSettings {
-        today_override: Some(today),
-        ..PipelineSettings::default()
-    }
+    PipelineSettings { today_override: Some(today), ..PipelineSettings::default() }
 }
 
 impl Harness {
     /// SQLite record store and folder object store in a fresh temporary folder.
     pub async fn embedded(today: NaiveDate) -> Harness {
         let dir = tempfile::tempdir().expect("temp dir");
-        let records: Arc<dyn RecordStore> = Arc::new(
-            SqliteRecordStore::open(&dir.path().join("records.sqlite")).expect("sqlite store"),
-        );
-        let objects: Arc<dyn ObjectStore> = Arc::new(FolderObjectStore::new(
-            dir.path().join("objects"),
-            "http://127.0.0.1:9".into(),
-            [7u8; 32],
-        ));
+        let records: Arc<dyn RecordStore> =
+            Arc::new(SqliteRecordStore::open(&dir.path().join("records.sqlite")).expect("sqlite store"));
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(FolderObjectStore::new(dir.path().join("objects"), "http://127.0.0.1:9".into(), [7u8; 32]));
         Self::with(records, objects, "local".into(), today, Some(dir)).await
     }
 
     /// DynamoDB Local and moto S3, each harness with its own table and bucket.
-    pub async fn emulators(
-        today: NaiveDate,
-        (aws_endpoint, dynamodb_endpoint): &(String, String),
-    ) -> Harness {
+    pub async fn emulators(today: NaiveDate, (aws_endpoint, dynamodb_endpoint): &(String, String)) -> Harness {
         let unique = Uuid::new_v4().simple().to_string();
         let ddb_config = aws::sdk_config_for(dynamodb_endpoint).await;
         let ddb = aws_sdk_dynamodb::Client::new(&ddb_config);
         let table = format!("mavis-{unique}");
-        dynamodb_store::create_table(&ddb, &table)
-            .await
-            .expect("create table");
+        dynamodb_store::create_table(&ddb, &table).await.expect("create table");
         let s3_config = aws::sdk_config_for(aws_endpoint).await;
         let s3 = aws::s3_client(&s3_config);
         let bucket = format!("mavis-{}", &unique[..16]);
-        s3_object_store::create_bucket(&s3, &bucket)
-            .await
-            .expect("create bucket");
+        s3_object_store::create_bucket(&s3, &bucket).await.expect("create bucket");
         let records: Arc<dyn RecordStore> = Arc::new(DynamoRecordStore::new(ddb, table));
         let objects: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3, bucket.clone()));
         Self::with(records, objects, bucket, today, None).await
@@ -96,20 +77,9 @@ impl Harness {
         dir: Option<tempfile::TempDir>,
     ) -> Harness {
         let reference: ReferenceData = shared::reference::demo();
-        shared::store::reference::save(records.as_ref(), &reference)
-            .await
-            .expect("seed");
-        let pipeline = Pipeline {
-            records,
-            objects,
-            reference: Arc::new(reference),
-            settings: settings(today),
-        };
-        Harness {
-            pipeline,
-            bucket,
-            _dir: dir,
-        }
+        shared::store::reference::save(records.as_ref(), &reference).await.expect("seed");
+        let pipeline = Pipeline { records, objects, reference: Arc::new(reference), settings: settings(today) };
+        Harness { pipeline, bucket, _dir: dir }
     }
 
     pub fn records(&self) -> &dyn RecordStore {
@@ -118,27 +88,13 @@ impl Harness {
 
     /// Stores a file under `key` and returns the ObjectCreated event S3 would send for it.
     pub async fn put(&self, key: &str, body: Vec<u8>) -> ObjectCreated {
-        self.pipeline
-            .objects
-            .put(key, body.into(), "text/csv")
-            .await
-            .expect("put object");
+        self.pipeline.objects.put(key, body.into(), "text/csv").await.expect("put object");
         let info = self.pipeline.objects.head(key).await.expect("head object");
-        ObjectCreated {
-            bucket: self.bucket.clone(),
-            key: key.into(),
-            etag: info.etag,
-            size: info.size,
-        }
+        ObjectCreated { bucket: self.bucket.clone(), key: key.into(), etag: info.etag, size: info.size }
     }
 
     /// A CHIS drop for team `ods`, processed to its resting status.
-    pub async fn drop_file(
-        &self,
-        ods: &str,
-        name: &str,
-        body: Vec<u8>,
-    ) -> Result<Handled, PipelineError> {
+    pub async fn drop_file(&self, ods: &str, name: &str, body: Vec<u8>) -> Result<Handled, PipelineError> {
         let event = self.put(&format!("drops/{ods}/{name}"), body).await;
         self.pipeline.handle_object_created(&event).await
     }
@@ -146,46 +102,28 @@ impl Harness {
     /// Drops a fixture and returns the resulting import.
     pub async fn import_fixture(&self, ods: &str, fixture: &str) -> Import {
         let name = fixture.rsplit('/').next().unwrap_or(fixture);
-        let handled = self
-            .drop_file(
-                ods,
-                &format!("{}-{name}", Uuid::new_v4().simple()),
-                crate::fixture(fixture),
-            )
-            .await;
+        let handled =
+            self.drop_file(ods, &format!("{}-{name}", Uuid::new_v4().simple()), crate::fixture(fixture)).await;
         match handled.expect("pipeline succeeds") {
-            Handled::Processed { import_id, .. } | Handled::AlreadyDone { import_id } => {
-                self.import(import_id).await
-            }
+            Handled::Processed { import_id, .. } | Handled::AlreadyDone { import_id } => self.import(import_id).await,
             other => panic!("{fixture} was not processed: {other:?}"),
         }
     }
 
     pub async fn import(&self, id: Uuid) -> Import {
-        imports::get(self.records(), id)
-            .await
-            .expect("read import")
-            .expect("import exists")
-            .value
+        imports::get(self.records(), id).await.expect("read import").expect("import exists").value
     }
 
     pub async fn patients_of(&self, import: &Import) -> Vec<Patient> {
         let mut found = Vec::new();
-        for id in patients::of_import(self.records(), import.id)
-            .await
-            .expect("import patients")
-        {
+        for id in patients::of_import(self.records(), import.id).await.expect("import patients") {
             found.push(self.patient(id).await);
         }
         found
     }
 
     pub async fn patient(&self, id: Uuid) -> Patient {
-        patients::get(self.records(), id)
-            .await
-            .expect("read patient")
-            .expect("patient exists")
-            .value
+        patients::get(self.records(), id).await.expect("read patient").expect("patient exists").value
     }
 
     pub async fn patient_named(&self, import: &Import, given: &str, family: &str) -> Patient {
@@ -193,17 +131,13 @@ impl Harness {
             .await
             .into_iter()
             .find(|p| {
-                p.attributes.given_name.as_deref() == Some(given)
-                    && p.attributes.family_name.as_deref() == Some(family)
+                p.attributes.given_name.as_deref() == Some(given) && p.attributes.family_name.as_deref() == Some(family)
             })
             .unwrap_or_else(|| panic!("{given} {family} is not among the import's patients"))
     }
 
     /// Saves a patient directly, as an earlier import or another team would have.
     pub async fn existing_patient(&self, patient: &Patient) {
-        self.records()
-            .transact(vec![patients::put_patient_op(patient, None)])
-            .await
-            .expect("save existing patient");
+        self.records().transact(vec![patients::put_patient_op(patient, None)]).await.expect("save existing patient");
     }
 }

@@ -9,9 +9,6 @@ pub mod vaccination_scenarios;
 
 /// A fixture file from the steering repo's shared/fixtures/mavis folder.
 pub fn fixture(relative: &str) -> Vec<u8> {
-    let path = format!(
-        "{}/../../shared/fixtures/mavis/{relative}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/../../shared/fixtures/mavis/{relative}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read fixture {path}: {e}"))
 }

@@ -8,12 +8,8 @@ use std::sync::Arc;
 use chrono::{NaiveDate, Utc};
 use serde_json::json;
 use shared::domain::patient::{ChildAttributes, Gender, Patient, SchoolPlacement};
-use shared::domain::vaccination::{
-    DeliveryMethod, DeliverySite, RecordSource, VaccinationOutcome, VaccinationRecord,
-};
-use shared::domain::{
-    AcademicYear, Import, ImportCounts, ImportKind, ImportStatus, Programme, RowError,
-};
+use shared::domain::vaccination::{DeliveryMethod, DeliverySite, RecordSource, VaccinationOutcome, VaccinationRecord};
+use shared::domain::{AcademicYear, Import, ImportCounts, ImportKind, ImportStatus, Programme, RowError};
 use shared::pipeline::Handled;
 use shared::pipeline::upload::UNRECOGNISED_DROP;
 use shared::store::{imports, patients, vaccinations};
@@ -34,39 +30,21 @@ pub fn clock_2025_08_01() -> NaiveDate {
 }
 
 fn counts(new: u64, changed: u64, exact_duplicate: u64, ignored: u64) -> Option<ImportCounts> {
-    Some(ImportCounts {
-        new,
-        changed,
-        exact_duplicate,
-        ignored,
-    })
+    Some(ImportCounts { new, changed, exact_duplicate, ignored })
 }
 
 fn at(row: u64, column: &str, message: &str) -> RowError {
-    RowError {
-        row,
-        column: Some(column.into()),
-        message: message.into(),
-    }
+    RowError { row, column: Some(column.into()), message: message.into() }
 }
 
 fn base(row: u64, message: &str) -> RowError {
-    RowError {
-        row,
-        column: None,
-        message: message.into(),
-    }
+    RowError { row, column: None, message: message.into() }
 }
 
 /// The fixtures pin the uploading team's programmes (fixture-outcomes §4): narrow the seed's superset.
 pub fn with_programmes(h: &mut Harness, team_id: &str, programmes: &[Programme]) {
     let mut reference = (*h.pipeline.reference).clone();
-    reference
-        .teams
-        .iter_mut()
-        .find(|t| t.id == team_id)
-        .expect("team in seed")
-        .programmes = programmes.to_vec();
+    reference.teams.iter_mut().find(|t| t.id == team_id).expect("team in seed").programmes = programmes.to_vec();
     h.pipeline.reference = Arc::new(reference);
 }
 
@@ -76,13 +54,7 @@ pub async fn upload(h: &Harness, team_id: &str, uploaded_by: &str, fixture: &str
     upload_bytes(h, team_id, uploaded_by, fixture, crate::fixture(fixture)).await
 }
 
-pub async fn upload_bytes(
-    h: &Harness,
-    team_id: &str,
-    uploaded_by: &str,
-    name: &str,
-    body: Vec<u8>,
-) -> Import {
+pub async fn upload_bytes(h: &Harness, team_id: &str, uploaded_by: &str, name: &str, body: Vec<u8>) -> Import {
     let id = Uuid::new_v4();
     let filename = name.rsplit('/').next().unwrap_or(name).to_string();
     let key = format!("uploads/{team_id}/{id}/{filename}");
@@ -109,16 +81,9 @@ pub async fn upload_bytes(
         updated_at: now,
         processed_at: None,
     };
-    imports::create(h.records(), &import)
-        .await
-        .expect("create import");
+    imports::create(h.records(), &import).await.expect("create import");
     let event = h.put(&key, body).await;
-    match h
-        .pipeline
-        .handle_object_created(&event)
-        .await
-        .expect("pipeline succeeds")
-    {
+    match h.pipeline.handle_object_created(&event).await.expect("pipeline succeeds") {
         Handled::Processed { import_id, .. } => {
             assert_eq!(import_id, id);
             h.import(id).await
@@ -135,59 +100,34 @@ async fn upload_r1l(h: &Harness, fixture: &str) -> Import {
 /// The records the import's rows created or matched, by spreadsheet row number.
 pub async fn records_by_row(h: &Harness, import: &Import) -> BTreeMap<u64, VaccinationRecord> {
     let mut found = BTreeMap::new();
-    for link in vaccinations::of_import(h.records(), import.id)
-        .await
-        .expect("import records")
-    {
-        let record = vaccinations::get(h.records(), link.record_id)
-            .await
-            .expect("read record")
-            .expect("record exists")
-            .value;
+    for link in vaccinations::of_import(h.records(), import.id).await.expect("import records") {
+        let record =
+            vaccinations::get(h.records(), link.record_id).await.expect("read record").expect("record exists").value;
         found.insert(link.row, record);
     }
     found
 }
 
 fn assert_processed(import: &Import) {
-    assert_eq!(
-        import.status,
-        ImportStatus::Processed,
-        "{:?} {:?}",
-        import.file_error,
-        import.errors
-    );
+    assert_eq!(import.status, ImportStatus::Processed, "{:?} {:?}", import.file_error, import.errors);
     assert!(import.processed_at.is_some());
 }
 
 /// Every new patient: no school, archived in the uploading team with reason `immunisation_import`.
 fn assert_new_patient_shape(patient: &Patient, team_id: &str) {
     assert_eq!(patient.school, SchoolPlacement::Unknown, "{}", patient.id);
-    assert_eq!(
-        patient.archived_in.get(team_id).map(String::as_str),
-        Some("immunisation_import")
-    );
+    assert_eq!(patient.archived_in.get(team_id).map(String::as_str), Some("immunisation_import"));
     assert!(patient.pending_changes.is_empty());
 }
 
 async fn assert_no_locations(h: &Harness, patients: &[Patient]) {
     for patient in patients {
-        assert!(
-            patients::locations_of(h.records(), patient.id)
-                .await
-                .expect("locations")
-                .is_empty()
-        );
+        assert!(patients::locations_of(h.records(), patient.id).await.expect("locations").is_empty());
     }
 }
 
 fn school_name(h: &Harness, urn: &str) -> String {
-    h.pipeline
-        .reference
-        .school(urn)
-        .expect("school in seed")
-        .name
-        .clone()
+    h.pipeline.reference.school(urn).expect("school in seed").name.clone()
 }
 
 /// §4.1: 11 flu records, 11 new patients; processing again changes nothing; a second upload is 11 exact duplicates.
@@ -207,21 +147,12 @@ pub async fn valid_flu(mut h: Harness) {
     let chyna = h.patient_named(&import, "Chyna", "Pickle").await;
     assert_eq!(chyna.attributes.gender, Some(Gender::NotSpecified));
     assert_eq!(chyna.attributes.nhs_number.as_deref(), Some("7420180008"));
-    assert_eq!(
-        chyna.attributes.address_postcode.as_deref(),
-        Some("LE3 2DA")
-    );
+    assert_eq!(chyna.attributes.address_postcode.as_deref(), Some("LE3 2DA"));
     assert_eq!(chyna.attributes.date_of_birth, Some(date(2012, 9, 12)));
-    assert_eq!(
-        chyna.attributes.birth_academic_year,
-        Some(AcademicYear(2012))
-    );
+    assert_eq!(chyna.attributes.birth_academic_year, Some(AcademicYear(2012)));
 
     let records = records_by_row(&h, &import).await;
-    assert_eq!(
-        records.keys().copied().collect::<Vec<_>>(),
-        (2..=12).collect::<Vec<_>>()
-    );
+    assert_eq!(records.keys().copied().collect::<Vec<_>>(), (2..=12).collect::<Vec<_>>());
     let patient_ids: Vec<Uuid> = patients.iter().map(|p| p.id).collect();
     let holy_trinity = school_name(&h, "120026");
     let roundhay = school_name(&h, "144012");
@@ -254,40 +185,21 @@ pub async fn valid_flu(mut h: Harness) {
             11 => "Home Schooled".into(),
             _ => "Unknown School".into(),
         };
-        assert_eq!(
-            d.location_name.as_deref(),
-            Some(expected_location.as_str()),
-            "row {row}"
-        );
+        assert_eq!(d.location_name.as_deref(), Some(expected_location.as_str()), "row {row}");
         if *row >= 9 {
-            assert_eq!(
-                (d.batch_number.as_deref(), d.batch_expiry, d.delivery_site),
-                (None, None, None)
-            );
+            assert_eq!((d.batch_number.as_deref(), d.batch_expiry, d.delivery_site), (None, None, None));
         }
     }
     assert_eq!(records[&2].details.vaccine, None);
     assert_eq!(records[&7].details.vaccine, None);
     assert_eq!(records[&4].details.vaccine.as_deref(), Some("vaxigrip"));
     assert_eq!(records[&5].details.delivery_site, Some(DeliverySite::Nose));
-    assert_eq!(
-        records[&5].details.delivery_method,
-        Some(DeliveryMethod::NasalSpray)
-    );
-    assert_eq!(
-        records[&6].details.delivery_site,
-        Some(DeliverySite::LeftArmUpperPosition)
-    );
-    assert_eq!(
-        records[&6].details.delivery_method,
-        Some(DeliveryMethod::Intramuscular)
-    );
+    assert_eq!(records[&5].details.delivery_method, Some(DeliveryMethod::NasalSpray));
+    assert_eq!(records[&6].details.delivery_site, Some(DeliverySite::LeftArmUpperPosition));
+    assert_eq!(records[&6].details.delivery_method, Some(DeliveryMethod::Intramuscular));
 
     // Processing the same import again changes nothing.
-    let stored = imports::get(h.records(), import.id)
-        .await
-        .expect("read")
-        .expect("import");
+    let stored = imports::get(h.records(), import.id).await.expect("read").expect("import");
     let status = h.pipeline.process(stored).await.expect("process again");
     assert_eq!(status, ImportStatus::Processed);
     assert_eq!(h.import(import.id).await.counts, import.counts);
@@ -301,13 +213,7 @@ pub async fn valid_flu(mut h: Harness) {
     second.sort();
     assert_eq!(first, second, "no new patient");
     for patient in &patient_ids {
-        assert_eq!(
-            vaccinations::of_patient(h.records(), *patient)
-                .await
-                .expect("records")
-                .len(),
-            1
-        );
+        assert_eq!(vaccinations::of_patient(h.records(), *patient).await.expect("records").len(), 1);
     }
 }
 
@@ -354,10 +260,7 @@ pub async fn valid_flu_with_existing_child(mut h: Harness) {
     assert!(patients.iter().any(|p| p.id == existing.id));
     let after = h.patient(existing.id).await;
     assert_eq!(after.attributes, existing.attributes, "never modified");
-    assert_eq!(
-        json!(after.archived_in),
-        json!({ "r1l": "immunisation_import" })
-    );
+    assert_eq!(json!(after.archived_in), json!({ "r1l": "immunisation_import" }));
     let created = patients.iter().filter(|p| p.id != existing.id).count();
     assert_eq!(created, 10);
 }
@@ -368,9 +271,7 @@ pub async fn valid_hpv(mut h: Harness) {
     let mut oliver = chyna(Some("8160442742"), "Oliver", "Bowers", date(2010, 9, 17));
     oliver.attributes.gender = Some(Gender::Male);
     oliver.attributes.address_postcode = Some("LE5 2RP".into());
-    oliver.school = SchoolPlacement::School {
-        urn: "123456".into(),
-    };
+    oliver.school = SchoolPlacement::School { urn: "123456".into() };
     oliver.team_ids = vec!["r1l".into()];
     h.existing_patient(&oliver).await;
 
@@ -382,22 +283,12 @@ pub async fn valid_hpv(mut h: Harness) {
     let patients = h.patients_of(&import).await;
     assert_eq!(patients.len(), 10);
     assert_no_locations(&h, &patients).await;
-    assert_eq!(
-        h.patient(oliver.id).await,
-        oliver,
-        "Oliver is unchanged and not archived"
-    );
+    assert_eq!(h.patient(oliver.id).await, oliver, "Oliver is unchanged and not archived");
     for patient in patients.iter().filter(|p| p.id != oliver.id) {
         assert_new_patient_shape(patient, "r1l");
     }
     let rosalind = h.patient_named(&import, "Rosalind", "Penn").await;
-    assert_eq!(
-        vaccinations::of_patient(h.records(), rosalind.id)
-            .await
-            .expect("records")
-            .len(),
-        2
-    );
+    assert_eq!(vaccinations::of_patient(h.records(), rosalind.id).await.expect("records").len(), 2);
 
     let records = records_by_row(&h, &import).await;
     assert_eq!(records.len(), 11);
@@ -426,22 +317,10 @@ pub async fn valid_hpv(mut h: Harness) {
             None => None,
         };
         assert_eq!(d.delivery_method, method, "row {row}");
-        let ods = if row == 6 || row == 10 {
-            None
-        } else {
-            Some("R1L")
-        };
+        let ods = if row == 6 || row == 10 { None } else { Some("R1L") };
         assert_eq!(d.performed_ods_code.as_deref(), ods, "row {row}");
-        let location = if [4, 8, 9].contains(&row) {
-            "Eton College".to_string()
-        } else {
-            kirkstall.clone()
-        };
-        assert_eq!(
-            d.location_name.as_deref(),
-            Some(location.as_str()),
-            "row {row}"
-        );
+        let location = if [4, 8, 9].contains(&row) { "Eton College".to_string() } else { kirkstall.clone() };
+        assert_eq!(d.location_name.as_deref(), Some(location.as_str()), "row {row}");
     }
     assert_eq!(records[&8].details.dose_sequence, Some(2));
     assert_eq!(records[&2].details.vaccine.as_deref(), Some("cervarix"));
@@ -476,10 +355,7 @@ pub async fn valid_mmr(mut h: Harness) {
     let records = records_by_row(&h, &import).await;
     for (row, record) in &records {
         assert_eq!(record.details.programme, Programme::Mmr, "row {row}");
-        assert_eq!(
-            record.details.disease_types,
-            ["measles", "mumps", "rubella"]
-        );
+        assert_eq!(record.details.disease_types, ["measles", "mumps", "rubella"]);
     }
     assert_eq!(records[&3].details.dose_sequence, Some(2));
     assert_eq!(records[&2].details.vaccine.as_deref(), Some("vaxpro"));
@@ -511,16 +387,11 @@ pub async fn valid_hpv_with_changes(mut h: Harness) {
     assert_processed(&import);
     assert_eq!(import.counts, counts(1, 0, 0, 0));
     let patients = h.patients_of(&import).await;
-    assert_eq!(
-        patients.iter().map(|p| p.id).collect::<Vec<_>>(),
-        [existing.id]
-    );
+    assert_eq!(patients.iter().map(|p| p.id).collect::<Vec<_>>(), [existing.id]);
     let after = h.patient(existing.id).await;
     assert_eq!(after.attributes, existing.attributes);
     assert!(after.pending_changes.is_empty());
-    let records = vaccinations::of_patient(h.records(), existing.id)
-        .await
-        .expect("records");
+    let records = vaccinations::of_patient(h.records(), existing.id).await.expect("records");
     assert_eq!(records.len(), 1);
 }
 
@@ -532,13 +403,8 @@ pub async fn valid_duplicate_patient(mut h: Harness, fixture: &str) {
     assert_eq!(import.counts, counts(2, 0, 0, 0), "{fixture}");
     let patients = h.patients_of(&import).await;
     assert_eq!(patients.len(), 1, "{fixture}");
-    assert_eq!(
-        patients[0].attributes.date_of_birth,
-        Some(date(2012, 9, 12))
-    );
-    let records = vaccinations::of_patient(h.records(), patients[0].id)
-        .await
-        .expect("records");
+    assert_eq!(patients[0].attributes.date_of_birth, Some(date(2012, 9, 12)));
+    let records = vaccinations::of_patient(h.records(), patients[0].id).await.expect("records");
     assert_eq!(records.len(), 2, "{fixture}");
 }
 
@@ -551,21 +417,16 @@ pub async fn duplicate_row(mut h: Harness) {
     assert_eq!(
         import.errors,
         [
-            base(
-                2,
-                "The record on this row appears to be a duplicate of row 3."
-            ),
-            base(
-                3,
-                "The record on this row appears to be a duplicate of row 2."
-            ),
+            base(2, "The record on this row appears to be a duplicate of row 3."),
+            base(3, "The record on this row appears to be a duplicate of row 2."),
         ]
     );
     assert_eq!(import.rows_with_errors, 2);
     assert!(h.patients_of(&import).await.is_empty());
 }
 
-const VACCINATED_MESSAGE: &str = "You need to record whether the child was vaccinated or not. Enter ‘Y’ or ‘N’ in the ‘VACCINATED’ column.";
+const VACCINATED_MESSAGE: &str =
+    "You need to record whether the child was vaccinated or not. Enter ‘Y’ or ‘N’ in the ‘VACCINATED’ column.";
 
 /// §4.9 A (flu only, clock 2025-08-01): every message, in order, and nothing written.
 pub async fn invalid_rows_for_a_flu_team(mut h: Harness) {
@@ -579,19 +440,11 @@ pub async fn invalid_rows_for_a_flu_team(mut h: Harness) {
             at(3, "VACCINATED", VACCINATED_MESSAGE),
             at(3, "BATCH_EXPIRY_DATE", "must be blank"),
             at(3, "BATCH_NUMBER", "must be blank"),
-            at(
-                3,
-                "DATE_OF_VACCINATION",
-                "must be in the current academic year"
-            ),
+            at(3, "DATE_OF_VACCINATION", "must be in the current academic year"),
             at(3, "ANATOMICAL_SITE", "must be blank"),
             at(3, "REASON_NOT_VACCINATED", "Enter a valid reason."),
             at(4, "BATCH_EXPIRY_DATE", "must be more than 15 years old"),
-            at(
-                4,
-                "DATE_OF_VACCINATION",
-                "must be in the current academic year"
-            ),
+            at(4, "DATE_OF_VACCINATION", "must be in the current academic year"),
             at(4, "ANATOMICAL_SITE", "Enter a valid anatomical site."),
         ]
     );
@@ -616,11 +469,7 @@ pub async fn invalid_rows_for_an_hpv_team(mut h: Harness) {
             at(3, "VACCINE_GIVEN", "This vaccine is not valid."),
             at(4, "BATCH_EXPIRY_DATE", "must be more than 15 years old"),
             at(4, "ANATOMICAL_SITE", "Enter a valid anatomical site."),
-            at(
-                4,
-                "PROGRAMME",
-                "This programme is not available in this session."
-            ),
+            at(4, "PROGRAMME", "This programme is not available in this session."),
             at(4, "VACCINE_GIVEN", "This vaccine is not valid."),
         ]
     );
@@ -630,30 +479,18 @@ pub async fn invalid_rows_for_an_hpv_team(mut h: Harness) {
 pub async fn empty_and_malformed_files(h: Harness) {
     let empty = upload_r1l(&h, "empty.csv").await;
     assert_eq!(empty.status, ImportStatus::RowsAreInvalid);
-    assert_eq!(
-        empty.file_error.as_deref(),
-        Some("Choose a CSV file with at least one record")
-    );
+    assert_eq!(empty.file_error.as_deref(), Some("Choose a CSV file with at least one record"));
 
     let malformed = upload_r1l(&h, "malformed.csv").await;
     assert_eq!(malformed.status, ImportStatus::RowsAreInvalid);
-    assert_eq!(
-        malformed.file_error.as_deref(),
-        Some("Choose a CSV file in the correct format")
-    );
+    assert_eq!(malformed.file_error.as_deref(), Some("Choose a CSV file in the correct format"));
     assert!(malformed.errors.is_empty());
 }
 
 /// §6.1: Td/IPV ("3-in-1", Revaxis) for a Td/IPV-only team, clock 2025-07-31.
 pub async fn td_ipv_vaccination_record(mut h: Harness) {
     with_programmes(&mut h, "r1l", &[Programme::TdIpv]);
-    let import = upload(
-        &h,
-        "r1l",
-        "nurse@example.com",
-        "td_ipv/vaccination_records.csv",
-    )
-    .await;
+    let import = upload(&h, "r1l", "nurse@example.com", "td_ipv/vaccination_records.csv").await;
 
     assert_processed(&import);
     assert_eq!(import.counts, counts(1, 0, 0, 0));
@@ -662,10 +499,7 @@ pub async fn td_ipv_vaccination_record(mut h: Harness) {
     assert_eq!(chyna.attributes.nhs_number.as_deref(), Some("7420180008"));
     assert_eq!(chyna.attributes.date_of_birth, Some(date(2010, 9, 12)));
     assert_eq!(chyna.attributes.gender, Some(Gender::NotSpecified));
-    assert_eq!(
-        chyna.attributes.address_postcode.as_deref(),
-        Some("LE3 2DA")
-    );
+    assert_eq!(chyna.attributes.address_postcode.as_deref(), Some("LE3 2DA"));
 
     let records = records_by_row(&h, &import).await;
     let d = &records[&2].details;
@@ -678,10 +512,7 @@ pub async fn td_ipv_vaccination_record(mut h: Harness) {
     assert_eq!(d.batch_expiry, Some(date(2012, 7, 30)));
     assert_eq!(d.delivery_site, Some(DeliverySite::LeftArmUpperPosition));
     assert_eq!(d.delivery_method, Some(DeliveryMethod::Intramuscular));
-    assert_eq!(
-        d.location_name.as_deref(),
-        Some(school_name(&h, "123456").as_str())
-    );
+    assert_eq!(d.location_name.as_deref(), Some(school_name(&h, "123456").as_str()));
 }
 
 /// §5.1: national reporting: 2 imported, 1 "not vaccinated" ignored; a re-upload imports nothing new.
@@ -691,79 +522,38 @@ pub async fn national_reporting_mixed_flu_hpv(h: Harness) {
     harry.team_ids = vec!["ryg".into()];
     h.existing_patient(&harry).await;
 
-    let import = upload(
-        &h,
-        "ryg",
-        "reporter@example.com",
-        &format!("{NR}/valid_mixed_flu_hpv.csv"),
-    )
-    .await;
+    let import = upload(&h, "ryg", "reporter@example.com", &format!("{NR}/valid_mixed_flu_hpv.csv")).await;
 
     assert_processed(&import);
     assert_eq!(import.row_count, Some(3));
     assert_eq!(import.counts, counts(2, 0, 0, 1));
-    assert_eq!(
-        h.patient(harry.id).await,
-        harry,
-        "Harry is matched and unchanged"
-    );
+    assert_eq!(h.patient(harry.id).await, harry, "Harry is matched and unchanged");
     let ron = h.patient_named(&import, "Ron", "Weasley").await;
     assert_new_patient_shape(&ron, "ryg");
     assert_eq!(ron.attributes.gender, Some(Gender::NotKnown));
-    assert_eq!(
-        h.patients_of(&import).await.len(),
-        2,
-        "Hermione is not created"
-    );
+    assert_eq!(h.patients_of(&import).await.len(), 2, "Hermione is not created");
     let records = records_by_row(&h, &import).await;
     assert_eq!(records.len(), 2);
     assert_eq!(records[&2].patient_id, harry.id);
     assert_eq!(records[&2].details.source, RecordSource::NationalReporting);
-    assert_eq!(
-        records[&2].details.local_patient_id.as_deref(),
-        Some("1234")
-    );
+    assert_eq!(records[&2].details.local_patient_id.as_deref(), Some("1234"));
     assert_eq!(records[&3].details.programme, Programme::Hpv);
 
-    let again = upload(
-        &h,
-        "ryg",
-        "reporter@example.com",
-        &format!("{NR}/valid_mixed_flu_hpv.csv"),
-    )
-    .await;
+    let again = upload(&h, "ryg", "reporter@example.com", &format!("{NR}/valid_mixed_flu_hpv.csv")).await;
     assert_eq!(again.counts, counts(0, 0, 2, 1));
-    assert_eq!(
-        vaccinations::of_patient(h.records(), harry.id)
-            .await
-            .expect("records")
-            .len(),
-        1
-    );
+    assert_eq!(vaccinations::of_patient(h.records(), harry.id).await.expect("records").len(), 1);
 }
 
 /// §5.3: two identical national-reporting rows.
 pub async fn national_reporting_duplicate_row(h: Harness) {
-    let import = upload(
-        &h,
-        "ryg",
-        "reporter@example.com",
-        &format!("{NR}/duplicate_row.csv"),
-    )
-    .await;
+    let import = upload(&h, "ryg", "reporter@example.com", &format!("{NR}/duplicate_row.csv")).await;
 
     assert_eq!(import.status, ImportStatus::RowsAreInvalid);
     assert_eq!(
         import.errors,
         [
-            base(
-                2,
-                "The record on this row appears to be a duplicate of row 3."
-            ),
-            base(
-                3,
-                "The record on this row appears to be a duplicate of row 2."
-            ),
+            base(2, "The record on this row appears to be a duplicate of row 3."),
+            base(3, "The record on this row appears to be a duplicate of row 2."),
         ]
     );
 }
@@ -772,34 +562,22 @@ pub async fn national_reporting_duplicate_row(h: Harness) {
 /// neither kind is invalid with a message saying so.
 pub async fn chis_drop_is_detected_from_its_headers(mut h: Harness) {
     with_programmes(&mut h, "r1l", &[Programme::Hpv]);
-    let import = h
-        .import_fixture("R1L", &format!("{POC}/valid_hpv.csv"))
-        .await;
+    let import = h.import_fixture("R1L", &format!("{POC}/valid_hpv.csv")).await;
     assert_eq!(import.kind, ImportKind::VaccinationRecords);
     assert_processed(&import);
     assert_eq!(import.counts, counts(11, 0, 0, 0));
     assert_eq!(import.uploaded_by, None);
     assert_eq!(h.patients_of(&import).await.len(), 10);
 
-    let handled = h
-        .drop_file(
-            "R1L",
-            "mystery.csv",
-            b"name,dob,address\nA,2010-01-01,here\n".to_vec(),
-        )
-        .await
-        .expect("pipeline");
-    let Handled::Processed { import_id, status } = handled else {
-        panic!("{handled:?}")
-    };
+    let handled =
+        h.drop_file("R1L", "mystery.csv", b"name,dob,address\nA,2010-01-01,here\n".to_vec()).await.expect("pipeline");
+    let Handled::Processed { import_id, status } = handled else { panic!("{handled:?}") };
     assert_eq!(status, ImportStatus::RowsAreInvalid);
     let mystery = h.import(import_id).await;
     assert_eq!(mystery.file_error.as_deref(), Some(UNRECOGNISED_DROP));
     assert!(h.patients_of(&mystery).await.is_empty());
 
-    let cohort = h
-        .import_fixture("R1L", "cohort_import/valid_minimal.csv")
-        .await;
+    let cohort = h.import_fixture("R1L", "cohort_import/valid_minimal.csv").await;
     assert_eq!(cohort.kind, ImportKind::ChildRecords);
 }
 
@@ -816,16 +594,8 @@ where
     valid_mmr(make(clock_2025_08_01()).await).await;
     valid_hpv_with_instruction_row(make(clock_2025_08_01()).await).await;
     valid_hpv_with_changes(make(clock_2025_08_01()).await).await;
-    valid_duplicate_patient(
-        make(clock_2025_08_01()).await,
-        "valid_duplicate_patient.csv",
-    )
-    .await;
-    valid_duplicate_patient(
-        make(clock_2025_08_01()).await,
-        "valid_duplicate_patient_no_nhs_number.csv",
-    )
-    .await;
+    valid_duplicate_patient(make(clock_2025_08_01()).await, "valid_duplicate_patient.csv").await;
+    valid_duplicate_patient(make(clock_2025_08_01()).await, "valid_duplicate_patient_no_nhs_number.csv").await;
     duplicate_row(make(clock_2025_08_01()).await).await;
     invalid_rows_for_a_flu_team(make(clock_2025_08_01()).await).await;
     invalid_rows_for_an_hpv_team(make(date(2025, 5, 20)).await).await;

@@ -4,8 +4,7 @@ use integration_tests::harness::{Harness, emulators_or_skip};
 use integration_tests::vaccination_scenarios;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn when_vaccination_fixtures_are_imported_on_aws_emulators_should_match_documented_outcomes()
-{
+async fn when_vaccination_fixtures_are_imported_on_aws_emulators_should_match_documented_outcomes() {
     let Some(endpoints) = emulators_or_skip("vaccination_emulators") else {
         return;
     };

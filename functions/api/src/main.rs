@@ -17,16 +17,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     let auth = Authenticator::remote(&jwks_url, &issuer, &audience)?;
     let adapters = CloudAdapters::connect(&config).await;
     let reference = shared::store::reference::load(adapters.records.as_ref()).await?;
-    let settings = WebSettings {
-        today_override: config.today_override,
-        ..WebSettings::default()
-    };
-    let state = AppState::new(
-        adapters.records,
-        adapters.objects,
-        Arc::new(reference),
-        auth,
-        settings,
-    );
+    let settings = WebSettings { today_override: config.today_override, ..WebSettings::default() };
+    let state = AppState::new(adapters.records, adapters.objects, Arc::new(reference), auth, settings);
     lambda_http::run(app(state)).await
 }

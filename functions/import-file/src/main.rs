@@ -27,9 +27,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         let pipeline = pipeline.clone();
         async move {
             // A failed S3 invocation is retried by Lambda; SQS failures are reported per message instead.
-            invocation::handle_invocation(&pipeline, event.payload)
-                .await
-                .map_err(lambda_runtime::Error::from)
+            invocation::handle_invocation(&pipeline, event.payload).await.map_err(lambda_runtime::Error::from)
         }
     }))
     .await

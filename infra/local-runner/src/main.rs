@@ -14,11 +14,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "mavis",
-    version,
-    about = "School-age immunisation record imports: local runner and tools"
-)]
+#[command(name = "mavis", version, about = "School-age immunisation record imports: local runner and tools")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -48,10 +44,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli
-        .command
-        .unwrap_or(Command::Serve(serve::ServeArgs::default()))
-    {
+    match cli.command.unwrap_or(Command::Serve(serve::ServeArgs::default())) {
         Command::Serve(args) => serve::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Token(args) => token::run(args),

@@ -40,12 +40,7 @@ pub struct ServeArgs {
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        Self {
-            port: 3000,
-            data: crate::default_data_dir(),
-            seed: None,
-            today: None,
-        }
+        Self { port: 3000, data: crate::default_data_dir(), seed: None, today: None }
     }
 }
 
@@ -68,61 +63,40 @@ const MAX_RECEIVES: u32 = 5;
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let port = args.port;
     let data = args.data.clone();
-    std::fs::create_dir_all(data.join("drops"))
-        .with_context(|| format!("cannot create {}", data.display()))?;
+    std::fs::create_dir_all(data.join("drops")).with_context(|| format!("cannot create {}", data.display()))?;
 
     let reference = match &args.seed {
         Some(path) => shared::reference::load_file(path)?,
         None => shared::reference::demo(),
     };
-    let records: Arc<dyn RecordStore> =
-        Arc::new(SqliteRecordStore::open(&data.join("records.sqlite"))?);
+    let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::open(&data.join("records.sqlite"))?);
     shared::store::reference::save(records.as_ref(), &reference).await?;
     let base_url = format!("http://127.0.0.1:{port}");
-    let folder = Arc::new(FolderObjectStore::new(
-        data.clone(),
-        base_url.clone(),
-        signing_key(&data)?,
-    ));
+    let folder = Arc::new(FolderObjectStore::new(data.clone(), base_url.clone(), signing_key(&data)?));
     let objects: Arc<dyn ObjectStore> = folder.clone();
-    let queue: Arc<dyn Queue> =
-        Arc::new(EmbeddedQueue::open(&data.join("object-events.sqlite"), MAX_RECEIVES).await?);
+    let queue: Arc<dyn Queue> = Arc::new(EmbeddedQueue::open(&data.join("object-events.sqlite"), MAX_RECEIVES).await?);
     let reference = Arc::new(reference);
 
     let pipeline = Pipeline {
         records: records.clone(),
         objects: objects.clone(),
         reference: reference.clone(),
-        settings: PipelineSettings {
-            today_override: args.today,
-            ..PipelineSettings::default()
-        },
+        settings: PipelineSettings { today_override: args.today, ..PipelineSettings::default() },
     };
 
     let issuer = LocalIssuer::load_or_create(&data)?;
-    let settings = WebSettings {
-        today_override: args.today,
-        ..WebSettings::default()
-    };
-    let state = AppState::new(
-        records,
-        objects,
-        reference,
-        issuer.authenticator(),
-        settings,
-    )
-    .with_local_issuer(issuer);
+    let settings = WebSettings { today_override: args.today, ..WebSettings::default() };
+    let state = AppState::new(records, objects, reference, issuer.authenticator(), settings).with_local_issuer(issuer);
     let events = queue.clone();
-    let on_stored: Arc<dyn Fn(ObjectStored) + Send + Sync> =
-        Arc::new(move |stored: ObjectStored| {
-            let queue = events.clone();
-            tokio::spawn(async move {
-                let body = drops::notification(&stored.key, &stored.etag, stored.size);
-                if let Err(e) = queue.send_batch(vec![body]).await {
-                    tracing::error!(error = %e, "could not queue an upload event");
-                }
-            });
+    let on_stored: Arc<dyn Fn(ObjectStored) + Send + Sync> = Arc::new(move |stored: ObjectStored| {
+        let queue = events.clone();
+        tokio::spawn(async move {
+            let body = drops::notification(&stored.key, &stored.etag, stored.size);
+            if let Err(e) = queue.send_batch(vec![body]).await {
+                tracing::error!(error = %e, "could not queue an upload event");
+            }
         });
+    });
     let app = shared::web::app(state).merge(upload_router(folder.clone(), on_stored));
 
     let dropped: Arc<dyn ObjectStore> = folder.clone();
@@ -131,20 +105,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
-        .with_context(|| {
-            format!(
-                "cannot listen on 127.0.0.1:{port}; is something else running there? Use --port"
-            )
-        })?;
+        .with_context(|| format!("cannot listen on 127.0.0.1:{port}; is something else running there? Use --port"))?;
     println!("Mavis is running at {base_url}");
     println!("  a token for the API:  cargo run -- token --user nurse@example.com");
-    println!(
-        "  CHIS drops folder:    {}/{{ODS code}}/",
-        data.join("drops").display()
-    );
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
+    println!("  CHIS drops folder:    {}/{{ODS code}}/", data.join("drops").display());
+    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }
 
@@ -164,10 +129,7 @@ fn signing_key(data: &Path) -> anyhow::Result<[u8; 32]> {
 /// The import function's event source: messages from the queue to the pipeline, retried with back-off.
 async fn work(pipeline: Pipeline, queue: Arc<dyn Queue>) {
     loop {
-        let messages = match queue
-            .receive(10, Duration::from_secs(1), EVENT_VISIBILITY)
-            .await
-        {
+        let messages = match queue.receive(10, Duration::from_secs(1), EVENT_VISIBILITY).await {
             Ok(messages) => messages,
             Err(e) => {
                 tracing::error!(error = %e, "cannot read the event queue");

@@ -35,22 +35,12 @@ pub fn run(args: TokenArgs) -> ExitCode {
     };
     if reference.user(&args.user).is_none() {
         let known: Vec<&str> = reference.users.iter().map(|u| u.email.as_str()).collect();
-        eprintln!(
-            "mavis token: {} is not a user in the seed; known users: {}",
-            args.user,
-            known.join(", ")
-        );
+        eprintln!("mavis token: {} is not a user in the seed; known users: {}", args.user, known.join(", "));
         return ExitCode::from(2);
     }
     match LocalIssuer::load_or_create(&args.data) {
         Ok(issuer) => {
-            println!(
-                "{}",
-                issuer.issue(
-                    &args.user.to_lowercase(),
-                    std::time::Duration::from_secs(args.hours * 3600)
-                )
-            );
+            println!("{}", issuer.issue(&args.user.to_lowercase(), std::time::Duration::from_secs(args.hours * 3600)));
             ExitCode::SUCCESS
         }
         Err(e) => {

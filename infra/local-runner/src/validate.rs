@@ -11,9 +11,9 @@ use shared::csv_import::Limits;
 use shared::csv_import::child_records::{ChildFormat, ChildRecordsContext};
 use shared::csv_import::report::{Status, ValidationSummary, summarise_child_records, summarise_vaccination_records};
 use shared::csv_import::vaccination_records::VaccinationContext;
+use shared::domain::{AcademicYear, ReferenceData};
 use shared::pipeline::class_list::check_selection;
 use shared::reference::vaccines::VaccineCatalogue;
-use shared::domain::{AcademicYear, ReferenceData};
 
 #[derive(Args)]
 pub struct ValidateArgs {
@@ -107,21 +107,12 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     } else {
         print_human(&summary);
     }
-    if summary.status == Status::Valid {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if summary.status == Status::Valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
-fn find_team<'a>(
-    reference: &'a ReferenceData,
-    ods: Option<&str>,
-) -> Result<&'a shared::domain::Team, String> {
+fn find_team<'a>(reference: &'a ReferenceData, ods: Option<&str>) -> Result<&'a shared::domain::Team, String> {
     match ods {
-        Some(ods) => reference
-            .team_by_ods(ods)
-            .ok_or_else(|| format!("no team with ODS code {ods} in the seed")),
+        Some(ods) => reference.team_by_ods(ods).ok_or_else(|| format!("no team with ODS code {ods} in the seed")),
         None => reference
             .teams
             .iter()
@@ -139,10 +130,7 @@ fn print_human(summary: &ValidationSummary) {
         println!("Valid: {} rows", summary.rows);
         return;
     }
-    println!(
-        "Invalid: {} of {} rows have errors",
-        summary.rows_with_errors, summary.rows
-    );
+    println!("Invalid: {} of {} rows have errors", summary.rows_with_errors, summary.rows);
     let mut last_row = None;
     for error in &summary.errors {
         if last_row != Some(error.row) {

@@ -21,38 +21,21 @@ impl Drop for Server {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
 
 async fn start(data: &Path) -> Server {
     let port = free_port();
     let child = Command::new(env!("CARGO_BIN_EXE_mavis"))
-        .args([
-            "serve",
-            "--port",
-            &port.to_string(),
-            "--today",
-            "2023-05-20",
-            "--data",
-        ])
+        .args(["serve", "--port", &port.to_string(), "--today", "2023-05-20", "--data"])
         .arg(data)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .expect("start mavis serve");
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
+    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while reqwest::get(format!("{}/health", server.base))
-        .await
-        .is_err()
-    {
+    while reqwest::get(format!("{}/health", server.base)).await.is_err() {
         assert!(Instant::now() < deadline, "mavis serve did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -65,46 +48,24 @@ fn token(data: &Path, email: &str) -> String {
         .arg(data)
         .output()
         .expect("run mavis token");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout)
-        .expect("utf-8")
-        .trim()
-        .to_string()
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8").trim().to_string()
 }
 
 async fn wait_for_status(client: &reqwest::Client, url: &str, token: &str, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let import: Value = client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("GET")
-            .json()
-            .await
-            .expect("JSON");
+        let import: Value = client.get(url).bearer_auth(token).send().await.expect("GET").json().await.expect("JSON");
         if import["status"] == status {
             return import;
         }
-        assert!(
-            Instant::now() < deadline,
-            "import never reached {status}: {import}"
-        );
+        assert!(Instant::now() < deadline, "import never reached {status}: {import}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 fn fixture(relative: &str) -> Vec<u8> {
-    std::fs::read(format!(
-        "{}/../../../shared/fixtures/mavis/{relative}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .expect("fixture")
+    std::fs::read(format!("{}/../../../shared/fixtures/mavis/{relative}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
 }
 
 #[tokio::test]
@@ -125,33 +86,19 @@ async fn when_file_is_put_to_the_presigned_url_should_complete_and_stay_within_t
         .await
         .expect("JSON");
     let upload = &created["upload"];
-    let mut put = client
-        .put(upload["url"].as_str().expect("url"))
-        .body(fixture("cohort_import/valid.csv"));
+    let mut put = client.put(upload["url"].as_str().expect("url")).body(fixture("cohort_import/valid.csv"));
     for (name, value) in upload["headers"].as_object().expect("headers") {
         put = put.header(name, value.as_str().expect("header value"));
     }
     assert!(put.send().await.expect("PUT").status().is_success());
 
-    let url = format!(
-        "{}/api/imports/{}",
-        server.base,
-        created["id"].as_str().expect("id")
-    );
+    let url = format!("{}/api/imports/{}", server.base, created["id"].as_str().expect("id"));
     let import = wait_for_status(&client, &url, &nurse, "processed").await;
     assert_eq!(import["status_tag"], "Completed");
-    assert_eq!(
-        import["counts"],
-        json!({"new": 3, "changed": 0, "exact_duplicate": 0})
-    );
+    assert_eq!(import["counts"], json!({"new": 3, "changed": 0, "exact_duplicate": 0}));
 
     let other_team = token(data.path(), "nurse2@example.com");
-    let response = client
-        .get(&url)
-        .bearer_auth(&other_team)
-        .send()
-        .await
-        .expect("GET");
+    let response = client.get(&url).bearer_auth(&other_team).send().await.expect("GET");
     assert_eq!(response.status(), 404);
 }
 
@@ -164,11 +111,7 @@ async fn when_file_is_dropped_into_the_drops_folder_should_be_imported_for_that_
 
     let folder = data.path().join("drops").join("R1L");
     std::fs::create_dir_all(&folder).expect("drops folder");
-    std::fs::write(
-        folder.join("invalid_fields.csv"),
-        fixture("cohort_import/invalid_fields.csv"),
-    )
-    .expect("drop");
+    std::fs::write(folder.join("invalid_fields.csv"), fixture("cohort_import/invalid_fields.csv")).expect("drop");
 
     let deadline = Instant::now() + Duration::from_secs(30);
     let import = loop {
@@ -181,26 +124,17 @@ async fn when_file_is_dropped_into_the_drops_folder_should_be_imported_for_that_
             .json()
             .await
             .expect("JSON");
-        if let Some(import) = list["imports"]
-            .as_array()
-            .and_then(|a| a.first())
-            .filter(|i| i["status"] != "pending_import")
+        if let Some(import) =
+            list["imports"].as_array().and_then(|a| a.first()).filter(|i| i["status"] != "pending_import")
         {
             break import.clone();
         }
-        assert!(
-            Instant::now() < deadline,
-            "the drop was never imported: {list}"
-        );
+        assert!(Instant::now() < deadline, "the drop was never imported: {list}");
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(import["status_tag"], "Invalid");
     let detail: Value = client
-        .get(format!(
-            "{}/api/imports/{}",
-            server.base,
-            import["id"].as_str().expect("id")
-        ))
+        .get(format!("{}/api/imports/{}", server.base, import["id"].as_str().expect("id")))
         .bearer_auth(&nurse)
         .send()
         .await

@@ -32,9 +32,7 @@ pub async fn sdk_config_for(endpoint: &str) -> SdkConfig {
 /// An S3 client with path-style addressing: virtual-host style would need DNS for `bucket.127.0.0.1` locally, and
 /// path style works the same on AWS.
 pub fn s3_client(cfg: &SdkConfig) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::from(cfg)
-        .force_path_style(true)
-        .build();
+    let conf = aws_sdk_s3::config::Builder::from(cfg).force_path_style(true).build();
     aws_sdk_s3::Client::from_conf(conf)
 }
 
@@ -73,21 +71,13 @@ const RETRYABLE_CODES: &[&str] = &[
     "OverLimit",
 ];
 
-const NOT_FOUND_CODES: &[&str] = &[
-    "NoSuchKey",
-    "NotFound",
-    "NoSuchBucket",
-    "NonExistentQueue",
-    "QueueDoesNotExist",
-];
+const NOT_FOUND_CODES: &[&str] = &["NoSuchKey", "NotFound", "NoSuchBucket", "NonExistentQueue", "QueueDoesNotExist"];
 
 /// Sorts an SDK error into NotFound / Transient / Invalid (the SDK has already retried transient failures with its
 /// standard back-off by the time we see them).
 pub(crate) fn classify<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> Failure {
     match err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            Failure::Transient
-        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => Failure::Transient,
         SdkError::ConstructionFailure(_) => Failure::Invalid,
         _ => {
             let code = err.code().unwrap_or_default();
@@ -111,9 +101,6 @@ where
     match (err.code(), err.message()) {
         (Some(code), Some(message)) => format!("{operation}: {code}: {message}"),
         (Some(code), None) => format!("{operation}: {code}"),
-        _ => format!(
-            "{operation}: {}",
-            aws_sdk_s3::error::DisplayErrorContext(err)
-        ),
+        _ => format!("{operation}: {}", aws_sdk_s3::error::DisplayErrorContext(err)),
     }
 }

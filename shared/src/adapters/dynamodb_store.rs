@@ -16,10 +16,9 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    IndexStatus, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put,
-    PutRequest, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
-    TransactWriteItem, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, IndexStatus,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
+    TableStatus, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, WriteRequest,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -27,9 +26,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 use rand::Rng as _;
 
 use crate::ports::record_store::MAX_TRANSACTION_OPS;
-use crate::ports::{
-    Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp,
-};
+use crate::ports::{Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp};
 
 type Attributes = HashMap<String, AttributeValue>;
 
@@ -77,11 +74,7 @@ enum DynamoFailure {
         source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("DynamoDB {operation} left {count} requests unprocessed after {attempts} attempts")]
-    Unprocessed {
-        operation: &'static str,
-        count: usize,
-        attempts: u32,
-    },
+    Unprocessed { operation: &'static str, count: usize, attempts: u32 },
     #[error("DynamoDB transaction cancelled ({reasons})")]
     Cancelled { reasons: String },
     #[error("DynamoDB table did not become ACTIVE within {} s", .waited.as_secs())]
@@ -97,10 +90,7 @@ pub struct DynamoRecordStore {
 
 impl DynamoRecordStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self {
-            client,
-            table: table.into(),
-        }
+        Self { client, table: table.into() }
     }
 
     pub fn table(&self) -> &str {
@@ -126,9 +116,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .await;
     match created {
         Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_in_use_exception()) => {}
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {}
         Err(e) => return Err(sdk_error("CreateTable", e)),
     }
     wait_until_active(client, table).await?;
@@ -143,28 +131,15 @@ fn attribute_definitions() -> Result<Vec<AttributeDefinition>, StoreError> {
     }
     names
         .into_iter()
-        .map(|name| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-        })
+        .map(|name| AttributeDefinition::builder().attribute_name(name).attribute_type(ScalarAttributeType::S).build())
         .collect::<Result<_, _>>()
         .map_err(build_error)
 }
 
 fn key_schema(pk: &str, sk: &str) -> Result<Vec<KeySchemaElement>, StoreError> {
     Ok(vec![
-        KeySchemaElement::builder()
-            .attribute_name(pk)
-            .key_type(KeyType::Hash)
-            .build()
-            .map_err(build_error)?,
-        KeySchemaElement::builder()
-            .attribute_name(sk)
-            .key_type(KeyType::Range)
-            .build()
-            .map_err(build_error)?,
+        KeySchemaElement::builder().attribute_name(pk).key_type(KeyType::Hash).build().map_err(build_error)?,
+        KeySchemaElement::builder().attribute_name(sk).key_type(KeyType::Range).build().map_err(build_error)?,
     ])
 }
 
@@ -176,11 +151,7 @@ fn global_secondary_indexes() -> Result<Vec<GlobalSecondaryIndex>, StoreError> {
             GlobalSecondaryIndex::builder()
                 .index_name(index.as_str())
                 .set_key_schema(Some(key_schema(pk, sk)?))
-                .projection(
-                    Projection::builder()
-                        .projection_type(ProjectionType::All)
-                        .build(),
-                )
+                .projection(Projection::builder().projection_type(ProjectionType::All).build())
                 .build()
                 .map_err(build_error)
         })
@@ -195,17 +166,13 @@ async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreErro
         let described = described.map_err(|e| sdk_error("DescribeTable", e))?;
         let active = described.table.is_some_and(|t| {
             t.table_status == Some(TableStatus::Active)
-                && t.global_secondary_indexes()
-                    .iter()
-                    .all(|i| i.index_status == Some(IndexStatus::Active))
+                && t.global_secondary_indexes().iter().all(|i| i.index_status == Some(IndexStatus::Active))
         });
         if active {
             return Ok(());
         }
         if started.elapsed() >= TABLE_ACTIVE_DEADLINE {
-            return Err(StoreError::Transient(Box::new(DynamoFailure::NotActive {
-                waited: started.elapsed(),
-            })));
+            return Err(StoreError::Transient(Box::new(DynamoFailure::NotActive { waited: started.elapsed() })));
         }
         tokio::time::sleep(pause).await;
         pause = (pause * 2).min(Duration::from_secs(2));
@@ -214,24 +181,15 @@ async fn wait_until_active(client: &Client, table: &str) -> Result<(), StoreErro
 
 /// Turns TTL on unless it already is (DynamoDB refuses to enable it twice).
 async fn enable_ttl(client: &Client, table: &str) -> Result<(), StoreError> {
-    let described = client
-        .describe_time_to_live()
-        .table_name(table)
-        .send()
-        .await;
-    let status = described
-        .map_err(|e| sdk_error("DescribeTimeToLive", e))?
-        .time_to_live_description;
+    let described = client.describe_time_to_live().table_name(table).send().await;
+    let status = described.map_err(|e| sdk_error("DescribeTimeToLive", e))?.time_to_live_description;
     if status
         .and_then(|s| s.time_to_live_status)
         .is_some_and(|s| matches!(s, TimeToLiveStatus::Enabled | TimeToLiveStatus::Enabling))
     {
         return Ok(());
     }
-    let spec = TimeToLiveSpecification::builder()
-        .enabled(true)
-        .attribute_name(EXPIRES_AT)
-        .build();
+    let spec = TimeToLiveSpecification::builder().enabled(true).attribute_name(EXPIRES_AT).build();
     client
         .update_time_to_live()
         .table_name(table)
@@ -264,9 +222,8 @@ fn key_to_attributes(key: &ItemKey) -> Attributes {
 }
 
 fn item_to_attributes(item: &Item) -> Result<Attributes, StoreError> {
-    let body = serde_json::to_string(&item.body).map_err(|e| {
-        StoreError::Invalid(format!("the item body cannot be written as JSON: {e}"))
-    })?;
+    let body = serde_json::to_string(&item.body)
+        .map_err(|e| StoreError::Invalid(format!("the item body cannot be written as JSON: {e}")))?;
     let mut attributes = key_to_attributes(&item.key);
     for (index, key) in IndexName::ALL.into_iter().zip(&item.indexes) {
         if let Some(key) = key {
@@ -275,25 +232,16 @@ fn item_to_attributes(item: &Item) -> Result<Attributes, StoreError> {
             attributes.insert(sk.to_string(), AttributeValue::S(key.sk.clone()));
         }
     }
-    attributes.insert(
-        VERSION.to_string(),
-        AttributeValue::N(item.version.to_string()),
-    );
+    attributes.insert(VERSION.to_string(), AttributeValue::N(item.version.to_string()));
     attributes.insert(BODY.to_string(), AttributeValue::S(body));
     if let Some(expires_at) = item.expires_at {
-        attributes.insert(
-            EXPIRES_AT.to_string(),
-            AttributeValue::N(expires_at.to_string()),
-        );
+        attributes.insert(EXPIRES_AT.to_string(), AttributeValue::N(expires_at.to_string()));
     }
     Ok(attributes)
 }
 
 fn item_from_attributes(mut attributes: Attributes) -> Result<Item, StoreError> {
-    let key = ItemKey {
-        pk: take_string(&mut attributes, PK)?,
-        sk: take_string(&mut attributes, SK)?,
-    };
+    let key = ItemKey { pk: take_string(&mut attributes, PK)?, sk: take_string(&mut attributes, SK)? };
     let mut indexes: [Option<ItemKey>; 4] = Default::default();
     for (slot, index) in indexes.iter_mut().zip(IndexName::ALL) {
         let (pk, sk) = key_attributes(Some(index));
@@ -301,10 +249,7 @@ fn item_from_attributes(mut attributes: Attributes) -> Result<Item, StoreError> 
             (Some(AttributeValue::S(pk)), Some(AttributeValue::S(sk))) => Some(ItemKey { pk, sk }),
             (None, None) => None,
             _ => {
-                return Err(StoreError::Corrupt(format!(
-                    "stored item has a malformed {} key",
-                    index.as_str()
-                )));
+                return Err(StoreError::Corrupt(format!("stored item has a malformed {} key", index.as_str())));
             }
         };
     }
@@ -313,36 +258,24 @@ fn item_from_attributes(mut attributes: Attributes) -> Result<Item, StoreError> 
     let body = serde_json::from_str(&take_string(&mut attributes, BODY)?)
         .map_err(|e| StoreError::Corrupt(format!("stored body is not JSON: {e}")))?;
     let expires_at = take_number(&mut attributes, EXPIRES_AT)?;
-    Ok(Item {
-        key,
-        indexes,
-        version,
-        body,
-        expires_at,
-    })
+    Ok(Item { key, indexes, version, body, expires_at })
 }
 
 fn take_string(attributes: &mut Attributes, name: &str) -> Result<String, StoreError> {
     match attributes.remove(name) {
         Some(AttributeValue::S(value)) => Ok(value),
-        _ => Err(StoreError::Corrupt(format!(
-            "stored item has no string attribute {name}"
-        ))),
+        _ => Err(StoreError::Corrupt(format!("stored item has no string attribute {name}"))),
     }
 }
 
-fn take_number<T: std::str::FromStr>(
-    attributes: &mut Attributes,
-    name: &str,
-) -> Result<Option<T>, StoreError> {
+fn take_number<T: std::str::FromStr>(attributes: &mut Attributes, name: &str) -> Result<Option<T>, StoreError> {
     match attributes.remove(name) {
         None => Ok(None),
-        Some(AttributeValue::N(value)) => value.parse().map(Some).map_err(|_| {
-            StoreError::Corrupt(format!("stored attribute {name} is not a valid number"))
-        }),
-        Some(_) => Err(StoreError::Corrupt(format!(
-            "stored attribute {name} is not a number"
-        ))),
+        Some(AttributeValue::N(value)) => value
+            .parse()
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt(format!("stored attribute {name} is not a valid number"))),
+        Some(_) => Err(StoreError::Corrupt(format!("stored attribute {name} is not a number"))),
     }
 }
 
@@ -358,21 +291,12 @@ impl ConditionParts {
     fn new(condition: Condition) -> Self {
         match condition {
             Condition::None => Self::default(),
-            Condition::NotExists => Self {
-                expression: Some(format!("attribute_not_exists({PK})")),
-                ..Self::default()
-            },
-            Condition::Exists => Self {
-                expression: Some(format!("attribute_exists({PK})")),
-                ..Self::default()
-            },
+            Condition::NotExists => Self { expression: Some(format!("attribute_not_exists({PK})")), ..Self::default() },
+            Condition::Exists => Self { expression: Some(format!("attribute_exists({PK})")), ..Self::default() },
             Condition::VersionIs(version) => Self {
                 expression: Some("#v = :v".into()),
                 names: Some(HashMap::from([("#v".to_string(), VERSION.to_string())])),
-                values: Some(HashMap::from([(
-                    ":v".to_string(),
-                    AttributeValue::N(version.to_string()),
-                )])),
+                values: Some(HashMap::from([(":v".to_string(), AttributeValue::N(version.to_string()))])),
             },
         }
     }
@@ -408,22 +332,15 @@ where
     }
     let status = err.raw_response().map_or(0, |r| r.status().as_u16());
     let transient = match &err {
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
         SdkError::ConstructionFailure(_) => false,
         _ => TRANSIENT_CODES.contains(&code) || status == 429 || status >= 500,
     };
     if transient {
-        return StoreError::Transient(Box::new(DynamoFailure::Sdk {
-            operation,
-            source: Box::new(err),
-        }));
+        return StoreError::Transient(Box::new(DynamoFailure::Sdk { operation, source: Box::new(err) }));
     }
     match (err.code(), err.message()) {
-        (Some(code), Some(message)) => {
-            StoreError::Invalid(format!("{operation}: {code}: {message}"))
-        }
+        (Some(code), Some(message)) => StoreError::Invalid(format!("{operation}: {code}: {message}")),
         (Some(code), None) => StoreError::Invalid(format!("{operation}: {code}")),
         _ => StoreError::Invalid(format!("{operation}: {}", DisplayErrorContext(&err))),
     }
@@ -431,34 +348,19 @@ where
 
 /// A cancelled transaction is a Conflict when a condition failed; otherwise its reasons decide.
 fn transact_error(err: SdkError<TransactWriteItemsError, HttpResponse>) -> StoreError {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) =
-        err.as_service_error()
-    else {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = err.as_service_error() else {
         return sdk_error("TransactWriteItems", err);
     };
-    let codes: Vec<&str> = cancelled
-        .cancellation_reasons()
-        .iter()
-        .map(|r| r.code().unwrap_or("None"))
-        .collect();
+    let codes: Vec<&str> = cancelled.cancellation_reasons().iter().map(|r| r.code().unwrap_or("None")).collect();
     let message = cancelled.message().unwrap_or_default();
     if let Some(position) = codes.iter().position(|c| *c == "ConditionalCheckFailed") {
-        return StoreError::Conflict(format!(
-            "a condition failed on transaction operation {position}"
-        ));
+        return StoreError::Conflict(format!("a condition failed on transaction operation {position}"));
     }
     if codes.is_empty() && message.contains("ConditionalCheckFailed") {
         return StoreError::Conflict("a condition failed in the transaction".into());
     }
-    let reasons = if codes.is_empty() {
-        message.to_string()
-    } else {
-        codes.join(", ")
-    };
-    if codes
-        .iter()
-        .any(|c| matches!(*c, "ValidationError" | "ItemCollectionSizeLimitExceeded"))
-    {
+    let reasons = if codes.is_empty() { message.to_string() } else { codes.join(", ") };
+    if codes.iter().any(|c| matches!(*c, "ValidationError" | "ItemCollectionSizeLimitExceeded")) {
         return StoreError::Invalid(format!("TransactWriteItems cancelled: {reasons}"));
     }
     StoreError::Transient(Box::new(DynamoFailure::Cancelled { reasons }))
@@ -472,37 +374,28 @@ fn encode_cursor(key: &Attributes) -> Result<String, StoreError> {
     let mut plain = HashMap::with_capacity(key.len());
     for (name, value) in key {
         let AttributeValue::S(value) = value else {
-            return Err(StoreError::Corrupt(format!(
-                "LastEvaluatedKey attribute {name} is not a string"
-            )));
+            return Err(StoreError::Corrupt(format!("LastEvaluatedKey attribute {name} is not a string")));
         };
         plain.insert(name.as_str(), value.as_str());
     }
-    let json = serde_json::to_vec(&plain)
-        .map_err(|e| StoreError::Invalid(format!("cannot encode cursor: {e}")))?;
+    let json = serde_json::to_vec(&plain).map_err(|e| StoreError::Invalid(format!("cannot encode cursor: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
 fn decode_cursor(cursor: &str) -> Result<Attributes, StoreError> {
-    let malformed =
-        || StoreError::Invalid("the paging cursor is malformed or belongs to another query".into());
+    let malformed = || StoreError::Invalid("the paging cursor is malformed or belongs to another query".into());
     let json = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| malformed())?;
     let plain: HashMap<String, String> = serde_json::from_slice(&json).map_err(|_| malformed())?;
     if plain.is_empty() {
         return Err(malformed());
     }
-    Ok(plain
-        .into_iter()
-        .map(|(name, value)| (name, AttributeValue::S(value)))
-        .collect())
+    Ok(plain.into_iter().map(|(name, value)| (name, AttributeValue::S(value))).collect())
 }
 
 /// Refuses, before sending, what DynamoDB would refuse anyway, with a clearer message and without a round trip.
 fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
     if ops.is_empty() {
-        return Err(StoreError::Invalid(
-            "a transaction needs at least one operation".into(),
-        ));
+        return Err(StoreError::Invalid("a transaction needs at least one operation".into()));
     }
     if ops.len() > MAX_TRANSACTION_OPS {
         return Err(StoreError::Invalid(format!(
@@ -517,17 +410,13 @@ fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
             WriteOp::Delete { key, .. } => key,
             WriteOp::Check { key, condition } => {
                 if *condition == Condition::None {
-                    return Err(StoreError::Invalid(
-                        "a condition check needs a condition".into(),
-                    ));
+                    return Err(StoreError::Invalid("a condition check needs a condition".into()));
                 }
                 key
             }
         };
         if !seen.insert(key) {
-            return Err(StoreError::Invalid(
-                "a transaction cannot include two operations on one item".into(),
-            ));
+            return Err(StoreError::Invalid("a transaction cannot include two operations on one item".into()));
         }
     }
     Ok(())
@@ -535,9 +424,7 @@ fn validate_transaction(ops: &[WriteOp]) -> Result<(), StoreError> {
 
 /// Exponential back-off with "equal jitter": at least half the doubled delay, so retries never bunch at zero.
 fn backoff(attempt: u32) -> Duration {
-    let ceiling = BACKOFF_BASE
-        .saturating_mul(1 << attempt.min(16))
-        .min(BACKOFF_CAP);
+    let ceiling = BACKOFF_BASE.saturating_mul(1 << attempt.min(16)).min(BACKOFF_CAP);
     let half = ceiling / 2;
     half + rand::rng().random_range(Duration::ZERO..=half)
 }
@@ -565,34 +452,16 @@ impl DynamoRecordStore {
         let transact_item = TransactWriteItem::builder();
         Ok(match op {
             WriteOp::Put { item, condition } => {
-                let builder = Put::builder()
-                    .table_name(&self.table)
-                    .set_item(Some(item_to_attributes(&item)?));
-                transact_item.put(
-                    with_condition!(builder, condition)
-                        .build()
-                        .map_err(build_error)?,
-                )
+                let builder = Put::builder().table_name(&self.table).set_item(Some(item_to_attributes(&item)?));
+                transact_item.put(with_condition!(builder, condition).build().map_err(build_error)?)
             }
             WriteOp::Delete { key, condition } => {
-                let builder = Delete::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key_to_attributes(&key)));
-                transact_item.delete(
-                    with_condition!(builder, condition)
-                        .build()
-                        .map_err(build_error)?,
-                )
+                let builder = Delete::builder().table_name(&self.table).set_key(Some(key_to_attributes(&key)));
+                transact_item.delete(with_condition!(builder, condition).build().map_err(build_error)?)
             }
             WriteOp::Check { key, condition } => {
-                let builder = ConditionCheck::builder()
-                    .table_name(&self.table)
-                    .set_key(Some(key_to_attributes(&key)));
-                transact_item.condition_check(
-                    with_condition!(builder, condition)
-                        .build()
-                        .map_err(build_error)?,
-                )
+                let builder = ConditionCheck::builder().table_name(&self.table).set_key(Some(key_to_attributes(&key)));
+                transact_item.condition_check(with_condition!(builder, condition).build().map_err(build_error)?)
             }
         }
         .build())
@@ -608,10 +477,7 @@ impl DynamoRecordStore {
                 .send()
                 .await
                 .map_err(|e| sdk_error("BatchWriteItem", e))?;
-            pending = output
-                .unprocessed_items
-                .and_then(|mut u| u.remove(&self.table))
-                .unwrap_or_default();
+            pending = output.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
             if pending.is_empty() {
                 return Ok(());
             }
@@ -619,22 +485,17 @@ impl DynamoRecordStore {
                 tokio::time::sleep(backoff(attempt)).await;
             }
         }
-        Err(StoreError::Transient(Box::new(
-            DynamoFailure::Unprocessed {
-                operation: "BatchWriteItem",
-                count: pending.len(),
-                attempts: BATCH_MAX_ATTEMPTS,
-            },
-        )))
+        Err(StoreError::Transient(Box::new(DynamoFailure::Unprocessed {
+            operation: "BatchWriteItem",
+            count: pending.len(),
+            attempts: BATCH_MAX_ATTEMPTS,
+        })))
     }
 
     /// Reads up to 100 keys, retrying the keys DynamoDB leaves unprocessed (size limits, throttling).
     async fn get_batch(&self, keys: Vec<Attributes>) -> Result<Vec<Item>, StoreError> {
-        let mut request = KeysAndAttributes::builder()
-            .set_keys(Some(keys))
-            .consistent_read(true)
-            .build()
-            .map_err(build_error)?;
+        let mut request =
+            KeysAndAttributes::builder().set_keys(Some(keys)).consistent_read(true).build().map_err(build_error)?;
         let mut items = Vec::new();
         for attempt in 1..=BATCH_MAX_ATTEMPTS {
             let output = self
@@ -644,17 +505,10 @@ impl DynamoRecordStore {
                 .send()
                 .await
                 .map_err(|e| sdk_error("BatchGetItem", e))?;
-            for found in output
-                .responses
-                .and_then(|mut r| r.remove(&self.table))
-                .unwrap_or_default()
-            {
+            for found in output.responses.and_then(|mut r| r.remove(&self.table)).unwrap_or_default() {
                 items.push(item_from_attributes(found)?);
             }
-            request = match output
-                .unprocessed_keys
-                .and_then(|mut u| u.remove(&self.table))
-            {
+            request = match output.unprocessed_keys.and_then(|mut u| u.remove(&self.table)) {
                 Some(unprocessed) if !unprocessed.keys.is_empty() => unprocessed,
                 _ => return Ok(items),
             };
@@ -662,13 +516,11 @@ impl DynamoRecordStore {
                 tokio::time::sleep(backoff(attempt)).await;
             }
         }
-        Err(StoreError::Transient(Box::new(
-            DynamoFailure::Unprocessed {
-                operation: "BatchGetItem",
-                count: request.keys.len(),
-                attempts: BATCH_MAX_ATTEMPTS,
-            },
-        )))
+        Err(StoreError::Transient(Box::new(DynamoFailure::Unprocessed {
+            operation: "BatchGetItem",
+            count: request.keys.len(),
+            attempts: BATCH_MAX_ATTEMPTS,
+        })))
     }
 }
 
@@ -688,28 +540,14 @@ impl RecordStore for DynamoRecordStore {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
-        let request = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item_to_attributes(&item)?));
-        with_condition!(request, condition)
-            .send()
-            .await
-            .map_err(|e| sdk_error("PutItem", e))?;
+        let request = self.client.put_item().table_name(&self.table).set_item(Some(item_to_attributes(&item)?));
+        with_condition!(request, condition).send().await.map_err(|e| sdk_error("PutItem", e))?;
         Ok(())
     }
 
     async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError> {
-        let request = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key_to_attributes(key)));
-        with_condition!(request, condition)
-            .send()
-            .await
-            .map_err(|e| sdk_error("DeleteItem", e))?;
+        let request = self.client.delete_item().table_name(&self.table).set_key(Some(key_to_attributes(key)));
+        with_condition!(request, condition).send().await.map_err(|e| sdk_error("DeleteItem", e))?;
         Ok(())
     }
 
@@ -719,9 +557,7 @@ impl RecordStore for DynamoRecordStore {
         let limit = match query.limit {
             None => None,
             Some(0) => {
-                return Err(StoreError::Invalid(
-                    "a query limit must be at least 1".into(),
-                ));
+                return Err(StoreError::Invalid("a query limit must be at least 1".into()));
             }
             Some(n) => Some(i32::try_from(n).unwrap_or(i32::MAX)),
         };
@@ -732,10 +568,7 @@ impl RecordStore for DynamoRecordStore {
         if !query.sk_prefix.is_empty() {
             expression.push_str(" AND begins_with(#sk, :prefix)");
             names.insert("#sk".to_string(), sk.to_string());
-            values.insert(
-                ":prefix".to_string(),
-                AttributeValue::S(query.sk_prefix.clone()),
-            );
+            values.insert(":prefix".to_string(), AttributeValue::S(query.sk_prefix.clone()));
         }
         let output = self
             .client
@@ -756,12 +589,7 @@ impl RecordStore for DynamoRecordStore {
             Some(key) if !key.is_empty() => Some(encode_cursor(key)?),
             _ => None,
         };
-        let items = output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(item_from_attributes)
-            .collect::<Result<_, _>>()?;
+        let items = output.items.unwrap_or_default().into_iter().map(item_from_attributes).collect::<Result<_, _>>()?;
         Ok(Page { items, next })
     }
 
@@ -769,17 +597,12 @@ impl RecordStore for DynamoRecordStore {
         let requests = last_write_per_key(items)
             .iter()
             .map(|item| {
-                let put = PutRequest::builder()
-                    .set_item(Some(item_to_attributes(item)?))
-                    .build()
-                    .map_err(build_error)?;
+                let put =
+                    PutRequest::builder().set_item(Some(item_to_attributes(item)?)).build().map_err(build_error)?;
                 Ok(WriteRequest::builder().put_request(put).build())
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        let chunks: Vec<Vec<WriteRequest>> = requests
-            .chunks(BATCH_WRITE_MAX)
-            .map(<[_]>::to_vec)
-            .collect();
+        let chunks: Vec<Vec<WriteRequest>> = requests.chunks(BATCH_WRITE_MAX).map(<[_]>::to_vec).collect();
         stream::iter(chunks)
             .map(|chunk| self.write_batch(chunk))
             .buffer_unordered(BATCH_CONCURRENCY)
@@ -793,10 +616,8 @@ impl RecordStore for DynamoRecordStore {
         let mut unique: Vec<&ItemKey> = keys.iter().collect();
         unique.sort();
         unique.dedup();
-        let chunks: Vec<Vec<Attributes>> = unique
-            .chunks(BATCH_GET_MAX)
-            .map(|chunk| chunk.iter().map(|k| key_to_attributes(k)).collect())
-            .collect();
+        let chunks: Vec<Vec<Attributes>> =
+            unique.chunks(BATCH_GET_MAX).map(|chunk| chunk.iter().map(|k| key_to_attributes(k)).collect()).collect();
         let found: Vec<Vec<Item>> = stream::iter(chunks)
             .map(|chunk| self.get_batch(chunk))
             .buffer_unordered(BATCH_CONCURRENCY)
@@ -807,16 +628,8 @@ impl RecordStore for DynamoRecordStore {
 
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate_transaction(&ops)?;
-        let items = ops
-            .into_iter()
-            .map(|op| self.transact_item(op))
-            .collect::<Result<Vec<_>, _>>()?;
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(transact_error)?;
+        let items = ops.into_iter().map(|op| self.transact_item(op)).collect::<Result<Vec<_>, _>>()?;
+        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(transact_error)?;
         Ok(())
     }
 }
@@ -827,16 +640,9 @@ mod tests {
 
     #[test]
     fn items_round_trip_through_attributes() {
-        let item = Item::new(
-            ItemKey::new("P", "S"),
-            serde_json::json!({"a": [1, 2.5, "x"], "b": null}),
-        )
-        .with_index(IndexName::Gsi3, ItemKey::new("IP", "IS"));
-        let item = Item {
-            version: 7,
-            expires_at: Some(1_900_000_000),
-            ..item
-        };
+        let item = Item::new(ItemKey::new("P", "S"), serde_json::json!({"a": [1, 2.5, "x"], "b": null}))
+            .with_index(IndexName::Gsi3, ItemKey::new("IP", "IS"));
+        let item = Item { version: 7, expires_at: Some(1_900_000_000), ..item };
         let attributes = item_to_attributes(&item).expect("maps");
         assert!(!attributes.contains_key("gsi1pk"));
         assert_eq!(item_from_attributes(attributes).expect("reads back"), item);
@@ -848,10 +654,7 @@ mod tests {
             ("pk".to_string(), AttributeValue::S("a".into())),
             ("gsi1sk".to_string(), AttributeValue::S("b".into())),
         ]);
-        assert_eq!(
-            decode_cursor(&encode_cursor(&key).expect("encodes")).expect("decodes"),
-            key
-        );
+        assert_eq!(decode_cursor(&encode_cursor(&key).expect("encodes")).expect("decodes"), key);
         assert!(matches!(decode_cursor("%%%"), Err(StoreError::Invalid(_))));
     }
 
@@ -860,10 +663,7 @@ mod tests {
         let first = Item::new(ItemKey::new("p", "1"), serde_json::json!(1));
         let other = Item::new(ItemKey::new("p", "2"), serde_json::json!(2));
         let second = Item::new(ItemKey::new("p", "1"), serde_json::json!(3));
-        assert_eq!(
-            last_write_per_key(vec![first, other.clone(), second.clone()]),
-            vec![other, second]
-        );
+        assert_eq!(last_write_per_key(vec![first, other.clone(), second.clone()]), vec![other, second]);
     }
 
     #[test]

@@ -53,9 +53,7 @@ pub struct EmbeddedQueue {
 
 impl std::fmt::Debug for EmbeddedQueue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmbeddedQueue")
-            .field("max_receive_count", &self.max_receive_count)
-            .finish_non_exhaustive()
+        f.debug_struct("EmbeddedQueue").field("max_receive_count", &self.max_receive_count).finish_non_exhaustive()
     }
 }
 
@@ -64,10 +62,7 @@ fn transient(err: impl std::error::Error + Send + Sync + 'static) -> QueueError 
 }
 
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 fn millis(d: Duration) -> i64 {
@@ -94,24 +89,15 @@ impl EmbeddedQueue {
 
     /// A queue that lives as long as this value (and its clones): for tests.
     pub fn in_memory(max_receive_count: u32) -> Result<Self, QueueError> {
-        Self::with_connection(
-            Connection::open_in_memory().map_err(transient)?,
-            max_receive_count,
-        )
+        Self::with_connection(Connection::open_in_memory().map_err(transient)?, max_receive_count)
     }
 
     fn with_connection(conn: Connection, max_receive_count: u32) -> Result<Self, QueueError> {
         if max_receive_count == 0 {
-            return Err(QueueError::Invalid(
-                "max_receive_count must be at least 1".into(),
-            ));
+            return Err(QueueError::Invalid("max_receive_count must be at least 1".into()));
         }
         conn.execute_batch(SCHEMA).map_err(transient)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-            sent: Arc::new(Notify::new()),
-            max_receive_count,
-        })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)), sent: Arc::new(Notify::new()), max_receive_count })
     }
 
     /// Runs `f` on the connection on the blocking pool.
@@ -131,11 +117,7 @@ impl EmbeddedQueue {
     }
 
     /// One non-waiting receive: takes up to `max` visible messages, dead-lettering those past the receive limit.
-    async fn receive_now(
-        &self,
-        max: usize,
-        visibility: Duration,
-    ) -> Result<Vec<ReceivedMessage>, QueueError> {
+    async fn receive_now(&self, max: usize, visibility: Duration) -> Result<Vec<ReceivedMessage>, QueueError> {
         let limit = self.max_receive_count;
         self.with_conn(move |conn| {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -183,10 +165,7 @@ impl EmbeddedQueue {
 #[async_trait]
 impl Queue for EmbeddedQueue {
     async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
-        if let Some(body) = bodies
-            .iter()
-            .find(|b| b.is_empty() || b.len() > MAX_BODY_BYTES)
-        {
+        if let Some(body) = bodies.iter().find(|b| b.is_empty() || b.len() > MAX_BODY_BYTES) {
             return Err(QueueError::Invalid(format!(
                 "message body must be 1 to {MAX_BODY_BYTES} bytes, got {}",
                 body.len()
@@ -200,10 +179,8 @@ impl Queue for EmbeddedQueue {
             let now = now_ms();
             for body in bodies {
                 let id = uuid::Uuid::new_v4().to_string();
-                tx.prepare_cached(
-                    "INSERT INTO messages (id, body, visible_at) VALUES (?1, ?2, ?3)",
-                )?
-                .execute(params![id, body, now])?;
+                tx.prepare_cached("INSERT INTO messages (id, body, visible_at) VALUES (?1, ?2, ?3)")?
+                    .execute(params![id, body, now])?;
             }
             tx.commit()
         })
@@ -219,14 +196,10 @@ impl Queue for EmbeddedQueue {
         visibility: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
         if max == 0 || max > MAX_BATCH {
-            return Err(QueueError::Invalid(format!(
-                "max must be 1 to {MAX_BATCH}, got {max}"
-            )));
+            return Err(QueueError::Invalid(format!("max must be 1 to {MAX_BATCH}, got {max}")));
         }
         if wait > MAX_WAIT || visibility > MAX_VISIBILITY {
-            return Err(QueueError::Invalid(
-                "wait must be at most 20 s and visibility at most 12 h".into(),
-            ));
+            return Err(QueueError::Invalid("wait must be at most 20 s and visibility at most 12 h".into()));
         }
         let deadline = tokio::time::Instant::now() + wait;
         loop {
@@ -246,21 +219,14 @@ impl Queue for EmbeddedQueue {
 
     async fn ack(&self, receipt: &str) -> Result<(), QueueError> {
         let receipt = receipt.to_owned();
-        self.with_conn(move |conn| {
-            conn.execute(
-                "DELETE FROM messages WHERE receipt = ?1 AND dead = 0",
-                [receipt],
-            )
-        })
-        .await?;
+        self.with_conn(move |conn| conn.execute("DELETE FROM messages WHERE receipt = ?1 AND dead = 0", [receipt]))
+            .await?;
         Ok(())
     }
 
     async fn retry_after(&self, receipt: &str, delay: Duration) -> Result<(), QueueError> {
         if delay > MAX_VISIBILITY {
-            return Err(QueueError::Invalid(
-                "retry delay must be at most 12 h".into(),
-            ));
+            return Err(QueueError::Invalid("retry delay must be at most 12 h".into()));
         }
         let receipt = receipt.to_owned();
         let changed = self
@@ -292,10 +258,8 @@ impl EmbeddedQueue {
     /// Number of messages not yet acknowledged and not dead (for the operator view and tests).
     pub async fn pending(&self) -> Result<u64, QueueError> {
         self.with_conn(|conn| {
-            conn.query_row("SELECT COUNT(*) FROM messages WHERE dead = 0", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|n| n.max(0) as u64)
+            conn.query_row("SELECT COUNT(*) FROM messages WHERE dead = 0", [], |r| r.get::<_, i64>(0))
+                .map(|n| n.max(0) as u64)
         })
         .await
     }

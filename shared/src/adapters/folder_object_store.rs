@@ -36,9 +36,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use crate::ports::object_store::{
-    ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PresignedUpload,
-};
+use crate::ports::object_store::{ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PresignedUpload};
 
 /// Largest upload [`upload_router`] accepts unless [`FolderObjectStore::with_max_upload_bytes`] says otherwise.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
@@ -53,11 +51,7 @@ const MAX_SEGMENT_BYTES: usize = 255;
 const COPY_BUFFER_BYTES: usize = 64 * 1024;
 
 /// RFC 3986 unreserved characters pass; everything else is escaped (in the path, `/` also passes).
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'.')
-    .remove(b'_')
-    .remove(b'~');
+const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
 const URL_PATH: &AsciiSet = &QUERY_VALUE.remove(b'/');
 
 type HmacSha256 = Hmac<Sha256>;
@@ -104,12 +98,7 @@ impl FolderObjectStore {
     /// The root folder is created on the first write.
     pub fn new(root: impl Into<PathBuf>, base_url: String, signing_key: [u8; 32]) -> Self {
         let base_url = base_url.trim_end_matches('/').to_owned();
-        Self {
-            root: root.into(),
-            base_url,
-            signing_key,
-            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
-        }
+        Self { root: root.into(), base_url, signing_key, max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES }
     }
 
     pub fn with_max_upload_bytes(mut self, max_upload_bytes: u64) -> Self {
@@ -134,9 +123,7 @@ impl FolderObjectStore {
         signature: &str,
     ) -> Result<(), UploadRejected> {
         let tag = decode_hex(signature).ok_or(UploadRejected::BadSignature)?;
-        self.mac(key, content_type, expires)
-            .verify_slice(&tag)
-            .map_err(|_| UploadRejected::BadSignature)?;
+        self.mac(key, content_type, expires).verify_slice(&tag).map_err(|_| UploadRejected::BadSignature)?;
         if unix_now() > expires {
             return Err(UploadRejected::Expired);
         }
@@ -144,18 +131,14 @@ impl FolderObjectStore {
     }
 
     fn mac(&self, key: &str, content_type: &str, expires: u64) -> HmacSha256 {
-        let mut mac =
-            HmacSha256::new_from_slice(&self.signing_key).expect("HMAC accepts keys of any length");
+        let mut mac = HmacSha256::new_from_slice(&self.signing_key).expect("HMAC accepts keys of any length");
         mac.update(format!("PUT\n{key}\n{content_type}\n{expires}").as_bytes());
         mac
     }
 
     fn paths(&self, key: &str) -> Result<Paths, ObjectStoreError> {
         validate_key(key)?;
-        Ok(Paths {
-            object: self.root.join(key),
-            meta: self.root.join(META_DIR).join(key),
-        })
+        Ok(Paths { object: self.root.join(key), meta: self.root.join(META_DIR).join(key) })
     }
 
     /// Streams `reader` into the object at `key`, hashing as it goes; fails with `TooLarge` past `limit` bytes.
@@ -167,9 +150,7 @@ impl FolderObjectStore {
     ) -> Result<ObjectStored, WriteError> {
         let paths = self.paths(key)?;
         let tmp_dir = self.root.join(TMP_DIR);
-        tokio::fs::create_dir_all(&tmp_dir)
-            .await
-            .map_err(transient)?;
+        tokio::fs::create_dir_all(&tmp_dir).await.map_err(transient)?;
         let tmp = TempFile(tmp_dir.join(uuid::Uuid::new_v4().to_string()));
         let mut file = tokio::fs::File::create(&tmp.0).await.map_err(transient)?;
         let mut hasher = Sha256::new();
@@ -193,11 +174,7 @@ impl FolderObjectStore {
         drop(file);
         let etag = encode_hex(&hasher.finalize());
         let store = self.root.clone();
-        let stored = ObjectStored {
-            key: key.to_owned(),
-            size,
-            etag: etag.clone(),
-        };
+        let stored = ObjectStored { key: key.to_owned(), size, etag: etag.clone() };
         tokio::task::spawn_blocking(move || commit(&store, &paths, &tmp, &etag, &fingerprint))
             .await
             .map_err(|err| WriteError::Store(ObjectStoreError::Transient(Box::new(err))))??;
@@ -209,9 +186,7 @@ impl FolderObjectStore {
         f: impl FnOnce(PathBuf) -> Result<T, ObjectStoreError> + Send + 'static,
     ) -> Result<T, ObjectStoreError> {
         let root = self.root.clone();
-        tokio::task::spawn_blocking(move || f(root))
-            .await
-            .map_err(|err| ObjectStoreError::Transient(Box::new(err)))?
+        tokio::task::spawn_blocking(move || f(root)).await.map_err(|err| ObjectStoreError::Transient(Box::new(err)))?
     }
 }
 
@@ -247,24 +222,16 @@ fn io_err(key: &str, err: io::Error) -> ObjectStoreError {
     match err.kind() {
         io::ErrorKind::NotFound => ObjectStoreError::NotFound(key.to_owned()),
         // A file where a folder is needed or the other way round: `a` and `a/b` cannot both exist here.
-        io::ErrorKind::NotADirectory
-        | io::ErrorKind::IsADirectory
-        | io::ErrorKind::AlreadyExists => ObjectStoreError::Invalid(format!(
-            "key clashes with an existing object or prefix: {err}"
-        )),
-        io::ErrorKind::InvalidFilename => {
-            ObjectStoreError::Invalid(format!("key is not a valid file name: {err}"))
+        io::ErrorKind::NotADirectory | io::ErrorKind::IsADirectory | io::ErrorKind::AlreadyExists => {
+            ObjectStoreError::Invalid(format!("key clashes with an existing object or prefix: {err}"))
         }
+        io::ErrorKind::InvalidFilename => ObjectStoreError::Invalid(format!("key is not a valid file name: {err}")),
         _ => ObjectStoreError::Transient(Box::new(err)),
     }
 }
 
 fn validate_key(key: &str) -> Result<(), ObjectStoreError> {
-    let invalid = |why: &str| {
-        Err(ObjectStoreError::Invalid(format!(
-            "invalid object key: {why}"
-        )))
-    };
+    let invalid = |why: &str| Err(ObjectStoreError::Invalid(format!("invalid object key: {why}")));
     if key.is_empty() {
         return invalid("empty");
     }
@@ -293,11 +260,7 @@ fn validate_key(key: &str) -> Result<(), ObjectStoreError> {
 
 /// Identifies one version of a file: a rename keeps it, a rewrite changes it (a new temp file has a new inode).
 fn fingerprint(meta: &fs::Metadata) -> String {
-    let mtime = meta
-        .modified()
-        .ok()
-        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-        .unwrap_or_default();
+    let mtime = meta.modified().ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).unwrap_or_default();
     #[cfg(unix)]
     let inode = std::os::unix::fs::MetadataExt::ino(meta);
     #[cfg(not(unix))]
@@ -307,19 +270,8 @@ fn fingerprint(meta: &fs::Metadata) -> String {
 
 /// Puts the sidecar, then the object, in place. A crash in between leaves a sidecar whose fingerprint matches no
 /// file, which the next `head` detects and repairs.
-fn commit(
-    root: &Path,
-    paths: &Paths,
-    tmp: &TempFile,
-    etag: &str,
-    fingerprint: &str,
-) -> Result<(), ObjectStoreError> {
-    let key = paths
-        .object
-        .strip_prefix(root)
-        .unwrap_or(&paths.object)
-        .to_string_lossy()
-        .into_owned();
+fn commit(root: &Path, paths: &Paths, tmp: &TempFile, etag: &str, fingerprint: &str) -> Result<(), ObjectStoreError> {
+    let key = paths.object.strip_prefix(root).unwrap_or(&paths.object).to_string_lossy().into_owned();
     write_sidecar(root, &paths.meta, etag, fingerprint).map_err(|err| io_err(&key, err))?;
     // A concurrent delete may prune the parent folder between create_dir_all and rename; try again once.
     for attempt in 0..2 {
@@ -366,11 +318,7 @@ fn object_info(root: &Path, key: &str, paths: &Paths) -> Result<ObjectInfo, Obje
             etag
         }
     };
-    Ok(ObjectInfo {
-        key: key.to_owned(),
-        size: meta.len(),
-        etag,
-    })
+    Ok(ObjectInfo { key: key.to_owned(), size: meta.len(), etag })
 }
 
 fn hash_reader(reader: &mut impl Read) -> io::Result<String> {
@@ -407,12 +355,7 @@ fn list_keys(root: &Path, prefix: &str) -> Result<Vec<String>, ObjectStoreError>
     while let Some((dir, rel)) = stack.pop() {
         let entries = match fs::read_dir(&dir) {
             Ok(entries) => entries,
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-                ) =>
-            {
+            Err(err) if matches!(err.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory) => {
                 continue;
             }
             Err(err) => return Err(ObjectStoreError::Transient(Box::new(err))),
@@ -429,11 +372,7 @@ fn list_keys(root: &Path, prefix: &str) -> Result<Vec<String>, ObjectStoreError>
             if rel.is_empty() && name.starts_with(RESERVED_PREFIX) {
                 continue;
             }
-            let key = if rel.is_empty() {
-                name
-            } else {
-                format!("{rel}/{name}")
-            };
+            let key = if rel.is_empty() { name } else { format!("{rel}/{name}") };
             if file_type.is_dir() {
                 if key.starts_with(prefix) || prefix.starts_with(&format!("{key}/")) {
                     stack.push((entry.path(), key));
@@ -449,12 +388,7 @@ fn list_keys(root: &Path, prefix: &str) -> Result<Vec<String>, ObjectStoreError>
 
 #[async_trait]
 impl ObjectStore for FolderObjectStore {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        _content_type: &str,
-    ) -> Result<(), ObjectStoreError> {
+    async fn put(&self, key: &str, body: Bytes, _content_type: &str) -> Result<(), ObjectStoreError> {
         // The content type is not kept: nothing reads it back, and S3 events do not carry it either.
         match self.write_stream(key, &body[..], u64::MAX).await {
             Ok(_) => Ok(()),
@@ -466,20 +400,13 @@ impl ObjectStore for FolderObjectStore {
     async fn head(&self, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
         let paths = self.paths(key)?;
         let key = key.to_owned();
-        self.blocking(move |root| object_info(&root, &key, &paths))
-            .await
+        self.blocking(move |root| object_info(&root, &key, &paths)).await
     }
 
     async fn open(&self, key: &str) -> Result<ObjectReader, ObjectStoreError> {
         let paths = self.paths(key)?;
-        let file = tokio::fs::File::open(&paths.object)
-            .await
-            .map_err(|err| io_err(key, err))?;
-        let is_file = file
-            .metadata()
-            .await
-            .map_err(|err| io_err(key, err))?
-            .is_file();
+        let file = tokio::fs::File::open(&paths.object).await.map_err(|err| io_err(key, err))?;
+        let is_file = file.metadata().await.map_err(|err| io_err(key, err))?.is_file();
         if !is_file {
             return Err(ObjectStoreError::NotFound(key.to_owned()));
         }
@@ -509,10 +436,7 @@ impl ObjectStore for FolderObjectStore {
         self.blocking(move |root| {
             let mut objects = Vec::new();
             for key in list_keys(&root, &prefix)? {
-                let paths = Paths {
-                    object: root.join(&key),
-                    meta: root.join(META_DIR).join(&key),
-                };
+                let paths = Paths { object: root.join(&key), meta: root.join(META_DIR).join(&key) };
                 match object_info(&root, &key, &paths) {
                     Ok(info) => objects.push(info),
                     // Deleted since the walk saw it.
@@ -532,14 +456,8 @@ impl ObjectStore for FolderObjectStore {
         expires_in: Duration,
     ) -> Result<PresignedUpload, ObjectStoreError> {
         validate_key(key)?;
-        if content_type.is_empty()
-            || !content_type
-                .bytes()
-                .all(|b| b.is_ascii_graphic() || b == b' ')
-        {
-            return Err(ObjectStoreError::Invalid(
-                "content type must be printable ASCII".into(),
-            ));
+        if content_type.is_empty() || !content_type.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(ObjectStoreError::Invalid("content type must be printable ASCII".into()));
         }
         let expires = unix_now().saturating_add(expires_in.as_secs());
         let signature = encode_hex(&self.mac(key, content_type, expires).finalize().into_bytes());
@@ -575,13 +493,8 @@ struct UploadParams {
 /// Serves `PUT /local-upload/{*key}`, the local stand-in for a presigned S3 PUT: 403 for a bad or expired signature,
 /// 400 for a Content-Type other than the signed one, 413 past the store's upload limit, and 200 with an `ETag`
 /// header once the file is in place and `on_stored` has been told. The body is streamed to disk, never buffered.
-pub fn upload_router(
-    store: Arc<FolderObjectStore>,
-    on_stored: Arc<dyn Fn(ObjectStored) + Send + Sync>,
-) -> Router {
-    Router::new()
-        .route("/local-upload/{*key}", put(handle_upload))
-        .with_state(UploadState { store, on_stored })
+pub fn upload_router(store: Arc<FolderObjectStore>, on_stored: Arc<dyn Fn(ObjectStored) + Send + Sync>) -> Router {
+    Router::new().route("/local-upload/{*key}", put(handle_upload)).with_state(UploadState { store, on_stored })
 }
 
 async fn handle_upload(
@@ -592,8 +505,7 @@ async fn handle_upload(
     body: Body,
 ) -> Response {
     let text = |status: StatusCode, reason: &'static str| (status, reason).into_response();
-    let (Some(content_type), Some(expires), Some(signature)) =
-        (params.content_type, params.expires, params.signature)
+    let (Some(content_type), Some(expires), Some(signature)) = (params.content_type, params.expires, params.signature)
     else {
         return text(StatusCode::FORBIDDEN, "upload link is incomplete");
     };
@@ -610,28 +522,16 @@ async fn handle_upload(
             return text(StatusCode::FORBIDDEN, "upload link has expired");
         }
     }
-    let sent_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
+    let sent_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
     if sent_type.trim() != content_type {
-        return text(
-            StatusCode::BAD_REQUEST,
-            "Content-Type does not match the upload link",
-        );
+        return text(StatusCode::BAD_REQUEST, "Content-Type does not match the upload link");
     }
-    let declared_len = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let declared_len = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
     if declared_len.is_some_and(|len| len > store.max_upload_bytes) {
         return text(StatusCode::PAYLOAD_TOO_LARGE, "upload is too large");
     }
-    let reader =
-        tokio_util::io::StreamReader::new(body.into_data_stream().map_err(io::Error::other));
-    match store
-        .write_stream(&key, reader, store.max_upload_bytes)
-        .await
-    {
+    let reader = tokio_util::io::StreamReader::new(body.into_data_stream().map_err(io::Error::other));
+    match store.write_stream(&key, reader, store.max_upload_bytes).await {
         Ok(stored) => {
             let etag = format!("\"{}\"", stored.etag);
             (state.on_stored)(stored);
@@ -639,28 +539,17 @@ async fn handle_upload(
         }
         Err(WriteError::TooLarge) => text(StatusCode::PAYLOAD_TOO_LARGE, "upload is too large"),
         Err(WriteError::Body(_)) => text(StatusCode::BAD_REQUEST, "upload was interrupted"),
-        Err(WriteError::Store(ObjectStoreError::Invalid(_))) => {
-            text(StatusCode::BAD_REQUEST, "invalid object key")
-        }
+        Err(WriteError::Store(ObjectStoreError::Invalid(_))) => text(StatusCode::BAD_REQUEST, "invalid object key"),
         Err(err) => {
             // The key is left out: it may carry the uploaded file's name.
-            tracing::error!(
-                error = &err as &(dyn std::error::Error + 'static),
-                "local upload could not be stored"
-            );
-            text(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "upload could not be stored",
-            )
+            tracing::error!(error = &err as &(dyn std::error::Error + 'static), "local upload could not be stored");
+            text(StatusCode::INTERNAL_SERVER_ERROR, "upload could not be stored")
         }
     }
 }
 
 fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 fn encode_hex(bytes: &[u8]) -> String {
@@ -671,10 +560,7 @@ fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok()).collect()
 }
 
 #[cfg(test)]
@@ -683,41 +569,17 @@ mod tests {
 
     #[test]
     fn keys_that_could_escape_or_alias_are_invalid() {
-        for key in [
-            "",
-            "/abs",
-            "a/../b",
-            "..",
-            "a//b",
-            "./a",
-            "a/",
-            "a\0b",
-            "a\\b",
-            ".mavis-meta/x",
-            "a\nb",
-        ] {
-            assert!(
-                matches!(validate_key(key), Err(ObjectStoreError::Invalid(_))),
-                "{key:?} should be invalid"
-            );
+        for key in ["", "/abs", "a/../b", "..", "a//b", "./a", "a/", "a\0b", "a\\b", ".mavis-meta/x", "a\nb"] {
+            assert!(matches!(validate_key(key), Err(ObjectStoreError::Invalid(_))), "{key:?} should be invalid");
         }
-        for key in [
-            "a",
-            "incoming/my file+1.csv",
-            "a/b/c.csv",
-            ".hidden",
-            "a/.mavis-x",
-        ] {
+        for key in ["a", "incoming/my file+1.csv", "a/b/c.csv", ".hidden", "a/.mavis-x"] {
             assert!(validate_key(key).is_ok(), "{key:?} should be valid");
         }
     }
 
     #[test]
     fn hex_round_trips_and_rejects_garbage() {
-        assert_eq!(
-            decode_hex(&encode_hex(&[0, 1, 0xab, 0xff])),
-            Some(vec![0, 1, 0xab, 0xff])
-        );
+        assert_eq!(decode_hex(&encode_hex(&[0, 1, 0xab, 0xff])), Some(vec![0, 1, 0xab, 0xff]));
         assert_eq!(decode_hex("abc"), None);
         assert_eq!(decode_hex("zz"), None);
         assert_eq!(decode_hex("é1"), None);

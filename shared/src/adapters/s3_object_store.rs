@@ -15,9 +15,7 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use bytes::Bytes;
 
 use super::aws::{Failure, REGION, classify, describe};
-use crate::ports::object_store::{
-    ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PresignedUpload,
-};
+use crate::ports::object_store::{ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PresignedUpload};
 
 /// Objects in one bucket of S3 (or an emulator; build the client with [`super::aws::s3_client`], which forces path
 /// style).
@@ -29,10 +27,7 @@ pub struct S3ObjectStore {
 
 impl S3ObjectStore {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        Self {
-            client,
-            bucket: bucket.into(),
-        }
+        Self { client, bucket: bucket.into() }
     }
 
     pub fn bucket(&self) -> &str {
@@ -42,28 +37,12 @@ impl S3ObjectStore {
 
 /// Creates `bucket` in eu-west-2 if it does not exist yet (for tests and bootstrapping an emulator; real buckets come
 /// from the infrastructure template).
-pub async fn create_bucket(
-    client: &aws_sdk_s3::Client,
-    bucket: &str,
-) -> Result<(), ObjectStoreError> {
-    let location = CreateBucketConfiguration::builder()
-        .location_constraint(BucketLocationConstraint::from(REGION))
-        .build();
-    match client
-        .create_bucket()
-        .bucket(bucket)
-        .create_bucket_configuration(location)
-        .send()
-        .await
-    {
+pub async fn create_bucket(client: &aws_sdk_s3::Client, bucket: &str) -> Result<(), ObjectStoreError> {
+    let location =
+        CreateBucketConfiguration::builder().location_constraint(BucketLocationConstraint::from(REGION)).build();
+    match client.create_bucket().bucket(bucket).create_bucket_configuration(location).send().await {
         Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_bucket_already_owned_by_you()) =>
-        {
-            Ok(())
-        }
+        Err(err) if err.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you()) => Ok(()),
         Err(err) => Err(map_err("CreateBucket", bucket, err)),
     }
 }
@@ -94,9 +73,7 @@ fn canonical_header_name(name: &str) -> String {
         .map(|part| {
             let mut chars = part.chars();
             match chars.next() {
-                Some(first) => {
-                    first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase()
-                }
+                Some(first) => first.to_ascii_uppercase().to_string() + &chars.as_str().to_ascii_lowercase(),
                 None => String::new(),
             }
         })
@@ -106,12 +83,7 @@ fn canonical_header_name(name: &str) -> String {
 
 #[async_trait]
 impl ObjectStore for S3ObjectStore {
-    async fn put(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-    ) -> Result<(), ObjectStoreError> {
+    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), ObjectStoreError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
@@ -133,11 +105,7 @@ impl ObjectStore for S3ObjectStore {
             .send()
             .await
             .map_err(|err| map_err("HeadObject", key, err))?;
-        Ok(ObjectInfo {
-            key: key.to_owned(),
-            size: size(out.content_length()),
-            etag: unquote(out.e_tag()),
-        })
+        Ok(ObjectInfo { key: key.to_owned(), size: size(out.content_length()), etag: unquote(out.e_tag()) })
     }
 
     async fn open(&self, key: &str) -> Result<ObjectReader, ObjectStoreError> {
@@ -165,13 +133,7 @@ impl ObjectStore for S3ObjectStore {
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectStoreError> {
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
+        let mut pages = self.client.list_objects_v2().bucket(&self.bucket).prefix(prefix).into_paginator().send();
         let mut objects = Vec::new();
         while let Some(page) = pages.next().await {
             let page = page.map_err(|err| map_err("ListObjectsV2", prefix, err))?;
@@ -206,10 +168,8 @@ impl ObjectStore for S3ObjectStore {
             .presigned(config)
             .await
             .map_err(|err| map_err("PutObject (presign)", key, err))?;
-        let headers: BTreeMap<String, String> = request
-            .headers()
-            .map(|(name, value)| (canonical_header_name(name), value.to_owned()))
-            .collect();
+        let headers: BTreeMap<String, String> =
+            request.headers().map(|(name, value)| (canonical_header_name(name), value.to_owned())).collect();
         Ok(PresignedUpload {
             method: request.method().to_owned(),
             url: request.uri().to_owned(),

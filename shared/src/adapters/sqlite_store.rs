@@ -17,14 +17,10 @@ use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rusqlite::types::Value;
-use rusqlite::{
-    Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params, params_from_iter,
-};
+use rusqlite::{Connection, ErrorCode, OptionalExtension, Row, TransactionBehavior, params, params_from_iter};
 
 use crate::ports::record_store::MAX_TRANSACTION_OPS;
-use crate::ports::{
-    Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp,
-};
+use crate::ports::{Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp};
 
 /// Bumped when the layout changes; a database written by a newer build is refused rather than misread.
 const SCHEMA_VERSION: i64 = 1;
@@ -48,7 +44,8 @@ CREATE INDEX IF NOT EXISTS items_gsi3 ON items (gsi3pk, gsi3sk, pk, sk) WHERE gs
 CREATE INDEX IF NOT EXISTS items_gsi4 ON items (gsi4pk, gsi4sk, pk, sk) WHERE gsi4pk IS NOT NULL;
 ";
 
-const COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, version, body, expires_at";
+const COLUMNS: &str =
+    "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, version, body, expires_at";
 
 const UPSERT: &str = "
 INSERT INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, version, body, expires_at)
@@ -112,16 +109,12 @@ impl SqliteRecordStore {
     /// for a local runner and makes bulk imports several times faster. See `FILE_PRAGMAS` for the rest.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(sql("open the database file"))?;
-        let mode: String = conn
-            .query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))
-            .map_err(sql("switch to WAL mode"))?;
+        let mode: String =
+            conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(sql("switch to WAL mode"))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Invalid(format!(
-                "the database file refused WAL mode (journal mode is {mode})"
-            )));
+            return Err(StoreError::Invalid(format!("the database file refused WAL mode (journal mode is {mode})")));
         }
-        conn.execute_batch(FILE_PRAGMAS)
-            .map_err(sql("tune the database file"))?;
+        conn.execute_batch(FILE_PRAGMAS).map_err(sql("tune the database file"))?;
         Self::prepare(conn)
     }
 
@@ -131,13 +124,10 @@ impl SqliteRecordStore {
     }
 
     fn prepare(conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(BUSY_TIMEOUT)
-            .map_err(sql("set the busy timeout"))?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql("set the busy timeout"))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
         migrate(&conn)?;
-        Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
-        })
+        Ok(Self { conn: Arc::new(Mutex::new(conn)) })
     }
 
     /// Runs `work` on the blocking pool with the connection locked.
@@ -165,23 +155,19 @@ impl SqliteRecordStore {
 /// A panic while the lock was held cannot leave a half-applied write behind: the open `Transaction` rolls back as
 /// it unwinds. So a poisoned lock is safe to take over, and refusing it would make the store unusable for good.
 fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let found: i64 = conn
-        .query_row("PRAGMA user_version", [], |row| row.get(0))
-        .map_err(sql("read the schema version"))?;
+    let found: i64 =
+        conn.query_row("PRAGMA user_version", [], |row| row.get(0)).map_err(sql("read the schema version"))?;
     if found > SCHEMA_VERSION {
         return Err(StoreError::Invalid(format!(
             "the database has schema version {found}, newer than this build understands ({SCHEMA_VERSION})"
         )));
     }
-    conn.execute_batch(SCHEMA)
-        .map_err(sql("create the schema"))?;
-    conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};"))
-        .map_err(sql("record the schema version"))
+    conn.execute_batch(SCHEMA).map_err(sql("create the schema"))?;
+    conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};")).map_err(sql("record the schema version"))
 }
 
 /// Maps a rusqlite error, naming what we were doing. Keys and bodies are never part of the message.
@@ -190,9 +176,7 @@ fn sql(action: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
         Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
             StoreError::Corrupt(format!("sqlite could not {action}: {source}"))
         }
-        Some(ErrorCode::TooBig) => {
-            StoreError::Invalid(format!("sqlite could not {action}: {source}"))
-        }
+        Some(ErrorCode::TooBig) => StoreError::Invalid(format!("sqlite could not {action}: {source}")),
         _ => StoreError::Transient(Box::new(SqliteFailure::Sql { action, source })),
     }
 }
@@ -209,9 +193,7 @@ struct EncodedItem {
 
 fn validate_key(key: &ItemKey, what: &str) -> Result<(), StoreError> {
     if key.pk.is_empty() || key.sk.is_empty() {
-        return Err(StoreError::Invalid(format!(
-            "{what} has an empty key attribute"
-        )));
+        return Err(StoreError::Invalid(format!("{what} has an empty key attribute")));
     }
     if key.pk.len() > MAX_PK_BYTES || key.sk.len() > MAX_SK_BYTES {
         return Err(StoreError::Invalid(format!(
@@ -228,23 +210,15 @@ fn encode(item: Item) -> Result<EncodedItem, StoreError> {
             validate_key(key, index.as_str())?;
         }
     }
-    let version = i64::try_from(item.version).map_err(|_| {
-        StoreError::Invalid(format!("version {} is too large to store", item.version))
-    })?;
-    let body = serde_json::to_string(&item.body).map_err(|e| {
-        StoreError::Invalid(format!("the item body cannot be written as JSON: {e}"))
-    })?;
+    let version = i64::try_from(item.version)
+        .map_err(|_| StoreError::Invalid(format!("version {} is too large to store", item.version)))?;
+    let body = serde_json::to_string(&item.body)
+        .map_err(|e| StoreError::Invalid(format!("the item body cannot be written as JSON: {e}")))?;
     let size = dynamodb_item_size(&item, &body);
     if size > MAX_ITEM_BYTES {
-        return Err(StoreError::Invalid(format!(
-            "the item is {size} bytes, over the limit of {MAX_ITEM_BYTES}"
-        )));
+        return Err(StoreError::Invalid(format!("the item is {size} bytes, over the limit of {MAX_ITEM_BYTES}")));
     }
-    Ok(EncodedItem {
-        item,
-        version,
-        body,
-    })
+    Ok(EncodedItem { item, version, body })
 }
 
 /// The item's size as DynamoDB counts it (attribute names plus values; numbers at their largest), so that an item
@@ -264,9 +238,7 @@ fn dynamodb_item_size(item: &Item, body: &str) -> usize {
 
 fn validate_transaction(ops: Vec<WriteOp>) -> Result<Vec<PreparedOp>, StoreError> {
     if ops.is_empty() {
-        return Err(StoreError::Invalid(
-            "a transaction needs at least one operation".into(),
-        ));
+        return Err(StoreError::Invalid("a transaction needs at least one operation".into()));
     }
     if ops.len() > MAX_TRANSACTION_OPS {
         return Err(StoreError::Invalid(format!(
@@ -279,9 +251,7 @@ fn validate_transaction(ops: Vec<WriteOp>) -> Result<Vec<PreparedOp>, StoreError
     for op in ops {
         let op = PreparedOp::new(op)?;
         if !seen.insert(op.key().clone()) {
-            return Err(StoreError::Invalid(
-                "a transaction cannot include two operations on one item".into(),
-            ));
+            return Err(StoreError::Invalid("a transaction cannot include two operations on one item".into()));
         }
         prepared.push(op);
     }
@@ -306,9 +276,7 @@ impl PreparedOp {
             WriteOp::Check { key, condition } => {
                 validate_key(&key, "the checked item")?;
                 if condition == Condition::None {
-                    return Err(StoreError::Invalid(
-                        "a condition check needs a condition".into(),
-                    ));
+                    return Err(StoreError::Invalid("a condition check needs a condition".into()));
                 }
                 PreparedOp::Check(key, condition)
             }
@@ -324,9 +292,9 @@ impl PreparedOp {
 
     fn condition(&self) -> Condition {
         match self {
-            PreparedOp::Put(_, condition)
-            | PreparedOp::Delete(_, condition)
-            | PreparedOp::Check(_, condition) => *condition,
+            PreparedOp::Put(_, condition) | PreparedOp::Delete(_, condition) | PreparedOp::Check(_, condition) => {
+                *condition
+            }
         }
     }
 }
@@ -369,34 +337,21 @@ fn delete_row(conn: &Connection, key: &ItemKey) -> Result<(), StoreError> {
 
 fn read_row(conn: &Connection, key: &ItemKey) -> Result<Option<Item>, StoreError> {
     let stored = conn
-        .prepare_cached(&format!(
-            "SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"
-        ))
-        .and_then(|mut stmt| {
-            stmt.query_row(params![key.pk, key.sk], StoredRow::read)
-                .optional()
-        })
+        .prepare_cached(&format!("SELECT {COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"))
+        .and_then(|mut stmt| stmt.query_row(params![key.pk, key.sk], StoredRow::read).optional())
         .map_err(sql("read an item"))?;
     stored.map(StoredRow::into_item).transpose()
 }
 
 fn stored_version(conn: &Connection, key: &ItemKey) -> Result<Option<i64>, StoreError> {
     conn.prepare_cached("SELECT version FROM items WHERE pk = ?1 AND sk = ?2")
-        .and_then(|mut stmt| {
-            stmt.query_row(params![key.pk, key.sk], |row| row.get(0))
-                .optional()
-        })
+        .and_then(|mut stmt| stmt.query_row(params![key.pk, key.sk], |row| row.get(0)).optional())
         .map_err(sql("read an item's version"))
 }
 
 /// Fails with `Conflict` unless `condition` holds for what is stored under `key`. `position` names the operation
 /// within a transaction; the key itself stays out of the message (keys can carry identifiers of people).
-fn require(
-    conn: &Connection,
-    key: &ItemKey,
-    condition: Condition,
-    position: Option<usize>,
-) -> Result<(), StoreError> {
+fn require(conn: &Connection, key: &ItemKey, condition: Condition, position: Option<usize>) -> Result<(), StoreError> {
     if condition == Condition::None {
         return Ok(());
     }
@@ -405,9 +360,7 @@ fn require(
         Condition::None => true,
         Condition::NotExists => stored.is_none(),
         Condition::Exists => stored.is_some(),
-        Condition::VersionIs(expected) => {
-            stored.and_then(|v| u64::try_from(v).ok()) == Some(expected)
-        }
+        Condition::VersionIs(expected) => stored.and_then(|v| u64::try_from(v).ok()) == Some(expected),
     };
     if holds {
         return Ok(());
@@ -447,9 +400,8 @@ impl StoredRow {
     }
 
     fn into_item(self) -> Result<Item, StoreError> {
-        let version = u64::try_from(self.version).map_err(|_| {
-            StoreError::Corrupt(format!("stored version {} is negative", self.version))
-        })?;
+        let version = u64::try_from(self.version)
+            .map_err(|_| StoreError::Corrupt(format!("stored version {} is negative", self.version)))?;
         let body = serde_json::from_str(&self.body)
             .map_err(|e| StoreError::Corrupt(format!("stored body is not JSON: {e}")))?;
         let mut indexes: [Option<ItemKey>; 4] = Default::default();
@@ -458,23 +410,11 @@ impl StoredRow {
                 (Some(pk), Some(sk)) => Some(ItemKey { pk, sk }),
                 (None, None) => None,
                 _ => {
-                    return Err(StoreError::Corrupt(format!(
-                        "stored item has half a {} key",
-                        name.as_str()
-                    )));
+                    return Err(StoreError::Corrupt(format!("stored item has half a {} key", name.as_str())));
                 }
             };
         }
-        Ok(Item {
-            key: ItemKey {
-                pk: self.pk,
-                sk: self.sk,
-            },
-            indexes,
-            version,
-            body,
-            expires_at: self.expires_at,
-        })
+        Ok(Item { key: ItemKey { pk: self.pk, sk: self.sk }, indexes, version, body, expires_at: self.expires_at })
     }
 }
 
@@ -506,23 +446,17 @@ fn order_columns(index: Option<IndexName>) -> Vec<&'static str> {
 fn order_values(index: Option<IndexName>, item: &Item) -> Vec<String> {
     match index.and_then(|index| item.index(index)) {
         None => vec![item.key.sk.clone()],
-        Some(index_key) => vec![
-            index_key.sk.clone(),
-            item.key.pk.clone(),
-            item.key.sk.clone(),
-        ],
+        Some(index_key) => vec![index_key.sk.clone(), item.key.pk.clone(), item.key.sk.clone()],
     }
 }
 
 fn encode_cursor(values: &[String]) -> Result<String, StoreError> {
-    let json = serde_json::to_vec(values)
-        .map_err(|e| StoreError::Invalid(format!("cannot encode cursor: {e}")))?;
+    let json = serde_json::to_vec(values).map_err(|e| StoreError::Invalid(format!("cannot encode cursor: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(json))
 }
 
 fn decode_cursor(cursor: &str, expected_len: usize) -> Result<Vec<String>, StoreError> {
-    let malformed =
-        || StoreError::Invalid("the paging cursor is malformed or belongs to another query".into());
+    let malformed = || StoreError::Invalid("the paging cursor is malformed or belongs to another query".into());
     let json = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| malformed())?;
     let values: Vec<String> = serde_json::from_slice(&json).map_err(|_| malformed())?;
     if values.len() != expected_len {
@@ -567,17 +501,11 @@ fn query_sql(query: &Query) -> Result<(String, Vec<Value>), StoreError> {
         let after = decode_cursor(cursor, order.len())?;
         let placeholders = vec!["?"; order.len()].join(", ");
         let op = if query.descending { "<" } else { ">" };
-        sql.push_str(&format!(
-            " AND ({}) {op} ({placeholders})",
-            order.join(", ")
-        ));
+        sql.push_str(&format!(" AND ({}) {op} ({placeholders})", order.join(", ")));
         values.extend(after.into_iter().map(Value::Text));
     }
     let direction = if query.descending { "DESC" } else { "ASC" };
-    let order_by: Vec<String> = order
-        .iter()
-        .map(|col| format!("{col} {direction}"))
-        .collect();
+    let order_by: Vec<String> = order.iter().map(|col| format!("{col} {direction}")).collect();
     sql.push_str(&format!(" ORDER BY {} LIMIT ?", order_by.join(", ")));
     values.push(Value::Integer(fetch_limit(query.limit)?));
     Ok((sql, values))
@@ -587,9 +515,7 @@ fn query_sql(query: &Query) -> Result<(String, Vec<Value>), StoreError> {
 fn fetch_limit(limit: Option<usize>) -> Result<i64, StoreError> {
     match limit {
         None => Ok(-1),
-        Some(0) => Err(StoreError::Invalid(
-            "a query limit must be at least 1".into(),
-        )),
+        Some(0) => Err(StoreError::Invalid("a query limit must be at least 1".into())),
         Some(n) => Ok(i64::try_from(n).map_or(-1, |n| n.saturating_add(1))),
     }
 }
@@ -598,15 +524,9 @@ fn run_query(conn: &Connection, query: &Query) -> Result<Page, StoreError> {
     let (text, values) = query_sql(query)?;
     let rows = conn
         .prepare_cached(&text)
-        .and_then(|mut stmt| {
-            stmt.query_map(params_from_iter(values), StoredRow::read)?
-                .collect::<Result<Vec<_>, _>>()
-        })
+        .and_then(|mut stmt| stmt.query_map(params_from_iter(values), StoredRow::read)?.collect::<Result<Vec<_>, _>>())
         .map_err(sql("run a query"))?;
-    let mut items = rows
-        .into_iter()
-        .map(StoredRow::into_item)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut items = rows.into_iter().map(StoredRow::into_item).collect::<Result<Vec<_>, _>>()?;
     let mut next = None;
     if let Some(limit) = query.limit
         && items.len() > limit
@@ -633,9 +553,7 @@ impl RecordStore for SqliteRecordStore {
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
         let encoded = encode(item)?;
         self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql("begin a write"))?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin a write"))?;
             require(&tx, &encoded.item.key, condition, None)?;
             write_row(&tx, &encoded)?;
             tx.commit().map_err(sql("commit a write"))
@@ -647,9 +565,7 @@ impl RecordStore for SqliteRecordStore {
         validate_key(key, "the deleted item")?;
         let key = key.clone();
         self.run(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql("begin a delete"))?;
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin a delete"))?;
             require(&tx, &key, condition, None)?;
             delete_row(&tx, &key)?;
             tx.commit().map_err(sql("commit a delete"))
@@ -666,19 +582,15 @@ impl RecordStore for SqliteRecordStore {
     }
 
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
-        let encoded = items
-            .into_iter()
-            .map(encode)
-            .collect::<Result<Vec<_>, _>>()?;
+        let encoded = items.into_iter().map(encode).collect::<Result<Vec<_>, _>>()?;
         if encoded.is_empty() {
             return Ok(());
         }
         self.run_unlocked(move |conn| {
             for chunk in encoded.chunks(BATCH_PUT_ROWS_PER_TRANSACTION) {
                 let mut conn = lock(conn);
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(sql("begin a batch"))?;
+                let tx =
+                    conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin a batch"))?;
                 for item in chunk {
                     write_row(&tx, item)?;
                 }
@@ -716,9 +628,8 @@ impl RecordStore for SqliteRecordStore {
         let ops = validate_transaction(ops)?;
         self.run(move |conn| {
             // Dropping the transaction on an early return rolls it back: all or nothing.
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(sql("begin a transaction"))?;
+            let tx =
+                conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin a transaction"))?;
             for (position, op) in ops.iter().enumerate() {
                 require(&tx, op.key(), op.condition(), Some(position))?;
                 match op {
@@ -750,14 +661,8 @@ mod tests {
         let values = vec!["s".to_string(), "p".to_string(), "k".to_string()];
         let cursor = encode_cursor(&values).expect("encodes");
         assert_eq!(decode_cursor(&cursor, 3).expect("decodes"), values);
-        assert!(matches!(
-            decode_cursor(&cursor, 1),
-            Err(StoreError::Invalid(_))
-        ));
-        assert!(matches!(
-            decode_cursor("not base64!", 1),
-            Err(StoreError::Invalid(_))
-        ));
+        assert!(matches!(decode_cursor(&cursor, 1), Err(StoreError::Invalid(_))));
+        assert!(matches!(decode_cursor("not base64!", 1), Err(StoreError::Invalid(_))));
     }
 
     #[test]

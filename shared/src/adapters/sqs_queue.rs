@@ -9,9 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_s3::config::http::HttpResponse;
 use aws_sdk_sqs::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_sqs::types::{
-    MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
-};
+use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
 
 use super::aws::{Failure, classify, describe};
 use crate::ports::queue::{MAX_BATCH, Queue, QueueError, ReceivedMessage};
@@ -30,16 +28,8 @@ pub struct SqsQueue {
 }
 
 impl SqsQueue {
-    pub fn new(
-        client: aws_sdk_sqs::Client,
-        queue_url: String,
-        dead_letter_queue_url: String,
-    ) -> Self {
-        Self {
-            client,
-            queue_url,
-            dead_letter_queue_url,
-        }
+    pub fn new(client: aws_sdk_sqs::Client, queue_url: String, dead_letter_queue_url: String) -> Self {
+        Self { client, queue_url, dead_letter_queue_url }
     }
 
     pub fn queue_url(&self) -> &str {
@@ -51,18 +41,10 @@ impl SqsQueue {
     }
 
     /// Sends one chunk of at most `MAX_BATCH`; returns the entries that SQS did not take, with their error codes.
-    async fn send_chunk(
-        &self,
-        bodies: &[(String, &String)],
-    ) -> Result<Vec<(String, String, bool)>, QueueError> {
+    async fn send_chunk(&self, bodies: &[(String, &String)]) -> Result<Vec<(String, String, bool)>, QueueError> {
         let entries = bodies
             .iter()
-            .map(|(id, body)| {
-                SendMessageBatchRequestEntry::builder()
-                    .id(id)
-                    .message_body(*body)
-                    .build()
-            })
+            .map(|(id, body)| SendMessageBatchRequestEntry::builder().id(id).message_body(*body).build())
             .collect::<Result<Vec<_>, _>>()
             .map_err(|err| QueueError::Invalid(format!("SendMessageBatch entry: {err}")))?;
         let out = self
@@ -73,11 +55,7 @@ impl SqsQueue {
             .send()
             .await
             .map_err(|err| map_err("SendMessageBatch", err))?;
-        Ok(out
-            .failed()
-            .iter()
-            .map(|f| (f.id().to_owned(), f.code().to_owned(), f.sender_fault()))
-            .collect())
+        Ok(out.failed().iter().map(|f| (f.id().to_owned(), f.code().to_owned(), f.sender_fault())).collect())
     }
 }
 
@@ -104,9 +82,7 @@ fn seconds(what: &str, d: Duration, max: i32) -> Result<i32, QueueError> {
     let secs = d.as_secs() + u64::from(d.subsec_nanos() > 0);
     match i32::try_from(secs) {
         Ok(s) if s <= max => Ok(s),
-        _ => Err(QueueError::Invalid(format!(
-            "{what} must be at most {max} s"
-        ))),
+        _ => Err(QueueError::Invalid(format!("{what} must be at most {max} s"))),
     }
 }
 
@@ -121,10 +97,7 @@ pub async fn create_queue_with_dlq(
     let dlq = client
         .create_queue()
         .queue_name(format!("{name}-dlq"))
-        .attributes(
-            QueueAttributeName::MessageRetentionPeriod,
-            DLQ_RETENTION_SECONDS,
-        )
+        .attributes(QueueAttributeName::MessageRetentionPeriod, DLQ_RETENTION_SECONDS)
         .send()
         .await
         .map_err(|err| map_err("CreateQueue (dead-letter)", err))?;
@@ -159,35 +132,20 @@ impl Queue for SqsQueue {
     async fn send_batch(&self, bodies: Vec<String>) -> Result<(), QueueError> {
         for chunk in bodies.chunks(MAX_BATCH) {
             // Entry ids only need to be unique within one request; the position in the chunk is.
-            let entries: Vec<(String, &String)> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (i.to_string(), b))
-                .collect();
+            let entries: Vec<(String, &String)> = chunk.iter().enumerate().map(|(i, b)| (i.to_string(), b)).collect();
             let failed = self.send_chunk(&entries).await?;
             if failed.is_empty() {
                 continue;
             }
             if let Some((_, code, _)) = failed.iter().find(|(_, _, sender_fault)| *sender_fault) {
-                return Err(QueueError::Invalid(format!(
-                    "SQS refused a message: {code}"
-                )));
+                return Err(QueueError::Invalid(format!("SQS refused a message: {code}")));
             }
-            let retry: Vec<(String, &String)> = entries
-                .into_iter()
-                .filter(|(id, _)| failed.iter().any(|(f, _, _)| f == id))
-                .collect();
+            let retry: Vec<(String, &String)> =
+                entries.into_iter().filter(|(id, _)| failed.iter().any(|(f, _, _)| f == id)).collect();
             let still_failed = self.send_chunk(&retry).await?;
             if !still_failed.is_empty() {
-                let codes = still_failed
-                    .iter()
-                    .map(|(_, code, _)| code.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                return Err(QueueError::Transient(Box::new(BatchEntriesFailed {
-                    count: still_failed.len(),
-                    codes,
-                })));
+                let codes = still_failed.iter().map(|(_, code, _)| code.as_str()).collect::<Vec<_>>().join(", ");
+                return Err(QueueError::Transient(Box::new(BatchEntriesFailed { count: still_failed.len(), codes })));
             }
         }
         Ok(())
@@ -200,9 +158,7 @@ impl Queue for SqsQueue {
         visibility: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError> {
         if max == 0 || max > MAX_BATCH {
-            return Err(QueueError::Invalid(format!(
-                "max must be 1 to {MAX_BATCH}, got {max}"
-            )));
+            return Err(QueueError::Invalid(format!("max must be 1 to {MAX_BATCH}, got {max}")));
         }
         let out = self
             .client
@@ -257,13 +213,7 @@ impl Queue for SqsQueue {
         match result {
             Ok(_) => Ok(()),
             // Its visibility ran out already: it is visible again, which is what a retry wants.
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_message_not_inflight()) =>
-            {
-                Ok(())
-            }
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_message_not_inflight()) => Ok(()),
             Err(err) => Err(map_err("ChangeMessageVisibility", err)),
         }
     }

@@ -35,23 +35,14 @@ fn unique_prefix(check: &str) -> String {
 
 /// The whole object, read through `open`.
 async fn read_all(store: &dyn ObjectStore, key: &str) -> Vec<u8> {
-    let mut reader = store
-        .open(key)
-        .await
-        .unwrap_or_else(|e| panic!("open {key}: {e}"));
+    let mut reader = store.open(key).await.unwrap_or_else(|e| panic!("open {key}: {e}"));
     let mut out = Vec::new();
-    reader
-        .read_to_end(&mut out)
-        .await
-        .unwrap_or_else(|e| panic!("read {key}: {e}"));
+    reader.read_to_end(&mut out).await.unwrap_or_else(|e| panic!("read {key}: {e}"));
     out
 }
 
 async fn put(store: &dyn ObjectStore, key: &str, body: impl Into<Bytes>) {
-    store
-        .put(key, body.into(), CSV)
-        .await
-        .unwrap_or_else(|e| panic!("put {key}: {e}"));
+    store.put(key, body.into(), CSV).await.unwrap_or_else(|e| panic!("put {key}: {e}"));
 }
 
 pub async fn round_trip(store: &dyn ObjectStore) {
@@ -65,24 +56,15 @@ pub async fn round_trip(store: &dyn ObjectStore) {
     assert!(!info.etag.is_empty(), "etag must be set");
     assert_eq!(read_all(store, &key).await, body.as_bytes());
     // `open` gives a fresh stream each time.
-    assert_eq!(
-        read_all(store, &key).await,
-        body.as_bytes(),
-        "second open must re-read from the start"
-    );
+    assert_eq!(read_all(store, &key).await, body.as_bytes(), "second open must re-read from the start");
     store.delete(&key).await.expect("clean up");
 }
 
 pub async fn large_object_reads_as_a_stream(store: &dyn ObjectStore) {
     let key = format!("{}large.csv", unique_prefix("large"));
-    let body: Vec<u8> = (0..3 * 1024 * 1024u32)
-        .map(|i| (i % 251) as u8 ^ (i >> 12) as u8)
-        .collect();
+    let body: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8 ^ (i >> 12) as u8).collect();
     put(store, &key, body.clone()).await;
-    assert_eq!(
-        store.head(&key).await.expect("head").size,
-        body.len() as u64
-    );
+    assert_eq!(store.head(&key).await.expect("head").size, body.len() as u64);
 
     let mut reader = store.open(&key).await.expect("open");
     let (mut hasher, mut total, mut reads) = (Sha256::new(), 0usize, 0usize);
@@ -97,15 +79,8 @@ pub async fn large_object_reads_as_a_stream(store: &dyn ObjectStore) {
         reads += 1;
     }
     assert_eq!(total, body.len());
-    assert!(
-        reads >= 3 * 1024 * 1024 / buf.len(),
-        "a bounded buffer must take many reads, got {reads}"
-    );
-    assert_eq!(
-        hasher.finalize().as_slice(),
-        Sha256::digest(&body).as_slice(),
-        "streamed content differs"
-    );
+    assert!(reads >= 3 * 1024 * 1024 / buf.len(), "a bounded buffer must take many reads, got {reads}");
+    assert_eq!(hasher.finalize().as_slice(), Sha256::digest(&body).as_slice(), "streamed content differs");
     store.delete(&key).await.expect("clean up");
 }
 
@@ -120,24 +95,14 @@ pub async fn overwrite_changes_etag(store: &dyn ObjectStore) {
     assert_eq!(second.size, 10);
     assert_eq!(read_all(store, &key).await, b"version,2\n");
     put(store, &key, "version,2\n").await;
-    assert_eq!(
-        store.head(&key).await.expect("head v2 again").etag,
-        second.etag,
-        "same content, same etag"
-    );
+    assert_eq!(store.head(&key).await.expect("head v2 again").etag, second.etag, "same content, same etag");
     store.delete(&key).await.expect("clean up");
 }
 
 pub async fn missing_key_is_not_found(store: &dyn ObjectStore) {
     let key = format!("{}missing.csv", unique_prefix("missing"));
-    assert!(
-        matches!(store.head(&key).await, Err(ObjectStoreError::NotFound(_))),
-        "head of a missing key"
-    );
-    assert!(
-        matches!(store.open(&key).await, Err(ObjectStoreError::NotFound(_))),
-        "open of a missing key"
-    );
+    assert!(matches!(store.head(&key).await, Err(ObjectStoreError::NotFound(_))), "head of a missing key");
+    assert!(matches!(store.open(&key).await, Err(ObjectStoreError::NotFound(_))), "open of a missing key");
 }
 
 pub async fn delete_removes_the_object(store: &dyn ObjectStore) {
@@ -145,25 +110,10 @@ pub async fn delete_removes_the_object(store: &dyn ObjectStore) {
     let key = format!("{prefix}gone.csv");
     put(store, &key, "a,b\n").await;
     store.delete(&key).await.expect("delete");
-    assert!(
-        matches!(store.head(&key).await, Err(ObjectStoreError::NotFound(_))),
-        "head after delete"
-    );
-    assert!(
-        matches!(store.open(&key).await, Err(ObjectStoreError::NotFound(_))),
-        "open after delete"
-    );
-    assert!(
-        store
-            .list(&prefix)
-            .await
-            .expect("list after delete")
-            .is_empty()
-    );
-    store
-        .delete(&key)
-        .await
-        .expect("deleting a missing key succeeds, as on S3");
+    assert!(matches!(store.head(&key).await, Err(ObjectStoreError::NotFound(_))), "head after delete");
+    assert!(matches!(store.open(&key).await, Err(ObjectStoreError::NotFound(_))), "open after delete");
+    assert!(store.list(&prefix).await.expect("list after delete").is_empty());
+    store.delete(&key).await.expect("deleting a missing key succeeds, as on S3");
 }
 
 pub async fn list_by_prefix_in_key_order(store: &dyn ObjectStore) {
@@ -177,44 +127,19 @@ pub async fn list_by_prefix_in_key_order(store: &dyn ObjectStore) {
     put(store, &format!("{prefix}inbox/x.csv"), "x").await;
 
     let listed = store.list(&format!("{prefix}in/")).await.expect("list");
-    let keys: Vec<&str> = listed
-        .iter()
-        .map(|o| o.key.strip_prefix(&prefix).unwrap_or(&o.key))
-        .collect();
+    let keys: Vec<&str> = listed.iter().map(|o| o.key.strip_prefix(&prefix).unwrap_or(&o.key)).collect();
     // Byte order, as S3 lists: upper case before lower case, `a.csv` before `a.csv.bak`.
-    assert_eq!(
-        keys,
-        [
-            "in/Z.csv",
-            "in/a.csv",
-            "in/a.csv.bak",
-            "in/b.csv",
-            "in/sub/c.csv"
-        ]
-    );
+    assert_eq!(keys, ["in/Z.csv", "in/a.csv", "in/a.csv.bak", "in/b.csv", "in/sub/c.csv"]);
     for object in &listed {
         let head = store.head(&object.key).await.expect("head listed key");
-        assert_eq!(
-            (object.size, &object.etag),
-            (head.size, &head.etag),
-            "list and head disagree"
-        );
+        assert_eq!((object.size, &object.etag), (head.size, &head.etag), "list and head disagree");
     }
 
-    let partial = store
-        .list(&format!("{prefix}in/a"))
-        .await
-        .expect("list by partial name");
+    let partial = store.list(&format!("{prefix}in/a")).await.expect("list by partial name");
     assert_eq!(partial.len(), 2, "a prefix need not end at a '/'");
     let everything = store.list(&prefix).await.expect("list all");
     assert_eq!(everything.len(), inside.len() + 1);
-    assert!(
-        store
-            .list(&format!("{prefix}nothing/"))
-            .await
-            .expect("list empty")
-            .is_empty()
-    );
+    assert!(store.list(&format!("{prefix}nothing/")).await.expect("list empty").is_empty());
 
     for object in everything {
         store.delete(&object.key).await.expect("clean up");
@@ -223,28 +148,16 @@ pub async fn list_by_prefix_in_key_order(store: &dyn ObjectStore) {
 
 pub async fn keys_with_spaces_and_plus_signs(store: &dyn ObjectStore) {
     let prefix = unique_prefix("odd-keys");
-    let keys = [
-        format!("{prefix}my file+v2 (final).csv"),
-        format!("{prefix}café & co%20.csv"),
-    ];
+    let keys = [format!("{prefix}my file+v2 (final).csv"), format!("{prefix}café & co%20.csv")];
     for key in &keys {
         put(store, key, key.clone()).await;
         assert_eq!(store.head(key).await.expect("head odd key").key, *key);
         assert_eq!(read_all(store, key).await, key.as_bytes());
     }
-    let listed: Vec<String> = store
-        .list(&prefix)
-        .await
-        .expect("list")
-        .into_iter()
-        .map(|o| o.key)
-        .collect();
+    let listed: Vec<String> = store.list(&prefix).await.expect("list").into_iter().map(|o| o.key).collect();
     let mut expected = keys.to_vec();
     expected.sort();
-    assert_eq!(
-        listed, expected,
-        "keys must come back from list exactly as written"
-    );
+    assert_eq!(listed, expected, "keys must come back from list exactly as written");
     for key in &keys {
         store.delete(key).await.expect("clean up");
     }
@@ -255,18 +168,11 @@ pub async fn keys_with_spaces_and_plus_signs(store: &dyn ObjectStore) {
 pub async fn run_presigned_upload(store: &dyn ObjectStore, signatures_enforced: bool) {
     let key = format!("{}uploads/cohort list+1.csv", unique_prefix("presigned"));
     let body = "nhs_number,given_name,family_name\n9990000026,Sam,Example\n";
-    let upload = store
-        .presign_upload(&key, CSV, Duration::from_secs(300))
-        .await
-        .expect("presign");
+    let upload = store.presign_upload(&key, CSV, Duration::from_secs(300)).await.expect("presign");
     assert_eq!(upload.method, "PUT");
     assert_eq!(upload.expires_in_seconds, 300);
     assert_eq!(
-        upload
-            .headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-            .map(|(_, v)| v.as_str()),
+        upload.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case("content-type")).map(|(_, v)| v.as_str()),
         Some(CSV),
         "the client must be told to send the signed content type"
     );
@@ -287,36 +193,15 @@ pub async fn run_presigned_upload(store: &dyn ObjectStore, signatures_enforced: 
 
     if signatures_enforced {
         let tampered = tamper_signature(&upload.url);
-        let response = send(tampered, None)
-            .await
-            .expect("PUT with a tampered signature");
-        assert_eq!(
-            response.status(),
-            403,
-            "a tampered signature must be refused"
-        );
-        let response = send(upload.url.clone(), Some("application/octet-stream"))
-            .await
-            .expect("PUT, wrong type");
-        assert!(
-            response.status().is_client_error(),
-            "wrong content type must be refused: {}",
-            response.status()
-        );
-        assert!(
-            matches!(store.head(&key).await, Err(ObjectStoreError::NotFound(_))),
-            "refused PUTs store nothing"
-        );
+        let response = send(tampered, None).await.expect("PUT with a tampered signature");
+        assert_eq!(response.status(), 403, "a tampered signature must be refused");
+        let response = send(upload.url.clone(), Some("application/octet-stream")).await.expect("PUT, wrong type");
+        assert!(response.status().is_client_error(), "wrong content type must be refused: {}", response.status());
+        assert!(matches!(store.head(&key).await, Err(ObjectStoreError::NotFound(_))), "refused PUTs store nothing");
     }
 
-    let response = send(upload.url.clone(), None)
-        .await
-        .expect("PUT to the presigned URL");
-    assert!(
-        response.status().is_success(),
-        "presigned PUT failed: {}",
-        response.status()
-    );
+    let response = send(upload.url.clone(), None).await.expect("PUT to the presigned URL");
+    assert!(response.status().is_success(), "presigned PUT failed: {}", response.status());
     let info = store.head(&key).await.expect("head after upload");
     assert_eq!(info.size, body.len() as u64);
     assert_eq!(read_all(store, &key).await, body.as_bytes());
@@ -325,13 +210,8 @@ pub async fn run_presigned_upload(store: &dyn ObjectStore, signatures_enforced: 
 
 /// Flips the first hex digit of the signature in a presigned URL (`signature=` or S3's `X-Amz-Signature=`).
 fn tamper_signature(url: &str) -> String {
-    let at = url
-        .to_ascii_lowercase()
-        .rfind("signature=")
-        .map(|i| i + "signature=".len());
-    let Some(at) = at.filter(|&i| i < url.len()) else {
-        panic!("no signature in presigned URL")
-    };
+    let at = url.to_ascii_lowercase().rfind("signature=").map(|i| i + "signature=".len());
+    let Some(at) = at.filter(|&i| i < url.len()) else { panic!("no signature in presigned URL") };
     let flipped = if url.as_bytes()[at] == b'0' { "1" } else { "0" };
     format!("{}{flipped}{}", &url[..at], &url[at + 1..])
 }

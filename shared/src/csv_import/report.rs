@@ -45,11 +45,7 @@ impl ValidationSummary {
 
     pub fn from_outcome(outcome: &ValidationOutcome, errors: Vec<RowError>) -> Self {
         ValidationSummary {
-            status: if outcome.is_valid() {
-                Status::Valid
-            } else {
-                Status::Invalid
-            },
+            status: if outcome.is_valid() { Status::Valid } else { Status::Invalid },
             rows: outcome.rows,
             file_error: None,
             rows_with_errors: outcome.rows_with_errors,
@@ -112,17 +108,9 @@ mod tests {
 
     #[test]
     fn when_rows_have_errors_should_serialise_each_with_its_column() {
-        let outcome = ValidationOutcome {
-            rows: 3,
-            rows_with_errors: 1,
-            encoding: "UTF-8",
-        };
+        let outcome = ValidationOutcome { rows: 3, rows_with_errors: 1, encoding: "UTF-8" };
         let errors = vec![
-            RowError {
-                row: 2,
-                column: Some("CHILD_DATE_OF_BIRTH".into()),
-                message: "Enter a date of birth.".into(),
-            },
+            RowError { row: 2, column: Some("CHILD_DATE_OF_BIRTH".into()), message: "Enter a date of birth.".into() },
             RowError {
                 row: 2,
                 column: None,
@@ -141,18 +129,10 @@ mod tests {
 
     #[test]
     fn when_no_row_has_errors_should_be_valid() {
-        let outcome = ValidationOutcome {
-            rows: 1,
-            rows_with_errors: 0,
-            encoding: "UTF-8",
-        };
+        let outcome = ValidationOutcome { rows: 1, rows_with_errors: 0, encoding: "UTF-8" };
         let summary = ValidationSummary::from_outcome(&outcome, Vec::new());
         assert_eq!(summary.status, Status::Valid);
-        assert!(
-            summary
-                .to_json()
-                .starts_with(r#"{"status":"valid","rows":1,"file_error":null"#)
-        );
+        assert!(summary.to_json().starts_with(r#"{"status":"valid","rows":1,"file_error":null"#));
     }
 
     #[test]
@@ -170,12 +150,9 @@ mod tests {
             env!("CARGO_MANIFEST_DIR")
         );
         let bytes = std::fs::read(path).expect("the fixture");
-        let summary = summarise_vaccination_records(
-            &mut || Ok::<_, io::Error>(bytes.as_slice()),
-            &ctx,
-            &Limits::default(),
-        )
-        .expect("readable");
+        let summary =
+            summarise_vaccination_records(&mut || Ok::<_, io::Error>(bytes.as_slice()), &ctx, &Limits::default())
+                .expect("readable");
         assert_eq!(
             summary.to_json(),
             concat!(

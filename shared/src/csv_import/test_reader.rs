@@ -17,14 +17,7 @@ pub struct Generated<F> {
 
 impl<F: FnMut(u64) -> Vec<u8>> Generated<F> {
     pub fn new(chunks: u64, chunk: F) -> Self {
-        Generated {
-            chunk,
-            next: 0,
-            chunks,
-            pending: Vec::new(),
-            pos: 0,
-            pulled: Rc::default(),
-        }
+        Generated { chunk, next: 0, chunks, pending: Vec::new(), pos: 0, pulled: Rc::default() }
     }
 
     /// Adds what this reader hands out to `pulled`.

@@ -10,11 +10,7 @@ pub struct AcademicYear(pub i32);
 impl AcademicYear {
     /// The academic year a date falls in.
     pub fn containing(date: NaiveDate) -> Self {
-        if date.month() >= 9 {
-            AcademicYear(date.year())
-        } else {
-            AcademicYear(date.year() - 1)
-        }
+        if date.month() >= 9 { AcademicYear(date.year()) } else { AcademicYear(date.year() - 1) }
     }
 
     /// The academic year a child born on `date_of_birth` is "born in" for year-group purposes.
@@ -26,11 +22,7 @@ impl AcademicYear {
     /// otherwise the current one.
     pub fn pending(today: NaiveDate) -> Self {
         let current = Self::containing(today);
-        if today.month() == 8 {
-            AcademicYear(current.0 + 1)
-        } else {
-            current
-        }
+        if today.month() == 8 { AcademicYear(current.0 + 1) } else { current }
     }
 
     /// year_group = academic_year − birth_academic_year − 5
@@ -64,14 +56,8 @@ mod tests {
 
     #[test]
     fn when_date_is_before_september_should_belong_to_previous_year() {
-        assert_eq!(
-            AcademicYear::containing(d("2023-05-20")),
-            AcademicYear(2022)
-        );
-        assert_eq!(
-            AcademicYear::containing(d("2023-09-01")),
-            AcademicYear(2023)
-        );
+        assert_eq!(AcademicYear::containing(d("2023-05-20")), AcademicYear(2022));
+        assert_eq!(AcademicYear::containing(d("2023-09-01")), AcademicYear(2023));
     }
 
     #[test]
@@ -87,9 +73,6 @@ mod tests {
         let birth = AcademicYear::of_birth(d("2010-01-02"));
         assert_eq!(birth, AcademicYear(2009));
         assert_eq!(AcademicYear(2022).year_group_of(birth), 8);
-        assert_eq!(
-            AcademicYear(2022).birth_year_for_group(9),
-            AcademicYear(2008)
-        );
+        assert_eq!(AcademicYear(2022).birth_year_for_group(9), AcademicYear(2008));
     }
 }

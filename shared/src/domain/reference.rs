@@ -152,56 +152,36 @@ impl ReferenceData {
     }
 
     pub fn team_by_ods(&self, ods_code: &str) -> Option<&Team> {
-        self.teams
-            .iter()
-            .find(|t| t.ods_code.eq_ignore_ascii_case(ods_code))
+        self.teams.iter().find(|t| t.ods_code.eq_ignore_ascii_case(ods_code))
     }
 
     pub fn user(&self, email: &str) -> Option<&User> {
-        self.users
-            .iter()
-            .find(|u| u.email.eq_ignore_ascii_case(email))
+        self.users.iter().find(|u| u.email.eq_ignore_ascii_case(email))
     }
 
     pub fn school(&self, urn_and_site: &str) -> Option<&School> {
-        self.schools
-            .iter()
-            .find(|s| s.urn_and_site() == urn_and_site)
+        self.schools.iter().find(|s| s.urn_and_site() == urn_and_site)
     }
 
-    pub fn schools_of_team<'a>(
-        &'a self,
-        team_id: &'a str,
-    ) -> impl Iterator<Item = &'a School> + 'a {
-        self.schools
-            .iter()
-            .filter(move |s| s.team_id.as_deref() == Some(team_id))
+    pub fn schools_of_team<'a>(&'a self, team_id: &'a str) -> impl Iterator<Item = &'a School> + 'a {
+        self.schools.iter().filter(move |s| s.team_id.as_deref() == Some(team_id))
     }
 
     pub fn generic_clinic(&self, team_id: &str) -> Option<&Clinic> {
-        self.clinics
-            .iter()
-            .find(|c| c.team_id == team_id && c.generic)
+        self.clinics.iter().find(|c| c.team_id == team_id && c.generic)
     }
 
     /// Resolves a school value by URN, URN+site or SystmOne code among `schools` (a team's, or all).
-    pub fn lookup_school<'a>(
-        schools: impl Iterator<Item = &'a School> + Clone,
-        value: &str,
-    ) -> SchoolLookup<'a> {
+    pub fn lookup_school<'a>(schools: impl Iterator<Item = &'a School> + Clone, value: &str) -> SchoolLookup<'a> {
         let value = value.trim();
         if let Some(found) = schools.clone().find(|s| {
             s.urn_and_site().eq_ignore_ascii_case(value)
-                || s.systm_one_code
-                    .as_deref()
-                    .is_some_and(|c| c.eq_ignore_ascii_case(value))
+                || s.systm_one_code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case(value))
         }) {
             return SchoolLookup::Found(found);
         }
-        let mut sites: Vec<String> = schools
-            .filter(|s| s.site.is_some() && s.urn == value)
-            .map(School::urn_and_site)
-            .collect();
+        let mut sites: Vec<String> =
+            schools.filter(|s| s.site.is_some() && s.urn == value).map(School::urn_and_site).collect();
         if sites.is_empty() {
             SchoolLookup::NotFound
         } else {

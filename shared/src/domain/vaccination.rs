@@ -174,8 +174,6 @@ pub struct VaccinationRow {
 impl VaccinationDetails {
     /// The date of the vaccination as the team sees it (Europe/London).
     pub fn performed_on(&self) -> NaiveDate {
-        self.performed_at
-            .with_timezone(&chrono_tz::Europe::London)
-            .date_naive()
+        self.performed_at.with_timezone(&chrono_tz::Europe::London).date_naive()
     }
 }

@@ -21,11 +21,7 @@ const MAX_ATTEMPTS: usize = 4;
 
 const PARENT_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_7061_7265_6e74_7300_0001);
 
-pub async fn apply_import(
-    pipeline: &Pipeline,
-    import: &Import,
-    team: &Team,
-) -> Result<ImportCounts, PipelineError> {
+pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<ImportCounts, PipelineError> {
     let store = pipeline.records.as_ref();
     let mut counts = ImportCounts::default();
     let mut after = None;
@@ -68,14 +64,8 @@ async fn apply_row(
                 // Someone else changed the patient (or created one with this NHS number): match again.
                 let store = pipeline.records.as_ref();
                 let key = crate::store::keys::changeset(import.id, changeset.value.index);
-                let item = store
-                    .get(&key)
-                    .await?
-                    .ok_or_else(|| PipelineError::Task("staged row vanished".into()))?;
-                changeset = Versioned {
-                    value: crate::store::decode(&item)?,
-                    version: item.version,
-                };
+                let item = store.get(&key).await?.ok_or_else(|| PipelineError::Task("staged row vanished".into()))?;
+                changeset = Versioned { value: crate::store::decode(&item)?, version: item.version };
                 if changeset.value.status == ChangesetStatus::Pending {
                     changeset.value.planned = plan::match_row(store, &changeset.value).await?.ok();
                 }
@@ -83,10 +73,7 @@ async fn apply_row(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(PipelineError::Task(format!(
-        "row {} kept conflicting with other writers",
-        changeset.value.row_number
-    )))
+    Err(PipelineError::Task(format!("row {} kept conflicting with other writers", changeset.value.row_number)))
 }
 
 /// The transaction for one row, and how the row counts.
@@ -121,9 +108,7 @@ async fn build_row(
         now,
     };
 
-    let planned = row.planned.unwrap_or(PlannedMatch::New {
-        patient_id: plan::new_patient_id(import.id, row.index),
-    });
+    let planned = row.planned.unwrap_or(PlannedMatch::New { patient_id: plan::new_patient_id(import.id, row.index) });
     let mut ops = Vec::new();
     let mut done = row.clone();
     let mut pending_move = None;
@@ -132,50 +117,26 @@ async fn build_row(
             let patient = staging::new_patient(patient_id, &row.child, destination.clone(), now);
             (patient, None, true, true, false, None)
         }
-        PlannedMatch::Existing {
-            patient_id,
-            on_nhs_number,
-        } => {
-            let current = patients::get(store, patient_id).await?.ok_or_else(|| {
-                PipelineError::Task(format!(
-                    "matched patient for row {} vanished",
-                    row.row_number
-                ))
-            })?;
-            if row.school.is_some()
-                && school_moves::is_skipped_move(&current.value, &destination, &team.id)
-            {
+        PlannedMatch::Existing { patient_id, on_nhs_number } => {
+            let current = patients::get(store, patient_id)
+                .await?
+                .ok_or_else(|| PipelineError::Task(format!("matched patient for row {} vanished", row.row_number)))?;
+            if row.school.is_some() && school_moves::is_skipped_move(&current.value, &destination, &team.id) {
                 done.status = ChangesetStatus::Skipped;
                 done.patient_id = Some(patient_id);
                 done.outcome = Some(RowOutcome::SkippedSchoolMove);
-                return Ok((
-                    vec![changesets::update_op(&done, changeset.version)],
-                    RowOutcome::SkippedSchoolMove,
-                ));
+                return Ok((vec![changesets::update_op(&done, changeset.version)], RowOutcome::SkippedSchoolMove));
             }
             pending_move = patients::school_move_of(store, patient_id).await?;
             let mut staged = staging::stage_existing(&current.value, &row.child, kind);
             staged.patient.updated_at = now;
             let nhs_before = current.value.attributes.nhs_number.clone();
-            (
-                staged.patient,
-                Some(current.version),
-                false,
-                staged.changed,
-                on_nhs_number,
-                nhs_before,
-            )
+            (staged.patient, Some(current.version), false, staged.changed, on_nhs_number, nhs_before)
         }
     };
 
     let school_before = patient.school.clone();
-    let move_action = school_moves::decide(
-        &move_ctx,
-        &mut patient,
-        is_new,
-        destination,
-        pending_move.as_ref(),
-    );
+    let move_action = school_moves::decide(&move_ctx, &mut patient, is_new, destination, pending_move.as_ref());
     let school_changed = !is_new && patient.school != school_before;
     match &move_action {
         MoveAction::None => {}
@@ -190,8 +151,8 @@ async fn build_row(
             }
         }
         MoveAction::Pending(school_move) => {
-            let reviewing = school_moves::destination_team(&move_ctx, &school_move.destination)
-                .unwrap_or_else(|| team.id.clone());
+            let reviewing =
+                school_moves::destination_team(&move_ctx, &school_move.destination).unwrap_or_else(|| team.id.clone());
             ops.push(put(patients::school_move_item(school_move, &reviewing)));
         }
     }
@@ -212,17 +173,13 @@ async fn build_row(
         ops.push(patients::reserve_nhs_number_op(nhs, patient.id));
     }
     ops.push(patients::put_patient_op(&patient, version));
-    ops.push(put(patients::import_link_item(
-        import.id,
-        patient.id,
-        row.row_number,
-    )));
+    ops.push(put(patients::import_link_item(import.id, patient.id, row.row_number)));
 
     // Child records count a proposed or confirmed school move as a change. Class lists do not: §5.5 counts the
     // patient's attributes, parents and relationships only, and fixture-outcomes §3.1 C1 expects a class list that
     // proposes a move for every row to count them all as exact duplicates.
-    let moved = import.kind != ImportKind::ClassList
-        && (matches!(move_action, MoveAction::Pending(_)) || school_changed);
+    let moved =
+        import.kind != ImportKind::ClassList && (matches!(move_action, MoveAction::Pending(_)) || school_changed);
     let outcome = match staging::classify(is_new, patient_changed || moved, &parent_plans) {
         RowCount::New => RowOutcome::New,
         RowCount::Changed => RowOutcome::Changed,
@@ -237,10 +194,7 @@ async fn build_row(
 }
 
 fn put(item: Item) -> WriteOp {
-    WriteOp::Put {
-        item,
-        condition: crate::ports::Condition::None,
-    }
+    WriteOp::Put { item, condition: crate::ports::Condition::None }
 }
 
 /// Two parents on one row can resolve to the same parent record; a transaction may touch each key once.
@@ -268,11 +222,7 @@ async fn plan_parents(
     is_new: bool,
 ) -> Result<Vec<ParentPlan>, PipelineError> {
     let store = pipeline.records.as_ref();
-    let mut existing = if is_new {
-        vec![]
-    } else {
-        patients::parents_of(store, patient_id).await?
-    };
+    let mut existing = if is_new { vec![] } else { patients::parents_of(store, patient_id).await? };
     let mut plans = Vec::new();
     for (n, parent) in row.parents.iter().enumerate() {
         // A new parent's id follows from the row, so a resumed import writes the same parent again.

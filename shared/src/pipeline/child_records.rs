@@ -9,9 +9,7 @@ use tokio_util::io::SyncIoBridge;
 use super::{Pipeline, PipelineError, apply, class_list, plan};
 use crate::csv_import::Limits;
 use crate::csv_import::ValidateError;
-use crate::csv_import::child_records::{
-    self as format, ChildFormat, ChildRecordsContext, ChildRow,
-};
+use crate::csv_import::child_records::{self as format, ChildFormat, ChildRecordsContext, ChildRow};
 use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
 use crate::domain::{Import, ImportKind, ImportStatus, ReferenceData, RowError};
 use crate::ports::{ObjectReader, ObjectStore};
@@ -21,10 +19,7 @@ use crate::store::imports::{self, Versioned};
 /// Rows sent from the parsing thread to the staging task at once; bounds memory while staging.
 const STAGE_BATCH: usize = 500;
 
-pub async fn run(
-    pipeline: &Pipeline,
-    mut import: Versioned<Import>,
-) -> Result<ImportStatus, PipelineError> {
+pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
     let store = pipeline.records.as_ref();
     if import.value.status == ImportStatus::AwaitingUpload {
         import.value.status = ImportStatus::PendingImport;
@@ -33,14 +28,8 @@ pub async fn run(
 
     let Some(team) = pipeline.reference.team(&import.value.team_id).cloned() else {
         // Reference data changed since the import was created: nothing can be validated against it.
-        return finish_invalid(
-            pipeline,
-            import,
-            Some("The team for this upload is not set up".into()),
-            vec![],
-            0,
-        )
-        .await;
+        return finish_invalid(pipeline, import, Some("The team for this upload is not set up".into()), vec![], 0)
+            .await;
     };
 
     if import.value.kind == ImportKind::ClassList
@@ -149,9 +138,7 @@ struct Job {
 impl Job {
     fn context(&self) -> ChildRecordsContext<'_> {
         let format = match self.import.kind {
-            ImportKind::ClassList => ChildFormat::ClassList {
-                year_groups: self.import.year_groups.clone(),
-            },
+            ImportKind::ClassList => ChildFormat::ClassList { year_groups: self.import.year_groups.clone() },
             _ => ChildFormat::ChildRecords,
         };
         ChildRecordsContext {
@@ -164,14 +151,9 @@ impl Job {
     }
 
     /// Opens the object again from the start, as a blocking reader.
-    fn opener(
-        &self,
-        handle: Handle,
-    ) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
+    fn opener(&self, handle: Handle) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
         move || {
-            let reader = handle
-                .block_on(self.objects.open(&self.key))
-                .map_err(std::io::Error::other)?;
+            let reader = handle.block_on(self.objects.open(&self.key)).map_err(std::io::Error::other)?;
             Ok(SyncIoBridge::new_with_handle(reader, handle.clone()))
         }
     }
@@ -184,9 +166,7 @@ fn job(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Job 
         key: import.object_key.clone(),
         reference: pipeline.reference.clone(),
         import: import.clone(),
-        limits: Limits {
-            max_rows: pipeline.settings.max_rows,
-        },
+        limits: Limits { max_rows: pipeline.settings.max_rows },
     }
 }
 
@@ -220,11 +200,7 @@ async fn validate(
     .map_err(|e| PipelineError::Task(e.to_string()))
 }
 
-async fn stage(
-    pipeline: &Pipeline,
-    import: &Import,
-    team: &crate::domain::Team,
-) -> Result<(), PipelineError> {
+async fn stage(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Result<(), PipelineError> {
     let job = job(pipeline, import, team);
     let import_id = import.id;
     let handle = Handle::current();
@@ -232,16 +208,13 @@ async fn stage(
     let reader = tokio::task::spawn_blocking(move || {
         let context = job.context();
         let mut batch = Vec::with_capacity(STAGE_BATCH);
-        let result =
-            format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {
-                batch.push(row);
-                if batch.len() == STAGE_BATCH
-                    && sender.blocking_send(std::mem::take(&mut batch)).is_err()
-                {
-                    return std::ops::ControlFlow::Break(());
-                }
-                std::ops::ControlFlow::Continue(())
-            });
+        let result = format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {
+            batch.push(row);
+            if batch.len() == STAGE_BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err() {
+                return std::ops::ControlFlow::Break(());
+            }
+            std::ops::ControlFlow::Continue(())
+        });
         if !batch.is_empty() {
             let _ = sender.blocking_send(batch);
         }
@@ -249,31 +222,16 @@ async fn stage(
     });
     // Only rows that were planned or committed must not be overwritten, and nothing is planned before every row is
     // staged: an import with no staged rows at all needs no checks (the common case).
-    let resuming = !changesets::page(pipeline.records.as_ref(), import_id, 1, None)
-        .await?
-        .0
-        .is_empty();
+    let resuming = !changesets::page(pipeline.records.as_ref(), import_id, 1, None).await?.0.is_empty();
     while let Some(rows) = receiver.recv().await {
-        let changesets: Vec<Changeset> = rows
-            .into_iter()
-            .map(|row| changeset(import_id, row))
-            .collect();
-        let changesets = if resuming {
-            not_yet_staged(pipeline, changesets).await?
-        } else {
-            changesets
-        };
+        let changesets: Vec<Changeset> = rows.into_iter().map(|row| changeset(import_id, row)).collect();
+        let changesets = if resuming { not_yet_staged(pipeline, changesets).await? } else { changesets };
         changesets::stage(pipeline.records.as_ref(), &changesets).await?;
     }
-    match reader
-        .await
-        .map_err(|e| PipelineError::Task(e.to_string()))?
-    {
+    match reader.await.map_err(|e| PipelineError::Task(e.to_string()))? {
         Ok(_) => Ok(()),
         Err(ValidateError::Io(e)) => Err(PipelineError::Read(e)),
-        Err(e) => Err(PipelineError::Task(format!(
-            "the file changed after validation: {e}"
-        ))),
+        Err(e) => Err(PipelineError::Task(format!("the file changed after validation: {e}"))),
     }
 }
 
@@ -281,27 +239,11 @@ async fn stage(
 /// object version); rows staged before keep their plan and their "committed" mark, which overwriting them with
 /// fresh pending rows would lose, so that committed rows would be applied, and counted, a second time (and a
 /// class list's children would look absent from it to the move-outs).
-async fn not_yet_staged(
-    pipeline: &Pipeline,
-    batch: Vec<Changeset>,
-) -> Result<Vec<Changeset>, PipelineError> {
-    let keys: Vec<_> = batch
-        .iter()
-        .map(|c| crate::store::keys::changeset(c.import_id, c.index))
-        .collect();
-    let staged: std::collections::HashSet<_> = pipeline
-        .records
-        .batch_get(&keys)
-        .await?
-        .into_iter()
-        .map(|item| item.key)
-        .collect();
-    Ok(batch
-        .into_iter()
-        .zip(keys)
-        .filter(|(_, key)| !staged.contains(key))
-        .map(|(changeset, _)| changeset)
-        .collect())
+async fn not_yet_staged(pipeline: &Pipeline, batch: Vec<Changeset>) -> Result<Vec<Changeset>, PipelineError> {
+    let keys: Vec<_> = batch.iter().map(|c| crate::store::keys::changeset(c.import_id, c.index)).collect();
+    let staged: std::collections::HashSet<_> =
+        pipeline.records.batch_get(&keys).await?.into_iter().map(|item| item.key).collect();
+    Ok(batch.into_iter().zip(keys).filter(|(_, key)| !staged.contains(key)).map(|(changeset, _)| changeset).collect())
 }
 
 fn changeset(import_id: uuid::Uuid, row: ChildRow) -> Changeset {

@@ -28,8 +28,7 @@ use crate::store::{keys, patients};
 /// The reference service asks "Choose which school this class list for" (sic, mavis-import.md §14 quirk 10); this
 /// service uses correct English.
 pub const CHOOSE_SCHOOL: &str = "Choose which school this class list is for";
-pub const CHOOSE_YEAR_GROUPS: &str =
-    "Choose which year groups you want to import class list records for";
+pub const CHOOSE_YEAR_GROUPS: &str = "Choose which year groups you want to import class list records for";
 
 /// A move-out whose patient keeps changing under us is retried this many times before the import is retried.
 const MAX_ATTEMPTS: usize = 4;
@@ -53,17 +52,11 @@ pub struct SelectionError {
 
 impl SelectionError {
     fn school(message: impl Into<String>) -> Self {
-        Self {
-            field: "school_urn",
-            message: message.into(),
-        }
+        Self { field: "school_urn", message: message.into() }
     }
 
     fn year_groups(message: impl Into<String>) -> Self {
-        Self {
-            field: "year_groups",
-            message: message.into(),
-        }
+        Self { field: "year_groups", message: message.into() }
     }
 }
 
@@ -75,10 +68,8 @@ pub fn check_selection<'a>(
     school: Option<&str>,
     year_groups: &[i32],
 ) -> Result<Selection<'a>, SelectionError> {
-    let school = school
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| SelectionError::school(CHOOSE_SCHOOL))?;
+    let school =
+        school.map(str::trim).filter(|s| !s.is_empty()).ok_or_else(|| SelectionError::school(CHOOSE_SCHOOL))?;
     let team_schools: Vec<&School> = reference.schools_of_team(team_id).collect();
     let school = match ReferenceData::lookup_school(team_schools.iter().copied(), school) {
         SchoolLookup::Found(found) => found,
@@ -91,17 +82,10 @@ pub fn check_selection<'a>(
         // A school of another team and a school that does not exist get the same answer: which schools other teams
         // have is not this team's business.
         SchoolLookup::NotFound => {
-            return Err(SelectionError::school(format!(
-                "The school {school} is not one of your team's schools"
-            )));
+            return Err(SelectionError::school(format!("The school {school} is not one of your team's schools")));
         }
     };
-    let year_groups: Vec<i32> = year_groups
-        .iter()
-        .copied()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
+    let year_groups: Vec<i32> = year_groups.iter().copied().collect::<BTreeSet<_>>().into_iter().collect();
     if year_groups.is_empty() {
         return Err(SelectionError::year_groups(CHOOSE_YEAR_GROUPS));
     }
@@ -112,10 +96,7 @@ pub fn check_selection<'a>(
             school.name
         )));
     }
-    Ok(Selection {
-        school,
-        year_groups,
-    })
+    Ok(Selection { school, year_groups })
 }
 
 /// A year group as the upload wizard names it: "Nursery (1st year)", "Nursery (2nd year)", "Reception", "Year 8".
@@ -129,17 +110,9 @@ pub fn year_group_name(year_group: i32) -> String {
 }
 
 /// The import's own selection, checked against today's reference data; the message is the import's file error.
-pub fn check_import<'a>(
-    reference: &'a ReferenceData,
-    import: &'a Import,
-) -> Result<Selection<'a>, String> {
-    check_selection(
-        reference,
-        &import.team_id,
-        import.school_urn.as_deref(),
-        &import.year_groups,
-    )
-    .map_err(|e| e.message)
+pub fn check_import<'a>(reference: &'a ReferenceData, import: &'a Import) -> Result<Selection<'a>, String> {
+    check_selection(reference, &import.team_id, import.school_urn.as_deref(), &import.year_groups)
+        .map_err(|e| e.message)
 }
 
 /// §9.2 out: after every row of the class list is applied, proposes a move to unknown school for each child who
@@ -164,11 +137,8 @@ pub async fn create_move_outs(pipeline: &Pipeline, import: &Import) -> Result<u6
         today: import.today,
         now: Utc::now(),
     };
-    let birth_years: BTreeSet<AcademicYear> = import
-        .year_groups
-        .iter()
-        .map(|&group| import.academic_year.birth_year_for_group(group))
-        .collect();
+    let birth_years: BTreeSet<AcademicYear> =
+        import.year_groups.iter().map(|&group| import.academic_year.birth_year_for_group(group)).collect();
     let mut created = 0;
     for birth_year in &birth_years {
         let candidates = patients::at_school(store, school_urn, birth_year.0).await?;
@@ -201,10 +171,7 @@ fn is_move_out(
     facts: Facts,
 ) -> bool {
     let at_school = matches!(&patient.school, SchoolPlacement::School { urn } if urn == school_urn);
-    let in_selected_year = patient
-        .attributes
-        .birth_academic_year
-        .is_some_and(|y| selected_birth_years.contains(&y));
+    let in_selected_year = patient.attributes.birth_academic_year.is_some_and(|y| selected_birth_years.contains(&y));
     at_school
         && in_selected_year
         && patient.date_of_death.is_none()
@@ -232,9 +199,7 @@ async fn move_out_one(
         let Some(patient) = patients::get(store, patient_id).await? else {
             return Ok(false);
         };
-        let found = store
-            .batch_get(&[link.clone(), location.clone(), school_move.clone()])
-            .await?;
+        let found = store.batch_get(&[link.clone(), location.clone(), school_move.clone()]).await?;
         let has = |key: &crate::ports::ItemKey| found.iter().any(|item| &item.key == key);
         let facts = Facts {
             linked_to_import: has(&link),
@@ -246,10 +211,7 @@ async fn move_out_one(
         }
         let proposed = school_moves::move_out(ctx, patient_id);
         let ops = vec![
-            WriteOp::Check {
-                key: keys::patient(patient_id),
-                condition: Condition::VersionIs(patient.version),
-            },
+            WriteOp::Check { key: keys::patient(patient_id), condition: Condition::VersionIs(patient.version) },
             WriteOp::Put {
                 item: patients::school_move_item(&proposed, &import.team_id),
                 condition: Condition::NotExists,
@@ -302,11 +264,7 @@ mod tests {
         }
     }
 
-    const QUALIFYING: Facts = Facts {
-        linked_to_import: false,
-        has_location_here: true,
-        has_school_move: false,
-    };
+    const QUALIFYING: Facts = Facts { linked_to_import: false, has_location_here: true, has_school_move: false };
 
     fn years(years: &[i32]) -> BTreeSet<AcademicYear> {
         years.iter().copied().map(AcademicYear).collect()
@@ -316,8 +274,7 @@ mod tests {
     fn when_school_and_year_groups_are_the_teams_should_accept_them_sorted_once() {
         let reference = reference();
 
-        let selection =
-            check_selection(&reference, "r1l", Some(" 141001 "), &[10, 8, 9, 8]).expect("valid");
+        let selection = check_selection(&reference, "r1l", Some(" 141001 "), &[10, 8, 9, 8]).expect("valid");
 
         assert_eq!(selection.school.name, "Waterloo Road");
         assert_eq!(selection.year_groups, vec![8, 9, 10]);
@@ -339,10 +296,7 @@ mod tests {
         for urn in ["111222", "999000"] {
             let error = check_selection(&reference, "r1l", Some(urn), &[8]).expect_err(urn);
             assert_eq!(error.field, "school_urn");
-            assert_eq!(
-                error.message,
-                format!("The school {urn} is not one of your team's schools")
-            );
+            assert_eq!(error.message, format!("The school {urn} is not one of your team's schools"));
         }
     }
 
@@ -350,17 +304,13 @@ mod tests {
     fn when_year_groups_are_missing_should_ask_for_them() {
         let error = check_selection(&reference(), "r1l", Some("141001"), &[]).expect_err("none");
         assert_eq!(error.field, "year_groups");
-        assert_eq!(
-            error.message,
-            "Choose which year groups you want to import class list records for"
-        );
+        assert_eq!(error.message, "Choose which year groups you want to import class list records for");
     }
 
     #[test]
     fn when_a_year_group_is_not_offered_should_name_it_and_the_school() {
         let reference = reference();
-        let error =
-            check_selection(&reference, "r1l", Some("141003"), &[8, 11, 13]).expect_err("11, 13");
+        let error = check_selection(&reference, "r1l", Some("141003"), &[8, 11, 13]).expect_err("11, 13");
         assert_eq!(error.field, "year_groups");
         assert_eq!(error.message, "Year 11 is not offered by Liverpool Road");
         let error = check_selection(&reference, "r1l", Some("141003"), &[0]).expect_err("0");
@@ -377,12 +327,7 @@ mod tests {
 
     #[test]
     fn when_child_at_school_in_selected_year_is_absent_should_move_out() {
-        assert!(is_move_out(
-            &patient("141001", 2009),
-            "141001",
-            &years(&[2008, 2009]),
-            QUALIFYING
-        ));
+        assert!(is_move_out(&patient("141001", 2009), "141001", &years(&[2008, 2009]), QUALIFYING));
     }
 
     #[test]
@@ -391,36 +336,12 @@ mod tests {
         let cases = [
             ("another school", patient("141002", 2009), QUALIFYING),
             ("another year group", patient("141001", 2010), QUALIFYING),
-            (
-                "in the file",
-                patient("141001", 2009),
-                Facts {
-                    linked_to_import: true,
-                    ..QUALIFYING
-                },
-            ),
-            (
-                "no location here this year",
-                patient("141001", 2009),
-                Facts {
-                    has_location_here: false,
-                    ..QUALIFYING
-                },
-            ),
-            (
-                "a move already",
-                patient("141001", 2009),
-                Facts {
-                    has_school_move: true,
-                    ..QUALIFYING
-                },
-            ),
+            ("in the file", patient("141001", 2009), Facts { linked_to_import: true, ..QUALIFYING }),
+            ("no location here this year", patient("141001", 2009), Facts { has_location_here: false, ..QUALIFYING }),
+            ("a move already", patient("141001", 2009), Facts { has_school_move: true, ..QUALIFYING }),
             (
                 "deceased",
-                Patient {
-                    date_of_death: NaiveDate::from_ymd_opt(2023, 1, 1),
-                    ..patient("141001", 2009)
-                },
+                Patient { date_of_death: NaiveDate::from_ymd_opt(2023, 1, 1), ..patient("141001", 2009) },
                 QUALIFYING,
             ),
         ];

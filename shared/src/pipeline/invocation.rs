@@ -22,10 +22,7 @@ struct SqsRecord {
 }
 
 /// Handles one notification body; `Ok` means it may be acknowledged.
-pub async fn handle_notification(
-    pipeline: &Pipeline,
-    body: &str,
-) -> Result<Vec<Handled>, PipelineError> {
+pub async fn handle_notification(pipeline: &Pipeline, body: &str) -> Result<Vec<Handled>, PipelineError> {
     let events = match parse_notification(body) {
         Ok(events) => events,
         Err(e) => {
@@ -42,13 +39,8 @@ pub async fn handle_notification(
 }
 
 /// The function's handler: returns the SQS partial-batch response, or fails the whole S3 invocation for a retry.
-pub async fn handle_invocation(
-    pipeline: &Pipeline,
-    payload: Value,
-) -> Result<Value, PipelineError> {
-    let is_sqs = payload["Records"]
-        .get(0)
-        .is_some_and(|r| r.get("messageId").is_some());
+pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Result<Value, PipelineError> {
+    let is_sqs = payload["Records"].get(0).is_some_and(|r| r.get("messageId").is_some());
     if !is_sqs {
         handle_notification(pipeline, &payload.to_string()).await?;
         return Ok(json!({}));
@@ -63,10 +55,7 @@ pub async fn handle_invocation(
     let mut failures = Vec::new();
     for record in batch.records {
         let span = tracing::info_span!("message", message_id = %record.message_id);
-        if let Err(e) = handle_notification(pipeline, &record.body)
-            .instrument(span)
-            .await
-        {
+        if let Err(e) = handle_notification(pipeline, &record.body).instrument(span).await {
             tracing::warn!(error = %e, "message will be retried");
             failures.push(json!({ "itemIdentifier": record.message_id }));
         }

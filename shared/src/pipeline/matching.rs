@@ -48,41 +48,23 @@ pub enum MatchOutcome<'a> {
 ///
 /// `candidates`: every patient that shares the NHS number, the date of birth or the postcode with the input (the
 /// caller's superset; it may contain the same patient more than once, which is tolerated).
-pub fn match_patient<'a>(
-    input: &MatchInput,
-    candidates: &'a [Patient],
-    rule: MatchRule,
-) -> MatchOutcome<'a> {
+pub fn match_patient<'a>(input: &MatchInput, candidates: &'a [Patient], rule: MatchRule) -> MatchOutcome<'a> {
     let candidates = distinct_by_id(candidates);
-    let input_nhs = input
-        .nhs_number
-        .map(normalise_nhs_number)
-        .filter(|n| !n.is_empty());
-    let input_postcode = input
-        .postcode
-        .map(normalise_postcode)
-        .filter(|p| !p.is_empty());
+    let input_nhs = input.nhs_number.map(normalise_nhs_number).filter(|n| !n.is_empty());
+    let input_postcode = input.postcode.map(normalise_postcode).filter(|p| !p.is_empty());
 
     // Step 1: an NHS-number match is the only match, whatever the other fields say.
     if let Some(nhs) = input_nhs.as_deref()
-        && let Some(patient) = candidates
-            .iter()
-            .copied()
-            .find(|p| patient_nhs_number(p).as_deref() == Some(nhs))
+        && let Some(patient) = candidates.iter().copied().find(|p| patient_nhs_number(p).as_deref() == Some(nhs))
     {
-        return MatchOutcome::Matched {
-            patient,
-            on_nhs_number: true,
-        };
+        return MatchOutcome::Matched { patient, on_nhs_number: true };
     }
 
     let fields = |p: &Patient| FieldMatches::of(p, input, input_postcode.as_deref());
 
     // Step 2: demographic candidates.
-    let mut matches: Vec<&Patient> = candidates
-        .into_iter()
-        .filter(|p| fields(p).is_candidate(input_postcode.is_some(), rule))
-        .collect();
+    let mut matches: Vec<&Patient> =
+        candidates.into_iter().filter(|p| fields(p).is_candidate(input_postcode.is_some(), rule)).collect();
 
     // Step 3: a patient with a different NHS number can never be the same child (the twins case).
     if input_nhs.is_some() {
@@ -91,11 +73,7 @@ pub fn match_patient<'a>(
 
     // Step 4: with a postcode, a single exact four-field match beats the looser 3-of-4 ones.
     if input_postcode.is_some() {
-        let exact: Vec<&Patient> = matches
-            .iter()
-            .copied()
-            .filter(|p| fields(p).all_four())
-            .collect();
+        let exact: Vec<&Patient> = matches.iter().copied().filter(|p| fields(p).all_four()).collect();
         if exact.len() == 1 {
             matches = exact;
         }
@@ -106,10 +84,7 @@ pub fn match_patient<'a>(
         [] => MatchOutcome::New,
         [patient] => {
             let on_nhs_number = input_nhs.is_some() && patient_nhs_number(patient) == input_nhs;
-            MatchOutcome::Matched {
-                patient,
-                on_nhs_number,
-            }
+            MatchOutcome::Matched { patient, on_nhs_number }
         }
         _ => MatchOutcome::Ambiguous(matches),
     }
@@ -133,12 +108,7 @@ impl FieldMatches {
             family_name: names_equal(attributes.family_name.as_deref(), input.family_name),
             date_of_birth: attributes.date_of_birth == Some(input.date_of_birth),
             postcode: input_postcode.is_some()
-                && attributes
-                    .address_postcode
-                    .as_deref()
-                    .map(normalise_postcode)
-                    .as_deref()
-                    == input_postcode,
+                && attributes.address_postcode.as_deref().map(normalise_postcode).as_deref() == input_postcode,
         }
     }
 
@@ -154,12 +124,7 @@ impl FieldMatches {
             (false, _) => names_and_birth,
             (true, MatchRule::VaccinationRecords) => self.all_four(),
             (true, MatchRule::ChildRecords) => {
-                let agreeing = [
-                    self.given_name,
-                    self.family_name,
-                    self.date_of_birth,
-                    self.postcode,
-                ];
+                let agreeing = [self.given_name, self.family_name, self.date_of_birth, self.postcode];
                 agreeing.iter().filter(|&&agrees| agrees).count() >= 3
             }
         }
@@ -179,12 +144,7 @@ fn names_equal(stored: Option<&str>, uploaded: &str) -> bool {
 
 /// The patient's NHS number without spaces, or None when absent or blank.
 fn patient_nhs_number(patient: &Patient) -> Option<String> {
-    patient
-        .attributes
-        .nhs_number
-        .as_deref()
-        .map(normalise_nhs_number)
-        .filter(|n| !n.is_empty())
+    patient.attributes.nhs_number.as_deref().map(normalise_nhs_number).filter(|n| !n.is_empty())
 }
 
 fn normalise_nhs_number(value: &str) -> String {
@@ -194,11 +154,7 @@ fn normalise_nhs_number(value: &str) -> String {
 /// Stored postcodes should already be canonical; comparing without spaces and case keeps an old record written
 /// as "sw1a1aa" matchable.
 fn normalise_postcode(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .flat_map(char::to_uppercase)
-        .collect()
+    value.chars().filter(|c| !c.is_whitespace()).flat_map(char::to_uppercase).collect()
 }
 
 #[cfg(test)]
@@ -215,17 +171,8 @@ mod tests {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
     }
 
-    fn patient(
-        given: &str,
-        family: &str,
-        dob: &str,
-        postcode: Option<&str>,
-        nhs: Option<&str>,
-    ) -> Patient {
-        let at = Utc
-            .with_ymd_and_hms(2023, 5, 20, 9, 0, 0)
-            .single()
-            .expect("test time");
+    fn patient(given: &str, family: &str, dob: &str, postcode: Option<&str>, nhs: Option<&str>) -> Patient {
+        let at = Utc.with_ymd_and_hms(2023, 5, 20, 9, 0, 0).single().expect("test time");
         Patient {
             id: Uuid::new_v4(),
             attributes: ChildAttributes {
@@ -256,60 +203,30 @@ mod tests {
         postcode: Option<&'a str>,
         nhs: Option<&'a str>,
     ) -> MatchInput<'a> {
-        MatchInput {
-            nhs_number: nhs,
-            given_name: given,
-            family_name: family,
-            date_of_birth: d(dob),
-            postcode,
-        }
+        MatchInput { nhs_number: nhs, given_name: given, family_name: family, date_of_birth: d(dob), postcode }
     }
 
     fn matched_id(outcome: &MatchOutcome) -> Option<(Uuid, bool)> {
         match outcome {
-            MatchOutcome::Matched {
-                patient,
-                on_nhs_number,
-            } => Some((patient.id, *on_nhs_number)),
+            MatchOutcome::Matched { patient, on_nhs_number } => Some((patient.id, *on_nhs_number)),
             _ => None,
         }
     }
 
     #[test]
     fn when_no_candidates_should_be_new() {
-        let row = input(
-            "Jennifer",
-            "Clarke",
-            "2010-01-01",
-            Some("SW1A 1AA"),
-            Some("9990000018"),
-        );
+        let row = input("Jennifer", "Clarke", "2010-01-01", Some("SW1A 1AA"), Some("9990000018"));
 
-        assert_eq!(
-            match_patient(&row, &[], MatchRule::ChildRecords),
-            MatchOutcome::New
-        );
+        assert_eq!(match_patient(&row, &[], MatchRule::ChildRecords), MatchOutcome::New);
     }
 
     #[test]
     fn when_nhs_number_matches_should_match_only_that_patient_on_nhs_number() {
         // valid_with_changes.csv: Jennifer's row has a new address but her NHS number.
-        let jennifer = patient(
-            "Jennifer",
-            "Clarke",
-            "2010-01-01",
-            Some("SW1A 1AA"),
-            Some("9990000018"),
-        );
+        let jennifer = patient("Jennifer", "Clarke", "2010-01-01", Some("SW1A 1AA"), Some("9990000018"));
         let namesake = patient("Jennifer", "Clarke", "2010-01-01", Some("SW1A 1AB"), None);
         let candidates = [namesake, jennifer.clone()];
-        let row = input(
-            "Jennifer",
-            "Clarke",
-            "2010-01-01",
-            Some("SW1A 1AB"),
-            Some("9990000018"),
-        );
+        let row = input("Jennifer", "Clarke", "2010-01-01", Some("SW1A 1AB"), Some("9990000018"));
 
         let outcome = match_patient(&row, &candidates, MatchRule::ChildRecords);
 
@@ -320,13 +237,7 @@ mod tests {
     fn when_nhs_number_matches_but_nothing_else_does_should_still_match() {
         let existing = patient("Jenny", "Clark", "2011-02-02", None, Some("9990000018"));
         let candidates = [existing.clone()];
-        let row = input(
-            "Jennifer",
-            "Clarke",
-            "2010-01-01",
-            Some("SW1A 1AB"),
-            Some("999 000 0018"),
-        );
+        let row = input("Jennifer", "Clarke", "2010-01-01", Some("SW1A 1AB"), Some("999 000 0018"));
 
         let outcome = match_patient(&row, &candidates, MatchRule::VaccinationRecords);
 
@@ -347,38 +258,17 @@ mod tests {
     #[test]
     fn when_twin_matches_three_of_four_but_has_different_nhs_number_should_be_new() {
         // fixture-outcomes §2.1 D: Mark's row got 9449306168 from PDS; John Doe shares family name, DOB and postcode.
-        let john = patient(
-            "John",
-            "Doe",
-            "2010-01-03",
-            Some("SW1A 1AA"),
-            Some("9000000009"),
-        );
+        let john = patient("John", "Doe", "2010-01-03", Some("SW1A 1AA"), Some("9000000009"));
         let candidates = [john];
-        let row = input(
-            "Mark",
-            "Doe",
-            "2010-01-03",
-            Some("SW1A 1AA"),
-            Some("9449306168"),
-        );
+        let row = input("Mark", "Doe", "2010-01-03", Some("SW1A 1AA"), Some("9449306168"));
 
-        assert_eq!(
-            match_patient(&row, &candidates, MatchRule::ChildRecords),
-            MatchOutcome::New
-        );
+        assert_eq!(match_patient(&row, &candidates, MatchRule::ChildRecords), MatchOutcome::New);
     }
 
     #[test]
     fn when_twin_matches_three_of_four_and_upload_has_no_nhs_number_should_match() {
         // §2.1 D, the risk it guards against: without PDS, Mark would match John on 3 of 4.
-        let john = patient(
-            "John",
-            "Doe",
-            "2010-01-03",
-            Some("SW1A 1AA"),
-            Some("9000000009"),
-        );
+        let john = patient("John", "Doe", "2010-01-03", Some("SW1A 1AA"), Some("9000000009"));
         let candidates = [john.clone()];
         let row = input("Mark", "Doe", "2010-01-03", Some("SW1A 1AA"), None);
 
@@ -393,19 +283,14 @@ mod tests {
         let variants = [
             patient("Taylor", "Reed", "2011-11-11", Some("SW1A 1AA"), None), // given + family + postcode
             patient("Taylor", "Other", "2010-01-01", Some("SW1A 1AA"), None), // given + DOB + postcode
-            patient("Other", "Reed", "2010-01-01", Some("SW1A 1AA"), None), // family + DOB + postcode
-            patient("Taylor", "Reed", "2010-01-01", Some("N1 1AA"), None),  // given + family + DOB
+            patient("Other", "Reed", "2010-01-01", Some("SW1A 1AA"), None),  // family + DOB + postcode
+            patient("Taylor", "Reed", "2010-01-01", Some("N1 1AA"), None),   // given + family + DOB
         ];
 
         for existing in variants {
             let candidates = [existing.clone()];
             let outcome = match_patient(&row, &candidates, MatchRule::ChildRecords);
-            assert_eq!(
-                matched_id(&outcome),
-                Some((existing.id, false)),
-                "{:?}",
-                existing.attributes
-            );
+            assert_eq!(matched_id(&outcome), Some((existing.id, false)), "{:?}", existing.attributes);
         }
     }
 
@@ -415,10 +300,7 @@ mod tests {
         let candidates = [existing];
         let row = input("Taylor", "Reed", "2010-01-01", Some("SW1A 1AA"), None);
 
-        assert_eq!(
-            match_patient(&row, &candidates, MatchRule::ChildRecords),
-            MatchOutcome::New
-        );
+        assert_eq!(match_patient(&row, &candidates, MatchRule::ChildRecords), MatchOutcome::New);
     }
 
     #[test]
@@ -427,10 +309,7 @@ mod tests {
         let candidates = [existing];
         let row = input("Taylor", "Reed", "2010-01-01", None, None);
 
-        assert_eq!(
-            match_patient(&row, &candidates, MatchRule::ChildRecords),
-            MatchOutcome::New
-        );
+        assert_eq!(match_patient(&row, &candidates, MatchRule::ChildRecords), MatchOutcome::New);
     }
 
     #[test]
@@ -454,13 +333,8 @@ mod tests {
 
         let outcome = match_patient(&row, &candidates, MatchRule::ChildRecords);
 
-        let MatchOutcome::Ambiguous(found) = outcome else {
-            panic!("expected ambiguous, got {outcome:?}")
-        };
-        assert_eq!(
-            found.iter().map(|p| p.id).collect::<Vec<_>>(),
-            vec![first.id, second.id]
-        );
+        let MatchOutcome::Ambiguous(found) = outcome else { panic!("expected ambiguous, got {outcome:?}") };
+        assert_eq!(found.iter().map(|p| p.id).collect::<Vec<_>>(), vec![first.id, second.id]);
     }
 
     #[test]
@@ -484,10 +358,7 @@ mod tests {
 
         let outcome = match_patient(&row, &candidates, MatchRule::ChildRecords);
 
-        assert!(
-            matches!(outcome, MatchOutcome::Ambiguous(ref found) if found.len() == 2),
-            "{outcome:?}"
-        );
+        assert!(matches!(outcome, MatchOutcome::Ambiguous(ref found) if found.len() == 2), "{outcome:?}");
     }
 
     #[test]
@@ -507,10 +378,7 @@ mod tests {
         let candidates = [john];
         let row = input("Mark", "Doe", "2010-01-03", Some("SW1A 1AA"), None);
 
-        assert_eq!(
-            match_patient(&row, &candidates, MatchRule::VaccinationRecords),
-            MatchOutcome::New
-        );
+        assert_eq!(match_patient(&row, &candidates, MatchRule::VaccinationRecords), MatchOutcome::New);
     }
 
     #[test]
@@ -520,16 +388,9 @@ mod tests {
         let moved = input("Taylor", "Reed", "2010-01-01", Some("SW1A 1AB"), None);
         let same = input("TAYLOR", "reed", "2010-01-01", Some("sw1a1aa"), None);
 
+        assert_eq!(match_patient(&moved, &candidates, MatchRule::VaccinationRecords), MatchOutcome::New);
         assert_eq!(
-            match_patient(&moved, &candidates, MatchRule::VaccinationRecords),
-            MatchOutcome::New
-        );
-        assert_eq!(
-            matched_id(&match_patient(
-                &same,
-                &candidates,
-                MatchRule::VaccinationRecords
-            )),
+            matched_id(&match_patient(&same, &candidates, MatchRule::VaccinationRecords)),
             Some((taylor.id, false))
         );
     }
@@ -550,13 +411,7 @@ mod tests {
         // review_one.csv: Calvin Klein has no NHS number; his row brings 9435753973.
         let calvin = patient("Calvin", "Klein", "2014-11-19", Some("KT2 9HF"), None);
         let candidates = [calvin.clone()];
-        let row = input(
-            "Calvin",
-            "Klein",
-            "2014-11-19",
-            Some("KT2 9HF"),
-            Some("9435753973"),
-        );
+        let row = input("Calvin", "Klein", "2014-11-19", Some("KT2 9HF"), Some("9435753973"));
 
         let outcome = match_patient(&row, &candidates, MatchRule::ChildRecords);
 
@@ -568,26 +423,10 @@ mod tests {
         // valid_unknown_school.csv with the existing Mark Doe: Jennifer's row shares nothing but the postcode.
         let mark = patient("Mark", "Doe", "2010-01-03", Some("SW1A 1AA"), None);
         let candidates = [mark.clone()];
-        let jennifer = input(
-            "Jennifer",
-            "Clarke",
-            "2010-01-01",
-            Some("SW1A 1AA"),
-            Some("9990000018"),
-        );
+        let jennifer = input("Jennifer", "Clarke", "2010-01-01", Some("SW1A 1AA"), Some("9990000018"));
         let mark_row = input("Mark", "Doe", "2010-01-03", Some("SW1A 1AA"), None);
 
-        assert_eq!(
-            match_patient(&jennifer, &candidates, MatchRule::ChildRecords),
-            MatchOutcome::New
-        );
-        assert_eq!(
-            matched_id(&match_patient(
-                &mark_row,
-                &candidates,
-                MatchRule::ChildRecords
-            )),
-            Some((mark.id, false))
-        );
+        assert_eq!(match_patient(&jennifer, &candidates, MatchRule::ChildRecords), MatchOutcome::New);
+        assert_eq!(matched_id(&match_patient(&mark_row, &candidates, MatchRule::ChildRecords)), Some((mark.id, false)));
     }
 }

@@ -74,9 +74,7 @@ impl PipelineSettings {
 }
 
 pub fn today_in_london() -> NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::London)
-        .date_naive()
+    chrono::Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive()
 }
 
 /// Failures worth retrying: the event or message is redelivered and processing resumes.

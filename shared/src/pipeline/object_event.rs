@@ -61,14 +61,7 @@ pub fn parse_notification(json: &str) -> Result<Vec<ObjectCreated>, serde_json::
         .map(|r| ObjectCreated {
             bucket: r.s3.bucket.name,
             key: decode_key(&r.s3.object.key),
-            etag: r
-                .s3
-                .object
-                .etag
-                .or(r.s3.object.sequencer)
-                .unwrap_or_default()
-                .trim_matches('"')
-                .to_string(),
+            etag: r.s3.object.etag.or(r.s3.object.sequencer).unwrap_or_default().trim_matches('"').to_string(),
             size: r.s3.object.size.unwrap_or_default(),
         })
         .collect())
@@ -77,9 +70,7 @@ pub fn parse_notification(json: &str) -> Result<Vec<ObjectCreated>, serde_json::
 /// S3 event keys are URL-encoded, with spaces sometimes as '+' (moto) and sometimes as %20 (AWS, LocalStack).
 pub fn decode_key(raw: &str) -> String {
     let plus_as_space = raw.replace('+', " ");
-    percent_decode_str(&plus_as_space)
-        .decode_utf8_lossy()
-        .into_owned()
+    percent_decode_str(&plus_as_space).decode_utf8_lossy().into_owned()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,19 +94,11 @@ pub fn route(key: &str) -> Result<KeyRoute, KeyRejection> {
     match parts.as_slice() {
         ["uploads", team, import, file, ..] if !team.is_empty() && !file.is_empty() => {
             let import_id = import.parse().map_err(|_| KeyRejection::MalformedUpload)?;
-            Ok(KeyRoute::Upload {
-                team_id: team.to_string(),
-                import_id,
-            })
+            Ok(KeyRoute::Upload { team_id: team.to_string(), import_id })
         }
         ["uploads", ..] => Err(KeyRejection::MalformedUpload),
-        ["drops", ods, rest @ ..]
-            if !ods.is_empty() && !rest.is_empty() && !rest.last().unwrap_or(&"").is_empty() =>
-        {
-            Ok(KeyRoute::Drop {
-                ods_code: ods.to_string(),
-                filename: rest.join("/"),
-            })
+        ["drops", ods, rest @ ..] if !ods.is_empty() && !rest.is_empty() && !rest.last().unwrap_or(&"").is_empty() => {
+            Ok(KeyRoute::Drop { ods_code: ods.to_string(), filename: rest.join("/") })
         }
         ["drops", ..] => Err(KeyRejection::MalformedDrop),
         _ => Err(KeyRejection::UnknownPrefix),
@@ -128,10 +111,7 @@ mod tests {
 
     #[test]
     fn when_key_uses_plus_or_percent_for_spaces_should_decode_both() {
-        assert_eq!(
-            decode_key("drops/R1L/my+file%20one.csv"),
-            "drops/R1L/my file one.csv"
-        );
+        assert_eq!(decode_key("drops/R1L/my+file%20one.csv"), "drops/R1L/my file one.csv");
         assert_eq!(decode_key("drops/R1L/a%2Bb.csv"), "drops/R1L/a+b.csv");
     }
 
@@ -142,22 +122,13 @@ mod tests {
         let events = parse_notification(json).unwrap();
         assert_eq!(
             events,
-            vec![ObjectCreated {
-                bucket: "b".into(),
-                key: "drops/R1L/x y.csv".into(),
-                etag: "abc".into(),
-                size: 11
-            }]
+            vec![ObjectCreated { bucket: "b".into(), key: "drops/R1L/x y.csv".into(), etag: "abc".into(), size: 11 }]
         );
     }
 
     #[test]
     fn when_test_event_should_give_no_records() {
-        assert!(
-            parse_notification(r#"{"Event":"s3:TestEvent","Bucket":"b"}"#)
-                .unwrap()
-                .is_empty()
-        );
+        assert!(parse_notification(r#"{"Event":"s3:TestEvent","Bucket":"b"}"#).unwrap().is_empty());
     }
 
     #[test]
@@ -165,23 +136,14 @@ mod tests {
         let id = Uuid::new_v4();
         assert_eq!(
             route(&format!("uploads/r1l/{id}/file.csv")),
-            Ok(KeyRoute::Upload {
-                team_id: "r1l".into(),
-                import_id: id
-            })
+            Ok(KeyRoute::Upload { team_id: "r1l".into(), import_id: id })
         );
         assert_eq!(
             route("drops/R1L/cohort.csv"),
-            Ok(KeyRoute::Drop {
-                ods_code: "R1L".into(),
-                filename: "cohort.csv".into()
-            })
+            Ok(KeyRoute::Drop { ods_code: "R1L".into(), filename: "cohort.csv".into() })
         );
         assert_eq!(route("elsewhere/x.csv"), Err(KeyRejection::UnknownPrefix));
-        assert_eq!(
-            route("uploads/r1l/not-a-uuid/x.csv"),
-            Err(KeyRejection::MalformedUpload)
-        );
+        assert_eq!(route("uploads/r1l/not-a-uuid/x.csv"), Err(KeyRejection::MalformedUpload));
         assert_eq!(route("drops/R1L/"), Err(KeyRejection::MalformedDrop));
     }
 }

@@ -17,7 +17,8 @@ use crate::store::patients;
 
 const PAGE: usize = 200;
 
-pub const AMBIGUOUS_MATCH: &str = "Two or more possible patients match the patient first name, last name, date of birth or postcode.";
+pub const AMBIGUOUS_MATCH: &str =
+    "Two or more possible patients match the patient first name, last name, date of birth or postcode.";
 
 pub enum PlanResult {
     Ready,
@@ -31,17 +32,10 @@ pub enum PlanResult {
 const PATIENT_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_7061_7469_656e_7473_0001);
 
 pub fn new_patient_id(import_id: Uuid, index: u64) -> Uuid {
-    Uuid::new_v5(
-        &PATIENT_NAMESPACE,
-        format!("{import_id}/{index}").as_bytes(),
-    )
+    Uuid::new_v5(&PATIENT_NAMESPACE, format!("{import_id}/{index}").as_bytes())
 }
 
-pub async fn plan_import(
-    pipeline: &Pipeline,
-    import: &Import,
-    _team: &Team,
-) -> Result<PlanResult, PipelineError> {
+pub async fn plan_import(pipeline: &Pipeline, import: &Import, _team: &Team) -> Result<PlanResult, PipelineError> {
     let store = pipeline.records.as_ref();
     let mut ambiguous = Vec::new();
     let mut rows_by_patient: BTreeMap<Uuid, Vec<u64>> = BTreeMap::new();
@@ -70,10 +64,7 @@ pub async fn plan_import(
                 }),
                 Ok(plan) => {
                     if let PlannedMatch::Existing { patient_id, .. } = plan {
-                        rows_by_patient
-                            .entry(patient_id)
-                            .or_default()
-                            .push(changeset.value.row_number);
+                        rows_by_patient.entry(patient_id).or_default().push(changeset.value.row_number);
                     }
                     if changeset.value.planned.is_none() {
                         changeset.value.planned = Some(plan);
@@ -107,49 +98,27 @@ pub async fn match_row(
     if changeset.status != ChangesetStatus::Pending {
         // Already applied: its patient is recorded.
         if let Some(patient_id) = changeset.patient_id {
-            return Ok(Ok(PlannedMatch::Existing {
-                patient_id,
-                on_nhs_number: changeset.matched_on_nhs_number,
-            }));
+            return Ok(Ok(PlannedMatch::Existing { patient_id, on_nhs_number: changeset.matched_on_nhs_number }));
         }
     }
     let child = &changeset.child;
-    let (Some(given_name), Some(family_name), Some(date_of_birth)) = (
-        child.given_name.as_deref(),
-        child.family_name.as_deref(),
-        child.date_of_birth,
-    ) else {
-        return Ok(Ok(PlannedMatch::New {
-            patient_id: new_patient_id(changeset.import_id, changeset.index),
-        }));
+    let (Some(given_name), Some(family_name), Some(date_of_birth)) =
+        (child.given_name.as_deref(), child.family_name.as_deref(), child.date_of_birth)
+    else {
+        return Ok(Ok(PlannedMatch::New { patient_id: new_patient_id(changeset.import_id, changeset.index) }));
     };
     let nhs_number = child.nhs_number.as_deref();
     let postcode = child.address_postcode.as_deref();
-    let candidates =
-        patients::match_candidates(store, nhs_number, Some(date_of_birth), postcode).await?;
+    let candidates = patients::match_candidates(store, nhs_number, Some(date_of_birth), postcode).await?;
     let candidates: Vec<_> = candidates.into_iter().map(|v| v.value).collect();
-    let input = MatchInput {
-        nhs_number,
-        given_name,
-        family_name,
-        date_of_birth,
-        postcode,
-    };
-    Ok(
-        match match_patient(&input, &candidates, MatchRule::ChildRecords) {
-            MatchOutcome::New => Ok(PlannedMatch::New {
-                patient_id: new_patient_id(changeset.import_id, changeset.index),
-            }),
-            MatchOutcome::Matched {
-                patient,
-                on_nhs_number,
-            } => Ok(PlannedMatch::Existing {
-                patient_id: patient.id,
-                on_nhs_number,
-            }),
-            MatchOutcome::Ambiguous(_) => Err(()),
-        },
-    )
+    let input = MatchInput { nhs_number, given_name, family_name, date_of_birth, postcode };
+    Ok(match match_patient(&input, &candidates, MatchRule::ChildRecords) {
+        MatchOutcome::New => Ok(PlannedMatch::New { patient_id: new_patient_id(changeset.import_id, changeset.index) }),
+        MatchOutcome::Matched { patient, on_nhs_number } => {
+            Ok(PlannedMatch::Existing { patient_id: patient.id, on_nhs_number })
+        }
+        MatchOutcome::Ambiguous(_) => Err(()),
+    })
 }
 
 /// "The record on this row appears to be a duplicate of row 5." on every row that matched the same patient as
@@ -162,10 +131,7 @@ fn duplicate_match_errors(rows_by_patient: &BTreeMap<Uuid, Vec<u64>>) -> Vec<Row
             errors.push(RowError {
                 row,
                 column: None,
-                message: format!(
-                    "The record on this row appears to be a duplicate of {}.",
-                    describe_rows(&others)
-                ),
+                message: format!("The record on this row appears to be a duplicate of {}.", describe_rows(&others)),
             });
         }
     }
@@ -201,13 +167,7 @@ mod tests {
         rows.insert(Uuid::nil(), vec![2, 5]);
         let errors = duplicate_match_errors(&rows);
         assert_eq!(errors.len(), 2);
-        assert_eq!(
-            errors[0].message,
-            "The record on this row appears to be a duplicate of row 5."
-        );
-        assert_eq!(
-            errors[1].message,
-            "The record on this row appears to be a duplicate of row 2."
-        );
+        assert_eq!(errors[0].message, "The record on this row appears to be a duplicate of row 5.");
+        assert_eq!(errors[1].message, "The record on this row appears to be a duplicate of row 2.");
     }
 }

@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::domain::patient::{
-    PatientLocation, SchoolMove, SchoolMoveLogEntry, SchoolMoveSource, SchoolPlacement,
-};
+use crate::domain::patient::{PatientLocation, SchoolMove, SchoolMoveLogEntry, SchoolMoveSource, SchoolPlacement};
 use crate::domain::{Patient, ReferenceData};
 
 /// What an upload does to a patient's school.
@@ -39,9 +37,7 @@ pub struct MoveContext<'a> {
 /// The teams a move to `destination` is for: the school's team, or the uploading team for no school.
 pub fn destination_team(ctx: &MoveContext, destination: &SchoolPlacement) -> Option<String> {
     match destination {
-        SchoolPlacement::School { urn } => {
-            ctx.reference.school(urn).and_then(|s| s.team_id.clone())
-        }
+        SchoolPlacement::School { urn } => ctx.reference.school(urn).and_then(|s| s.team_id.clone()),
         _ => Some(ctx.team_id.to_string()),
     }
 }
@@ -73,21 +69,13 @@ pub fn decide(
     let dest_team = destination_team(ctx, &destination);
     let in_team = patient.team_ids.iter().any(|t| t == ctx.team_id);
     let archived_here = patient.archived_in.contains_key(ctx.team_id);
-    let proposes =
-        is_new || patient.school != destination || !in_team || archived_here || pending.is_some();
+    let proposes = is_new || patient.school != destination || !in_team || archived_here || pending.is_some();
     if !proposes {
         return MoveAction::None;
     }
-    let destination_teams: Vec<&str> = dest_team
-        .iter()
-        .map(String::as_str)
-        .chain([ctx.team_id])
-        .collect();
-    let from_another_team = !patient.team_ids.is_empty()
-        && !patient
-            .team_ids
-            .iter()
-            .any(|t| destination_teams.contains(&t.as_str()));
+    let destination_teams: Vec<&str> = dest_team.iter().map(String::as_str).chain([ctx.team_id]).collect();
+    let from_another_team =
+        !patient.team_ids.is_empty() && !patient.team_ids.iter().any(|t| destination_teams.contains(&t.as_str()));
     let archived_only_here = archived_here && patient.archived_in.len() == 1;
     let auto_confirm = !from_another_team
         && (is_new
@@ -95,12 +83,7 @@ pub fn decide(
             || archived_only_here
             || patient.school == destination);
     if auto_confirm {
-        MoveAction::Confirm(confirm(
-            ctx,
-            patient,
-            destination,
-            dest_team.unwrap_or_else(|| ctx.team_id.to_string()),
-        ))
+        MoveAction::Confirm(confirm(ctx, patient, destination, dest_team.unwrap_or_else(|| ctx.team_id.to_string())))
     } else {
         MoveAction::Pending(SchoolMove {
             patient_id: patient.id,
@@ -132,17 +115,10 @@ pub fn move_out(ctx: &MoveContext, patient_id: uuid::Uuid) -> SchoolMove {
 }
 
 /// §9.1 confirm, steps 1–4: school, archive reasons, location, log entry.
-fn confirm(
-    ctx: &MoveContext,
-    patient: &mut Patient,
-    destination: SchoolPlacement,
-    dest_team: String,
-) -> ConfirmedMove {
+fn confirm(ctx: &MoveContext, patient: &mut Patient, destination: SchoolPlacement, dest_team: String) -> ConfirmedMove {
     patient.archived_in.remove(&dest_team);
     for other in patient.team_ids.iter().filter(|t| **t != dest_team) {
-        patient
-            .archived_in
-            .insert(other.clone(), "moved_out_of_area".into());
+        patient.archived_in.insert(other.clone(), "moved_out_of_area".into());
     }
     patient.team_ids = vec![dest_team.clone()];
     let location = match &destination {
@@ -184,9 +160,7 @@ mod tests {
     use crate::domain::patient::ChildAttributes;
 
     fn at(hour: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2023, 5, 20, hour, 0, 0)
-            .single()
-            .expect("test time")
+        Utc.with_ymd_and_hms(2023, 5, 20, hour, 0, 0).single().expect("test time")
     }
 
     fn school(urn: &str) -> SchoolPlacement {
@@ -236,15 +210,12 @@ mod tests {
     #[test]
     fn when_child_is_new_or_has_no_school_should_move_in_at_once() {
         let reference = crate::reference::demo();
-        for (mut child, is_new) in [
-            (patient(SchoolPlacement::Unknown, &[]), true),
-            (patient(SchoolPlacement::Unknown, &["r1l"]), false),
-        ] {
+        for (mut child, is_new) in
+            [(patient(SchoolPlacement::Unknown, &[]), true), (patient(SchoolPlacement::Unknown, &["r1l"]), false)]
+        {
             let action = decide(&ctx(&reference), &mut child, is_new, school("141001"), None);
 
-            let MoveAction::Confirm(confirmed) = action else {
-                panic!("{action:?}")
-            };
+            let MoveAction::Confirm(confirmed) = action else { panic!("{action:?}") };
             assert_eq!(confirmed.location.location, "141001");
             assert_eq!(confirmed.location.academic_year, 2022);
             assert_eq!(child.school, school("141001"));
@@ -259,9 +230,7 @@ mod tests {
 
         let action = decide(&ctx(&reference), &mut child, false, school("141001"), None);
 
-        let MoveAction::Pending(proposed) = action else {
-            panic!("{action:?}")
-        };
+        let MoveAction::Pending(proposed) = action else { panic!("{action:?}") };
         assert_eq!(proposed.destination, school("141001"));
         assert_eq!(proposed.team_id, None, "a move to a school names no team");
         assert_eq!(proposed.source, SchoolMoveSource::ClassListImport);
@@ -297,13 +266,7 @@ mod tests {
         let mut child = patient(school("141001"), &["r1l"]);
         let elsewhere = pending_move(child.id, school("141002"));
 
-        let action = decide(
-            &ctx(&reference),
-            &mut child,
-            false,
-            school("141001"),
-            Some(&elsewhere),
-        );
+        let action = decide(&ctx(&reference), &mut child, false, school("141001"), Some(&elsewhere));
 
         assert!(matches!(action, MoveAction::Confirm(_)), "{action:?}");
         assert_eq!(child.school, school("141001"));
@@ -315,17 +278,9 @@ mod tests {
         let mut child = patient(school("141003"), &["r1l"]);
         let earlier = pending_move(child.id, school("141002"));
 
-        let action = decide(
-            &ctx(&reference),
-            &mut child,
-            false,
-            school("141001"),
-            Some(&earlier),
-        );
+        let action = decide(&ctx(&reference), &mut child, false, school("141001"), Some(&earlier));
 
-        let MoveAction::Pending(proposed) = action else {
-            panic!("{action:?}")
-        };
+        let MoveAction::Pending(proposed) = action else { panic!("{action:?}") };
         assert_eq!(proposed.destination, school("141001"));
         assert_eq!(proposed.created_at, earlier.created_at);
         assert_eq!(proposed.updated_at, at(12));

@@ -41,11 +41,7 @@ pub struct StagedPatient {
 }
 
 /// Stages `upload` onto `existing` following §7.2 items 1–4, in that order.
-pub fn stage_existing(
-    existing: &Patient,
-    upload: &ChildAttributes,
-    kind: StagingKind,
-) -> StagedPatient {
+pub fn stage_existing(existing: &Patient, upload: &ChildAttributes, kind: StagingKind) -> StagedPatient {
     let mut patient = existing.clone();
     let attributes = &mut patient.attributes;
 
@@ -65,22 +61,12 @@ pub fn stage_existing(
     }
 
     let changed = patient.attributes != existing.attributes || !pending.is_empty();
-    StagedPatient {
-        patient,
-        auto_accepted: accepted.iter().map(|f| f.name()).collect(),
-        pending,
-        changed,
-    }
+    StagedPatient { patient, auto_accepted: accepted.iter().map(|f| f.name()).collect(), pending, changed }
 }
 
 /// A patient created from an upload (§7.2 item 6). The school is the caller's choice: in Mavis a new patient gets
 /// its school through an auto-confirmed school move, so the pipeline may pass `Unknown` and confirm the move later.
-pub fn new_patient(
-    id: Uuid,
-    upload: &ChildAttributes,
-    school: SchoolPlacement,
-    now: DateTime<Utc>,
-) -> Patient {
+pub fn new_patient(id: Uuid, upload: &ChildAttributes, school: SchoolPlacement, now: DateTime<Utc>) -> Patient {
     Patient {
         id,
         attributes: upload.clone(),
@@ -108,17 +94,9 @@ pub enum RowCount {
 /// New if the patient or any parent or relationship is new; otherwise changed if any of them changed (pending
 /// changes included, see [`StagedPatient::changed`]); otherwise an exact duplicate.
 pub fn classify(patient_is_new: bool, patient_changed: bool, parents: &[ParentPlan]) -> RowCount {
-    if patient_is_new
-        || parents
-            .iter()
-            .any(|p| p.parent_is_new || p.relationship_is_new)
-    {
+    if patient_is_new || parents.iter().any(|p| p.parent_is_new || p.relationship_is_new) {
         RowCount::New
-    } else if patient_changed
-        || parents
-            .iter()
-            .any(|p| p.parent_changed || p.relationship_changed)
-    {
+    } else if patient_changed || parents.iter().any(|p| p.parent_changed || p.relationship_changed) {
         RowCount::Changed
     } else {
         RowCount::ExactDuplicate
@@ -131,11 +109,7 @@ pub fn classify(patient_is_new: bool, patient_changed: bool, parents: &[ParentPl
 /// Values that fill an empty slot on the record (§7.2 item 1). Registration only for class lists: a class list is
 /// the school's own statement of the registration group, a child-records file is not.
 fn fill_if_empty_fields(kind: StagingKind) -> &'static [Field] {
-    const CHILD_RECORDS: &[Field] = &[
-        Field::PreferredGivenName,
-        Field::PreferredFamilyName,
-        Field::NhsNumber,
-    ];
+    const CHILD_RECORDS: &[Field] = &[Field::PreferredGivenName, Field::PreferredFamilyName, Field::NhsNumber];
     const CLASS_LIST: &[Field] = &[
         Field::PreferredGivenName,
         Field::PreferredFamilyName,
@@ -150,11 +124,7 @@ fn fill_if_empty_fields(kind: StagingKind) -> &'static [Field] {
 }
 
 /// §7.2 item 1: fills empty values and a `not_known` (or missing) gender. Returns what it changed.
-fn auto_accept(
-    attributes: &mut ChildAttributes,
-    upload: &ChildAttributes,
-    kind: StagingKind,
-) -> Vec<Field> {
+fn auto_accept(attributes: &mut ChildAttributes, upload: &ChildAttributes, kind: StagingKind) -> Vec<Field> {
     let mut accepted = Vec::new();
     for &field in fill_if_empty_fields(kind) {
         if !field.is_blank(upload) && field.is_blank(attributes) {
@@ -171,10 +141,7 @@ fn auto_accept(
 
 /// A gender someone actually stated; `not_known` is a placeholder a real value may replace without review.
 fn is_definite_gender(gender: Option<Gender>) -> bool {
-    matches!(
-        gender,
-        Some(Gender::Male | Gender::Female | Gender::NotSpecified)
-    )
+    matches!(gender, Some(Gender::Male | Gender::Female | Gender::NotSpecified))
 }
 
 const ADDRESS_LINES: [Field; 3] = [Field::AddressLine1, Field::AddressLine2, Field::AddressTown];
@@ -210,26 +177,17 @@ impl AddressRule {
         let uploaded = Field::ALL.iter().copied().filter(|f| !f.is_blank(upload));
         match self {
             AddressRule::AsUploaded => uploaded.collect(),
-            AddressRule::OverwriteLines => {
-                uploaded.filter(|f| !ADDRESS_LINES.contains(f)).collect()
+            AddressRule::OverwriteLines => uploaded.filter(|f| !ADDRESS_LINES.contains(f)).collect(),
+            AddressRule::CompareWholeAddress => {
+                uploaded.chain(ADDRESS_LINES.into_iter().filter(|line| line.is_blank(upload))).collect()
             }
-            AddressRule::CompareWholeAddress => uploaded
-                .chain(
-                    ADDRESS_LINES
-                        .into_iter()
-                        .filter(|line| line.is_blank(upload)),
-                )
-                .collect(),
         }
     }
 }
 
 /// The silent overwrite of [`AddressRule::OverwriteLines`]: only lines the upload has. Returns the lines whose stored
 /// value actually changed, because those are automatic acceptances that item 4 may have to revert.
-fn overwrite_address_lines(
-    attributes: &mut ChildAttributes,
-    upload: &ChildAttributes,
-) -> Vec<Field> {
+fn overwrite_address_lines(attributes: &mut ChildAttributes, upload: &ChildAttributes) -> Vec<Field> {
     let changed: Vec<Field> = ADDRESS_LINES
         .into_iter()
         .filter(|line| !line.is_blank(upload) && line.json(upload) != line.json(attributes))
@@ -260,11 +218,7 @@ fn stage_changes(
 
 /// §7.2 item 4: puts the original values back and returns the accepted ones as pending, so a reviewer sees all of
 /// the upload together. Without it, a twin's preferred name or NHS number would land on the other twin's record.
-fn revert(
-    attributes: &mut ChildAttributes,
-    original: &ChildAttributes,
-    accepted: &[Field],
-) -> BTreeMap<String, Value> {
+fn revert(attributes: &mut ChildAttributes, original: &ChildAttributes, accepted: &[Field]) -> BTreeMap<String, Value> {
     let mut reverted = BTreeMap::new();
     for &field in accepted {
         reverted.insert(field.name().to_string(), field.json(attributes));
@@ -336,16 +290,8 @@ impl Field {
         match self.json(attributes) {
             Value::Null if self == Field::Gender => Gender::NotKnown.to_json(),
             Value::String(text) => {
-                let normalised = text
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" ")
-                    .to_lowercase();
-                if normalised.is_empty() {
-                    Value::Null
-                } else {
-                    Value::String(normalised)
-                }
+                let normalised = text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+                if normalised.is_empty() { Value::Null } else { Value::String(normalised) }
             }
             other => other,
         }
@@ -399,20 +345,11 @@ mod tests {
     }
 
     fn at() -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(2023, 5, 20, 9, 0, 0)
-            .single()
-            .expect("test time")
+        Utc.with_ymd_and_hms(2023, 5, 20, 9, 0, 0).single().expect("test time")
     }
 
     fn existing(attributes: ChildAttributes) -> Patient {
-        new_patient(
-            Uuid::new_v4(),
-            &attributes,
-            SchoolPlacement::School {
-                urn: "123456".into(),
-            },
-            at(),
-        )
+        new_patient(Uuid::new_v4(), &attributes, SchoolPlacement::School { urn: "123456".into() }, at())
     }
 
     /// Jennifer Clarke as valid.csv (§2.1 A) creates her: year group 9 gives birth AY 2008.
@@ -431,10 +368,7 @@ mod tests {
     }
 
     fn pending(entries: &[(&str, Value)]) -> BTreeMap<String, Value> {
-        entries
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect()
+        entries.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
     }
 
     fn unchanged_parent_plan(patient_id: Uuid) -> ParentPlan {
@@ -472,10 +406,7 @@ mod tests {
         assert!(staged.auto_accepted.is_empty() && staged.pending.is_empty());
         assert!(!staged.changed);
         let parents = [unchanged_parent_plan(record.id)];
-        assert_eq!(
-            classify(false, staged.changed, &parents),
-            RowCount::ExactDuplicate
-        );
+        assert_eq!(classify(false, staged.changed, &parents), RowCount::ExactDuplicate);
     }
 
     #[test]
@@ -498,10 +429,7 @@ mod tests {
         ]);
         assert_eq!(staged.pending, expected);
         assert_eq!(staged.patient.pending_changes, expected);
-        assert_eq!(
-            staged.patient.attributes, record.attributes,
-            "nothing applied"
-        );
+        assert_eq!(staged.patient.attributes, record.attributes, "nothing applied");
         assert!(staged.auto_accepted.is_empty());
         assert!(staged.changed);
         assert_eq!(classify(false, staged.changed, &[]), RowCount::Changed);
@@ -533,59 +461,34 @@ mod tests {
 
         assert_eq!(
             staged.pending,
-            pending(&[
-                ("address_postcode", json!("SW1A 1AB")),
-                ("birth_academic_year", json!(2008))
-            ])
+            pending(&[("address_postcode", json!("SW1A 1AB")), ("birth_academic_year", json!(2008))])
         );
-        assert_eq!(
-            staged.patient.attributes.address_postcode.as_deref(),
-            Some("SW1A 1AA")
-        );
+        assert_eq!(staged.patient.attributes.address_postcode.as_deref(), Some("SW1A 1AA"));
     }
 
     #[test]
     fn when_postcode_changes_and_upload_lacks_a_line_should_stage_that_line_as_empty() {
-        let record = existing(ChildAttributes {
-            address_line_2: Some("Flat 1".into()),
-            ..jennifer()
-        });
-        let upload = ChildAttributes {
-            address_postcode: Some("SW1A 1AB".into()),
-            ..jennifer()
-        };
+        let record = existing(ChildAttributes { address_line_2: Some("Flat 1".into()), ..jennifer() });
+        let upload = ChildAttributes { address_postcode: Some("SW1A 1AB".into()), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
         assert_eq!(
             staged.pending,
-            pending(&[
-                ("address_line_2", Value::Null),
-                ("address_postcode", json!("SW1A 1AB"))
-            ])
+            pending(&[("address_line_2", Value::Null), ("address_postcode", json!("SW1A 1AB"))])
         );
-        assert_eq!(
-            staged.patient.attributes.address_line_2.as_deref(),
-            Some("Flat 1"),
-            "not applied"
-        );
+        assert_eq!(staged.patient.attributes.address_line_2.as_deref(), Some("Flat 1"), "not applied");
     }
 
     #[test]
     fn when_postcode_is_same_and_address_line_is_new_should_overwrite_silently() {
         let record = existing(jennifer());
-        let upload = ChildAttributes {
-            address_line_1: Some("11 Downing Street".into()),
-            ..jennifer()
-        };
+        let upload = ChildAttributes { address_line_1: Some("11 Downing Street".into()), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
         assert!(staged.pending.is_empty() && staged.patient.pending_changes.is_empty());
-        assert_eq!(
-            staged.patient.attributes.address_line_1.as_deref(),
-            Some("11 Downing Street")
-        );
+        assert_eq!(staged.patient.attributes.address_line_1.as_deref(), Some("11 Downing Street"));
         assert_eq!(staged.auto_accepted, vec!["address_line_1"]);
         assert!(staged.changed);
         assert_eq!(classify(false, staged.changed, &[]), RowCount::Changed);
@@ -593,17 +496,11 @@ mod tests {
 
     #[test]
     fn when_postcode_is_same_and_upload_lacks_a_line_should_keep_the_stored_line() {
-        let record = existing(ChildAttributes {
-            address_line_2: Some("Flat 1".into()),
-            ..jennifer()
-        });
+        let record = existing(ChildAttributes { address_line_2: Some("Flat 1".into()), ..jennifer() });
 
         let staged = stage_existing(&record, &jennifer(), StagingKind::ChildRecords);
 
-        assert_eq!(
-            staged.patient.attributes.address_line_2.as_deref(),
-            Some("Flat 1")
-        );
+        assert_eq!(staged.patient.attributes.address_line_2.as_deref(), Some("Flat 1"));
         assert!(!staged.changed);
     }
 
@@ -620,10 +517,7 @@ mod tests {
 
         assert_eq!(
             staged.pending,
-            pending(&[
-                ("address_line_1", json!("11 Downing Street")),
-                ("date_of_birth", json!("2010-01-05"))
-            ])
+            pending(&[("address_line_1", json!("11 Downing Street")), ("date_of_birth", json!("2010-01-05"))])
         );
         assert_eq!(staged.patient.attributes, record.attributes);
         assert!(staged.auto_accepted.is_empty());
@@ -641,35 +535,20 @@ mod tests {
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
-        assert_eq!(
-            staged.pending,
-            pending(&[("address_line_1", json!("1 Whitehall"))])
-        );
-        assert_eq!(
-            staged.patient.attributes.address_town.as_deref(),
-            Some("London")
-        );
+        assert_eq!(staged.pending, pending(&[("address_line_1", json!("1 Whitehall"))]));
+        assert_eq!(staged.patient.attributes.address_town.as_deref(), Some("London"));
     }
 
     #[test]
     fn when_record_has_no_postcode_and_upload_neither_should_overwrite_lines_silently() {
-        let record = existing(ChildAttributes {
-            address_postcode: None,
-            ..jennifer()
-        });
-        let upload = ChildAttributes {
-            address_line_1: Some("1 Whitehall".into()),
-            address_postcode: None,
-            ..jennifer()
-        };
+        let record = existing(ChildAttributes { address_postcode: None, ..jennifer() });
+        let upload =
+            ChildAttributes { address_line_1: Some("1 Whitehall".into()), address_postcode: None, ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
         assert!(staged.pending.is_empty());
-        assert_eq!(
-            staged.patient.attributes.address_line_1.as_deref(),
-            Some("1 Whitehall")
-        );
+        assert_eq!(staged.patient.attributes.address_line_1.as_deref(), Some("1 Whitehall"));
     }
 
     #[test]
@@ -692,76 +571,39 @@ mod tests {
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
         assert!(staged.pending.is_empty(), "{:?}", staged.pending);
-        assert_eq!(
-            staged.patient.attributes.given_name.as_deref(),
-            Some("Jimmy")
-        );
-        assert_eq!(
-            staged.patient.attributes.family_name.as_deref(),
-            Some("Smith")
-        );
-        assert_eq!(
-            staged.patient.attributes.address_line_1.as_deref(),
-            Some("10 Downing Street")
-        );
+        assert_eq!(staged.patient.attributes.given_name.as_deref(), Some("Jimmy"));
+        assert_eq!(staged.patient.attributes.family_name.as_deref(), Some("Smith"));
+        assert_eq!(staged.patient.attributes.address_line_1.as_deref(), Some("10 Downing Street"));
         assert!(staged.changed);
     }
 
     #[test]
     fn when_only_empty_values_are_filled_in_should_accept_them_automatically() {
-        let record = existing(ChildAttributes {
-            nhs_number: None,
-            ..jennifer()
-        });
-        let upload = ChildAttributes {
-            preferred_given_name: Some("Jenny".into()),
-            ..jennifer()
-        };
+        let record = existing(ChildAttributes { nhs_number: None, ..jennifer() });
+        let upload = ChildAttributes { preferred_given_name: Some("Jenny".into()), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
         assert!(staged.pending.is_empty());
-        assert_eq!(
-            staged.auto_accepted,
-            vec!["preferred_given_name", "nhs_number"]
-        );
-        assert_eq!(
-            staged.patient.attributes.preferred_given_name.as_deref(),
-            Some("Jenny")
-        );
-        assert_eq!(
-            staged.patient.attributes.nhs_number.as_deref(),
-            Some("9990000018")
-        );
+        assert_eq!(staged.auto_accepted, vec!["preferred_given_name", "nhs_number"]);
+        assert_eq!(staged.patient.attributes.preferred_given_name.as_deref(), Some("Jenny"));
+        assert_eq!(staged.patient.attributes.nhs_number.as_deref(), Some("9990000018"));
         assert!(staged.changed);
     }
 
     #[test]
     fn when_record_has_a_different_preferred_name_should_stage_it() {
-        let record = existing(ChildAttributes {
-            preferred_given_name: Some("Jen".into()),
-            ..jennifer()
-        });
-        let upload = ChildAttributes {
-            preferred_given_name: Some("Jenny".into()),
-            ..jennifer()
-        };
+        let record = existing(ChildAttributes { preferred_given_name: Some("Jen".into()), ..jennifer() });
+        let upload = ChildAttributes { preferred_given_name: Some("Jenny".into()), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
-        assert_eq!(
-            staged.pending,
-            pending(&[("preferred_given_name", json!("Jenny"))])
-        );
-        assert_eq!(
-            staged.patient.attributes.preferred_given_name.as_deref(),
-            Some("Jen")
-        );
+        assert_eq!(staged.pending, pending(&[("preferred_given_name", json!("Jenny"))]));
+        assert_eq!(staged.patient.attributes.preferred_given_name.as_deref(), Some("Jen"));
     }
 
     #[test]
-    fn when_upload_has_pending_changes_and_record_lacks_preferred_name_should_stage_preferred_name_too()
-     {
+    fn when_upload_has_pending_changes_and_record_lacks_preferred_name_should_stage_preferred_name_too() {
         let record = existing(jennifer());
         let upload = ChildAttributes {
             preferred_given_name: Some("Jenny".into()),
@@ -773,15 +615,9 @@ mod tests {
 
         assert_eq!(
             staged.pending,
-            pending(&[
-                ("date_of_birth", json!("2010-01-05")),
-                ("preferred_given_name", json!("Jenny"))
-            ])
+            pending(&[("date_of_birth", json!("2010-01-05")), ("preferred_given_name", json!("Jenny"))])
         );
-        assert_eq!(
-            staged.patient.attributes.preferred_given_name, None,
-            "not applied"
-        );
+        assert_eq!(staged.patient.attributes.preferred_given_name, None, "not applied");
         assert!(staged.auto_accepted.is_empty());
     }
 
@@ -879,20 +715,14 @@ mod tests {
         let staged = stage_existing(&record, &upload, StagingKind::ClassList);
 
         assert!(staged.pending.is_empty());
-        assert_eq!(
-            staged.auto_accepted,
-            vec!["nhs_number", "registration", "registration_academic_year"]
-        );
+        assert_eq!(staged.auto_accepted, vec!["nhs_number", "registration", "registration_academic_year"]);
         assert_eq!(staged.patient.attributes, upload);
     }
 
     #[test]
     fn when_child_records_bring_a_registration_should_stage_it_not_accept_it() {
         let record = existing(jennifer());
-        let upload = ChildAttributes {
-            registration: Some("ABC".into()),
-            ..jennifer()
-        };
+        let upload = ChildAttributes { registration: Some("ABC".into()), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
@@ -902,14 +732,8 @@ mod tests {
 
     #[test]
     fn when_class_list_registration_differs_from_record_should_stage_it() {
-        let record = existing(ChildAttributes {
-            registration: Some("XYZ".into()),
-            ..jennifer()
-        });
-        let upload = ChildAttributes {
-            registration: Some("ABC".into()),
-            ..jennifer()
-        };
+        let record = existing(ChildAttributes { registration: Some("XYZ".into()), ..jennifer() });
+        let upload = ChildAttributes { registration: Some("ABC".into()), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ClassList);
 
@@ -919,14 +743,8 @@ mod tests {
     #[test]
     fn when_record_gender_is_not_known_should_accept_a_stated_gender() {
         for before in [Some(Gender::NotKnown), None] {
-            let record = existing(ChildAttributes {
-                gender: before,
-                ..jennifer()
-            });
-            let upload = ChildAttributes {
-                gender: Some(Gender::Female),
-                ..jennifer()
-            };
+            let record = existing(ChildAttributes { gender: before, ..jennifer() });
+            let upload = ChildAttributes { gender: Some(Gender::Female), ..jennifer() };
 
             let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
@@ -938,36 +756,21 @@ mod tests {
 
     #[test]
     fn when_record_gender_is_stated_should_stage_a_different_gender() {
-        let record = existing(ChildAttributes {
-            gender: Some(Gender::Male),
-            ..jennifer()
-        });
+        let record = existing(ChildAttributes { gender: Some(Gender::Male), ..jennifer() });
         for uploaded in [Gender::Female, Gender::NotSpecified, Gender::NotKnown] {
-            let upload = ChildAttributes {
-                gender: Some(uploaded),
-                ..jennifer()
-            };
+            let upload = ChildAttributes { gender: Some(uploaded), ..jennifer() };
 
             let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
-            assert_eq!(
-                staged.pending,
-                pending(&[("gender", json!(uploaded.as_str()))])
-            );
+            assert_eq!(staged.pending, pending(&[("gender", json!(uploaded.as_str()))]));
             assert_eq!(staged.patient.attributes.gender, Some(Gender::Male));
         }
     }
 
     #[test]
     fn when_upload_gender_is_not_known_and_record_is_not_known_should_change_nothing() {
-        let record = existing(ChildAttributes {
-            gender: Some(Gender::NotKnown),
-            ..jennifer()
-        });
-        let upload = ChildAttributes {
-            gender: Some(Gender::NotKnown),
-            ..jennifer()
-        };
+        let record = existing(ChildAttributes { gender: Some(Gender::NotKnown), ..jennifer() });
+        let upload = ChildAttributes { gender: Some(Gender::NotKnown), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
@@ -976,46 +779,27 @@ mod tests {
 
     #[test]
     fn when_upload_gender_is_not_known_and_record_has_none_should_change_nothing() {
-        let record = existing(ChildAttributes {
-            gender: None,
-            ..jennifer()
-        });
-        let upload = ChildAttributes {
-            gender: Some(Gender::NotKnown),
-            ..jennifer()
-        };
+        let record = existing(ChildAttributes { gender: None, ..jennifer() });
+        let upload = ChildAttributes { gender: Some(Gender::NotKnown), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
         assert!(staged.pending.is_empty(), "{:?}", staged.pending);
-        assert_eq!(
-            staged.patient.attributes.gender,
-            Some(Gender::NotKnown),
-            "assigned as an equal value"
-        );
+        assert_eq!(staged.patient.attributes.gender, Some(Gender::NotKnown), "assigned as an equal value");
     }
 
     #[test]
     fn when_record_already_has_pending_changes_should_keep_them_and_revert_automatic_acceptance() {
         let mut record = existing(jennifer());
         record.pending_changes = pending(&[("address_postcode", json!("SW1A 1AB"))]);
-        let upload = ChildAttributes {
-            preferred_given_name: Some("Jenny".into()),
-            ..jennifer()
-        };
+        let upload = ChildAttributes { preferred_given_name: Some("Jenny".into()), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ChildRecords);
 
-        assert_eq!(
-            staged.pending,
-            pending(&[("preferred_given_name", json!("Jenny"))])
-        );
+        assert_eq!(staged.pending, pending(&[("preferred_given_name", json!("Jenny"))]));
         assert_eq!(
             staged.patient.pending_changes,
-            pending(&[
-                ("address_postcode", json!("SW1A 1AB")),
-                ("preferred_given_name", json!("Jenny"))
-            ])
+            pending(&[("address_postcode", json!("SW1A 1AB")), ("preferred_given_name", json!("Jenny"))])
         );
         assert_eq!(staged.patient.attributes.preferred_given_name, None);
         assert!(staged.changed);
@@ -1024,10 +808,7 @@ mod tests {
     #[test]
     fn when_staging_should_leave_school_and_timestamps_alone() {
         let record = existing(jennifer());
-        let upload = ChildAttributes {
-            address_line_1: Some("11 Downing Street".into()),
-            ..jennifer()
-        };
+        let upload = ChildAttributes { address_line_1: Some("11 Downing Street".into()), ..jennifer() };
 
         let staged = stage_existing(&record, &upload, StagingKind::ClassList);
 
@@ -1045,11 +826,7 @@ mod tests {
         assert_eq!(patient.id, id);
         assert_eq!(patient.attributes, jennifer());
         assert_eq!(patient.school, SchoolPlacement::Unknown);
-        assert!(
-            patient.pending_changes.is_empty()
-                && patient.team_ids.is_empty()
-                && patient.archived_in.is_empty()
-        );
+        assert!(patient.pending_changes.is_empty() && patient.team_ids.is_empty() && patient.archived_in.is_empty());
         assert_eq!((patient.created_at, patient.updated_at), (at(), at()));
         assert_eq!(classify(true, false, &[]), RowCount::New);
     }
@@ -1062,14 +839,7 @@ mod tests {
         let mut new_link = unchanged_parent_plan(patient_id);
         new_link.relationship_is_new = true;
 
-        assert_eq!(
-            classify(
-                false,
-                false,
-                &[unchanged_parent_plan(patient_id), new_parent]
-            ),
-            RowCount::New
-        );
+        assert_eq!(classify(false, false, &[unchanged_parent_plan(patient_id), new_parent]), RowCount::New);
         assert_eq!(classify(false, true, &[new_link]), RowCount::New);
     }
 
@@ -1106,14 +876,8 @@ mod tests {
 
         let serialised = serde_json::to_value(&full).expect("attributes serialise");
 
-        let by_field: serde_json::Map<String, Value> = Field::ALL
-            .iter()
-            .map(|f| (f.name().to_string(), f.json(&full)))
-            .collect();
-        assert_eq!(
-            serialised,
-            Value::Object(by_field),
-            "every attribute is a Field, with the same JSON"
-        );
+        let by_field: serde_json::Map<String, Value> =
+            Field::ALL.iter().map(|f| (f.name().to_string(), f.json(&full))).collect();
+        assert_eq!(serialised, Value::Object(by_field), "every attribute is a Field, with the same JSON");
     }
 }

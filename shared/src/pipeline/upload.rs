@@ -36,10 +36,7 @@ pub const UNRECOGNISED_DROP: &str = "The columns in this file do not show whethe
      child records or DATE_OF_VACCINATION for vaccination records.";
 
 impl Pipeline {
-    pub async fn handle_object_created(
-        &self,
-        event: &ObjectCreated,
-    ) -> Result<Handled, PipelineError> {
+    pub async fn handle_object_created(&self, event: &ObjectCreated) -> Result<Handled, PipelineError> {
         let route = match route(&event.key) {
             Ok(route) => route,
             Err(rejection) => return Ok(self.reject(event, rejection.to_string())),
@@ -49,10 +46,7 @@ impl Pipeline {
             KeyRoute::Drop { ods_code, .. } => match self.reference.team_by_ods(ods_code) {
                 Some(team) => {
                     let name = format!("{}/{}/{}", event.bucket, event.key, event.etag);
-                    (
-                        team.id.clone(),
-                        Uuid::new_v5(&DROP_NAMESPACE, name.as_bytes()),
-                    )
+                    (team.id.clone(), Uuid::new_v5(&DROP_NAMESPACE, name.as_bytes()))
                 }
                 None => return Ok(self.reject(event, "the drop names no known team".into())),
             },
@@ -77,40 +71,24 @@ impl Pipeline {
             }
         };
 
-        let import = match (
-            &route,
-            imports::get(self.records.as_ref(), import_id).await?,
-        ) {
+        let import = match (&route, imports::get(self.records.as_ref(), import_id).await?) {
             (KeyRoute::Upload { .. }, Some(found))
                 if found.value.team_id == team_id && found.value.object_key == event.key =>
             {
                 found
             }
             (KeyRoute::Upload { .. }, _) => {
-                claims::finish(
-                    self.records.as_ref(),
-                    &event.bucket,
-                    &event.key,
-                    claim_version,
-                )
-                .await?;
+                claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
                 return Ok(self.reject(event, "the upload names no import of that team".into()));
             }
             (KeyRoute::Drop { .. }, Some(found)) => found,
             (KeyRoute::Drop { filename, .. }, None) => {
-                self.create_drop_import(import_id, &team_id, event, filename)
-                    .await?
+                self.create_drop_import(import_id, &team_id, event, filename).await?
             }
         };
 
         let status = self.process(import).await?;
-        claims::finish(
-            self.records.as_ref(),
-            &event.bucket,
-            &event.key,
-            claim_version,
-        )
-        .await?;
+        claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
         Ok(Handled::Processed { import_id, status })
     }
 
@@ -158,23 +136,16 @@ impl Pipeline {
             Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => {}
             Err(e) => return Err(e.into()),
         }
-        Ok(imports::get(self.records.as_ref(), id)
-            .await?
-            .expect("just created"))
+        Ok(imports::get(self.records.as_ref(), id).await?.expect("just created"))
     }
 
     /// A CHIS drop comes without a wizard to say what it holds: the header row tells child records from vaccination
     /// records. A file that cannot be read as CSV is left to the child-records pipeline (the historical kind of a
     /// drop), which reports the whole-file error; a readable file whose headers fit neither kind is invalid at once.
-    async fn detect_drop_kind(
-        &self,
-        key: &str,
-    ) -> Result<(ImportKind, Option<String>), PipelineError> {
+    async fn detect_drop_kind(&self, key: &str) -> Result<(ImportKind, Option<String>), PipelineError> {
         let objects = self.objects.clone();
         let key = key.to_string();
-        let limits = Limits {
-            max_rows: self.settings.max_rows,
-        };
+        let limits = Limits { max_rows: self.settings.max_rows };
         let handle = tokio::runtime::Handle::current();
         let detected = tokio::task::spawn_blocking(move || {
             let mut open = vaccination_records::opener(objects.as_ref(), &key, handle);
@@ -198,9 +169,7 @@ impl Pipeline {
             return Ok(import.value.status);
         }
         match import.value.kind {
-            ImportKind::ChildRecords | ImportKind::ClassList => {
-                child_records::run(self, import).await
-            }
+            ImportKind::ChildRecords | ImportKind::ClassList => child_records::run(self, import).await,
             ImportKind::VaccinationRecords => vaccination_records::run(self, import).await,
         }
     }

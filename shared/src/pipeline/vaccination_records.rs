@@ -37,31 +37,26 @@ use crate::csv_import::vaccination_records::{self as format, VaccinationContext}
 use crate::csv_import::{Limits, ValidateError, file};
 use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
 use crate::domain::patient::PatientLocation;
-use crate::domain::vaccination::{
-    RecordSource, VaccinatedChild, VaccinationRecord, VaccinationRow,
-};
+use crate::domain::vaccination::{RecordSource, VaccinatedChild, VaccinationRecord, VaccinationRow};
 use crate::domain::{
-    AcademicYear, Import, ImportCounts, ImportStatus, Patient, ReferenceData, RowError, Session,
-    Team, TeamKind,
+    AcademicYear, Import, ImportCounts, ImportStatus, Patient, ReferenceData, RowError, Session, Team, TeamKind,
 };
-use crate::ports::{
-    Condition, Item, ItemKey, ObjectReader, ObjectStore, RecordStore, StoreError, WriteOp,
-};
+use crate::ports::{Condition, Item, ItemKey, ObjectReader, ObjectStore, RecordStore, StoreError, WriteOp};
 use crate::reference::vaccines::VaccineCatalogue;
 use crate::store::imports::{self, Versioned};
-use crate::store::vaccinations::{
-    self, PlannedPatient, PlannedRecord, RowOutcome, RowPlan, RowStatus, StagedRow,
-};
+use crate::store::vaccinations::{self, PlannedPatient, PlannedRecord, RowOutcome, RowPlan, RowStatus, StagedRow};
 use crate::store::{keys, patients};
 
 use in_file::InFilePatients;
 
 /// §4.2: a row matching several stored patients (vaccination rows always compare the postcode, unlike child records).
-pub const AMBIGUOUS_MATCH: &str = "Two or more possible patients match the patient first name, last name, date of birth and postcode.";
+pub const AMBIGUOUS_MATCH: &str =
+    "Two or more possible patients match the patient first name, last name, date of birth and postcode.";
 /// §4.2: a `UUID` that names none of the team's records (nor a record from the Immunisations API).
 pub const UNKNOWN_RECORD: &str = "Enter an existing record.";
 /// §4.2: a `SESSION_ID` on a row whose `UUID` names a record from the Immunisations API.
-pub const SESSION_ON_EXTERNAL_RECORD: &str = "A session ID cannot be provided for this record; this record was sourced from an external source.";
+pub const SESSION_ON_EXTERNAL_RECORD: &str =
+    "A session ID cannot be provided for this record; this record was sourced from an external source.";
 /// §6.1: the reason a child brought in by a vaccination import is archived in the uploading team.
 pub const ARCHIVE_REASON: &str = "immunisation_import";
 
@@ -80,10 +75,7 @@ const RECORD_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_7661_6363_5f72_6
 
 /// The id of the patient a row creates: re-running the row gives the same id.
 pub fn new_patient_id(import_id: Uuid, index: u64) -> Uuid {
-    Uuid::new_v5(
-        &PATIENT_NAMESPACE,
-        format!("{import_id}/{index}").as_bytes(),
-    )
+    Uuid::new_v5(&PATIENT_NAMESPACE, format!("{import_id}/{index}").as_bytes())
 }
 
 /// The id of the record a row creates.
@@ -101,10 +93,7 @@ pub fn catalogue() -> &'static VaccineCatalogue {
 const STAGE_BATCH: usize = 500;
 
 /// Runs (or resumes) a vaccination-records import to its resting status: Invalid or Completed.
-pub async fn run(
-    pipeline: &Pipeline,
-    mut import: Versioned<Import>,
-) -> Result<ImportStatus, PipelineError> {
+pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
     let store = pipeline.records.as_ref();
     if import.value.status == ImportStatus::AwaitingUpload {
         import.value.status = ImportStatus::PendingImport;
@@ -112,13 +101,7 @@ pub async fn run(
     }
     let Some(team) = pipeline.reference.team(&import.value.team_id).cloned() else {
         // Reference data changed since the import was created: nothing can be validated against it.
-        return finish_invalid(
-            pipeline,
-            import,
-            Some("The team for this upload is not set up".into()),
-            vec![],
-        )
-        .await;
+        return finish_invalid(pipeline, import, Some("The team for this upload is not set up".into()), vec![]).await;
     };
 
     // Validate: nothing is staged unless every row is valid.
@@ -167,26 +150,16 @@ impl Job {
             reference: pipeline.reference.clone(),
             team: team.clone(),
             today: import.today,
-            limits: Limits {
-                max_rows: pipeline.settings.max_rows,
-            },
+            limits: Limits { max_rows: pipeline.settings.max_rows },
         }
     }
 
     fn context(&self) -> VaccinationContext<'_> {
-        VaccinationContext {
-            reference: &self.reference,
-            catalogue: catalogue(),
-            team: &self.team,
-            today: self.today,
-        }
+        VaccinationContext { reference: &self.reference, catalogue: catalogue(), team: &self.team, today: self.today }
     }
 
     /// Opens the object again from the start, as a blocking reader.
-    fn opener(
-        &self,
-        handle: Handle,
-    ) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
+    fn opener(&self, handle: Handle) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
         opener(self.objects.as_ref(), &self.key, handle)
     }
 }
@@ -198,20 +171,14 @@ pub fn opener<'a>(
     handle: Handle,
 ) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + 'a {
     move || {
-        let reader = handle
-            .block_on(objects.open(key))
-            .map_err(std::io::Error::other)?;
+        let reader = handle.block_on(objects.open(key)).map_err(std::io::Error::other)?;
         Ok(SyncIoBridge::new_with_handle(reader, handle.clone()))
     }
 }
 
 type Validation = Result<(format::ValidationOutcome, Vec<RowError>), ValidateError>;
 
-async fn validate(
-    pipeline: &Pipeline,
-    import: &Import,
-    team: &Team,
-) -> Result<Validation, PipelineError> {
+async fn validate(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<Validation, PipelineError> {
     let job = Job::new(pipeline, import, team);
     let handle = Handle::current();
     tokio::task::spawn_blocking(move || {
@@ -245,16 +212,13 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<(), 
     let reader = tokio::task::spawn_blocking(move || {
         let context = job.context();
         let mut batch = Vec::with_capacity(STAGE_BATCH);
-        let result =
-            format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {
-                batch.push(row);
-                if batch.len() == STAGE_BATCH
-                    && sender.blocking_send(std::mem::take(&mut batch)).is_err()
-                {
-                    return std::ops::ControlFlow::Break(());
-                }
-                std::ops::ControlFlow::Continue(())
-            });
+        let result = format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {
+            batch.push(row);
+            if batch.len() == STAGE_BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err() {
+                return std::ops::ControlFlow::Break(());
+            }
+            std::ops::ControlFlow::Continue(())
+        });
         if !batch.is_empty() {
             let _ = sender.blocking_send(batch);
         }
@@ -262,16 +226,9 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<(), 
     });
     let store = pipeline.records.as_ref();
     while let Some(rows) = receiver.recv().await {
-        let keys: Vec<ItemKey> = rows
-            .iter()
-            .map(|row| keys::vaccination_row(import_id, row.index))
-            .collect();
-        let already: std::collections::HashSet<ItemKey> = store
-            .batch_get(&keys)
-            .await?
-            .into_iter()
-            .map(|item| item.key)
-            .collect();
+        let keys: Vec<ItemKey> = rows.iter().map(|row| keys::vaccination_row(import_id, row.index)).collect();
+        let already: std::collections::HashSet<ItemKey> =
+            store.batch_get(&keys).await?.into_iter().map(|item| item.key).collect();
         let fresh: Vec<StagedRow> = rows
             .into_iter()
             .zip(keys)
@@ -280,15 +237,10 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<(), 
             .collect();
         vaccinations::stage_rows(store, &fresh).await?;
     }
-    match reader
-        .await
-        .map_err(|e| PipelineError::Task(e.to_string()))?
-    {
+    match reader.await.map_err(|e| PipelineError::Task(e.to_string()))? {
         Ok(_) => Ok(()),
         Err(ValidateError::Io(e)) => Err(PipelineError::Read(e)),
-        Err(e) => Err(PipelineError::Task(format!(
-            "the file changed after validation: {e}"
-        ))),
+        Err(e) => Err(PipelineError::Task(format!("the file changed after validation: {e}"))),
     }
 }
 
@@ -303,9 +255,7 @@ async fn with_file_headers(
     }
     let objects = pipeline.objects.clone();
     let key = import.object_key.clone();
-    let limits = Limits {
-        max_rows: pipeline.settings.max_rows,
-    };
+    let limits = Limits { max_rows: pipeline.settings.max_rows };
     let handle = Handle::current();
     let headers = tokio::task::spawn_blocking(move || {
         let mut open = opener(objects.as_ref(), &key, handle);
@@ -440,27 +390,19 @@ fn match_input(child: &VaccinatedChild) -> Option<MatchInput<'_>> {
     })
 }
 
-async fn look_up(
-    store: &dyn RecordStore,
-    team: &Team,
-    row: &VaccinationRow,
-) -> Result<Lookup, PipelineError> {
+async fn look_up(store: &dyn RecordStore, team: &Team, row: &VaccinationRow) -> Result<Lookup, PipelineError> {
     let patient = match match_input(&row.child) {
         // Every vaccination row has names and a date of birth; without them there is nothing to match on.
         None => StoreMatch::None,
         Some(input) => {
             // No 3-of-4 rule (§8.1): every demographic match shares the date of birth, so the postcode index adds
             // no candidate.
-            let candidates: Vec<Patient> = patients::match_candidates(
-                store,
-                input.nhs_number,
-                Some(input.date_of_birth),
-                None,
-            )
-            .await?
-            .into_iter()
-            .map(|v| v.value)
-            .collect();
+            let candidates: Vec<Patient> =
+                patients::match_candidates(store, input.nhs_number, Some(input.date_of_birth), None)
+                    .await?
+                    .into_iter()
+                    .map(|v| v.value)
+                    .collect();
             match match_patient(&input, &candidates, MatchRule::VaccinationRecords) {
                 MatchOutcome::New => StoreMatch::None,
                 MatchOutcome::Matched { patient, .. } => StoreMatch::Patient(patient.id),
@@ -469,27 +411,18 @@ async fn look_up(
         }
     };
     let by_uuid = match row.uuid {
-        Some(id) => Some(
-            vaccinations::get(store, id)
-                .await?
-                .map(|v| v.value)
-                .filter(|record| visible_to(record, team)),
-        ),
+        Some(id) => {
+            Some(vaccinations::get(store, id).await?.map(|v| v.value).filter(|record| visible_to(record, team)))
+        }
         None => None,
     };
     let records = match (&patient, &by_uuid) {
-        (StoreMatch::Patient(id), None) => vaccinations::of_patient(store, *id)
-            .await?
-            .into_iter()
-            .filter(|record| visible_to(record, team))
-            .collect(),
+        (StoreMatch::Patient(id), None) => {
+            vaccinations::of_patient(store, *id).await?.into_iter().filter(|record| visible_to(record, team)).collect()
+        }
         _ => vec![],
     };
-    Ok(Lookup {
-        patient,
-        records,
-        by_uuid,
-    })
+    Ok(Lookup { patient, records, by_uuid })
 }
 
 /// Whole-file state of the plan: the new patients built so far and what each row's record is.
@@ -505,35 +438,23 @@ struct Planner {
 impl Planner {
     /// Takes note of a row's plan, whether just made or stored by an earlier run.
     fn note(&mut self, row: &VaccinationRow, plan: &RowPlan, national_reporting: bool) {
-        if let PlannedPatient::New {
-            patient_id,
-            built_from,
-        } = plan.patient
+        if let PlannedPatient::New { patient_id, built_from } = plan.patient
             && built_from == row.index
         {
             self.in_file.add(patient_id, &row.child.attributes);
             self.built_from.insert(patient_id, built_from);
         }
         let target = match plan.record {
-            PlannedRecord::New { .. } => (
-                plan.patient.id(),
-                records::fingerprint(&records::identity(&row.details, national_reporting, false)),
-            ),
-            PlannedRecord::Matched { record_id } | PlannedRecord::ByUuid { record_id } => {
-                (record_id, [0xff; 16])
+            PlannedRecord::New { .. } => {
+                (plan.patient.id(), records::fingerprint(&records::identity(&row.details, national_reporting, false)))
             }
+            PlannedRecord::Matched { record_id } | PlannedRecord::ByUuid { record_id } => (record_id, [0xff; 16]),
         };
         self.targets.entry(target).or_default().push(row.row_number);
     }
 
     /// Decides a row's patient and record from what the store said.
-    fn plan(
-        &mut self,
-        import_id: Uuid,
-        row: &VaccinationRow,
-        lookup: Lookup,
-        national_reporting: bool,
-    ) -> RowPlan {
+    fn plan(&mut self, import_id: Uuid, row: &VaccinationRow, lookup: Lookup, national_reporting: bool) -> RowPlan {
         let patient = match lookup.patient {
             StoreMatch::Patient(patient_id) => PlannedPatient::Existing { patient_id },
             StoreMatch::None | StoreMatch::Ambiguous => {
@@ -541,28 +462,19 @@ impl Planner {
                 match earlier {
                     Some(patient_id) => PlannedPatient::New {
                         patient_id,
-                        built_from: self
-                            .built_from
-                            .get(&patient_id)
-                            .copied()
-                            .unwrap_or(row.index),
+                        built_from: self.built_from.get(&patient_id).copied().unwrap_or(row.index),
                     },
-                    None => PlannedPatient::New {
-                        patient_id: new_patient_id(import_id, row.index),
-                        built_from: row.index,
-                    },
+                    None => {
+                        PlannedPatient::New { patient_id: new_patient_id(import_id, row.index), built_from: row.index }
+                    }
                 }
             }
         };
         let record = match lookup.by_uuid.flatten() {
-            Some(record) => PlannedRecord::ByUuid {
-                record_id: record.id,
-            },
+            Some(record) => PlannedRecord::ByUuid { record_id: record.id },
             None => match records::find_same(&lookup.records, &row.details, national_reporting) {
                 Some(same) => PlannedRecord::Matched { record_id: same.id },
-                None => PlannedRecord::New {
-                    record_id: new_record_id(import_id, row.index),
-                },
+                None => PlannedRecord::New { record_id: new_record_id(import_id, row.index) },
             },
         };
         RowPlan { patient, record }
@@ -574,19 +486,11 @@ impl Planner {
         let mut errors = Vec::new();
         for rows in self.targets.values().filter(|rows| rows.len() > 1) {
             for &row in rows {
-                let others: Vec<u64> = rows
-                    .iter()
-                    .copied()
-                    .filter(|&r| r != row)
-                    .take(OTHER_ROWS_NAMED)
-                    .collect();
+                let others: Vec<u64> = rows.iter().copied().filter(|&r| r != row).take(OTHER_ROWS_NAMED).collect();
                 errors.push(RowError {
                     row,
                     column: None,
-                    message: format!(
-                        "The record on this row appears to be a duplicate of {}.",
-                        describe_rows(&others)
-                    ),
+                    message: format!("The record on this row appears to be a duplicate of {}.", describe_rows(&others)),
                 });
             }
         }
@@ -610,16 +514,11 @@ fn describe_rows(rows: &[u64]) -> String {
 fn lookup_errors(row: &VaccinationRow, lookup: &Lookup) -> Vec<RowError> {
     let mut errors = Vec::new();
     if matches!(lookup.patient, StoreMatch::Ambiguous) {
-        errors.push(RowError {
-            row: row.row_number,
-            column: None,
-            message: AMBIGUOUS_MATCH.into(),
-        });
+        errors.push(RowError { row: row.row_number, column: None, message: AMBIGUOUS_MATCH.into() });
     }
     match &lookup.by_uuid {
         Some(Some(record))
-            if record.details.source == RecordSource::NhsImmunisationsApi
-                && row.details.session_id.is_some() =>
+            if record.details.source == RecordSource::NhsImmunisationsApi && row.details.session_id.is_some() =>
         {
             errors.push(RowError {
                 row: row.row_number,
@@ -639,11 +538,7 @@ fn lookup_errors(row: &VaccinationRow, lookup: &Lookup) -> Vec<RowError> {
 
 /// Matches every staged row against the store as it was before the import and against the patients built earlier
 /// in the file, saving each row's plan. Rows already planned (an earlier, interrupted run) keep their plan.
-pub async fn plan_import(
-    pipeline: &Pipeline,
-    import: &Import,
-    team: &Team,
-) -> Result<PlanResult, PipelineError> {
+pub async fn plan_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<PlanResult, PipelineError> {
     let store = pipeline.records.as_ref();
     let national_reporting = team.kind == TeamKind::NationalReporting;
     let mut planner = Planner::default();
@@ -704,11 +599,7 @@ pub async fn plan_import(
 // Applying
 
 /// Applies every planned row, a page at a time, and counts them (§5.5).
-pub async fn apply_import(
-    pipeline: &Pipeline,
-    import: &Import,
-    team: &Team,
-) -> Result<ImportCounts, PipelineError> {
+pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<ImportCounts, PipelineError> {
     let store = pipeline.records.as_ref();
     let mut counts = ImportCounts::default();
     let mut after = None;
@@ -746,10 +637,7 @@ async fn apply_row(
             return Ok(RowOutcome::Ignored);
         }
         if staged.value.status == RowStatus::Committed {
-            return staged
-                .value
-                .outcome
-                .ok_or_else(|| PipelineError::Task("a committed row has no outcome".into()));
+            return staged.value.outcome.ok_or_else(|| PipelineError::Task("a committed row has no outcome".into()));
         }
         let (ops, outcome) = build_row(pipeline, import, team, &staged).await?;
         match store.transact(ops).await {
@@ -764,42 +652,25 @@ async fn apply_row(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(PipelineError::Task(format!(
-        "row {} kept conflicting with other writers",
-        staged.value.row.row_number
-    )))
+    Err(PipelineError::Task(format!("row {} kept conflicting with other writers", staged.value.row.row_number)))
 }
 
 fn put(item: Item) -> WriteOp {
-    WriteOp::Put {
-        item,
-        condition: Condition::None,
-    }
+    WriteOp::Put { item, condition: Condition::None }
 }
 
 /// The patient who holds an NHS number, according to its reservation.
-async fn nhs_number_holder(
-    store: &dyn RecordStore,
-    nhs_number: &str,
-) -> Result<Option<Uuid>, StoreError> {
+async fn nhs_number_holder(store: &dyn RecordStore, nhs_number: &str) -> Result<Option<Uuid>, StoreError> {
     let key = ItemKey::new(keys::nhs_number_pk(nhs_number), "#UNIQUE");
-    Ok(store.get(&key).await?.and_then(|item| {
-        item.body
-            .get("patient_id")
-            .and_then(|v| v.as_str())
-            .and_then(|s| s.parse().ok())
-    }))
+    Ok(store
+        .get(&key)
+        .await?
+        .and_then(|item| item.body.get("patient_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok())))
 }
 
 /// §6.1: a child recorded offline in one of the team's sessions joins the team through the session's location; any
 /// other child not yet in the uploading team gets the team's archive reason. Nothing else about them changes.
-fn join_team(
-    patient: &Versioned<Patient>,
-    team: &Team,
-    offline: bool,
-    now: DateTime<Utc>,
-    ops: &mut Vec<WriteOp>,
-) {
+fn join_team(patient: &Versioned<Patient>, team: &Team, offline: bool, now: DateTime<Utc>, ops: &mut Vec<WriteOp>) {
     let current = &patient.value;
     let mut updated = current.clone();
     let listed = current.team_ids.contains(&team.id);
@@ -808,9 +679,7 @@ fn join_team(
             updated.team_ids.push(team.id.clone());
         }
     } else if !listed && !current.archived_in.contains_key(&team.id) {
-        updated
-            .archived_in
-            .insert(team.id.clone(), ARCHIVE_REASON.into());
+        updated.archived_in.insert(team.id.clone(), ARCHIVE_REASON.into());
     }
     if updated != *current {
         updated.updated_at = now;
@@ -820,28 +689,17 @@ fn join_team(
 
 /// A patient built from a vaccination row (§6.1): no school, not home-educated, and archived in the uploading team
 /// unless the row was recorded offline in one of its sessions (then the child is in the team through the session).
-pub fn new_patient(
-    id: Uuid,
-    child: &VaccinatedChild,
-    team: &Team,
-    offline: bool,
-    now: DateTime<Utc>,
-) -> Patient {
+pub fn new_patient(id: Uuid, child: &VaccinatedChild, team: &Team, offline: bool, now: DateTime<Utc>) -> Patient {
     let mut attributes = child.attributes.clone();
     attributes.gender = attributes.gender.or(Some(child.gender));
-    attributes.birth_academic_year = attributes
-        .birth_academic_year
-        .or(attributes.date_of_birth.map(AcademicYear::of_birth));
+    attributes.birth_academic_year =
+        attributes.birth_academic_year.or(attributes.date_of_birth.map(AcademicYear::of_birth));
     Patient {
         id,
         attributes,
         school: crate::domain::patient::SchoolPlacement::Unknown,
         pending_changes: BTreeMap::new(),
-        team_ids: if offline {
-            vec![team.id.clone()]
-        } else {
-            Vec::new()
-        },
+        team_ids: if offline { vec![team.id.clone()] } else { Vec::new() },
         archived_in: if offline {
             BTreeMap::new()
         } else {
@@ -878,18 +736,12 @@ impl PatientTarget<'_> {
         let (patient_id, built_from) = match planned {
             PlannedPatient::Existing { patient_id } => {
                 let current = patients::get(store, patient_id).await?.ok_or_else(|| {
-                    PipelineError::Task(format!(
-                        "matched patient for row {} vanished",
-                        staged.row.row_number
-                    ))
+                    PipelineError::Task(format!("matched patient for row {} vanished", staged.row.row_number))
                 })?;
                 join_team(&current, team, offline, now, ops);
                 return Ok(patient_id);
             }
-            PlannedPatient::New {
-                patient_id,
-                built_from,
-            } => (patient_id, built_from),
+            PlannedPatient::New { patient_id, built_from } => (patient_id, built_from),
         };
         if let Some(current) = patients::get(store, patient_id).await? {
             // Another row for the same child created them already.
@@ -925,16 +777,9 @@ impl PatientTarget<'_> {
 }
 
 /// The session of an offline-recorded row (§3.3), when it is one of the team's.
-fn offline_session<'a>(
-    reference: &'a ReferenceData,
-    team: &Team,
-    row: &VaccinationRow,
-) -> Option<&'a Session> {
+fn offline_session<'a>(reference: &'a ReferenceData, team: &Team, row: &VaccinationRow) -> Option<&'a Session> {
     let id = row.details.session_id?;
-    reference
-        .sessions
-        .iter()
-        .find(|s| s.id == id && s.team_id == team.id)
+    reference.sessions.iter().find(|s| s.id == id && s.team_id == team.id)
 }
 
 /// The transaction for one row, and how the row counts.
@@ -946,20 +791,12 @@ async fn build_row(
 ) -> Result<(Vec<WriteOp>, RowOutcome), PipelineError> {
     let store = pipeline.records.as_ref();
     let row = &staged.value;
-    let plan = row.plan.ok_or_else(|| {
-        PipelineError::Task(format!("row {} was not planned", row.row.row_number))
-    })?;
+    let plan = row.plan.ok_or_else(|| PipelineError::Task(format!("row {} was not planned", row.row.row_number)))?;
     let now = Utc::now();
     let national_reporting = team.kind == TeamKind::NationalReporting;
     let session = offline_session(&pipeline.reference, team, &row.row);
     let mut ops = Vec::new();
-    let target = PatientTarget {
-        store,
-        import,
-        team,
-        offline: session.is_some(),
-        now,
-    };
+    let target = PatientTarget { store, import, team, offline: session.is_some(), now };
     let patient_id = target.resolve(row, plan.patient, &mut ops).await?;
     if let Some(session) = session {
         // §6.1: an offline row puts the child in the session's location for that academic year.
@@ -990,17 +827,10 @@ async fn build_row(
         }
         PlannedRecord::Matched { record_id } | PlannedRecord::ByUuid { record_id } => {
             let current = vaccinations::get(store, record_id).await?.ok_or_else(|| {
-                PipelineError::Task(format!(
-                    "matched record for row {} vanished",
-                    row.row.row_number
-                ))
+                PipelineError::Task(format!("matched record for row {} vanished", row.row.row_number))
             })?;
             let staged_record = match plan.record {
-                PlannedRecord::ByUuid { .. } => Some(records::stage_all(
-                    &current.value,
-                    &row.row.details,
-                    patient_id,
-                )),
+                PlannedRecord::ByUuid { .. } => Some(records::stage_all(&current.value, &row.row.details, patient_id)),
                 // National reporting compares every attribute: a match is an exact duplicate.
                 _ if national_reporting => None,
                 _ => Some(records::stage_matched(&current.value, &row.row.details)),
@@ -1008,31 +838,16 @@ async fn build_row(
             match staged_record {
                 Some(mut staged_record) if staged_record.modified => {
                     staged_record.record.updated_at = now;
-                    ops.push(vaccinations::update_op(
-                        &staged_record.record,
-                        current.version,
-                    ));
-                    if staged_record.gained_pending {
-                        RowOutcome::Changed
-                    } else {
-                        RowOutcome::ExactDuplicate
-                    }
+                    ops.push(vaccinations::update_op(&staged_record.record, current.version));
+                    if staged_record.gained_pending { RowOutcome::Changed } else { RowOutcome::ExactDuplicate }
                 }
                 _ => RowOutcome::ExactDuplicate,
             }
         }
     };
 
-    ops.push(put(patients::import_link_item(
-        import.id,
-        patient_id,
-        row.row.row_number,
-    )));
-    ops.push(put(vaccinations::import_link_item(
-        import.id,
-        plan.record.id(),
-        row.row.row_number,
-    )));
+    ops.push(put(patients::import_link_item(import.id, patient_id, row.row.row_number)));
+    ops.push(put(vaccinations::import_link_item(import.id, plan.record.id(), row.row.row_number)));
     let mut done = row.clone();
     done.status = RowStatus::Committed;
     done.patient_id = Some(patient_id);

@@ -7,6 +7,4 @@ pub mod record_store;
 
 pub use object_store::{ObjectReader, ObjectStore, ObjectStoreError, PresignedUpload};
 pub use queue::{Queue, QueueError, ReceivedMessage};
-pub use record_store::{
-    Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp,
-};
+pub use record_store::{Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp};

@@ -37,12 +37,7 @@ pub enum ObjectStoreError {
 
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
-    async fn put(
-        &self,
-        key: &str,
-        body: bytes::Bytes,
-        content_type: &str,
-    ) -> Result<(), ObjectStoreError>;
+    async fn put(&self, key: &str, body: bytes::Bytes, content_type: &str) -> Result<(), ObjectStoreError>;
 
     async fn head(&self, key: &str) -> Result<ObjectInfo, ObjectStoreError>;
 

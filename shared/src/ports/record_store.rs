@@ -14,10 +14,7 @@ pub struct ItemKey {
 
 impl ItemKey {
     pub fn new(pk: impl Into<String>, sk: impl Into<String>) -> Self {
-        Self {
-            pk: pk.into(),
-            sk: sk.into(),
-        }
+        Self { pk: pk.into(), sk: sk.into() }
     }
 }
 
@@ -31,12 +28,7 @@ pub enum IndexName {
 }
 
 impl IndexName {
-    pub const ALL: [IndexName; 4] = [
-        IndexName::Gsi1,
-        IndexName::Gsi2,
-        IndexName::Gsi3,
-        IndexName::Gsi4,
-    ];
+    pub const ALL: [IndexName; 4] = [IndexName::Gsi1, IndexName::Gsi2, IndexName::Gsi3, IndexName::Gsi4];
 
     /// The index name as it appears in the table definition (`gsi1` …).
     pub fn as_str(self) -> &'static str {
@@ -64,13 +56,7 @@ pub struct Item {
 
 impl Item {
     pub fn new(key: ItemKey, body: serde_json::Value) -> Self {
-        Self {
-            key,
-            indexes: [None, None, None, None],
-            version: 1,
-            body,
-            expires_at: None,
-        }
+        Self { key, indexes: [None, None, None, None], version: 1, body, expires_at: None }
     }
 
     pub fn with_index(mut self, index: IndexName, key: ItemKey) -> Self {
@@ -128,21 +114,11 @@ pub struct Query {
 
 impl Query {
     pub fn table(pk: impl Into<String>) -> Self {
-        Self {
-            index: None,
-            pk: pk.into(),
-            sk_prefix: String::new(),
-            descending: false,
-            limit: None,
-            after: None,
-        }
+        Self { index: None, pk: pk.into(), sk_prefix: String::new(), descending: false, limit: None, after: None }
     }
 
     pub fn index(index: IndexName, pk: impl Into<String>) -> Self {
-        Self {
-            index: Some(index),
-            ..Self::table(pk)
-        }
+        Self { index: Some(index), ..Self::table(pk) }
     }
 
     pub fn prefix(mut self, sk_prefix: impl Into<String>) -> Self {

@@ -12,33 +12,22 @@ pub const DEMO_SEED: &str = include_str!("../../../seed/demo.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum SeedError {
     #[error("cannot read the seed file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("the seed file {path} is not valid: {message}")]
     Invalid { path: String, message: String },
 }
 
 /// Parses a seed and checks that its cross-references hold (every school's team exists, and so on).
 pub fn parse(text: &str, path: &str) -> Result<ReferenceData, SeedError> {
-    let reference: ReferenceData = toml::from_str(text).map_err(|e| SeedError::Invalid {
-        path: path.into(),
-        message: e.to_string(),
-    })?;
-    check(&reference).map_err(|message| SeedError::Invalid {
-        path: path.into(),
-        message,
-    })?;
+    let reference: ReferenceData =
+        toml::from_str(text).map_err(|e| SeedError::Invalid { path: path.into(), message: e.to_string() })?;
+    check(&reference).map_err(|message| SeedError::Invalid { path: path.into(), message })?;
     Ok(reference)
 }
 
 pub fn load_file(path: &Path) -> Result<ReferenceData, SeedError> {
     let shown = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read {
-        path: shown.clone(),
-        source,
-    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read { path: shown.clone(), source })?;
     parse(&text, &shown)
 }
 
@@ -58,26 +47,17 @@ fn check(reference: &ReferenceData) -> Result<(), String> {
         if let Some(team) = &school.team_id
             && !team_exists(team)
         {
-            return Err(format!(
-                "school {} names team {team}, which is not in the seed",
-                school.urn_and_site()
-            ));
+            return Err(format!("school {} names team {team}, which is not in the seed", school.urn_and_site()));
         }
     }
     for clinic in &reference.clinics {
         if !team_exists(&clinic.team_id) {
-            return Err(format!(
-                "clinic {} names team {}, which is not in the seed",
-                clinic.id, clinic.team_id
-            ));
+            return Err(format!("clinic {} names team {}, which is not in the seed", clinic.id, clinic.team_id));
         }
     }
     for user in &reference.users {
         if !team_exists(&user.team_id) {
-            return Err(format!(
-                "user {} names team {}, which is not in the seed",
-                user.email, user.team_id
-            ));
+            return Err(format!("user {} names team {}, which is not in the seed", user.email, user.team_id));
         }
     }
     Ok(())

@@ -45,10 +45,7 @@ pub struct VaccineCatalogue {
 impl VaccineCatalogue {
     pub fn parse(yaml: &str) -> Result<Self, serde_yaml_ng::Error> {
         let by_key: BTreeMap<String, Vaccine> = serde_yaml_ng::from_str(yaml)?;
-        let vaccines = by_key
-            .into_iter()
-            .map(|(key, vaccine)| Vaccine { key, ..vaccine })
-            .collect();
+        let vaccines = by_key.into_iter().map(|(key, vaccine)| Vaccine { key, ..vaccine }).collect();
         Ok(Self { vaccines })
     }
 
@@ -69,12 +66,7 @@ impl VaccineCatalogue {
             .iter()
             .filter(offered)
             .find(|v| v.upload_name == name)
-            .or_else(|| {
-                self.vaccines
-                    .iter()
-                    .filter(offered)
-                    .find(|v| v.nivs_name.as_deref() == Some(name))
-            })
+            .or_else(|| self.vaccines.iter().filter(offered).find(|v| v.nivs_name.as_deref() == Some(name)))
     }
 }
 
@@ -89,35 +81,16 @@ mod tests {
         let gardasil9 = catalogue.by_key("gardasil_9").expect("Gardasil 9");
         assert_eq!(gardasil9.programme, Programme::Hpv);
         assert_eq!(gardasil9.snomed_product_code, "33493111000001108");
-        assert_eq!(
-            catalogue.by_key("fluenz").expect("Fluenz").method,
-            VaccineMethod::Nasal
-        );
+        assert_eq!(catalogue.by_key("fluenz").expect("Fluenz").method, VaccineMethod::Nasal);
     }
 
     #[test]
     fn when_uploaded_name_is_nivs_name_should_match_within_team_programmes_only() {
         let catalogue = VaccineCatalogue::bundled();
         let all = [Programme::Flu, Programme::Hpv];
-        assert_eq!(
-            catalogue
-                .find_for_upload("AstraZeneca Fluenz LAIV", &all)
-                .map(|v| v.key.as_str()),
-            Some("fluenz")
-        );
-        assert_eq!(
-            catalogue
-                .find_for_upload("Cervarix", &all)
-                .map(|v| v.key.as_str()),
-            Some("cervarix")
-        );
-        assert!(
-            catalogue.find_for_upload("Priorix", &all).is_none(),
-            "MMR is not offered"
-        );
-        assert!(
-            catalogue.find_for_upload("gardasil9", &all).is_none(),
-            "case-sensitive"
-        );
+        assert_eq!(catalogue.find_for_upload("AstraZeneca Fluenz LAIV", &all).map(|v| v.key.as_str()), Some("fluenz"));
+        assert_eq!(catalogue.find_for_upload("Cervarix", &all).map(|v| v.key.as_str()), Some("cervarix"));
+        assert!(catalogue.find_for_upload("Priorix", &all).is_none(), "MMR is not offered");
+        assert!(catalogue.find_for_upload("gardasil9", &all).is_none(), "case-sensitive");
     }
 }

@@ -68,37 +68,24 @@ pub struct Changeset {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PlannedMatch {
-    New {
-        patient_id: Uuid,
-    },
-    Existing {
-        patient_id: Uuid,
-        on_nhs_number: bool,
-    },
+    New { patient_id: Uuid },
+    Existing { patient_id: Uuid, on_nhs_number: bool },
 }
 
 pub fn item(changeset: &Changeset, version: u64) -> Item {
-    let mut item = Item::new(
-        keys::changeset(changeset.import_id, changeset.index),
-        encode(changeset),
-    );
+    let mut item = Item::new(keys::changeset(changeset.import_id, changeset.index), encode(changeset));
     item.version = version;
     item
 }
 
 /// Stages rows, or saves their plans (unconditional batch writes: the same row written twice is the same item).
 pub async fn stage(store: &dyn RecordStore, changesets: &[Changeset]) -> Result<(), StoreError> {
-    store
-        .batch_put(changesets.iter().map(|c| item(c, 1)).collect())
-        .await
+    store.batch_put(changesets.iter().map(|c| item(c, 1)).collect()).await
 }
 
 /// Replaces a changeset if it is still at `version`.
 pub fn update_op(changeset: &Changeset, version: u64) -> WriteOp {
-    WriteOp::Put {
-        item: item(changeset, version + 1),
-        condition: Condition::VersionIs(version),
-    }
+    WriteOp::Put { item: item(changeset, version + 1), condition: Condition::VersionIs(version) }
 }
 
 /// A page of an import's changesets in row order.
@@ -108,20 +95,12 @@ pub async fn page(
     limit: usize,
     after: Option<String>,
 ) -> Result<(Vec<Versioned<Changeset>>, Option<String>), StoreError> {
-    let query = Query::table(keys::import(import_id).pk)
-        .prefix(keys::CHANGESET_PREFIX)
-        .limit(limit)
-        .after(after);
+    let query = Query::table(keys::import(import_id).pk).prefix(keys::CHANGESET_PREFIX).limit(limit).after(after);
     let page = store.query(&query).await?;
     let changesets = page
         .items
         .iter()
-        .map(|item| {
-            decode(item).map(|value| Versioned {
-                value,
-                version: item.version,
-            })
-        })
+        .map(|item| decode(item).map(|value| Versioned { value, version: item.version }))
         .collect::<Result<_, _>>()?;
     Ok((changesets, page.next))
 }

@@ -43,12 +43,7 @@ pub async fn acquire(
         let existing = store.get(&claim_key).await?;
         let (claim, condition, version) = match &existing {
             None => (
-                ObjectClaim {
-                    etag: etag.into(),
-                    import_id,
-                    done: false,
-                    lease_until: now + lease,
-                },
+                ObjectClaim { etag: etag.into(), import_id, done: false, lease_until: now + lease },
                 Condition::NotExists,
                 1,
             ),
@@ -56,29 +51,17 @@ pub async fn acquire(
                 let current: ObjectClaim = decode(item)?;
                 if current.etag == etag {
                     if current.done {
-                        return Ok(ClaimOutcome::AlreadyDone {
-                            import_id: current.import_id,
-                        });
+                        return Ok(ClaimOutcome::AlreadyDone { import_id: current.import_id });
                     }
                     if current.lease_until > now {
-                        return Ok(ClaimOutcome::InProgress {
-                            import_id: current.import_id,
-                        });
+                        return Ok(ClaimOutcome::InProgress { import_id: current.import_id });
                     }
                     // The holder died: take over its import.
-                    let claim = ObjectClaim {
-                        lease_until: now + lease,
-                        ..current
-                    };
+                    let claim = ObjectClaim { lease_until: now + lease, ..current };
                     (claim, Condition::VersionIs(item.version), item.version + 1)
                 } else {
                     // New content under the same key: a new import.
-                    let claim = ObjectClaim {
-                        etag: etag.into(),
-                        import_id,
-                        done: false,
-                        lease_until: now + lease,
-                    };
+                    let claim = ObjectClaim { etag: etag.into(), import_id, done: false, lease_until: now + lease };
                     (claim, Condition::VersionIs(item.version), item.version + 1)
                 }
             }
@@ -87,10 +70,7 @@ pub async fn acquire(
         item.version = version;
         match store.put(item, condition).await {
             Ok(()) => {
-                return Ok(ClaimOutcome::Acquired {
-                    import_id: claim.import_id,
-                    version,
-                });
+                return Ok(ClaimOutcome::Acquired { import_id: claim.import_id, version });
             }
             // Someone else got there between our read and write: look again.
             Err(StoreError::Conflict(_)) => continue,
@@ -100,17 +80,10 @@ pub async fn acquire(
 }
 
 /// Marks the claimed object as processed.
-pub async fn finish(
-    store: &dyn RecordStore,
-    bucket: &str,
-    key: &str,
-    version: u64,
-) -> Result<(), StoreError> {
+pub async fn finish(store: &dyn RecordStore, bucket: &str, key: &str, version: u64) -> Result<(), StoreError> {
     let claim_key = keys::object_claim(bucket, key);
     let Some(item) = store.get(&claim_key).await? else {
-        return Err(StoreError::Conflict(format!(
-            "claim on {bucket}/{key} vanished"
-        )));
+        return Err(StoreError::Conflict(format!("claim on {bucket}/{key} vanished")));
     };
     let mut claim: ObjectClaim = decode(&item)?;
     claim.done = true;

@@ -14,10 +14,8 @@ pub struct Versioned<T> {
 }
 
 fn item(import: &Import, version: u64) -> Item {
-    let mut item = Item::new(keys::import(import.id), encode(import)).with_index(
-        IndexName::Gsi1,
-        keys::imports_of_team(&import.team_id, import.created_at, import.id),
-    );
+    let mut item = Item::new(keys::import(import.id), encode(import))
+        .with_index(IndexName::Gsi1, keys::imports_of_team(&import.team_id, import.created_at, import.id));
     item.version = version;
     item
 }
@@ -27,29 +25,16 @@ pub async fn create(store: &dyn RecordStore, import: &Import) -> Result<(), Stor
     store.put(item(import, 1), Condition::NotExists).await
 }
 
-pub async fn get(
-    store: &dyn RecordStore,
-    id: Uuid,
-) -> Result<Option<Versioned<Import>>, StoreError> {
+pub async fn get(store: &dyn RecordStore, id: Uuid) -> Result<Option<Versioned<Import>>, StoreError> {
     match store.get(&keys::import(id)).await? {
-        Some(item) => Ok(Some(Versioned {
-            value: decode(&item)?,
-            version: item.version,
-        })),
+        Some(item) => Ok(Some(Versioned { value: decode(&item)?, version: item.version })),
         None => Ok(None),
     }
 }
 
 /// The import if it belongs to `team_id`; another team's import is indistinguishable from a missing one.
-pub async fn get_for_team(
-    store: &dyn RecordStore,
-    team_id: &str,
-    id: Uuid,
-) -> Result<Option<Import>, StoreError> {
-    Ok(get(store, id)
-        .await?
-        .map(|v| v.value)
-        .filter(|import| import.team_id == team_id))
+pub async fn get_for_team(store: &dyn RecordStore, team_id: &str, id: Uuid) -> Result<Option<Import>, StoreError> {
+    Ok(get(store, id).await?.map(|v| v.value).filter(|import| import.team_id == team_id))
 }
 
 /// A page of the team's imports, newest first.
@@ -60,31 +45,16 @@ pub async fn list_for_team(
     after: Option<String>,
 ) -> Result<(Vec<Import>, Option<String>), StoreError> {
     let page = store
-        .query(
-            &Query::index(IndexName::Gsi1, keys::imports_of_team_pk(team_id))
-                .descending()
-                .limit(limit)
-                .after(after),
-        )
+        .query(&Query::index(IndexName::Gsi1, keys::imports_of_team_pk(team_id)).descending().limit(limit).after(after))
         .await?;
-    let imports = page
-        .items
-        .iter()
-        .map(decode)
-        .collect::<Result<Vec<Import>, _>>()?;
+    let imports = page.items.iter().map(decode).collect::<Result<Vec<Import>, _>>()?;
     Ok((imports, page.next))
 }
 
 /// Replaces the import if it is still at `version`; returns the new version. `Conflict` if someone else changed it.
-pub async fn update(
-    store: &dyn RecordStore,
-    import: &Import,
-    version: u64,
-) -> Result<u64, StoreError> {
+pub async fn update(store: &dyn RecordStore, import: &Import, version: u64) -> Result<u64, StoreError> {
     let mut import = import.clone();
     import.updated_at = chrono::Utc::now();
-    store
-        .put(item(&import, version + 1), Condition::VersionIs(version))
-        .await?;
+    store.put(item(&import, version + 1), Condition::VersionIs(version)).await?;
     Ok(version + 1)
 }

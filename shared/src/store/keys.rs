@@ -16,10 +16,7 @@ pub fn import(id: Uuid) -> ItemKey {
 
 /// gsi1: a team's imports, newest first when queried descending.
 pub fn imports_of_team(team_id: &str, created_at: DateTime<Utc>, id: Uuid) -> ItemKey {
-    ItemKey::new(
-        imports_of_team_pk(team_id),
-        format!("{}#{id}", created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
-    )
+    ItemKey::new(imports_of_team_pk(team_id), format!("{}#{id}", created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")))
 }
 
 pub fn imports_of_team_pk(team_id: &str) -> String {
@@ -35,10 +32,7 @@ pub const CHANGESET_PREFIX: &str = "ROW#";
 
 /// Links an import to a patient it created or updated.
 pub fn import_patient(import_id: Uuid, patient_id: Uuid) -> ItemKey {
-    ItemKey::new(
-        format!("IMPORT#{import_id}"),
-        format!("PATIENT#{patient_id}"),
-    )
+    ItemKey::new(format!("IMPORT#{import_id}"), format!("PATIENT#{patient_id}"))
 }
 
 pub const IMPORT_PATIENT_PREFIX: &str = "PATIENT#";
@@ -76,10 +70,7 @@ pub fn postcode_pk(postcode: &str) -> String {
 
 /// gsi4: patients by school and birth academic year.
 pub fn patient_by_school(school_urn: &str, birth_academic_year: i32, id: Uuid) -> ItemKey {
-    ItemKey::new(
-        school_pk(school_urn),
-        format!("BAY#{birth_academic_year}#PATIENT#{id}"),
-    )
+    ItemKey::new(school_pk(school_urn), format!("BAY#{birth_academic_year}#PATIENT#{id}"))
 }
 
 pub fn school_pk(school_urn: &str) -> String {
@@ -101,30 +92,21 @@ pub fn parent_email_pk(email: &str) -> String {
 
 /// A patient's relationship to one parent, stored under the patient.
 pub fn parent_relationship(patient_id: Uuid, parent_id: Uuid) -> ItemKey {
-    ItemKey::new(
-        format!("PATIENT#{patient_id}"),
-        format!("PARENT#{parent_id}"),
-    )
+    ItemKey::new(format!("PATIENT#{patient_id}"), format!("PARENT#{parent_id}"))
 }
 
 pub const PARENT_RELATIONSHIP_PREFIX: &str = "PARENT#";
 
 /// A patient's location (school or clinic) for an academic year.
 pub fn patient_location(patient_id: Uuid, academic_year: i32, location: &str) -> ItemKey {
-    ItemKey::new(
-        format!("PATIENT#{patient_id}"),
-        format!("LOCATION#{academic_year}#{location}"),
-    )
+    ItemKey::new(format!("PATIENT#{patient_id}"), format!("LOCATION#{academic_year}#{location}"))
 }
 
 pub const PATIENT_LOCATION_PREFIX: &str = "LOCATION#";
 
 /// A school-move log entry under the patient, in time order.
 pub fn school_move_log(patient_id: Uuid, at: DateTime<Utc>) -> ItemKey {
-    ItemKey::new(
-        format!("PATIENT#{patient_id}"),
-        format!("SCHOOLMOVELOG#{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
-    )
+    ItemKey::new(format!("PATIENT#{patient_id}"), format!("SCHOOLMOVELOG#{}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ")))
 }
 
 /// The claim that makes processing of one uploaded object happen once.
@@ -143,10 +125,7 @@ pub fn school_move(patient_id: Uuid) -> ItemKey {
 pub fn school_moves_of_team(team_id: &str, updated_at: DateTime<Utc>, patient_id: Uuid) -> ItemKey {
     ItemKey::new(
         format!("TEAM#{team_id}#SCHOOLMOVES"),
-        format!(
-            "{}#{patient_id}",
-            updated_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")
-        ),
+        format!("{}#{patient_id}", updated_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
     )
 }
 
@@ -162,10 +141,7 @@ pub fn vaccination(id: Uuid) -> ItemKey {
 
 /// gsi1: a patient's vaccination records.
 pub fn vaccination_by_patient(patient_id: Uuid, id: Uuid) -> ItemKey {
-    ItemKey::new(
-        vaccinations_of_patient_pk(patient_id),
-        format!("VACCINATION#{id}"),
-    )
+    ItemKey::new(vaccinations_of_patient_pk(patient_id), format!("VACCINATION#{id}"))
 }
 
 pub fn vaccinations_of_patient_pk(patient_id: Uuid) -> String {
@@ -174,10 +150,7 @@ pub fn vaccinations_of_patient_pk(patient_id: Uuid) -> String {
 
 /// A patient's vaccination record, listed under the patient.
 pub fn patient_vaccination(patient_id: Uuid, record_id: Uuid) -> ItemKey {
-    ItemKey::new(
-        format!("PATIENT#{patient_id}"),
-        format!("VACCINATION#{record_id}"),
-    )
+    ItemKey::new(format!("PATIENT#{patient_id}"), format!("VACCINATION#{record_id}"))
 }
 
 pub const PATIENT_VACCINATION_PREFIX: &str = "VACCINATION#";
@@ -191,10 +164,7 @@ pub const VACCINATION_ROW_PREFIX: &str = "VROW#";
 
 /// Links an import to a vaccination record it created or matched.
 pub fn import_vaccination(import_id: Uuid, record_id: Uuid) -> ItemKey {
-    ItemKey::new(
-        format!("IMPORT#{import_id}"),
-        format!("VACCINATION#{record_id}"),
-    )
+    ItemKey::new(format!("IMPORT#{import_id}"), format!("VACCINATION#{record_id}"))
 }
 
 pub const IMPORT_VACCINATION_PREFIX: &str = "VACCINATION#";

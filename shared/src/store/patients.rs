@@ -17,30 +17,18 @@ pub fn patient_item(patient: &Patient, version: u64) -> Item {
     let mut item = Item::new(keys::patient(patient.id), encode(patient));
     item.version = version;
     if let Some(nhs) = &a.nhs_number {
-        item = item.with_index(
-            IndexName::Gsi1,
-            keys::patient_by_nhs_number(nhs, patient.id),
-        );
+        item = item.with_index(IndexName::Gsi1, keys::patient_by_nhs_number(nhs, patient.id));
     }
     if let Some(dob) = a.date_of_birth {
-        item = item.with_index(
-            IndexName::Gsi2,
-            keys::patient_by_date_of_birth(dob, patient.id),
-        );
+        item = item.with_index(IndexName::Gsi2, keys::patient_by_date_of_birth(dob, patient.id));
     }
     if let Some(postcode) = &a.address_postcode {
-        item = item.with_index(
-            IndexName::Gsi3,
-            keys::patient_by_postcode(postcode, patient.id),
-        );
+        item = item.with_index(IndexName::Gsi3, keys::patient_by_postcode(postcode, patient.id));
     }
     if let (crate::domain::patient::SchoolPlacement::School { urn }, Some(bay)) =
         (&patient.school, a.birth_academic_year)
     {
-        item = item.with_index(
-            IndexName::Gsi4,
-            keys::patient_by_school(urn, bay.0, patient.id),
-        );
+        item = item.with_index(IndexName::Gsi4, keys::patient_by_school(urn, bay.0, patient.id));
     }
     item
 }
@@ -48,14 +36,8 @@ pub fn patient_item(patient: &Patient, version: u64) -> Item {
 /// Puts a patient: a new one (`version` None) must not exist yet; an existing one must still be at `version`.
 pub fn put_patient_op(patient: &Patient, version: Option<u64>) -> WriteOp {
     match version {
-        None => WriteOp::Put {
-            item: patient_item(patient, 1),
-            condition: Condition::NotExists,
-        },
-        Some(v) => WriteOp::Put {
-            item: patient_item(patient, v + 1),
-            condition: Condition::VersionIs(v),
-        },
+        None => WriteOp::Put { item: patient_item(patient, 1), condition: Condition::NotExists },
+        Some(v) => WriteOp::Put { item: patient_item(patient, v + 1), condition: Condition::VersionIs(v) },
     }
 }
 
@@ -65,21 +47,12 @@ pub fn reserve_nhs_number_op(nhs_number: &str, patient_id: Uuid) -> WriteOp {
         ItemKey::new(keys::nhs_number_pk(nhs_number), "#UNIQUE"),
         serde_json::json!({ "patient_id": patient_id }),
     );
-    WriteOp::Put {
-        item,
-        condition: Condition::NotExists,
-    }
+    WriteOp::Put { item, condition: Condition::NotExists }
 }
 
-pub async fn get(
-    store: &dyn RecordStore,
-    id: Uuid,
-) -> Result<Option<Versioned<Patient>>, StoreError> {
+pub async fn get(store: &dyn RecordStore, id: Uuid) -> Result<Option<Versioned<Patient>>, StoreError> {
     Ok(match store.get(&keys::patient(id)).await? {
-        Some(item) => Some(Versioned {
-            value: decode(&item)?,
-            version: item.version,
-        }),
+        Some(item) => Some(Versioned { value: decode(&item)?, version: item.version }),
         None => None,
     })
 }
@@ -118,13 +91,7 @@ pub async fn match_candidates(
     for query in queries {
         for item in query_all(store, query).await? {
             let patient: Patient = decode(&item)?;
-            found.insert(
-                patient.id,
-                Versioned {
-                    value: patient,
-                    version: item.version,
-                },
-            );
+            found.insert(patient.id, Versioned { value: patient, version: item.version });
         }
     }
     Ok(found.into_values().collect())
@@ -136,8 +103,8 @@ pub async fn at_school(
     school_urn: &str,
     birth_academic_year: i32,
 ) -> Result<Vec<Patient>, StoreError> {
-    let query = Query::index(IndexName::Gsi4, keys::school_pk(school_urn))
-        .prefix(format!("BAY#{birth_academic_year}#"));
+    let query =
+        Query::index(IndexName::Gsi4, keys::school_pk(school_urn)).prefix(format!("BAY#{birth_academic_year}#"));
     query_all(store, query).await?.iter().map(decode).collect()
 }
 
@@ -155,10 +122,7 @@ pub async fn parents_by_email(store: &dyn RecordStore, email: &str) -> Result<Ve
 }
 
 pub fn relationship_item(relationship: &ParentRelationship) -> Item {
-    Item::new(
-        keys::parent_relationship(relationship.patient_id, relationship.parent_id),
-        encode(relationship),
-    )
+    Item::new(keys::parent_relationship(relationship.patient_id, relationship.parent_id), encode(relationship))
 }
 
 /// A patient's parents with their relationships.
@@ -167,15 +131,9 @@ pub async fn parents_of(
     patient_id: Uuid,
 ) -> Result<Vec<(Parent, ParentRelationship)>, StoreError> {
     let query = Query::table(keys::patient(patient_id).pk).prefix(keys::PARENT_RELATIONSHIP_PREFIX);
-    let relationships: Vec<ParentRelationship> = query_all(store, query)
-        .await?
-        .iter()
-        .map(decode)
-        .collect::<Result<_, _>>()?;
-    let parent_keys: Vec<ItemKey> = relationships
-        .iter()
-        .map(|r| keys::parent(r.parent_id))
-        .collect();
+    let relationships: Vec<ParentRelationship> =
+        query_all(store, query).await?.iter().map(decode).collect::<Result<_, _>>()?;
+    let parent_keys: Vec<ItemKey> = relationships.iter().map(|r| keys::parent(r.parent_id)).collect();
     let parents: BTreeMap<Uuid, Parent> = store
         .batch_get(&parent_keys)
         .await?
@@ -183,36 +141,20 @@ pub async fn parents_of(
         .map(decode::<Parent>)
         .map(|p| p.map(|p| (p.id, p)))
         .collect::<Result<_, _>>()?;
-    Ok(relationships
-        .into_iter()
-        .filter_map(|r| parents.get(&r.parent_id).cloned().map(|p| (p, r)))
-        .collect())
+    Ok(relationships.into_iter().filter_map(|r| parents.get(&r.parent_id).cloned().map(|p| (p, r))).collect())
 }
 
 pub fn location_item(location: &PatientLocation) -> Item {
-    Item::new(
-        keys::patient_location(
-            location.patient_id,
-            location.academic_year,
-            &location.location,
-        ),
-        encode(location),
-    )
+    Item::new(keys::patient_location(location.patient_id, location.academic_year, &location.location), encode(location))
 }
 
-pub async fn locations_of(
-    store: &dyn RecordStore,
-    patient_id: Uuid,
-) -> Result<Vec<PatientLocation>, StoreError> {
+pub async fn locations_of(store: &dyn RecordStore, patient_id: Uuid) -> Result<Vec<PatientLocation>, StoreError> {
     let query = Query::table(keys::patient(patient_id).pk).prefix(keys::PATIENT_LOCATION_PREFIX);
     query_all(store, query).await?.iter().map(decode).collect()
 }
 
 pub fn school_move_log_item(entry: &SchoolMoveLogEntry) -> Item {
-    Item::new(
-        keys::school_move_log(entry.patient_id, entry.created_at),
-        encode(entry),
-    )
+    Item::new(keys::school_move_log(entry.patient_id, entry.created_at), encode(entry))
 }
 
 /// Links an import to a patient it touched ("imported records").
@@ -229,31 +171,15 @@ pub async fn of_import(store: &dyn RecordStore, import_id: Uuid) -> Result<Vec<U
     Ok(query_all(store, query)
         .await?
         .iter()
-        .filter_map(|item| {
-            item.body
-                .get("patient_id")
-                .and_then(|v| v.as_str())
-                .and_then(|s| s.parse().ok())
-        })
+        .filter_map(|item| item.body.get("patient_id").and_then(|v| v.as_str()).and_then(|s| s.parse().ok()))
         .collect())
 }
 
 /// A pending school move, listed for the team that will review it.
-pub fn school_move_item(
-    school_move: &crate::domain::patient::SchoolMove,
-    reviewing_team: &str,
-) -> Item {
-    Item::new(
-        keys::school_move(school_move.patient_id),
-        encode(school_move),
-    )
-    .with_index(
+pub fn school_move_item(school_move: &crate::domain::patient::SchoolMove, reviewing_team: &str) -> Item {
+    Item::new(keys::school_move(school_move.patient_id), encode(school_move)).with_index(
         IndexName::Gsi1,
-        keys::school_moves_of_team(
-            reviewing_team,
-            school_move.updated_at,
-            school_move.patient_id,
-        ),
+        keys::school_moves_of_team(reviewing_team, school_move.updated_at, school_move.patient_id),
     )
 }
 
@@ -262,12 +188,7 @@ pub async fn school_move_of(
     store: &dyn RecordStore,
     patient_id: Uuid,
 ) -> Result<Option<crate::domain::patient::SchoolMove>, StoreError> {
-    store
-        .get(&keys::school_move(patient_id))
-        .await?
-        .as_ref()
-        .map(decode)
-        .transpose()
+    store.get(&keys::school_move(patient_id)).await?.as_ref().map(decode).transpose()
 }
 
 /// The pending school moves a team reviews (its gsi1 listing), oldest update first.
@@ -277,9 +198,5 @@ pub async fn pending_school_moves_for_team(
 ) -> Result<Vec<crate::domain::patient::SchoolMove>, StoreError> {
     // The partition key of the team's listing; the sort key's time and patient only order the items in it.
     let pk = keys::school_moves_of_team(team_id, chrono::DateTime::UNIX_EPOCH, Uuid::nil()).pk;
-    query_all(store, Query::index(IndexName::Gsi1, pk))
-        .await?
-        .iter()
-        .map(decode)
-        .collect()
+    query_all(store, Query::index(IndexName::Gsi1, pk)).await?.iter().map(decode).collect()
 }

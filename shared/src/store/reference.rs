@@ -8,35 +8,17 @@ use crate::domain::{Clinic, ReferenceData, School, Session, Team, User};
 use crate::ports::{Item, ItemKey, Query, RecordStore, StoreError};
 
 fn item<T: Serialize>(kind: &str, id: &str, value: &T) -> Item {
-    Item::new(
-        ItemKey::new(REFERENCE_PK, format!("{kind}#{id}")),
-        encode(value),
-    )
+    Item::new(ItemKey::new(REFERENCE_PK, format!("{kind}#{id}")), encode(value))
 }
 
 /// Writes every record of the seed (overwriting records with the same id).
 pub async fn save(store: &dyn RecordStore, reference: &ReferenceData) -> Result<(), StoreError> {
     let mut items = Vec::new();
     items.extend(reference.teams.iter().map(|t| item("TEAM", &t.id, t)));
-    items.extend(
-        reference
-            .schools
-            .iter()
-            .map(|s| item("SCHOOL", &s.urn_and_site(), s)),
-    );
+    items.extend(reference.schools.iter().map(|s| item("SCHOOL", &s.urn_and_site(), s)));
     items.extend(reference.clinics.iter().map(|c| item("CLINIC", &c.id, c)));
-    items.extend(
-        reference
-            .users
-            .iter()
-            .map(|u| item("USER", &u.email.to_lowercase(), u)),
-    );
-    items.extend(
-        reference
-            .sessions
-            .iter()
-            .map(|s| item("SESSION", &s.id.to_string(), s)),
-    );
+    items.extend(reference.users.iter().map(|u| item("USER", &u.email.to_lowercase(), u)));
+    items.extend(reference.sessions.iter().map(|s| item("SESSION", &s.id.to_string(), s)));
     store.batch_put(items).await
 }
 
@@ -45,9 +27,7 @@ pub async fn load(store: &dyn RecordStore) -> Result<ReferenceData, StoreError> 
     let mut reference = ReferenceData::default();
     let mut after = None;
     loop {
-        let page = store
-            .query(&Query::table(REFERENCE_PK).limit(500).after(after))
-            .await?;
+        let page = store.query(&Query::table(REFERENCE_PK).limit(500).after(after)).await?;
         for item in &page.items {
             let kind = item.key.sk.split('#').next().unwrap_or_default();
             match kind {
@@ -57,10 +37,7 @@ pub async fn load(store: &dyn RecordStore) -> Result<ReferenceData, StoreError> 
                 "USER" => reference.users.push(decode::<User>(item)?),
                 "SESSION" => reference.sessions.push(decode::<Session>(item)?),
                 _ => {
-                    return Err(StoreError::Corrupt(format!(
-                        "unknown reference record {}",
-                        item.key.sk
-                    )));
+                    return Err(StoreError::Corrupt(format!("unknown reference record {}", item.key.sk)));
                 }
             }
         }

@@ -20,10 +20,8 @@ use crate::ports::{Condition, IndexName, Item, ItemKey, Query, RecordStore, Stor
 
 /// The item for a record at `version`.
 pub fn record_item(record: &VaccinationRecord, version: u64) -> Item {
-    let mut item = Item::new(keys::vaccination(record.id), encode(record)).with_index(
-        IndexName::Gsi1,
-        keys::vaccination_by_patient(record.patient_id, record.id),
-    );
+    let mut item = Item::new(keys::vaccination(record.id), encode(record))
+        .with_index(IndexName::Gsi1, keys::vaccination_by_patient(record.patient_id, record.id));
     item.version = version;
     item
 }
@@ -31,10 +29,7 @@ pub fn record_item(record: &VaccinationRecord, version: u64) -> Item {
 /// Writes a new record (it must not exist yet) and lists it under its patient.
 pub fn create_ops(record: &VaccinationRecord) -> Vec<WriteOp> {
     vec![
-        WriteOp::Put {
-            item: record_item(record, 1),
-            condition: Condition::NotExists,
-        },
+        WriteOp::Put { item: record_item(record, 1), condition: Condition::NotExists },
         WriteOp::Put {
             item: Item::new(
                 keys::patient_vaccination(record.patient_id, record.id),
@@ -47,21 +42,12 @@ pub fn create_ops(record: &VaccinationRecord) -> Vec<WriteOp> {
 
 /// Replaces a record if it is still at `version` (its patient is unchanged, so the patient's listing stands).
 pub fn update_op(record: &VaccinationRecord, version: u64) -> WriteOp {
-    WriteOp::Put {
-        item: record_item(record, version + 1),
-        condition: Condition::VersionIs(version),
-    }
+    WriteOp::Put { item: record_item(record, version + 1), condition: Condition::VersionIs(version) }
 }
 
-pub async fn get(
-    store: &dyn RecordStore,
-    id: Uuid,
-) -> Result<Option<Versioned<VaccinationRecord>>, StoreError> {
+pub async fn get(store: &dyn RecordStore, id: Uuid) -> Result<Option<Versioned<VaccinationRecord>>, StoreError> {
     Ok(match store.get(&keys::vaccination(id)).await? {
-        Some(item) => Some(Versioned {
-            value: decode(&item)?,
-            version: item.version,
-        }),
+        Some(item) => Some(Versioned { value: decode(&item)?, version: item.version }),
         None => None,
     })
 }
@@ -80,17 +66,11 @@ async fn query_all(store: &dyn RecordStore, query: Query) -> Result<Vec<Item>, S
 }
 
 fn id_field(item: &Item, field: &str) -> Option<Uuid> {
-    item.body
-        .get(field)
-        .and_then(|v| v.as_str())
-        .and_then(|s| s.parse().ok())
+    item.body.get(field).and_then(|v| v.as_str()).and_then(|s| s.parse().ok())
 }
 
 /// Reads many records by id (strongly consistent), in the order of `ids`; missing ones are left out.
-async fn get_many(
-    store: &dyn RecordStore,
-    ids: &[Uuid],
-) -> Result<Vec<VaccinationRecord>, StoreError> {
+async fn get_many(store: &dyn RecordStore, ids: &[Uuid]) -> Result<Vec<VaccinationRecord>, StoreError> {
     let mut found: BTreeMap<Uuid, VaccinationRecord> = BTreeMap::new();
     for chunk in ids.chunks(100) {
         let keys: Vec<ItemKey> = chunk.iter().map(|id| keys::vaccination(*id)).collect();
@@ -103,23 +83,12 @@ async fn get_many(
 }
 
 /// A patient's vaccination records (every team's, discarded ones included), oldest vaccination first.
-pub async fn of_patient(
-    store: &dyn RecordStore,
-    patient_id: Uuid,
-) -> Result<Vec<VaccinationRecord>, StoreError> {
+pub async fn of_patient(store: &dyn RecordStore, patient_id: Uuid) -> Result<Vec<VaccinationRecord>, StoreError> {
     let query = Query::table(keys::patient(patient_id).pk).prefix(keys::PATIENT_VACCINATION_PREFIX);
-    let ids: Vec<Uuid> = query_all(store, query)
-        .await?
-        .iter()
-        .filter_map(|item| id_field(item, "record_id"))
-        .collect();
+    let ids: Vec<Uuid> = query_all(store, query).await?.iter().filter_map(|item| id_field(item, "record_id")).collect();
     let mut records = get_many(store, &ids).await?;
     records.sort_by(|a, b| {
-        (a.details.performed_at, a.created_at, a.id).cmp(&(
-            b.details.performed_at,
-            b.created_at,
-            b.id,
-        ))
+        (a.details.performed_at, a.created_at, a.id).cmp(&(b.details.performed_at, b.created_at, b.id))
     });
     Ok(records)
 }
@@ -141,19 +110,13 @@ pub struct ImportedRecord {
 }
 
 /// The records an import created or matched, in row order.
-pub async fn of_import(
-    store: &dyn RecordStore,
-    import_id: Uuid,
-) -> Result<Vec<ImportedRecord>, StoreError> {
+pub async fn of_import(store: &dyn RecordStore, import_id: Uuid) -> Result<Vec<ImportedRecord>, StoreError> {
     let query = Query::table(keys::import(import_id).pk).prefix(keys::IMPORT_VACCINATION_PREFIX);
     let mut found: Vec<ImportedRecord> = query_all(store, query)
         .await?
         .iter()
         .filter_map(|item| {
-            Some(ImportedRecord {
-                record_id: id_field(item, "record_id")?,
-                row: item.body.get("row")?.as_u64()?,
-            })
+            Some(ImportedRecord { record_id: id_field(item, "record_id")?, row: item.body.get("row")?.as_u64()? })
         })
         .collect();
     found.sort_by_key(|r| r.row);
@@ -193,9 +156,7 @@ pub enum PlannedPatient {
 impl PlannedPatient {
     pub fn id(self) -> Uuid {
         match self {
-            PlannedPatient::Existing { patient_id } | PlannedPatient::New { patient_id, .. } => {
-                patient_id
-            }
+            PlannedPatient::Existing { patient_id } | PlannedPatient::New { patient_id, .. } => patient_id,
         }
     }
 }
@@ -251,39 +212,24 @@ pub struct StagedRow {
 
 impl StagedRow {
     pub fn new(import_id: Uuid, row: VaccinationRow) -> Self {
-        StagedRow {
-            import_id,
-            row,
-            status: RowStatus::Pending,
-            plan: None,
-            patient_id: None,
-            outcome: None,
-        }
+        StagedRow { import_id, row, status: RowStatus::Pending, plan: None, patient_id: None, outcome: None }
     }
 }
 
 pub fn row_item(row: &StagedRow, version: u64) -> Item {
-    let mut item = Item::new(
-        keys::vaccination_row(row.import_id, row.row.index),
-        encode(row),
-    );
+    let mut item = Item::new(keys::vaccination_row(row.import_id, row.row.index), encode(row));
     item.version = version;
     item
 }
 
 /// Stages rows, or saves their plans (unconditional batch writes: the same row written twice is the same item).
 pub async fn stage_rows(store: &dyn RecordStore, rows: &[StagedRow]) -> Result<(), StoreError> {
-    store
-        .batch_put(rows.iter().map(|r| row_item(r, 1)).collect())
-        .await
+    store.batch_put(rows.iter().map(|r| row_item(r, 1)).collect()).await
 }
 
 /// Replaces a staged row if it is still at `version`.
 pub fn update_row_op(row: &StagedRow, version: u64) -> WriteOp {
-    WriteOp::Put {
-        item: row_item(row, version + 1),
-        condition: Condition::VersionIs(version),
-    }
+    WriteOp::Put { item: row_item(row, version + 1), condition: Condition::VersionIs(version) }
 }
 
 pub async fn get_row(
@@ -291,15 +237,10 @@ pub async fn get_row(
     import_id: Uuid,
     index: u64,
 ) -> Result<Option<Versioned<StagedRow>>, StoreError> {
-    Ok(
-        match store.get(&keys::vaccination_row(import_id, index)).await? {
-            Some(item) => Some(Versioned {
-                value: decode(&item)?,
-                version: item.version,
-            }),
-            None => None,
-        },
-    )
+    Ok(match store.get(&keys::vaccination_row(import_id, index)).await? {
+        Some(item) => Some(Versioned { value: decode(&item)?, version: item.version }),
+        None => None,
+    })
 }
 
 /// A page of an import's staged rows in row order.
@@ -309,20 +250,12 @@ pub async fn rows_page(
     limit: usize,
     after: Option<String>,
 ) -> Result<(Vec<Versioned<StagedRow>>, Option<String>), StoreError> {
-    let query = Query::table(keys::import(import_id).pk)
-        .prefix(keys::VACCINATION_ROW_PREFIX)
-        .limit(limit)
-        .after(after);
+    let query = Query::table(keys::import(import_id).pk).prefix(keys::VACCINATION_ROW_PREFIX).limit(limit).after(after);
     let page = store.query(&query).await?;
     let rows = page
         .items
         .iter()
-        .map(|item| {
-            decode(item).map(|value| Versioned {
-                value,
-                version: item.version,
-            })
-        })
+        .map(|item| decode(item).map(|value| Versioned { value, version: item.version }))
         .collect::<Result<_, _>>()?;
     Ok((rows, page.next))
 }

@@ -31,10 +31,7 @@ pub enum ApiError {
     /// Well-formed, but one field's value cannot be used. Answered 422 with the field named, so that a client can
     /// show the message next to it: `{"error": "…", "field": "school_urn"}`.
     #[error("{field}: {message}")]
-    InvalidField {
-        field: &'static str,
-        message: String,
-    },
+    InvalidField { field: &'static str, message: String },
     /// A dependency is temporarily unavailable (throttling, timeouts, JWKS endpoint down): worth retrying.
     #[error("a dependency is temporarily unavailable")]
     Unavailable(#[source] BoxError),
@@ -57,9 +54,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Unprocessable(_) | ApiError::InvalidField { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ApiError::Unprocessable(_) | ApiError::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -76,12 +71,8 @@ impl ApiError {
             ApiError::Unauthenticated(AuthError::MissingToken) => {
                 "Sign in: send an Authorization: Bearer token with this request".to_string()
             }
-            ApiError::Unauthenticated(_) => {
-                "The bearer token is invalid or has expired".to_string()
-            }
-            ApiError::Unavailable(_) => {
-                "The service is temporarily unavailable. Try again shortly.".to_string()
-            }
+            ApiError::Unauthenticated(_) => "The bearer token is invalid or has expired".to_string(),
+            ApiError::Unavailable(_) => "The service is temporarily unavailable. Try again shortly.".to_string(),
             ApiError::Internal(_) => "Something went wrong. Try again later.".to_string(),
         }
     }
@@ -115,10 +106,7 @@ impl IntoResponse for ApiError {
         let headers = response.headers_mut();
         match &self {
             ApiError::Unauthenticated(AuthError::MissingToken) => {
-                headers.insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static(r#"Bearer realm="mavis""#),
-                );
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(r#"Bearer realm="mavis""#));
             }
             ApiError::Unauthenticated(_) => {
                 headers.insert(
@@ -186,9 +174,7 @@ mod tests {
     use super::*;
 
     async fn body_json(response: Response) -> serde_json::Value {
-        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024)
-            .await
-            .expect("body");
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.expect("body");
         serde_json::from_slice(&bytes).expect("json body")
     }
 
@@ -213,12 +199,7 @@ mod tests {
     async fn when_token_missing_should_answer_401_with_bearer_challenge() {
         let response = ApiError::Unauthenticated(AuthError::MissingToken).into_response();
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-        assert!(
-            response.headers()[header::WWW_AUTHENTICATE]
-                .to_str()
-                .unwrap_or_default()
-                .starts_with("Bearer")
-        );
+        assert!(response.headers()[header::WWW_AUTHENTICATE].to_str().unwrap_or_default().starts_with("Bearer"));
     }
 
     #[tokio::test]

@@ -31,34 +31,19 @@ where
         let token = bearer_token(parts)?;
         let email = state.auth.verify(token).await?;
         // A genuine token for someone this service does not know: signed in, but not allowed in.
-        let user = state
-            .reference
-            .user(&email)
-            .ok_or_else(|| ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()))?;
+        let user = state.reference.user(&email).ok_or_else(|| ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()))?;
         if state.reference.team(&user.team_id).is_none() {
             return Err(ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()));
         }
-        Ok(CurrentUser {
-            email: user.email.clone(),
-            team_id: user.team_id.clone(),
-            super_admin: user.super_admin,
-        })
+        Ok(CurrentUser { email: user.email.clone(), team_id: user.team_id.clone(), super_admin: user.super_admin })
     }
 }
 
 /// The token of `Authorization: Bearer <token>` (scheme case-insensitive, RFC 7235).
 fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
-    let value = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or(AuthError::MissingToken)?;
-    let value = value
-        .to_str()
-        .map_err(|_| AuthError::InvalidToken("authorization header is not ASCII"))?;
-    let (scheme, token) = value
-        .trim()
-        .split_once(' ')
-        .ok_or(AuthError::MissingToken)?;
+    let value = parts.headers.get(AUTHORIZATION).ok_or(AuthError::MissingToken)?;
+    let value = value.to_str().map_err(|_| AuthError::InvalidToken("authorization header is not ASCII"))?;
+    let (scheme, token) = value.trim().split_once(' ').ok_or(AuthError::MissingToken)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(AuthError::MissingToken);
     }
@@ -80,10 +65,9 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let axum::Json(object) =
-            axum::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, state)
-                .await
-                .map_err(json_rejection)?;
+        let axum::Json(object) = axum::Json::<serde_json::Map<String, serde_json::Value>>::from_request(req, state)
+            .await
+            .map_err(json_rejection)?;
         serde_json::from_value(serde_json::Value::Object(object))
             .map(ApiJson)
             .map_err(|e| ApiError::BadRequest(format!("The request body is not valid: {e}")))
@@ -93,8 +77,7 @@ where
 fn json_rejection(rejection: JsonRejection) -> ApiError {
     ApiError::BadRequest(match rejection {
         JsonRejection::MissingJsonContentType(_) => {
-            "Send the request body as JSON, with the header Content-Type: application/json"
-                .to_string()
+            "Send the request body as JSON, with the header Content-Type: application/json".to_string()
         }
         JsonRejection::JsonSyntaxError(_) => "The request body is not valid JSON".to_string(),
         // Only a body that is not an object gets here: fields are checked after.
@@ -116,9 +99,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Query::<T>::from_request_parts(parts, state).await {
             Ok(Query(value)) => Ok(ApiQuery(value)),
-            Err(QueryRejection::FailedToDeserializeQueryString(e)) => Err(ApiError::BadRequest(
-                format!("The query string is not valid: {}", innermost(&e)),
-            )),
+            Err(QueryRejection::FailedToDeserializeQueryString(e)) => {
+                Err(ApiError::BadRequest(format!("The query string is not valid: {}", innermost(&e))))
+            }
             Err(_) => Err(ApiError::BadRequest("The query string is not valid".into())),
         }
     }
@@ -154,16 +137,8 @@ mod tests {
 
     #[test]
     fn when_no_bearer_token_should_be_missing() {
-        for header in [
-            None,
-            Some("Basic dXNlcjpwYXNz"),
-            Some("Bearer"),
-            Some("Bearer   "),
-        ] {
-            assert!(
-                matches!(bearer_token(&parts(header)), Err(AuthError::MissingToken)),
-                "{header:?}"
-            );
+        for header in [None, Some("Basic dXNlcjpwYXNz"), Some("Bearer"), Some("Bearer   ")] {
+            assert!(matches!(bearer_token(&parts(header)), Err(AuthError::MissingToken)), "{header:?}");
         }
     }
 }

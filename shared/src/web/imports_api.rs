@@ -15,9 +15,7 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, CurrentUser};
 use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
-use crate::domain::{
-    AcademicYear, Import, ImportKind, ImportStatus, ReferenceData, RowError, TeamKind,
-};
+use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus, ReferenceData, RowError, TeamKind};
 use crate::pipeline::class_list;
 use crate::store;
 
@@ -72,14 +70,9 @@ pub async fn create_import(
                 .into(),
         )
     })?;
-    let team = state
-        .reference
-        .team(&user.team_id)
-        .ok_or_else(|| ApiError::internal("user's team vanished"))?;
+    let team = state.reference.team(&user.team_id).ok_or_else(|| ApiError::internal("user's team vanished"))?;
     // mavis-import.md §12: child-record and class-list imports are for point-of-care teams only.
-    if matches!(kind, ImportKind::ChildRecords | ImportKind::ClassList)
-        && team.kind != TeamKind::PointOfCare
-    {
+    if matches!(kind, ImportKind::ChildRecords | ImportKind::ClassList) && team.kind != TeamKind::PointOfCare {
         return Err(ApiError::Forbidden(format!(
             "{} can only be imported by point-of-care teams. Your team is a national reporting team.",
             kind.label()
@@ -88,9 +81,7 @@ pub async fn create_import(
     let (school_urn, year_groups) = match kind {
         ImportKind::ChildRecords => {
             if request.school_urn.is_some() || request.year_groups.is_some() {
-                return Err(ApiError::BadRequest(
-                    "school_urn and year_groups are for class lists only".into(),
-                ));
+                return Err(ApiError::BadRequest("school_urn and year_groups are for class lists only".into()));
             }
             (None, Vec::new())
         }
@@ -101,42 +92,25 @@ pub async fn create_import(
                 request.school_urn.as_deref(),
                 request.year_groups.as_deref().unwrap_or_default(),
             )
-            .map_err(|e| ApiError::InvalidField {
-                field: e.field,
-                message: e.message,
-            })?;
+            .map_err(|e| ApiError::InvalidField { field: e.field, message: e.message })?;
             (Some(selection.school.urn_and_site()), selection.year_groups)
         }
         // §12: any team, point of care or national reporting, may upload vaccination records.
         ImportKind::VaccinationRecords => (None, Vec::new()),
     };
-    let filename = request
-        .filename
-        .map(|f| f.trim().to_string())
-        .filter(|f| !f.is_empty());
-    if filename
-        .as_ref()
-        .is_some_and(|f| f.chars().count() > MAX_FILENAME_CHARS)
-    {
-        return Err(ApiError::BadRequest(format!(
-            "The filename must be {MAX_FILENAME_CHARS} characters or fewer"
-        )));
+    let filename = request.filename.map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+    if filename.as_ref().is_some_and(|f| f.chars().count() > MAX_FILENAME_CHARS) {
+        return Err(ApiError::BadRequest(format!("The filename must be {MAX_FILENAME_CHARS} characters or fewer")));
     }
 
     let id = Uuid::new_v4();
     let object_key = format!(
         "uploads/{}/{id}/{}",
         user.team_id,
-        filename
-            .as_deref()
-            .map(key_safe_filename)
-            .unwrap_or_else(|| "upload.csv".into())
+        filename.as_deref().map(key_safe_filename).unwrap_or_else(|| "upload.csv".into())
     );
     // Presign before saving: presigning has no side effects, so a failure leaves no import waiting for nothing.
-    let upload = state
-        .objects
-        .presign_upload(&object_key, "text/csv", state.settings.upload_url_ttl)
-        .await?;
+    let upload = state.objects.presign_upload(&object_key, "text/csv", state.settings.upload_url_ttl).await?;
 
     let today = state.settings.today();
     let now = Utc::now();
@@ -174,12 +148,7 @@ pub async fn create_import(
         },
         status: import.status,
     };
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, format!("/api/imports/{id}"))],
-        Json(body),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/imports/{id}"))], Json(body)).into_response())
 }
 
 #[derive(Debug, Deserialize)]
@@ -221,10 +190,10 @@ pub struct SchoolView {
 
 impl SchoolView {
     fn of(import: &Import, reference: &ReferenceData) -> Option<Self> {
-        import.school_urn.as_ref().map(|urn| SchoolView {
-            urn: urn.clone(),
-            name: reference.school(urn).map(|s| s.name.clone()),
-        })
+        import
+            .school_urn
+            .as_ref()
+            .map(|urn| SchoolView { urn: urn.clone(), name: reference.school(urn).map(|s| s.name.clone()) })
     }
 }
 
@@ -252,25 +221,16 @@ pub async fn list_imports(
     user: CurrentUser,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ImportList>, ApiError> {
-    let after = params
-        .cursor
-        .as_deref()
-        .filter(|c| !c.is_empty())
-        .map(decode_cursor)
-        .transpose()?;
-    let (imports, next) =
-        store::imports::list_for_team(state.records.as_ref(), &user.team_id, PAGE_SIZE, after)
-            .await
-            .map_err(|e| match e {
-                // A cursor the store cannot use (tampered with, or from another listing) is the caller's mistake.
-                crate::ports::StoreError::Invalid(_) if params.cursor.is_some() => invalid_cursor(),
-                other => other.into(),
-            })?;
+    let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
+    let (imports, next) = store::imports::list_for_team(state.records.as_ref(), &user.team_id, PAGE_SIZE, after)
+        .await
+        .map_err(|e| match e {
+            // A cursor the store cannot use (tampered with, or from another listing) is the caller's mistake.
+            crate::ports::StoreError::Invalid(_) if params.cursor.is_some() => invalid_cursor(),
+            other => other.into(),
+        })?;
     Ok(Json(ImportList {
-        imports: imports
-            .iter()
-            .map(|import| ImportSummary::new(import, &state.reference))
-            .collect(),
+        imports: imports.iter().map(|import| ImportSummary::new(import, &state.reference)).collect(),
         next: next.map(encode_cursor),
     }))
 }
@@ -282,17 +242,11 @@ fn encode_cursor(cursor: String) -> String {
 }
 
 fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
-    URL_SAFE_NO_PAD
-        .decode(cursor)
-        .ok()
-        .and_then(|bytes| String::from_utf8(bytes).ok())
-        .ok_or_else(invalid_cursor)
+    URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(invalid_cursor)
 }
 
 fn invalid_cursor() -> ApiError {
-    ApiError::BadRequest(
-        "The cursor is not valid. Use the \"next\" value of the previous page.".into(),
-    )
+    ApiError::BadRequest("The cursor is not valid. Use the \"next\" value of the previous page.".into())
 }
 
 #[derive(Debug, Serialize)]
@@ -378,18 +332,14 @@ pub async fn show_import(
 ) -> Result<Json<ImportDetail>, ApiError> {
     let not_found = || ApiError::NotFound(NOT_FOUND.into());
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let import = store::imports::get_for_team(state.records.as_ref(), &user.team_id, id)
-        .await?
-        .ok_or_else(not_found)?;
+    let import =
+        store::imports::get_for_team(state.records.as_ref(), &user.team_id, id).await?.ok_or_else(not_found)?;
     Ok(Json(ImportDetail::new(import, &state.reference)))
 }
 
 /// "Year 8", "Year 8 and Year 9", "Year 8, Year 9, and Year 10" (a serial comma, as the import page writes it).
 fn year_groups_label(year_groups: &[i32]) -> String {
-    let names: Vec<String> = year_groups
-        .iter()
-        .map(|&g| class_list::year_group_name(g))
-        .collect();
+    let names: Vec<String> = year_groups.iter().map(|&g| class_list::year_group_name(g)).collect();
     match names.as_slice() {
         [] => String::new(),
         [one] => one.clone(),
@@ -404,39 +354,23 @@ fn year_groups_label(year_groups: &[i32]) -> String {
 pub fn key_safe_filename(filename: &str) -> String {
     let safe: String = filename
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
         .collect();
     let safe = if safe.len() > MAX_KEY_FILENAME_CHARS {
         // All ASCII now, so byte offsets are character offsets.
         match safe.rfind('.').filter(|&dot| safe.len() - dot <= 10) {
-            Some(dot) => format!(
-                "{}{}",
-                &safe[..MAX_KEY_FILENAME_CHARS - (safe.len() - dot)],
-                &safe[dot..]
-            ),
+            Some(dot) => format!("{}{}", &safe[..MAX_KEY_FILENAME_CHARS - (safe.len() - dot)], &safe[dot..]),
             None => safe[..MAX_KEY_FILENAME_CHARS].to_string(),
         }
     } else {
         safe
     };
-    if safe.chars().all(|c| c == '.') {
-        "upload.csv".to_string()
-    } else {
-        safe
-    }
+    if safe.chars().all(|c| c == '.') { "upload.csv".to_string() } else { safe }
 }
 
 /// The date academic years are computed from: the configured override, or today in England.
 pub fn today_in_london() -> NaiveDate {
-    Utc::now()
-        .with_timezone(&chrono_tz::Europe::London)
-        .date_naive()
+    Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive()
 }
 
 #[cfg(test)]
@@ -445,10 +379,7 @@ mod tests {
 
     #[test]
     fn key_safe_filename_should_replace_unsafe_characters() {
-        assert_eq!(
-            key_safe_filename("Year 9 – St Mary's.csv"),
-            "Year_9___St_Mary_s.csv"
-        );
+        assert_eq!(key_safe_filename("Year 9 – St Mary's.csv"), "Year_9___St_Mary_s.csv");
         assert_eq!(key_safe_filename("../../etc/passwd"), ".._.._etc_passwd");
         assert_eq!(key_safe_filename("ok-name_1.CSV"), "ok-name_1.CSV");
     }
@@ -472,10 +403,7 @@ mod tests {
     fn when_listing_year_groups_should_join_them_as_the_import_page_does() {
         assert_eq!(year_groups_label(&[9]), "Year 9");
         assert_eq!(year_groups_label(&[0, 1]), "Reception and Year 1");
-        assert_eq!(
-            year_groups_label(&[8, 9, 10, 11]),
-            "Year 8, Year 9, Year 10, and Year 11"
-        );
+        assert_eq!(year_groups_label(&[8, 9, 10, 11]), "Year 8, Year 9, Year 10, and Year 11");
     }
 
     #[test]
@@ -487,18 +415,11 @@ mod tests {
         }))
         .expect("import");
         import.rows_with_errors = 100;
-        assert_eq!(
-            ImportDetail::new(import.clone(), &ReferenceData::default()).errors_summary,
-            None
-        );
+        assert_eq!(ImportDetail::new(import.clone(), &ReferenceData::default()).errors_summary, None);
         import.rows_with_errors = 101;
         assert_eq!(
-            ImportDetail::new(import, &ReferenceData::default())
-                .errors_summary
-                .as_deref(),
-            Some(
-                "Only the first 100 rows with issues are listed here. There are 101 rows with issues in total."
-            )
+            ImportDetail::new(import, &ReferenceData::default()).errors_summary.as_deref(),
+            Some("Only the first 100 rows with issues are listed here. There are 101 rows with issues in total.")
         );
     }
 }

@@ -57,14 +57,7 @@ impl AppState {
         auth: Authenticator,
         settings: WebSettings,
     ) -> Self {
-        Self {
-            records,
-            objects,
-            reference,
-            auth: Arc::new(auth),
-            settings: Arc::new(settings),
-            local_issuer: None,
-        }
+        Self { records, objects, reference, auth: Arc::new(auth), settings: Arc::new(settings), local_issuer: None }
     }
 
     pub fn with_local_issuer(mut self, issuer: LocalIssuer) -> Self {
@@ -84,17 +77,13 @@ pub struct WebSettings {
 
 impl Default for WebSettings {
     fn default() -> Self {
-        Self {
-            upload_url_ttl: Duration::from_secs(15 * 60),
-            today_override: None,
-        }
+        Self { upload_url_ttl: Duration::from_secs(15 * 60), today_override: None }
     }
 }
 
 impl WebSettings {
     pub fn today(&self) -> NaiveDate {
-        self.today_override
-            .unwrap_or_else(imports_api::today_in_london)
+        self.today_override.unwrap_or_else(imports_api::today_in_london)
     }
 }
 
@@ -102,32 +91,21 @@ impl WebSettings {
 pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/health", get(health))
-        .route(
-            "/api/imports",
-            get(imports_api::list_imports).post(imports_api::create_import),
-        )
+        .route("/api/imports", get(imports_api::list_imports).post(imports_api::create_import))
         .route("/api/imports/{id}", get(imports_api::show_import));
     if state.local_issuer.is_some() {
         router = router.route("/.well-known/jwks.json", get(local_jwks));
     }
     // TraceLayer's default spans hold method, URI and version only: no headers, so never the bearer token.
-    router
-        .fallback(not_found)
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+    router.fallback(not_found).layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 async fn health() -> &'static str {
     "ok"
 }
 
-async fn local_jwks(
-    State(state): State<AppState>,
-) -> Result<axum::Json<serde_json::Value>, ApiError> {
-    let issuer = state
-        .local_issuer
-        .as_ref()
-        .ok_or_else(|| ApiError::NotFound("Not found".into()))?;
+async fn local_jwks(State(state): State<AppState>) -> Result<axum::Json<serde_json::Value>, ApiError> {
+    let issuer = state.local_issuer.as_ref().ok_or_else(|| ApiError::NotFound("Not found".into()))?;
     Ok(axum::Json(issuer.jwks()))
 }
 

@@ -12,9 +12,9 @@ use shared::ports::Condition;
 use shared::store::patients;
 
 use super::{
-    DIFFERENT_ROAD, LIVERPOOL_ROAD, SECOND_TEAM_SCHOOL, SECONDARY, TEAM_A, TEAM_B, WATERLOO_ROAD,
-    assert_processed, child, clock_2023, clock_2025, counts, existing_at, import_class_list,
-    import_fixture, move_of, pending_moves, resume, school,
+    DIFFERENT_ROAD, LIVERPOOL_ROAD, SECOND_TEAM_SCHOOL, SECONDARY, TEAM_A, TEAM_B, WATERLOO_ROAD, assert_processed,
+    child, clock_2023, clock_2025, counts, existing_at, import_class_list, import_fixture, move_of, pending_moves,
+    resume, school,
 };
 use crate::harness::Harness;
 
@@ -28,12 +28,7 @@ fn in_year_8_of_2025(mut patient: Patient) -> Patient {
     patient
 }
 
-fn with_details(
-    mut patient: Patient,
-    nhs: Option<&str>,
-    gender: Gender,
-    postcode: &str,
-) -> Patient {
+fn with_details(mut patient: Patient, nhs: Option<&str>, gender: Gender, postcode: &str) -> Patient {
     patient.attributes.nhs_number = nhs.map(str::to_string);
     patient.attributes.gender = Some(gender);
     patient.attributes.address_postcode = Some(postcode.into());
@@ -112,11 +107,7 @@ pub async fn moves_across_teams(h: &Harness) {
     assert_eq!(second.counts, counts(0, 0, 4));
     let moves = pending_moves(h, TEAM_B).await;
     assert_eq!(moves.len(), 4);
-    assert!(
-        moves
-            .iter()
-            .all(|m| m.destination == school(SECOND_TEAM_SCHOOL))
-    );
+    assert!(moves.iter().all(|m| m.destination == school(SECOND_TEAM_SCHOOL)));
     assert!(pending_moves(h, TEAM_A).await.is_empty());
     for patient in h.patients_of(&second).await {
         assert_eq!(patient.school, school(WATERLOO_ROAD));
@@ -168,33 +159,17 @@ pub async fn review_one_as_approved(h: &Harness) {
         existing_at(h, patient, WATERLOO_ROAD, 2025).await;
     }
 
-    let import = import_fixture(
-        h,
-        WATERLOO_ROAD,
-        &REVIEW_YEARS,
-        "class_import/review_one.csv",
-    )
-    .await;
+    let import = import_fixture(h, WATERLOO_ROAD, &REVIEW_YEARS, "class_import/review_one.csv").await;
 
     assert_processed(&import);
-    assert_eq!(
-        import.counts,
-        counts(4, 0, 0),
-        "every row brings a new parent"
-    );
+    assert_eq!(import.counts, counts(4, 0, 0), "every row brings a new parent");
     let michael = h.patient_named(&import, "Michael", "Kors").await;
     assert_eq!(michael.school, school(WATERLOO_ROAD));
 
     let calvin_after = h.patient(calvin.id).await;
     assert!(calvin_after.pending_changes.is_empty(), "an auto-match");
-    assert_eq!(
-        calvin_after.attributes.nhs_number.as_deref(),
-        Some("9435753973")
-    );
-    assert_eq!(
-        calvin_after.attributes.registration.as_deref(),
-        Some("Giraffes")
-    );
+    assert_eq!(calvin_after.attributes.nhs_number.as_deref(), Some("9435753973"));
+    assert_eq!(calvin_after.attributes.registration.as_deref(), Some("Giraffes"));
 
     let ralph_after = h.patient(ralph.id).await;
     assert_eq!(
@@ -210,30 +185,16 @@ pub async fn review_one_as_approved(h: &Harness) {
 
     let coco_after = h.patient(coco.id).await;
     assert!(coco_after.pending_changes.is_empty());
-    assert_eq!(
-        coco_after.attributes.registration.as_deref(),
-        Some("Tigers")
-    );
-    assert_eq!(
-        coco_after.school,
-        school(LIVERPOOL_ROAD),
-        "her move needs review"
-    );
+    assert_eq!(coco_after.attributes.registration.as_deref(), Some("Tigers"));
+    assert_eq!(coco_after.school, school(LIVERPOOL_ROAD), "her move needs review");
     let coco_move = move_of(h, coco.id).await.expect("Coco's move");
     assert_eq!(coco_move.destination, school(WATERLOO_ROAD));
     assert_eq!(coco_move.source, SchoolMoveSource::ClassListImport);
 
     let john_after = h.patient(john.id).await;
-    assert_eq!(
-        john_after.school,
-        school(WATERLOO_ROAD),
-        "out-moves need review"
-    );
+    assert_eq!(john_after.school, school(WATERLOO_ROAD), "out-moves need review");
     let john_move = assert_moving_out(move_of(h, john.id).await, 2025);
-    assert!(
-        !h.patients_of(&import).await.iter().any(|p| p.id == john.id),
-        "John is not linked to the import"
-    );
+    assert!(!h.patients_of(&import).await.iter().any(|p| p.id == john.id), "John is not linked to the import");
     assert_eq!(pending_moves(h, TEAM_A).await.len(), 2);
 
     let resumed = resume(h, &import).await;
@@ -247,50 +208,26 @@ pub async fn review_one_as_approved(h: &Harness) {
 /// second, is moved out. Stella (another school, though in Waterloo Road's session) is never proposed.
 pub async fn review_two_after_review_one(h: &Harness) {
     let john = john_smith();
-    let stella = in_year_8_of_2025(child(
-        "Stella",
-        "Mccartney",
-        "2012-01-01",
-        school(LIVERPOOL_ROAD),
-    ));
+    let stella = in_year_8_of_2025(child("Stella", "Mccartney", "2012-01-01", school(LIVERPOOL_ROAD)));
     existing_at(h, &john, WATERLOO_ROAD, 2025).await;
     existing_at(h, &stella, WATERLOO_ROAD, 2025).await;
 
-    let first = import_fixture(
-        h,
-        WATERLOO_ROAD,
-        &REVIEW_YEARS,
-        "class_import/review_one.csv",
-    )
-    .await;
+    let first = import_fixture(h, WATERLOO_ROAD, &REVIEW_YEARS, "class_import/review_one.csv").await;
     assert_processed(&first);
     assert_eq!(first.counts, counts(4, 0, 0));
     assert_moving_out(move_of(h, john.id).await, 2025);
     let coco = h.patient_named(&first, "Coco", "Chanel").await;
     let ralph = h.patient_named(&first, "Ralph", "Lauren").await;
 
-    let second = import_fixture(
-        h,
-        WATERLOO_ROAD,
-        &REVIEW_YEARS,
-        "class_import/review_two.csv",
-    )
-    .await;
+    let second = import_fixture(h, WATERLOO_ROAD, &REVIEW_YEARS, "class_import/review_two.csv").await;
 
     assert_processed(&second);
     // John and Rachel bring new parents; Ralphie is a close match to Ralph; Calvin and Michael are unchanged.
     assert_eq!(second.counts, counts(2, 1, 2));
     let john_after = h.patient(john.id).await;
-    assert_eq!(
-        john_after.attributes.registration.as_deref(),
-        Some("Eagles")
-    );
+    assert_eq!(john_after.attributes.registration.as_deref(), Some("Eagles"));
     assert_eq!(john_after.school, school(WATERLOO_ROAD));
-    assert_eq!(
-        move_of(h, john.id).await,
-        None,
-        "in the list again: he stays"
-    );
+    assert_eq!(move_of(h, john.id).await, None, "in the list again: he stays");
     assert_eq!(
         serde_json::to_value(&h.patient(ralph.id).await.pending_changes).expect("json"),
         json!({"given_name": "Ralphie"})
@@ -300,10 +237,7 @@ pub async fn review_two_after_review_one(h: &Harness) {
     assert_moving_out(move_of(h, coco.id).await, 2025);
     assert_eq!(move_of(h, stella.id).await, None);
     let moves = pending_moves(h, TEAM_A).await;
-    assert_eq!(
-        moves.iter().map(|m| m.patient_id).collect::<Vec<_>>(),
-        [coco.id]
-    );
+    assert_eq!(moves.iter().map(|m| m.patient_id).collect::<Vec<_>>(), [coco.id]);
 }
 
 /// §3.10 scenarios 3 and 4 without the review screen: a child who joins the school after a class list is moved out
@@ -330,9 +264,7 @@ pub async fn child_who_joined_later_is_moved_out_by_the_next_list(h: &Harness) {
 /// §9.2 out, rule by rule (§3.1 D: "no move if they already have one, or if they are in year 7"), and made once
 /// however often the import is resumed. Year 8 only is ticked; in AY 2022 year 8 is birth AY 2009.
 pub async fn move_outs_follow_every_rule(h: &Harness) {
-    let at_waterloo = |given: &str, date_of_birth: &str| {
-        child(given, "Pupil", date_of_birth, school(WATERLOO_ROAD))
-    };
+    let at_waterloo = |given: &str, date_of_birth: &str| child(given, "Pupil", date_of_birth, school(WATERLOO_ROAD));
     let absent = at_waterloo("Amy", "2010-03-01");
     let already_moving = at_waterloo("Bea", "2010-03-02");
     let year_7 = at_waterloo("Cal", "2011-03-03");
@@ -343,10 +275,7 @@ pub async fn move_outs_follow_every_rule(h: &Harness) {
         existing_at(h, patient, WATERLOO_ROAD, 2022).await;
     }
     existing_at(h, &only_last_year, WATERLOO_ROAD, 2021).await;
-    let earlier = Utc
-        .with_ymd_and_hms(2023, 1, 10, 9, 0, 0)
-        .single()
-        .expect("time");
+    let earlier = Utc.with_ymd_and_hms(2023, 1, 10, 9, 0, 0).single().expect("time");
     let booked = SchoolMove {
         patient_id: already_moving.id,
         academic_year: 2022,
@@ -356,27 +285,15 @@ pub async fn move_outs_follow_every_rule(h: &Harness) {
         created_at: earlier,
         updated_at: earlier,
     };
-    h.records()
-        .put(patients::school_move_item(&booked, TEAM_A), Condition::None)
-        .await
-        .expect("save move");
+    h.records().put(patients::school_move_item(&booked, TEAM_A), Condition::None).await.expect("save move");
 
     let import = import_fixture(h, WATERLOO_ROAD, &[8], "class_import/valid_minimal.csv").await;
 
     assert_processed(&import);
     let moved_out = assert_moving_out(move_of(h, absent.id).await, 2022);
-    assert_eq!(
-        move_of(h, already_moving.id).await,
-        Some(booked.clone()),
-        "left as it was"
-    );
+    assert_eq!(move_of(h, already_moving.id).await, Some(booked.clone()), "left as it was");
     for untouched in [&year_7, &year_9, &only_last_year, &other_school] {
-        assert_eq!(
-            move_of(h, untouched.id).await,
-            None,
-            "{}",
-            untouched.full_name()
-        );
+        assert_eq!(move_of(h, untouched.id).await, None, "{}", untouched.full_name());
         assert_eq!(h.patient(untouched.id).await.school, untouched.school);
     }
     assert_eq!(h.patient(absent.id).await.school, school(WATERLOO_ROAD));

@@ -12,11 +12,7 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// An S3-shaped ObjectCreated notification for the local bucket.
 pub fn notification(key: &str, etag: &str, size: u64) -> String {
-    let encoded: String = key
-        .split('/')
-        .map(|part| percent_encode(part))
-        .collect::<Vec<_>>()
-        .join("/");
+    let encoded: String = key.split('/').map(|part| percent_encode(part)).collect::<Vec<_>>().join("/");
     serde_json::json!({
         "Records": [{
             "eventSource": "aws:s3",
@@ -30,9 +26,7 @@ pub fn notification(key: &str, etag: &str, size: u64) -> String {
 fn percent_encode(part: &str) -> String {
     part.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
@@ -51,40 +45,24 @@ pub async fn watch(folder: PathBuf, objects: Arc<dyn ObjectStore>, queue: Arc<dy
         for (path, size, modified) in files(&folder) {
             let previous = seen.get(&path).copied();
             let stable = previous.is_some_and(|p| p.size == size && p.modified == modified);
-            let queued =
-                previous.is_some_and(|p| p.queued && p.size == size && p.modified == modified);
+            let queued = previous.is_some_and(|p| p.queued && p.size == size && p.modified == modified);
             let mut now_queued = queued;
             if stable && !queued {
                 now_queued = queue_drop(&folder, &path, objects.as_ref(), queue.as_ref()).await;
             }
-            seen.insert(
-                path,
-                Seen {
-                    size,
-                    modified,
-                    queued: now_queued,
-                },
-            );
+            seen.insert(path, Seen { size, modified, queued: now_queued });
         }
         tokio::time::sleep(POLL).await;
     }
 }
 
-async fn queue_drop(
-    folder: &Path,
-    path: &Path,
-    objects: &dyn ObjectStore,
-    queue: &dyn Queue,
-) -> bool {
+async fn queue_drop(folder: &Path, path: &Path, objects: &dyn ObjectStore, queue: &dyn Queue) -> bool {
     let Ok(relative) = path.strip_prefix(folder) else {
         return false;
     };
     let key = format!("drops/{}", relative.to_string_lossy().replace('\\', "/"));
     match objects.head(&key).await {
-        Ok(info) => match queue
-            .send_batch(vec![notification(&key, &info.etag, info.size)])
-            .await
-        {
+        Ok(info) => match queue.send_batch(vec![notification(&key, &info.etag, info.size)]).await {
             Ok(()) => true,
             Err(e) => {
                 tracing::error!(error = %e, "cannot queue a dropped file");
@@ -116,11 +94,7 @@ fn files(folder: &Path) -> Vec<(PathBuf, u64, SystemTime)> {
             if let Ok(meta) = entry.metadata()
                 && meta.is_file()
             {
-                found.push((
-                    entry.path(),
-                    meta.len(),
-                    meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-                ));
+                found.push((entry.path(), meta.len(), meta.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
             }
         }
     }

@@ -32,19 +32,13 @@ pub(super) struct Repeated(Vec<u64>);
 impl Repeated {
     pub fn from_keys(mut keys: Vec<u64>) -> Self {
         keys.sort_unstable();
-        let mut repeated: Vec<u64> = keys
-            .windows(2)
-            .filter(|pair| pair[0] == pair[1])
-            .map(|pair| pair[0])
-            .collect();
+        let mut repeated: Vec<u64> = keys.windows(2).filter(|pair| pair[0] == pair[1]).map(|pair| pair[0]).collect();
         repeated.dedup();
         Repeated(repeated)
     }
 
     pub fn contains(&self, nhs_number: Option<&str>) -> bool {
-        nhs_number
-            .and_then(key)
-            .is_some_and(|key| self.0.binary_search(&key).is_ok())
+        nhs_number.and_then(key).is_some_and(|key| self.0.binary_search(&key).is_ok())
     }
 }
 
@@ -54,14 +48,7 @@ mod tests {
 
     #[test]
     fn when_numbers_repeat_after_removing_whitespace_should_flag_them() {
-        let cells = [
-            "9990000018",
-            "999 000 0018",
-            "9990000026",
-            "invalid",
-            "invalid",
-            "other",
-        ];
+        let cells = ["9990000018", "999 000 0018", "9990000026", "invalid", "invalid", "other"];
         let repeated = Repeated::from_keys(cells.iter().filter_map(|c| key(c)).collect());
         assert!(repeated.contains(Some("9990000018")));
         assert!(repeated.contains(Some("999 000 0018")));

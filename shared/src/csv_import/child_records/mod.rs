@@ -127,11 +127,7 @@ pub fn validate<R: Read>(
             errors.into_iter().for_each(&mut *on_error);
         }
     }
-    Ok(ValidationOutcome {
-        rows: rows.rows_read(),
-        rows_with_errors,
-        encoding: scan.encoding.name(),
-    })
+    Ok(ValidationOutcome { rows: rows.rows_read(), rows_with_errors, encoding: scan.encoding.name() })
 }
 
 /// For a file already known to be valid: each data row in order, converted, until `on_row` breaks. Returns how
@@ -148,9 +144,9 @@ pub fn read_rows<R: Read>(
     let checker = RowChecker::new(rows.headers(), ctx);
     let mut handed_over = 0;
     while let Some(row) = rows.next_row()? {
-        let child = checker.check(&row, false).map_err(|errors| {
-            ValidateError::InvalidRow(errors.into_iter().next().expect("errors are never empty"))
-        })?;
+        let child = checker
+            .check(&row, false)
+            .map_err(|errors| ValidateError::InvalidRow(errors.into_iter().next().expect("errors are never empty")))?;
         handed_over += 1;
         if on_row(child).is_break() {
             return Ok(handed_over);

@@ -10,10 +10,7 @@ use crate::domain::{AcademicYear, Programme, ReferenceData, RowError, School, Te
 
 /// The shared Mavis fixtures, read from the steering repository next to this workspace.
 pub fn fixture(path: &str) -> Vec<u8> {
-    let full = format!(
-        "{}/../../shared/fixtures/mavis/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let full = format!("{}/../../shared/fixtures/mavis/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&full).unwrap_or_else(|error| panic!("cannot read fixture {full}: {error}"))
 }
 
@@ -47,10 +44,7 @@ pub fn reference(team_year_groups: impl IntoIterator<Item = i32>) -> ReferenceDa
         reject_low_pds_match_rate: false,
     };
     ReferenceData {
-        teams: vec![
-            team("team-a", team_year_groups.into_iter().collect()),
-            team("other-team", (8..=11).collect()),
-        ],
+        teams: vec![team("team-a", team_year_groups.into_iter().collect()), team("other-team", (8..=11).collect())],
         schools: vec![
             school("123456", None, None, "team-a"),
             school("120026", None, None, "team-a"),
@@ -64,11 +58,7 @@ pub fn reference(team_year_groups: impl IntoIterator<Item = i32>) -> ReferenceDa
 }
 
 /// A context for Team A; `today` 2023-05-20 unless the academic year needs otherwise.
-pub fn context(
-    reference: &ReferenceData,
-    academic_year: i32,
-    format: ChildFormat,
-) -> ChildRecordsContext<'_> {
+pub fn context(reference: &ReferenceData, academic_year: i32, format: ChildFormat) -> ChildRecordsContext<'_> {
     ChildRecordsContext {
         reference,
         team: &reference.teams[0],
@@ -79,9 +69,7 @@ pub fn context(
 }
 
 pub fn class_list(year_groups: impl IntoIterator<Item = i32>) -> ChildFormat {
-    ChildFormat::ClassList {
-        year_groups: year_groups.into_iter().collect(),
-    }
+    ChildFormat::ClassList { year_groups: year_groups.into_iter().collect() }
 }
 
 /// Validates `bytes`, collecting the errors as `(row, stored form)`, which is how fixture-outcomes.md lists them.
@@ -91,32 +79,16 @@ pub fn validate_bytes(
     limits: &Limits,
 ) -> Result<(ValidationOutcome, Vec<(u64, String)>), ValidateError> {
     let mut errors: Vec<RowError> = Vec::new();
-    let outcome = validate(
-        &mut || Ok::<_, io::Error>(bytes),
-        ctx,
-        limits,
-        &mut |error| errors.push(error),
-    )?;
-    Ok((
-        outcome,
-        errors
-            .iter()
-            .map(|error| (error.row, error.stored_form()))
-            .collect(),
-    ))
+    let outcome = validate(&mut || Ok::<_, io::Error>(bytes), ctx, limits, &mut |error| errors.push(error))?;
+    Ok((outcome, errors.iter().map(|error| (error.row, error.stored_form())).collect()))
 }
 
 pub fn rows_of(bytes: &[u8], ctx: &ChildRecordsContext) -> Vec<ChildRow> {
     let mut rows = Vec::new();
-    read_rows(
-        &mut || Ok::<_, io::Error>(bytes),
-        ctx,
-        &Limits::default(),
-        &mut |row| {
-            rows.push(row);
-            std::ops::ControlFlow::Continue(())
-        },
-    )
+    read_rows(&mut || Ok::<_, io::Error>(bytes), ctx, &Limits::default(), &mut |row| {
+        rows.push(row);
+        std::ops::ControlFlow::Continue(())
+    })
     .expect("a valid file");
     rows
 }

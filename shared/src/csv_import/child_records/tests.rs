@@ -10,8 +10,7 @@ use crate::csv_import::{FileError, Limits, ValidateError};
 use crate::domain::patient::SchoolPlacement;
 use crate::domain::{AcademicYear, Gender, ReferenceData, Relationship};
 
-const COHORT_HEADER: &str =
-    "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE,CHILD_SCHOOL_URN";
+const COHORT_HEADER: &str = "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE,CHILD_SCHOOL_URN";
 const S: &str = "The same NHS number appears multiple times in this file.";
 
 fn reference() -> ReferenceData {
@@ -23,9 +22,7 @@ fn cohort(reference: &ReferenceData) -> ChildRecordsContext<'_> {
 }
 
 fn errors(csv: &str, ctx: &ChildRecordsContext) -> Vec<(u64, String)> {
-    validate_bytes(csv.as_bytes(), ctx, &Limits::default())
-        .expect("accepted file")
-        .1
+    validate_bytes(csv.as_bytes(), ctx, &Limits::default()).expect("accepted file").1
 }
 
 #[test]
@@ -53,10 +50,7 @@ fn when_row_is_shorter_than_header_should_treat_missing_cells_as_absent() {
     let reference = reference();
     let class = context(&reference, 2022, class_list(8..=11));
     assert_eq!(
-        errors(
-            "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH\nJimmy,Smith\n",
-            &class
-        ),
+        errors("CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH\nJimmy,Smith\n", &class),
         vec![base(2, "<code>CHILD_DATE_OF_BIRTH</code> is required")]
     );
 }
@@ -66,10 +60,7 @@ fn when_headers_are_spelt_differently_should_match_and_report_them_as_written() 
     let reference = reference();
     let class = context(&reference, 2022, class_list(8..=11));
     let csv = "child first name , Child-Last-Name,Child Date Of Birth\nJimmy,Smith,\n";
-    assert_eq!(
-        errors(csv, &class),
-        vec![at(2, "Child Date Of Birth", "Enter a date of birth.")]
-    );
+    assert_eq!(errors(csv, &class), vec![at(2, "Child Date Of Birth", "Enter a date of birth.")]);
 }
 
 #[test]
@@ -77,10 +68,7 @@ fn when_header_appears_twice_should_use_first_column() {
     let reference = reference();
     let class = context(&reference, 2022, class_list(8..=11));
     let csv = "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,child_first_name\n,Smith,2010-01-01,Jimmy\n";
-    assert_eq!(
-        errors(csv, &class),
-        vec![at(2, "CHILD_FIRST_NAME", "Enter a first name.")]
-    );
+    assert_eq!(errors(csv, &class), vec![at(2, "CHILD_FIRST_NAME", "Enter a first name.")]);
 }
 
 #[test]
@@ -93,34 +81,14 @@ fn when_every_field_is_wrong_should_report_in_mavis_order() {
     let csv = format!("{header}\n{row}\n{row}\n");
     let expected = |n| {
         vec![
-            at(
-                n,
-                "CHILD_DATE_OF_BIRTH",
-                "should be formatted as YYYY-MM-DD",
-            ),
+            at(n, "CHILD_DATE_OF_BIRTH", "should be formatted as YYYY-MM-DD"),
             at(n, "CHILD_FIRST_NAME", "includes invalid character(s)"),
-            at(
-                n,
-                "CHILD_PREFERRED_FIRST_NAME",
-                "includes invalid character(s)",
-            ),
+            at(n, "CHILD_PREFERRED_FIRST_NAME", "includes invalid character(s)"),
             at(n, "CHILD_GENDER", "is not a valid gender code"),
             at(n, "CHILD_LAST_NAME", "includes invalid character(s)"),
-            at(
-                n,
-                "CHILD_PREFERRED_LAST_NAME",
-                "includes invalid character(s)",
-            ),
-            at(
-                n,
-                "CHILD_NHS_NUMBER",
-                "should be a valid NHS number with 10 characters",
-            ),
-            at(
-                n,
-                "PARENT_1_EMAIL",
-                "should be a valid email address, like j.doe@example.com",
-            ),
+            at(n, "CHILD_PREFERRED_LAST_NAME", "includes invalid character(s)"),
+            at(n, "CHILD_NHS_NUMBER", "should be a valid NHS number with 10 characters"),
+            at(n, "PARENT_1_EMAIL", "should be a valid email address, like j.doe@example.com"),
             at(n, "PARENT_1_NAME", "includes invalid character(s)"),
             at(
                 n,
@@ -138,17 +106,15 @@ fn when_every_field_is_wrong_should_report_in_mavis_order() {
             base(n, S),
         ]
     };
-    assert_eq!(
-        errors(&csv, &cohort(&reference)),
-        [expected(2), expected(3)].concat()
-    );
+    assert_eq!(errors(&csv, &cohort(&reference)), [expected(2), expected(3)].concat());
 }
 
 #[test]
 fn when_year_group_column_is_given_should_override_date_of_birth() {
     let reference = reference();
     let ctx = cohort(&reference);
-    let header = "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_YEAR_GROUP,CHILD_POSTCODE,CHILD_SCHOOL_URN";
+    let header =
+        "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_YEAR_GROUP,CHILD_POSTCODE,CHILD_SCHOOL_URN";
     let csv = format!(
         "{header}\nA,B,2010-01-01,9,SW1A 1AA,123456\nA,B,2010-01-01,,SW1A 1AA,123456\nA,B,2010-01-01,12,SW1A 1AA,123456\n\
          A,B,2016-01-01,8,SW1A 1AA,123456\nA,B,2016-01-01,,SW1A 1AA,123456\nA,B,1911-01-01,9,SW1A 1AA,123456\n"
@@ -163,16 +129,8 @@ fn when_year_group_column_is_given_should_override_date_of_birth() {
     );
     let rows = csv.lines().take(3).collect::<Vec<_>>().join("\n");
     let converted = rows_of(rows.as_bytes(), &ctx);
-    assert_eq!(
-        converted[0].child.birth_academic_year,
-        Some(AcademicYear(2008)),
-        "2022 − 9 − 5"
-    );
-    assert_eq!(
-        converted[1].child.birth_academic_year,
-        Some(AcademicYear(2009)),
-        "from the date of birth"
-    );
+    assert_eq!(converted[0].child.birth_academic_year, Some(AcademicYear(2008)), "2022 − 9 − 5");
+    assert_eq!(converted[1].child.birth_academic_year, Some(AcademicYear(2009)), "from the date of birth");
 }
 
 #[test]
@@ -186,11 +144,7 @@ fn when_school_urn_is_special_split_or_systm_one_should_resolve_it() {
     assert_eq!(
         errors(&csv, &ctx),
         vec![
-            at(
-                2,
-                "CHILD_SCHOOL_URN",
-                "The URN 654321 has been split into sites. Use 654321A or 654321B instead."
-            ),
+            at(2, "CHILD_SCHOOL_URN", "The URN 654321 has been split into sites. Use 654321A or 654321B instead."),
             at(
                 3,
                 "CHILD_SCHOOL_URN",
@@ -198,25 +152,14 @@ fn when_school_urn_is_special_split_or_systm_one_should_resolve_it() {
             ),
         ]
     );
-    let valid: String = csv
-        .lines()
-        .enumerate()
-        .filter(|(i, _)| ![1, 2].contains(i))
-        .map(|(_, l)| format!("{l}\n"))
-        .collect();
-    let schools: Vec<_> = rows_of(valid.as_bytes(), &ctx)
-        .into_iter()
-        .map(|row| row.school)
-        .collect();
+    let valid: String =
+        csv.lines().enumerate().filter(|(i, _)| ![1, 2].contains(i)).map(|(_, l)| format!("{l}\n")).collect();
+    let schools: Vec<_> = rows_of(valid.as_bytes(), &ctx).into_iter().map(|row| row.school).collect();
     assert_eq!(
         schools,
         vec![
-            Some(SchoolPlacement::School {
-                urn: "654321B".into()
-            }),
-            Some(SchoolPlacement::School {
-                urn: "110158".into()
-            }),
+            Some(SchoolPlacement::School { urn: "654321B".into() }),
+            Some(SchoolPlacement::School { urn: "110158".into() }),
             Some(SchoolPlacement::HomeEducated),
         ]
     );
@@ -233,10 +176,7 @@ fn when_parent_fields_vary_should_follow_parent_rules() {
         "{header}\nMickʼee,O’Reilly,2010-01-01,Not known,Anne O`Neil,Step-parent,Anne@Example.COM,+33 1 23 45 67 89,,dad,,\n\
          Jo,Bo,2010-01-01,,,,,,,,,\n"
     );
-    assert_eq!(
-        errors(&csv, &class),
-        vec![at(2, "PARENT_2_RELATIONSHIP", "must be blank")]
-    );
+    assert_eq!(errors(&csv, &class), vec![at(2, "PARENT_2_RELATIONSHIP", "must be blank")]);
 
     let valid = csv.replace(",dad,,\n", ",,,\n");
     let rows = rows_of(valid.as_bytes(), &class);
@@ -245,10 +185,7 @@ fn when_parent_fields_vary_should_follow_parent_rules() {
     assert_eq!(rows[0].child.gender, Some(Gender::NotKnown));
     let parent = &rows[0].parents[0];
     assert_eq!(parent.full_name.as_deref(), Some("Anne O'Neil"));
-    assert_eq!(
-        (parent.relationship, parent.other_name.as_deref()),
-        (Relationship::Other, Some("Step-parent"))
-    );
+    assert_eq!((parent.relationship, parent.other_name.as_deref()), (Relationship::Other, Some("Step-parent")));
     assert_eq!(parent.email.as_deref(), Some("anne@example.com"));
     assert_eq!(parent.phone.as_deref(), Some("+33 1 23 45 67 89"));
     assert_eq!(rows[0].parents.len(), 1);
@@ -261,18 +198,8 @@ fn when_name_is_over_300_characters_should_say_so() {
     let reference = reference();
     let class = context(&reference, 2022, class_list(8..=11));
     let long = "a".repeat(301);
-    let csv = format!(
-        "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH\n{long},{},2010-01-01\n",
-        "b".repeat(300)
-    );
-    assert_eq!(
-        errors(&csv, &class),
-        vec![at(
-            2,
-            "CHILD_FIRST_NAME",
-            "is greater than 300 characters long"
-        )]
-    );
+    let csv = format!("CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH\n{long},{},2010-01-01\n", "b".repeat(300));
+    assert_eq!(errors(&csv, &class), vec![at(2, "CHILD_FIRST_NAME", "is greater than 300 characters long")]);
 }
 
 #[test]
@@ -282,16 +209,10 @@ fn when_registration_is_given_should_set_its_year_for_both_formats() {
     let class = context(&reference, 2022, class_list(8..=11));
     let row = &rows_of(csv.as_bytes(), &class)[0];
     assert_eq!(row.child.registration.as_deref(), Some("8T5"));
-    assert_eq!(
-        row.child.registration_academic_year,
-        Some(AcademicYear(2022))
-    );
+    assert_eq!(row.child.registration_academic_year, Some(AcademicYear(2022)));
     let row = &rows_of(csv.as_bytes(), &cohort(&reference))[0];
     assert_eq!(
-        (
-            row.child.registration.as_deref(),
-            row.child.registration_academic_year
-        ),
+        (row.child.registration.as_deref(), row.child.registration_academic_year),
         (Some("8T5"), Some(AcademicYear(2022)))
     );
 }
@@ -301,7 +222,8 @@ fn when_blank_rows_are_in_the_middle_or_at_the_end_should_keep_only_the_middle_o
     let reference = reference();
     let class = context(&reference, 2022, class_list(8..=11));
     // Empty lines are skipped by the parser and do not count (quirk 2 of mavis-import.md §14).
-    let csv = "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH\nA,B,2010-01-01\n,,\n\n , ,\nC,D,2010-01-01\n,,\n,\n\n";
+    let csv =
+        "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH\nA,B,2010-01-01\n,,\n\n , ,\nC,D,2010-01-01\n,,\n,\n\n";
     let (outcome, errors) = validate_bytes(csv.as_bytes(), &class, &Limits::default()).unwrap();
     let blank = |n| {
         vec![
@@ -318,15 +240,8 @@ fn when_blank_rows_are_in_the_middle_or_at_the_end_should_keep_only_the_middle_o
 fn when_rows_are_only_blank_should_have_no_record() {
     let reference = reference();
     let class = context(&reference, 2022, class_list(8..=11));
-    let result = validate_bytes(
-        b"CHILD_FIRST_NAME,CHILD_LAST_NAME\n,\n , \n",
-        &class,
-        &Limits::default(),
-    );
-    assert!(
-        matches!(result, Err(ValidateError::File(FileError::NoRecords))),
-        "{result:?}"
-    );
+    let result = validate_bytes(b"CHILD_FIRST_NAME,CHILD_LAST_NAME\n,\n , \n", &class, &Limits::default());
+    assert!(matches!(result, Err(ValidateError::File(FileError::NoRecords))), "{result:?}");
 }
 
 #[test]
@@ -335,33 +250,20 @@ fn when_reading_rows_should_stop_when_asked_and_refuse_invalid_rows() {
     let class = context(&reference, 2022, class_list(8..=11));
     let csv = "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH\nA,B,2010-01-01\nC,D,2010-01-02\nE,F,\n";
     let mut seen = Vec::new();
-    let handed_over = read_rows(
-        &mut || Ok::<_, io::Error>(csv.as_bytes()),
-        &class,
-        &Limits::default(),
-        &mut |row| {
-            seen.push(row.row_number);
-            if seen.len() == 2 {
-                ControlFlow::Break(())
-            } else {
-                ControlFlow::Continue(())
-            }
-        },
-    )
+    let handed_over = read_rows(&mut || Ok::<_, io::Error>(csv.as_bytes()), &class, &Limits::default(), &mut |row| {
+        seen.push(row.row_number);
+        if seen.len() == 2 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+    })
     .unwrap();
     assert_eq!((handed_over, seen), (2, vec![2, 3]));
 
-    let result = read_rows(
-        &mut || Ok::<_, io::Error>(csv.as_bytes()),
-        &class,
-        &Limits::default(),
-        &mut |_| ControlFlow::Continue(()),
-    );
+    let result = read_rows(&mut || Ok::<_, io::Error>(csv.as_bytes()), &class, &Limits::default(), &mut |_| {
+        ControlFlow::Continue(())
+    });
     match result {
-        Err(ValidateError::InvalidRow(error)) => assert_eq!(
-            (error.row, error.message.as_str()),
-            (4, "Enter a date of birth.")
-        ),
+        Err(ValidateError::InvalidRow(error)) => {
+            assert_eq!((error.row, error.message.as_str()), (4, "Enter a date of birth."))
+        }
         other => panic!("expected an invalid row, got {other:?}"),
     }
 }
@@ -383,11 +285,7 @@ fn when_reopening_fails_should_report_io_error() {
 /// digit would be 10.
 fn nhs_number(n: u64) -> Option<String> {
     let body = format!("{:09}", 100_000_000 + n % 900_000_000);
-    let sum: u32 = body
-        .bytes()
-        .zip((2..=10).rev())
-        .map(|(b, weight)| u32::from(b - b'0') * weight)
-        .sum();
+    let sum: u32 = body.bytes().zip((2..=10).rev()).map(|(b, weight)| u32::from(b - b'0') * weight).sum();
     match 11 - sum % 11 {
         10 => None,
         11 => Some(format!("{body}0")),
@@ -413,18 +311,15 @@ fn validate_generated(rows: u64) {
     let mut opened = 0;
     let mut open = || {
         opened += 1;
-        Ok::<_, io::Error>(crate::csv_import::test_reader::Generated::new(
-            rows + 1,
-            |i| {
-                if i == 0 {
-                    return b"CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_NHS_NUMBER\n".to_vec();
-                }
-                // Every 50,000th row has no date of birth; rows 7 and 70,007 share an NHS number.
-                let dob = if i % 50_000 == 0 { "" } else { "2010-01-01" };
-                let number = nhs_number(if i == 70_007 { 7 } else { i }).unwrap_or_default();
-                format!("Child{i},Smith,{dob},{number}\n").into_bytes()
-            },
-        ))
+        Ok::<_, io::Error>(crate::csv_import::test_reader::Generated::new(rows + 1, |i| {
+            if i == 0 {
+                return b"CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_NHS_NUMBER\n".to_vec();
+            }
+            // Every 50,000th row has no date of birth; rows 7 and 70,007 share an NHS number.
+            let dob = if i % 50_000 == 0 { "" } else { "2010-01-01" };
+            let number = nhs_number(if i == 70_007 { 7 } else { i }).unwrap_or_default();
+            format!("Child{i},Smith,{dob},{number}\n").into_bytes()
+        }))
     };
     let mut errors = Vec::new();
     let outcome = super::validate(&mut open, &class, &Limits::default(), &mut |error| {
@@ -432,10 +327,7 @@ fn validate_generated(rows: u64) {
     })
     .unwrap();
     assert_eq!(opened, 3, "scan, NHS number pre-pass, rows");
-    assert_eq!(
-        (outcome.rows, outcome.rows_with_errors),
-        (rows, 2 + rows / 50_000)
-    );
+    assert_eq!((outcome.rows, outcome.rows_with_errors), (rows, 2 + rows / 50_000));
     let dob = |row| at(row, "CHILD_DATE_OF_BIRTH", "Enter a date of birth.");
     let mut expected = vec![base(8, S), dob(50_001), base(70_008, S)];
     expected.extend((2..=rows / 50_000).map(|n| dob(n * 50_000 + 1)));
@@ -455,14 +347,10 @@ fn when_file_is_not_utf8_should_open_it_once_more_to_detect_the_encoding() {
             opened += 1;
             Ok::<_, io::Error>(bytes.as_slice())
         };
-        let outcome = super::validate(&mut open, &class, &Limits::default(), &mut |error| {
-            panic!("unexpected {error:?}")
-        })
-        .unwrap();
+        let outcome =
+            super::validate(&mut open, &class, &Limits::default(), &mut |error| panic!("unexpected {error:?}"))
+                .unwrap();
         assert_eq!((opened, outcome.encoding), (opens, encoding));
-        assert_eq!(
-            rows_of(&bytes, &class)[0].child.given_name.as_deref(),
-            Some("Zoë")
-        );
+        assert_eq!(rows_of(&bytes, &class)[0].child.given_name.as_deref(), Some("Zoë"));
     }
 }

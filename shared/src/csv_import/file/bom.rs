@@ -65,20 +65,14 @@ pub fn strip_bom<R: Read>(mut reader: R) -> io::Result<(Option<Bom>, Unbommed<R>
     let rest = Cursor::new(prefix.split_off(skip)).chain(reader);
     let unbommed = match bom.map(|(bom, _)| bom) {
         None | Some(Bom::Utf8) => Unbommed::Bytes(rest),
-        Some(Bom::Utf16Le) => Unbommed::Transcoded(Transcoder::new(
-            rest,
-            Kind::Utf16(UTF_16LE.new_decoder_without_bom_handling()),
-        )),
-        Some(Bom::Utf16Be) => Unbommed::Transcoded(Transcoder::new(
-            rest,
-            Kind::Utf16(UTF_16BE.new_decoder_without_bom_handling()),
-        )),
-        Some(Bom::Utf32Le) => {
-            Unbommed::Transcoded(Transcoder::new(rest, Kind::Utf32 { big_endian: false }))
+        Some(Bom::Utf16Le) => {
+            Unbommed::Transcoded(Transcoder::new(rest, Kind::Utf16(UTF_16LE.new_decoder_without_bom_handling())))
         }
-        Some(Bom::Utf32Be) => {
-            Unbommed::Transcoded(Transcoder::new(rest, Kind::Utf32 { big_endian: true }))
+        Some(Bom::Utf16Be) => {
+            Unbommed::Transcoded(Transcoder::new(rest, Kind::Utf16(UTF_16BE.new_decoder_without_bom_handling())))
         }
+        Some(Bom::Utf32Le) => Unbommed::Transcoded(Transcoder::new(rest, Kind::Utf32 { big_endian: false })),
+        Some(Bom::Utf32Be) => Unbommed::Transcoded(Transcoder::new(rest, Kind::Utf32 { big_endian: true })),
     };
     Ok((bom.map(|(bom, _)| bom), unbommed))
 }
@@ -142,12 +136,9 @@ impl<R: Read> Transcoder<R> {
         let last = self.input_eof;
         match &mut self.kind {
             Kind::Utf16(decoder) => {
-                let room = decoder
-                    .max_utf8_buffer_length(input.len())
-                    .unwrap_or(input.len() * 3 + 16);
+                let room = decoder.max_utf8_buffer_length(input.len()).unwrap_or(input.len() * 3 + 16);
                 self.output.resize(room, 0);
-                let (result, read, written, _) =
-                    decoder.decode_to_utf8(input, &mut self.output, last);
+                let (result, read, written, _) = decoder.decode_to_utf8(input, &mut self.output, last);
                 self.output.truncate(written);
                 self.input_start += read;
                 self.finished = last && result == CoderResult::InputEmpty;
@@ -157,23 +148,14 @@ impl<R: Read> Transcoder<R> {
                 let tail = units.remainder().len();
                 for unit in units {
                     let unit = [unit[0], unit[1], unit[2], unit[3]];
-                    let scalar = if *big_endian {
-                        u32::from_be_bytes(unit)
-                    } else {
-                        u32::from_le_bytes(unit)
-                    };
+                    let scalar = if *big_endian { u32::from_be_bytes(unit) } else { u32::from_le_bytes(unit) };
                     let ch = char::from_u32(scalar).unwrap_or(char::REPLACEMENT_CHARACTER);
-                    self.output
-                        .extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
+                    self.output.extend_from_slice(ch.encode_utf8(&mut [0; 4]).as_bytes());
                 }
                 self.input_start += input.len() - tail;
                 if last {
                     if tail > 0 {
-                        self.output.extend_from_slice(
-                            char::REPLACEMENT_CHARACTER
-                                .encode_utf8(&mut [0; 4])
-                                .as_bytes(),
-                        );
+                        self.output.extend_from_slice(char::REPLACEMENT_CHARACTER.encode_utf8(&mut [0; 4]).as_bytes());
                         self.input_start += tail;
                     }
                     self.finished = true;
@@ -212,17 +194,9 @@ mod tests {
     }
 
     fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
-        let mut bytes = if big_endian {
-            vec![0xFE, 0xFF]
-        } else {
-            vec![0xFF, 0xFE]
-        };
+        let mut bytes = if big_endian { vec![0xFE, 0xFF] } else { vec![0xFF, 0xFE] };
         for unit in text.encode_utf16() {
-            bytes.extend(if big_endian {
-                unit.to_be_bytes()
-            } else {
-                unit.to_le_bytes()
-            });
+            bytes.extend(if big_endian { unit.to_be_bytes() } else { unit.to_le_bytes() });
         }
         bytes
     }
@@ -236,24 +210,15 @@ mod tests {
 
     #[test]
     fn when_utf8_bom_should_remove_it() {
-        assert_eq!(
-            read_all(b"\xEF\xBB\xBFa,b\n"),
-            (Some(Bom::Utf8), b"a,b\n".to_vec())
-        );
+        assert_eq!(read_all(b"\xEF\xBB\xBFa,b\n"), (Some(Bom::Utf8), b"a,b\n".to_vec()));
         assert_eq!(read_all(b"\xEF\xBB\xBF"), (Some(Bom::Utf8), Vec::new()));
     }
 
     #[test]
     fn when_utf16_bom_should_transcode_to_utf8() {
         let text = "CHILD_FIRST_NAME,CHILD_LAST_NAME\nZoë,O’Brien 😀\n".repeat(2_000);
-        assert_eq!(
-            read_all(&utf16(&text, false)),
-            (Some(Bom::Utf16Le), text.clone().into_bytes())
-        );
-        assert_eq!(
-            read_all(&utf16(&text, true)),
-            (Some(Bom::Utf16Be), text.into_bytes())
-        );
+        assert_eq!(read_all(&utf16(&text, false)), (Some(Bom::Utf16Le), text.clone().into_bytes()));
+        assert_eq!(read_all(&utf16(&text, true)), (Some(Bom::Utf16Be), text.into_bytes()));
     }
 
     #[test]
@@ -265,14 +230,8 @@ mod tests {
             le.extend((ch as u32).to_le_bytes());
             be.extend((ch as u32).to_be_bytes());
         }
-        assert_eq!(
-            read_all(&le),
-            (Some(Bom::Utf32Le), text.as_bytes().to_vec())
-        );
-        assert_eq!(
-            read_all(&be),
-            (Some(Bom::Utf32Be), text.as_bytes().to_vec())
-        );
+        assert_eq!(read_all(&le), (Some(Bom::Utf32Le), text.as_bytes().to_vec()));
+        assert_eq!(read_all(&be), (Some(Bom::Utf32Be), text.as_bytes().to_vec()));
     }
 
     #[test]

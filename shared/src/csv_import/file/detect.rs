@@ -28,11 +28,7 @@ pub fn guess_encoding<R: Read>(mut reader: R) -> io::Result<&'static Encoding> {
         }
     }
     let guess = detector.guess(None, Utf8Detection::Deny);
-    Ok(if guess.is_ascii_compatible() {
-        guess
-    } else {
-        WINDOWS_1252
-    })
+    Ok(if guess.is_ascii_compatible() { guess } else { WINDOWS_1252 })
 }
 
 /// Incremental UTF-8 validation: a character may straddle two chunks, so up to three bytes are carried over.
@@ -90,10 +86,7 @@ pub struct Seen {
 
 impl Seen {
     pub fn new(check_utf8: bool) -> Self {
-        Seen {
-            utf8: check_utf8.then(Utf8Validity::default),
-            content: false,
-        }
+        Seen { utf8: check_utf8.then(Utf8Validity::default), content: false }
     }
 }
 
@@ -144,18 +137,10 @@ mod tests {
     fn when_a_character_straddles_chunks_should_still_be_utf8() {
         let bytes = "Jalapeño-Pérez 😀".as_bytes();
         for split in 0..bytes.len() {
-            assert!(
-                is_utf8(&[&bytes[..split], &bytes[split..]]),
-                "split at {split}"
-            );
+            assert!(is_utf8(&[&bytes[..split], &bytes[split..]]), "split at {split}");
         }
         let emoji = "😀".as_bytes();
-        assert!(is_utf8(&[
-            &emoji[..1],
-            &emoji[1..2],
-            &emoji[2..3],
-            &emoji[3..]
-        ]));
+        assert!(is_utf8(&[&emoji[..1], &emoji[1..2], &emoji[2..3], &emoji[3..]]));
     }
 
     #[test]
@@ -168,10 +153,7 @@ mod tests {
     #[test]
     fn when_bytes_are_latin_1_should_guess_windows_1252() {
         let guess = |bytes: &[u8]| guess_encoding(bytes).unwrap().name();
-        assert_eq!(
-            guess(b"Roland,Jalape\xF1o-P\xE9rez,LS11 7EZ"),
-            "windows-1252"
-        );
+        assert_eq!(guess(b"Roland,Jalape\xF1o-P\xE9rez,LS11 7EZ"), "windows-1252");
         assert_eq!(guess(b"Mary\x92s caf\xE9"), "windows-1252");
     }
 
@@ -179,16 +161,12 @@ mod tests {
     fn when_reading_through_tap_should_see_content_and_check_utf8() {
         let mut seen = Seen::new(true);
         let mut out = Vec::new();
-        ScanTap::new(&b" \r\n\t x\xE9"[..], &mut seen)
-            .read_to_end(&mut out)
-            .unwrap();
+        ScanTap::new(&b" \r\n\t x\xE9"[..], &mut seen).read_to_end(&mut out).unwrap();
         assert!(seen.content);
         assert!(!seen.utf8.unwrap().is_valid());
 
         let mut blank = Seen::new(false);
-        ScanTap::new(&b" \r\n\t\x0B\x0C "[..], &mut blank)
-            .read_to_end(&mut out)
-            .unwrap();
+        ScanTap::new(&b" \r\n\t\x0B\x0C "[..], &mut blank).read_to_end(&mut out).unwrap();
         assert!(!blank.content);
         assert!(blank.utf8.is_none());
     }

@@ -33,13 +33,7 @@ pub struct Guard<R> {
 
 impl<R: Read> Guard<R> {
     pub fn new(inner: R) -> Self {
-        Guard {
-            inner,
-            state: State::RecordStart,
-            fields: 0,
-            field_bytes: 0,
-            row_bytes: 0,
-        }
+        Guard { inner, state: State::RecordStart, fields: 0, field_bytes: 0, row_bytes: 0 }
     }
 
     fn step(&mut self, byte: u8) -> Result<(), FileError> {
@@ -69,9 +63,7 @@ impl<R: Read> Guard<R> {
                 }
                 State::FieldStart
             }
-            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, _) if newline => {
-                State::RecordStart
-            }
+            (State::FieldStart | State::Unquoted | State::QuoteInQuoted, _) if newline => State::RecordStart,
             (State::FieldStart, b'"') => State::Quoted,
             (State::Quoted, b'"') => State::QuoteInQuoted,
             (State::QuoteInQuoted, b'"') => self.grow_field(State::Quoted)?,
@@ -87,19 +79,11 @@ impl<R: Read> Guard<R> {
 
     fn grow_field(&mut self, next: State) -> Result<State, FileError> {
         self.field_bytes += 1;
-        if self.field_bytes > MAX_CELL_BYTES {
-            Err(FileError::CellTooLong)
-        } else {
-            Ok(next)
-        }
+        if self.field_bytes > MAX_CELL_BYTES { Err(FileError::CellTooLong) } else { Ok(next) }
     }
 
     fn finish(&self) -> Result<(), FileError> {
-        if self.state == State::Quoted {
-            Err(FileError::Malformed)
-        } else {
-            Ok(())
-        }
+        if self.state == State::Quoted { Err(FileError::Malformed) } else { Ok(()) }
     }
 }
 
@@ -127,10 +111,7 @@ mod tests {
 
     fn check(bytes: &[u8]) -> Result<(), FileError> {
         let mut sink = Vec::new();
-        Guard::new(bytes)
-            .read_to_end(&mut sink)
-            .map(|_| ())
-            .map_err(|e| file_error_in(&e).expect("a FileError"))
+        Guard::new(bytes).read_to_end(&mut sink).map(|_| ()).map_err(|e| file_error_in(&e).expect("a FileError"))
     }
 
     #[test]
@@ -142,10 +123,7 @@ mod tests {
 
     #[test]
     fn when_quote_is_never_closed_should_be_malformed() {
-        assert_eq!(
-            check(b"this;csv\nis,,,\n\"malformed\n"),
-            Err(FileError::Malformed)
-        );
+        assert_eq!(check(b"this;csv\nis,,,\n\"malformed\n"), Err(FileError::Malformed));
     }
 
     #[test]
@@ -163,19 +141,13 @@ mod tests {
     #[test]
     fn when_too_many_columns_should_fail() {
         assert_eq!(check(",".repeat(MAX_COLUMNS - 1).as_bytes()), Ok(()));
-        assert_eq!(
-            check(",".repeat(MAX_COLUMNS).as_bytes()),
-            Err(FileError::TooManyColumns)
-        );
+        assert_eq!(check(",".repeat(MAX_COLUMNS).as_bytes()), Err(FileError::TooManyColumns));
     }
 
     #[test]
     fn when_cell_or_row_is_too_long_should_fail() {
         assert_eq!(check(&vec![b'x'; MAX_CELL_BYTES]), Ok(()));
-        assert_eq!(
-            check(&vec![b'x'; MAX_CELL_BYTES + 1]),
-            Err(FileError::CellTooLong)
-        );
+        assert_eq!(check(&vec![b'x'; MAX_CELL_BYTES + 1]), Err(FileError::CellTooLong));
         let quoted = [b"\"".as_slice(), &vec![b'\n'; MAX_CELL_BYTES + 1], b"\""].concat();
         assert_eq!(check(&quoted), Err(FileError::CellTooLong));
         let cell = vec![b'x'; MAX_CELL_BYTES / 2];

@@ -61,9 +61,7 @@ impl Limits {
 impl Default for Limits {
     /// A safety limit rather than a product rule: a million rows still streams in flat memory.
     fn default() -> Self {
-        Limits {
-            max_rows: 1_000_000,
-        }
+        Limits { max_rows: 1_000_000 }
     }
 }
 
@@ -100,10 +98,7 @@ pub struct FileScan {
 /// encoding-detection pass.
 ///
 /// Stops early once the row limit is exceeded, so an enormous upload is refused after reading only what it must.
-pub fn scan<R: Read>(
-    open: &mut dyn FnMut() -> io::Result<R>,
-    limits: &Limits,
-) -> Result<FileScan, ValidateError> {
+pub fn scan<R: Read>(open: &mut dyn FnMut() -> io::Result<R>, limits: &Limits) -> Result<FileScan, ValidateError> {
     let (bom, reader) = strip_bom(open()?)?;
     let mut seen = Seen::new(bom.is_none());
     let counted = match count_records(ScanTap::new(reader, &mut seen), limits) {
@@ -129,10 +124,7 @@ pub fn scan<R: Read>(
     if counted.raw_rows == 0 || only_instruction_row {
         return Err(FileError::NoRecords.into());
     }
-    Ok(FileScan {
-        encoding,
-        raw_rows: counted.raw_rows,
-    })
+    Ok(FileScan { encoding, raw_rows: counted.raw_rows })
 }
 
 /// A later pass: the data rows of a file that [`scan`] accepted, one at a time.
@@ -149,10 +141,7 @@ struct Counted {
 
 fn count_records<R: Read>(reader: R, limits: &Limits) -> Result<Counted, ValidateError> {
     let mut records = RecordReader::new(reader, UTF_8);
-    let mut counted = Counted {
-        raw_rows: 0,
-        first_cell: None,
-    };
+    let mut counted = Counted { raw_rows: 0, first_cell: None };
     if records.next_raw()?.is_none() {
         return Ok(counted);
     }
@@ -162,10 +151,7 @@ fn count_records<R: Read>(reader: R, limits: &Limits) -> Result<Counted, Validat
             counted.first_cell = record.get(0).map(<[u8]>::to_vec);
         }
         if counted.raw_rows > limits.max_rows {
-            return Err(FileError::TooManyRows {
-                max_rows: limits.max_rows,
-            }
-            .into());
+            return Err(FileError::TooManyRows { max_rows: limits.max_rows }.into());
         }
     }
     Ok(counted)

@@ -27,11 +27,7 @@ impl<R: Read> RecordReader<R> {
             .quote(b'"')
             .double_quote(true)
             .from_reader(Guard::new(reader));
-        RecordReader {
-            csv,
-            record: ByteRecord::new(),
-            encoding,
-        }
+        RecordReader { csv, record: ByteRecord::new(), encoding }
     }
 
     /// The next record, undecoded. Completely empty lines are skipped.
@@ -49,13 +45,7 @@ impl<R: Read> RecordReader<R> {
         Ok(self.next_raw()?.map(|record| {
             record
                 .iter()
-                .map(|bytes| {
-                    encoding
-                        .decode_without_bom_handling(bytes)
-                        .0
-                        .trim_matches(is_space)
-                        .to_string()
-                })
+                .map(|bytes| encoding.decode_without_bom_handling(bytes).0.trim_matches(is_space).to_string())
                 .collect()
         }))
     }
@@ -64,10 +54,7 @@ impl<R: Read> RecordReader<R> {
     pub fn next_cells(&mut self) -> Result<Option<Cells>, ValidateError> {
         let encoding = self.encoding;
         Ok(self.next_raw()?.map(|record| {
-            record
-                .iter()
-                .map(|bytes| normalise_cell(&encoding.decode_without_bom_handling(bytes).0))
-                .collect()
+            record.iter().map(|bytes| normalise_cell(&encoding.decode_without_bom_handling(bytes).0)).collect()
         }))
     }
 }
@@ -125,9 +112,6 @@ mod tests {
     #[test]
     fn when_guard_fails_should_report_file_error() {
         let error = all_cells(b"a,b\n\"open", UTF_8).unwrap_err();
-        assert!(
-            matches!(error, ValidateError::File(FileError::Malformed)),
-            "{error:?}"
-        );
+        assert!(matches!(error, ValidateError::File(FileError::Malformed)), "{error:?}");
     }
 }

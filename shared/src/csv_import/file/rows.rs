@@ -26,10 +26,7 @@ pub struct Column {
 
 impl Headers {
     pub fn new(originals: Vec<String>) -> Self {
-        let keys = originals
-            .iter()
-            .map(|header| normalise_header(header))
-            .collect();
+        let keys = originals.iter().map(|header| normalise_header(header)).collect();
         Headers { originals, keys }
     }
 
@@ -37,10 +34,7 @@ impl Headers {
     /// row lookup returns the first match.
     pub fn column(&self, key: &str) -> Option<Column> {
         let index = self.keys.iter().position(|k| k == key)?;
-        Some(Column {
-            index,
-            header: self.originals[index].clone(),
-        })
+        Some(Column { index, header: self.originals[index].clone() })
     }
 
     pub fn originals(&self) -> &[String] {
@@ -73,10 +67,7 @@ impl Row {
     pub fn field<'a>(&'a self, column: Option<&'a Column>) -> Option<Field<'a>> {
         let column = column?;
         let cell = self.cells.get(column.index)?;
-        Some(Field {
-            header: &column.header,
-            value: cell.as_deref(),
-        })
+        Some(Field { header: &column.header, value: cell.as_deref() })
     }
 
     /// The value in `column`, if the column exists and the cell is not blank.
@@ -116,10 +107,8 @@ impl<R: Read> DataRows<R> {
     pub(super) fn new(mut records: RecordReader<Unbommed<R>>) -> Result<Self, ValidateError> {
         let headers = Headers::new(records.next_texts()?.ok_or(FileError::NoRecords)?);
         let first = records.next_cells()?;
-        let has_instruction_row = first
-            .as_ref()
-            .and_then(|cells| cells.first()?.as_deref())
-            .is_some_and(is_instruction);
+        let has_instruction_row =
+            first.as_ref().and_then(|cells| cells.first()?.as_deref()).is_some_and(is_instruction);
         Ok(DataRows {
             records,
             headers,
@@ -184,10 +173,6 @@ impl<R: Read> DataRows<R> {
         let index = self.next_index;
         self.next_index += 1;
         let offset = if self.has_instruction_row { 3 } else { 2 };
-        Row {
-            index,
-            row_number: index + offset,
-            cells,
-        }
+        Row { index, row_number: index + offset, cells }
     }
 }

@@ -116,10 +116,8 @@ mod tests {
 
     #[test]
     fn when_several_aliases_are_columns_should_take_the_first_in_priority_order() {
-        let columns = Columns::resolve(
-            &headers(&["First name", "PERSON_FORENAME", "Sex", "PERSON_GENDER"]),
-            Format::PointOfCare,
-        );
+        let columns =
+            Columns::resolve(&headers(&["First name", "PERSON_FORENAME", "Sex", "PERSON_GENDER"]), Format::PointOfCare);
         assert_eq!(columns.first_name.unwrap().header, "PERSON_FORENAME");
         assert_eq!(columns.gender.unwrap().header, "PERSON_GENDER");
     }
@@ -146,41 +144,20 @@ mod tests {
             Format::PointOfCare,
         );
         let header = |c: &Option<Column>| c.as_ref().map(|c| c.header.clone());
-        assert_eq!(
-            header(&columns.date_of_birth).as_deref(),
-            Some("Date of birth")
-        );
+        assert_eq!(header(&columns.date_of_birth).as_deref(), Some("Date of birth"));
         assert_eq!(header(&columns.nhs_number).as_deref(), Some("NHS number"));
-        assert_eq!(
-            header(&columns.batch_number).as_deref(),
-            Some("Vaccination batch number")
-        );
-        assert_eq!(
-            header(&columns.vaccination_type).as_deref(),
-            Some("Vaccination type")
-        );
+        assert_eq!(header(&columns.batch_number).as_deref(), Some("Vaccination batch number"));
+        assert_eq!(header(&columns.vaccination_type).as_deref(), Some("Vaccination type"));
         assert_eq!(header(&columns.first_name).as_deref(), Some("First name"));
         assert_eq!(header(&columns.last_name).as_deref(), Some("Surname"));
         assert_eq!(header(&columns.gender).as_deref(), Some("Sex"));
         assert_eq!(header(&columns.postcode).as_deref(), Some("Postcode"));
-        assert_eq!(
-            header(&columns.date_of_vaccination).as_deref(),
-            Some("Event date")
-        );
-        assert_eq!(
-            header(&columns.time_of_vaccination).as_deref(),
-            Some("Event time")
-        );
-        assert_eq!(
-            header(&columns.location_type).as_deref(),
-            Some("Event location type")
-        );
+        assert_eq!(header(&columns.date_of_vaccination).as_deref(), Some("Event date"));
+        assert_eq!(header(&columns.time_of_vaccination).as_deref(), Some("Event time"));
+        assert_eq!(header(&columns.location_type).as_deref(), Some("Event location type"));
         assert_eq!(header(&columns.school_name).as_deref(), Some("School"));
         assert_eq!(header(&columns.school_urn).as_deref(), Some("School code"));
-        assert_eq!(
-            header(&columns.clinic_name).as_deref(),
-            Some("Event done at")
-        );
+        assert_eq!(header(&columns.clinic_name).as_deref(), Some("Event done at"));
     }
 
     #[test]

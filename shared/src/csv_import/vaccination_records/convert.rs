@@ -10,8 +10,8 @@ use crate::csv_import::file::Row;
 use crate::csv_import::values::{london_date_time, parse_nhs_number};
 use crate::domain::patient::ChildAttributes;
 use crate::domain::vaccination::{
-    DeliveryMethod, Performer, Protocol, RecordSource, VaccinatedChild, VaccinationDetails,
-    VaccinationOutcome, VaccinationRow,
+    DeliveryMethod, Performer, Protocol, RecordSource, VaccinatedChild, VaccinationDetails, VaccinationOutcome,
+    VaccinationRow,
 };
 use crate::domain::{AcademicYear, Gender};
 
@@ -41,11 +41,7 @@ pub(super) fn location(reader: &Reader, r: &Reading) -> (Option<String>, Option<
             _ => value(r.f.school_name).unwrap_or("Unknown").to_string(),
         }
     } else {
-        r.clinic
-            .map(|clinic| clinic.name.as_str())
-            .or(clinic_name)
-            .unwrap_or("Unknown")
-            .to_string()
+        r.clinic.map(|clinic| clinic.name.as_str()).or(clinic_name).unwrap_or("Unknown").to_string()
     };
     (None, Some(name))
 }
@@ -53,20 +49,14 @@ pub(super) fn location(reader: &Reader, r: &Reading) -> (Option<String>, Option<
 fn is_generic_clinic(reader: &Reader, location: &str) -> bool {
     let team = reader.ctx.team;
     team.generic_clinic_id.as_deref() == Some(location)
-        || reader
-            .ctx
-            .reference
-            .clinics
-            .iter()
-            .any(|c| c.id == location && c.generic)
+        || reader.ctx.reference.clinics.iter().any(|c| c.id == location && c.generic)
 }
 
 /// `pgd`, unless a supplier other than the performer is named: then `national`, or `pgd` for a nasal spray. (A
 /// patient-specific direction would make it `psd`; that needs the stored patient, so the pipeline decides it.)
 pub(super) fn protocol(r: &Reading) -> Protocol {
     let other_supplier = r.supplier.is_some_and(|supplier| {
-        r.performer
-            .is_none_or(|performer| !performer.email.eq_ignore_ascii_case(&supplier.email))
+        r.performer.is_none_or(|performer| !performer.email.eq_ignore_ascii_case(&supplier.email))
     });
     if !other_supplier {
         return Protocol::Pgd;
@@ -80,10 +70,7 @@ pub(super) fn protocol(r: &Reading) -> Protocol {
 /// A matched user, or else the free-text names when either is given.
 pub(super) fn performer(r: &Reading) -> Performer {
     match r.performer {
-        Some(user) => Performer {
-            user_email: Some(user.email.clone()),
-            ..Performer::default()
-        },
+        Some(user) => Performer { user_email: Some(user.email.clone()), ..Performer::default() },
         None => Performer {
             user_email: None,
             given_name: value(r.f.performer_forename).map(String::from),
@@ -129,11 +116,7 @@ fn child(r: &Reading) -> VaccinatedChild {
 pub(super) fn convert(reader: &Reader, r: &Reading, row: &Row) -> Option<VaccinationRow> {
     let programme = r.programme?;
     let administered = r.administered?;
-    let outcome = if administered {
-        VaccinationOutcome::Administered
-    } else {
-        r.reason?
-    };
+    let outcome = if administered { VaccinationOutcome::Administered } else { r.reason? };
     let date = r.date_of_vaccination?;
     let performed_at = london_date_time(date, r.time.unwrap_or(NaiveTime::MIN))?;
     let (location, location_name) = location(reader, r);
@@ -144,10 +127,7 @@ pub(super) fn convert(reader: &Reader, r: &Reading, row: &Row) -> Option<Vaccina
     let details = VaccinationDetails {
         programme: programme.programme,
         vaccine: r.vaccine.map(|v| v.key.clone()),
-        disease_types: r
-            .vaccine
-            .map(|v| v.disease_types.clone())
-            .unwrap_or_else(|| programme.disease_types()),
+        disease_types: r.vaccine.map(|v| v.disease_types.clone()).unwrap_or_else(|| programme.disease_types()),
         outcome,
         performed_at,
         time_given: r.time.is_some(),
@@ -167,12 +147,8 @@ pub(super) fn convert(reader: &Reader, r: &Reading, row: &Row) -> Option<Vaccina
         source: source(r),
         notify_parents: r.session.map(|_| true),
         protocol: Some(protocol(r)),
-        local_patient_id: value(r.f.local_patient_id)
-            .filter(|_| national)
-            .map(String::from),
-        local_patient_id_uri: value(r.f.local_patient_id_uri)
-            .filter(|_| national)
-            .map(String::from),
+        local_patient_id: value(r.f.local_patient_id).filter(|_| national).map(String::from),
+        local_patient_id_uri: value(r.f.local_patient_id_uri).filter(|_| national).map(String::from),
     };
     Some(VaccinationRow {
         index: row.index,
@@ -189,11 +165,7 @@ pub(super) fn convert(reader: &Reader, r: &Reading, row: &Row) -> Option<Vaccina
 /// placeholders (the team's first programme, outcome `refused`, midnight of `today`) and must not be imported.
 pub(super) fn convert_ignored(reader: &Reader, r: &Reading, row: &Row) -> VaccinationRow {
     let team_programme = reader.ctx.team.programmes.first().copied();
-    let programme = r
-        .programme
-        .map(|p| p.programme)
-        .or(team_programme)
-        .unwrap_or(crate::domain::Programme::Flu);
+    let programme = r.programme.map(|p| p.programme).or(team_programme).unwrap_or(crate::domain::Programme::Flu);
     let date = r.date_of_vaccination.unwrap_or(reader.ctx.today);
     let performed_at = london_date_time(date, r.time.unwrap_or(NaiveTime::MIN))
         .unwrap_or_else(|| date.and_time(NaiveTime::MIN).and_utc());

@@ -12,14 +12,8 @@ use crate::domain::ImportKind;
 const CHILD_KEYS: [&str; 3] = ["child_first_name", "child_last_name", "child_date_of_birth"];
 
 /// Headers only a vaccination-record file has (§3.2–§3.4), Mavis or SystmOne spelling.
-const VACCINATION_KEYS: [&str; 6] = [
-    "date_of_vaccination",
-    "event_date",
-    "vaccine_given",
-    "vaccination_type",
-    "vaccinated",
-    "person_forename",
-];
+const VACCINATION_KEYS: [&str; 6] =
+    ["date_of_vaccination", "event_date", "vaccine_given", "vaccination_type", "vaccinated", "person_forename"];
 
 /// Child records when the header row has a child-record column and no vaccination column; vaccination records the
 /// other way round; `None` when it has both or neither. (A class list has child-record headers too; CHIS drops
@@ -60,9 +54,8 @@ pub fn detect_file_kind<R: Read>(
 ) -> Result<ImportKind, DetectKindError> {
     let scan = file::scan(open, limits)?;
     let rows = file::open(open()?, &scan)?;
-    detect_kind(rows.headers()).ok_or_else(|| DetectKindError::Unrecognised {
-        headers: rows.headers().originals().to_vec(),
-    })
+    detect_kind(rows.headers())
+        .ok_or_else(|| DetectKindError::Unrecognised { headers: rows.headers().originals().to_vec() })
 }
 
 #[cfg(test)]
@@ -77,9 +70,7 @@ mod tests {
     #[test]
     fn when_headers_are_child_records_should_say_so() {
         assert_eq!(
-            detect_kind(&headers(
-                "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_SCHOOL_URN"
-            )),
+            detect_kind(&headers("CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_SCHOOL_URN")),
             Some(ImportKind::ChildRecords)
         );
     }
@@ -87,41 +78,29 @@ mod tests {
     #[test]
     fn when_headers_are_mavis_or_systm_one_vaccinations_should_say_so() {
         assert_eq!(
-            detect_kind(&headers(
-                "ORGANISATION_CODE,PERSON_FORENAME,PERSON_SURNAME,DATE_OF_VACCINATION"
-            )),
+            detect_kind(&headers("ORGANISATION_CODE,PERSON_FORENAME,PERSON_SURNAME,DATE_OF_VACCINATION")),
             Some(ImportKind::VaccinationRecords)
         );
         assert_eq!(
-            detect_kind(&headers(
-                "Date of birth,First name,Surname,Event date,Vaccination type"
-            )),
+            detect_kind(&headers("Date of birth,First name,Surname,Event date,Vaccination type")),
             Some(ImportKind::VaccinationRecords)
         );
     }
 
     #[test]
     fn when_headers_are_mixed_or_unknown_should_not_guess() {
-        assert_eq!(
-            detect_kind(&headers("CHILD_FIRST_NAME,DATE_OF_VACCINATION")),
-            None
-        );
+        assert_eq!(detect_kind(&headers("CHILD_FIRST_NAME,DATE_OF_VACCINATION")), None);
         assert_eq!(detect_kind(&headers("name,dob,address")), None);
     }
 
     #[test]
     fn when_file_is_read_should_detect_or_explain() {
-        let detect = |bytes: &'static [u8]| {
-            detect_file_kind(&mut || Ok::<_, io::Error>(bytes), &Limits::default())
-        };
+        let detect = |bytes: &'static [u8]| detect_file_kind(&mut || Ok::<_, io::Error>(bytes), &Limits::default());
         assert_eq!(
             detect(b"\xEF\xBB\xBFPERSON_FORENAME,DATE_OF_VACCINATION\nA,20250101\n").unwrap(),
             ImportKind::VaccinationRecords
         );
-        assert_eq!(
-            detect(b"CHILD_FIRST_NAME,CHILD_LAST_NAME\nA,B\n").unwrap(),
-            ImportKind::ChildRecords
-        );
+        assert_eq!(detect(b"CHILD_FIRST_NAME,CHILD_LAST_NAME\nA,B\n").unwrap(), ImportKind::ChildRecords);
         let error = detect(b"name,dob\nA,B\n").unwrap_err();
         assert!(error.to_string().contains("it has: name, dob"), "{error}");
         match detect(b"PERSON_FORENAME\n") {

@@ -41,15 +41,9 @@ impl Duplicates {
     }
 
     fn from_groups(groups: Vec<Vec<u64>>) -> Self {
-        let group_of_row = groups
-            .iter()
-            .enumerate()
-            .flat_map(|(index, rows)| rows.iter().map(move |&row| (row, index)))
-            .collect();
-        Duplicates {
-            group_of_row,
-            groups,
-        }
+        let group_of_row =
+            groups.iter().enumerate().flat_map(|(index, rows)| rows.iter().map(move |&row| (row, index))).collect();
+        Duplicates { group_of_row, groups }
     }
 }
 
@@ -150,10 +144,7 @@ impl Key<'_> {
 /// The fields Mavis compares for in-file duplicates, written into `out`.
 pub(super) fn identity_key(reader: &Reader, r: &Reading, out: &mut Vec<u8>) {
     let mut key = Key(out);
-    let disease_types = r
-        .vaccine
-        .map(|v| v.disease_types.clone())
-        .or_else(|| r.programme.map(|p| p.disease_types()));
+    let disease_types = r.vaccine.map(|v| v.disease_types.clone()).or_else(|| r.programme.map(|p| p.disease_types()));
     let outcome = match r.administered {
         Some(true) => Some("administered".to_string()),
         _ => r.reason.map(|reason| format!("{reason:?}")),
@@ -199,14 +190,8 @@ mod tests {
 
     #[test]
     fn when_listing_other_rows_should_read_like_mavis() {
-        assert_eq!(
-            duplicate_message(&[3]),
-            "The record on this row appears to be a duplicate of row 3."
-        );
-        assert_eq!(
-            duplicate_message(&[3, 5]),
-            "The record on this row appears to be a duplicate of rows 3 and 5."
-        );
+        assert_eq!(duplicate_message(&[3]), "The record on this row appears to be a duplicate of row 3.");
+        assert_eq!(duplicate_message(&[3, 5]), "The record on this row appears to be a duplicate of rows 3 and 5.");
         assert_eq!(
             duplicate_message(&[2, 3, 5]),
             "The record on this row appears to be a duplicate of rows 2, 3 and 5."

@@ -157,12 +157,7 @@ fn validate_at<R: Read>(
             errors.list.into_iter().for_each(&mut *on_error);
         }
     }
-    Ok(ValidationOutcome {
-        rows: rows.rows_read(),
-        rows_with_errors,
-        encoding: scan.encoding.name(),
-        ignored,
-    })
+    Ok(ValidationOutcome { rows: rows.rows_read(), rows_with_errors, encoding: scan.encoding.name(), ignored })
 }
 
 /// For a file already known to be valid: each data row in order, converted, until `on_row` breaks. Returns how
@@ -215,9 +210,5 @@ pub fn read_rows<R: Read>(
 fn now_on(today: NaiveDate) -> DateTime<Utc> {
     let now = Utc::now();
     let wall = now.with_timezone(&London);
-    if wall.date_naive() == today {
-        now
-    } else {
-        london_date_time(today, wall.time()).unwrap_or(now)
-    }
+    if wall.date_naive() == today { now } else { london_date_time(today, wall.time()).unwrap_or(now) }
 }

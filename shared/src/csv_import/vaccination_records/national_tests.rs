@@ -2,9 +2,7 @@
 //! checked nor imported, every record field is required, the programme comes from the vaccine, and the messages
 //! name only the Mavis headers. Clock 2025-12-01 (AY 2025); the team reports flu and HPV.
 
-use super::test_support::{
-    ALL, Listed, at, base, csv, national, reference, rows_of, validate_bytes, with, without,
-};
+use super::test_support::{ALL, Listed, at, base, csv, national, reference, rows_of, validate_bytes, with, without};
 use crate::csv_import::Limits;
 
 const TODAY: &str = "2025-12-01";
@@ -37,26 +35,12 @@ fn harry() -> Vec<(&'static str, &'static str)> {
 
 /// Harry's row as an HPV record.
 fn hpv() -> Vec<(&'static str, &'static str)> {
-    with(
-        with(
-            with(harry(), "VACCINE_GIVEN", "Gardasil9"),
-            "ANATOMICAL_SITE",
-            "left deltoid",
-        ),
-        "DOSE_SEQUENCE",
-        "1",
-    )
+    with(with(with(harry(), "VACCINE_GIVEN", "Gardasil9"), "ANATOMICAL_SITE", "left deltoid"), "DOSE_SEQUENCE", "1")
 }
 
 fn check(row: &[(&str, &str)]) -> Listed {
     let reference = reference(&ALL);
-    validate_bytes(
-        csv(row).as_bytes(),
-        &national(&reference, TODAY),
-        &Limits::default(),
-    )
-    .expect("accepted file")
-    .1
+    validate_bytes(csv(row).as_bytes(), &national(&reference, TODAY), &Limits::default()).expect("accepted file").1
 }
 
 fn only(header: &str, message: &str) -> Listed {
@@ -118,55 +102,33 @@ fn when_national_record_cells_are_blank_should_ask_for_each() {
             at(2, "ANATOMICAL_SITE", "Enter an anatomical site."),
             at(2, "LOCAL_PATIENT_ID", "Enter a local patient ID."),
             at(2, "LOCAL_PATIENT_ID_URI", "Enter a local patient ID URI."),
-            at(
-                2,
-                "PERSON_POSTCODE",
-                "Enter a valid postcode, such as SW1A 1AA."
-            ),
+            at(2, "PERSON_POSTCODE", "Enter a valid postcode, such as SW1A 1AA."),
             at(2, "PERFORMING_PROFESSIONAL_FORENAME", "Enter a forename."),
             at(2, "PERFORMING_PROFESSIONAL_SURNAME", "Enter a surname."),
             at(2, "ORGANISATION_CODE", "Enter an organisation code."),
             at(2, "SCHOOL_URN", "Enter a school URN."),
         ]
     );
-    assert_eq!(
-        check(&with(harry(), "VACCINE_GIVEN", "")),
-        only("VACCINE_GIVEN", "Enter a vaccine name.")
-    );
+    assert_eq!(check(&with(harry(), "VACCINE_GIVEN", "")), only("VACCINE_GIVEN", "Enter a vaccine name."));
 }
 
 #[test]
 fn when_flu_performer_columns_are_missing_should_require_them() {
-    let row = without(
-        without(harry(), "PERFORMING_PROFESSIONAL_FORENAME"),
-        "PERFORMING_PROFESSIONAL_SURNAME",
-    );
+    let row = without(without(harry(), "PERFORMING_PROFESSIONAL_FORENAME"), "PERFORMING_PROFESSIONAL_SURNAME");
     assert_eq!(
         check(&row),
         vec![
-            base(
-                2,
-                "<code>PERFORMING_PROFESSIONAL_FORENAME</code> is required"
-            ),
-            base(
-                2,
-                "<code>PERFORMING_PROFESSIONAL_SURNAME</code> is required"
-            ),
+            base(2, "<code>PERFORMING_PROFESSIONAL_FORENAME</code> is required"),
+            base(2, "<code>PERFORMING_PROFESSIONAL_SURNAME</code> is required"),
         ]
     );
-    let hpv = without(
-        without(hpv(), "PERFORMING_PROFESSIONAL_FORENAME"),
-        "PERFORMING_PROFESSIONAL_SURNAME",
-    );
+    let hpv = without(without(hpv(), "PERFORMING_PROFESSIONAL_FORENAME"), "PERFORMING_PROFESSIONAL_SURNAME");
     assert_eq!(check(&hpv), Listed::new(), "only flu needs a performer");
 }
 
 #[test]
 fn when_hpv_dose_is_missing_or_out_of_range_should_say_so() {
-    assert_eq!(
-        check(&without(hpv(), "DOSE_SEQUENCE")),
-        vec![base(2, "<code>DOSE_SEQUENCE</code> is required")]
-    );
+    assert_eq!(check(&without(hpv(), "DOSE_SEQUENCE")), vec![base(2, "<code>DOSE_SEQUENCE</code> is required")]);
     assert_eq!(
         check(&with(hpv(), "DOSE_SEQUENCE", "")),
         only(
@@ -174,30 +136,14 @@ fn when_hpv_dose_is_missing_or_out_of_range_should_say_so() {
             "Enter a dose sequence number, for example, 1, 2 or 3. The dose sequence number cannot be greater than 6."
         )
     );
-    assert_eq!(
-        check(&with(hpv(), "DOSE_SEQUENCE", "4")),
-        only("DOSE_SEQUENCE", "must be less than or equal to 3")
-    );
-    assert_eq!(
-        check(&with(harry(), "DOSE_SEQUENCE", "3")),
-        only("DOSE_SEQUENCE", "must be less than or equal to 2")
-    );
+    assert_eq!(check(&with(hpv(), "DOSE_SEQUENCE", "4")), only("DOSE_SEQUENCE", "must be less than or equal to 3"));
+    assert_eq!(check(&with(harry(), "DOSE_SEQUENCE", "3")), only("DOSE_SEQUENCE", "must be less than or equal to 2"));
 }
 
 #[test]
 fn when_vaccine_is_not_flu_or_hpv_should_not_be_accepted() {
-    let menquadfi = with(
-        with(harry(), "VACCINE_GIVEN", "MenQuadfi"),
-        "ANATOMICAL_SITE",
-        "left deltoid",
-    );
-    assert_eq!(
-        check(&menquadfi),
-        only(
-            "VACCINE_GIVEN",
-            "This vaccine programme is not accepted in this upload."
-        )
-    );
+    let menquadfi = with(with(harry(), "VACCINE_GIVEN", "MenQuadfi"), "ANATOMICAL_SITE", "left deltoid");
+    assert_eq!(check(&menquadfi), only("VACCINE_GIVEN", "This vaccine programme is not accepted in this upload."));
     assert_eq!(
         check(&with(harry(), "VACCINE_GIVEN", "Vaxigrip9")),
         only("VACCINE_GIVEN", "This vaccine is not valid.")
@@ -208,17 +154,11 @@ fn when_vaccine_is_not_flu_or_hpv_should_not_be_accepted() {
 fn when_site_does_not_suit_the_vaccine_should_say_so_with_mavis_s_typo() {
     assert_eq!(
         check(&with(hpv(), "ANATOMICAL_SITE", "nasal")),
-        only(
-            "ANATOMICAL_SITE",
-            "Enter a anatomical site that is appropriate for the vaccine."
-        )
+        only("ANATOMICAL_SITE", "Enter a anatomical site that is appropriate for the vaccine.")
     );
     assert_eq!(
         check(&with(harry(), "ANATOMICAL_SITE", "left thigh")),
-        only(
-            "ANATOMICAL_SITE",
-            "Enter a anatomical site that is appropriate for the vaccine."
-        )
+        only("ANATOMICAL_SITE", "Enter a anatomical site that is appropriate for the vaccine.")
     );
 }
 
@@ -226,38 +166,21 @@ fn when_site_does_not_suit_the_vaccine_should_say_so_with_mavis_s_typo() {
 fn when_national_values_are_outside_the_rules_should_say_so() {
     assert_eq!(
         check(&with(hpv(), "DATE_OF_VACCINATION", "20250514")),
-        only(
-            "DATE_OF_VACCINATION",
-            "must be in the current academic year"
-        ),
+        only("DATE_OF_VACCINATION", "must be in the current academic year"),
         "every national-reporting date, not just flu"
     );
     assert_eq!(
         check(&with(harry(), "PERSON_POSTCODE", "")),
-        only(
-            "PERSON_POSTCODE",
-            "Enter a valid postcode, such as SW1A 1AA."
-        ),
+        only("PERSON_POSTCODE", "Enter a valid postcode, such as SW1A 1AA."),
         "required even with an NHS number"
     );
-    assert_eq!(
-        check(&without(harry(), "PERSON_POSTCODE")),
-        vec![base(2, "<code>PERSON_POSTCODE</code> is required")]
-    );
+    assert_eq!(check(&without(harry(), "PERSON_POSTCODE")), vec![base(2, "<code>PERSON_POSTCODE</code> is required")]);
 }
 
 #[test]
 fn when_national_row_has_point_of_care_values_should_ignore_them() {
     let row = with(
-        with(
-            with(
-                with(harry(), "ORGANISATION_CODE", "XYZ"),
-                "PROGRAMME",
-                "Polio",
-            ),
-            "REASON_NOT_VACCINATED",
-            "Refused",
-        ),
+        with(with(with(harry(), "ORGANISATION_CODE", "XYZ"), "PROGRAMME", "Polio"), "REASON_NOT_VACCINATED", "Refused"),
         "CARE_SETTING",
         "community setting",
     );
@@ -281,8 +204,7 @@ fn when_vaccinated_is_n_should_skip_every_check_and_count_the_row_as_ignored() {
     let broken = without(broken, "VACCINE_GIVEN");
     let reference = reference(&ALL);
     let ctx = national(&reference, TODAY);
-    let (outcome, errors) =
-        validate_bytes(csv(&broken).as_bytes(), &ctx, &Limits::default()).unwrap();
+    let (outcome, errors) = validate_bytes(csv(&broken).as_bytes(), &ctx, &Limits::default()).unwrap();
     assert_eq!(errors, Listed::new());
     assert_eq!((outcome.rows, outcome.ignored), (1, 1));
     let rows = rows_of(csv(&broken).as_bytes(), &ctx);
@@ -291,11 +213,7 @@ fn when_vaccinated_is_n_should_skip_every_check_and_count_the_row_as_ignored() {
 
 #[test]
 fn when_vaccinated_cannot_be_decided_should_report_only_that() {
-    let row = with(
-        with(harry(), "VACCINATED", "maybe"),
-        "PERSON_DOB",
-        "not a date",
-    );
+    let row = with(with(harry(), "VACCINATED", "maybe"), "PERSON_DOB", "not a date");
     assert_eq!(
         check(&row),
         only(
@@ -303,16 +221,8 @@ fn when_vaccinated_cannot_be_decided_should_report_only_that() {
             "You need to record whether the child was vaccinated or not. Enter ‘Y’ or ‘N’ in the ‘VACCINATED’ column."
         )
     );
-    assert_eq!(
-        check(&with(harry(), "VACCINATED", "")),
-        Listed::new(),
-        "blank means vaccinated"
-    );
-    assert_eq!(
-        check(&without(harry(), "VACCINATED")),
-        Listed::new(),
-        "absent means vaccinated"
-    );
+    assert_eq!(check(&with(harry(), "VACCINATED", "")), Listed::new(), "blank means vaccinated");
+    assert_eq!(check(&without(harry(), "VACCINATED")), Listed::new(), "absent means vaccinated");
 }
 
 #[test]
@@ -322,11 +232,7 @@ fn when_national_duplicates_differ_in_batch_should_not_be_duplicates() {
     let other_batch = csv(&with(harry(), "BATCH_NUMBER", "XYZ789"));
     let file = format!("{}{}\n", csv(&harry()), other_batch.lines().nth(1).unwrap());
     let (_, errors) = validate_bytes(file.as_bytes(), &ctx, &Limits::default()).unwrap();
-    assert_eq!(
-        errors,
-        Listed::new(),
-        "national reporting compares the batch too"
-    );
+    assert_eq!(errors, Listed::new(), "national reporting compares the batch too");
 }
 
 #[test]

@@ -2,9 +2,7 @@
 //! for the current academic year and carry everything a live record would. Clock 2025-05-20 (AY 2024); session 7
 //! is at school 123456 on 2025-05-20 for HPV and flu, session 8 at the team's generic clinic.
 
-use super::test_support::{
-    ALL, Listed, at, base, csv, errors, poc, reference, rows_of, with, without,
-};
+use super::test_support::{ALL, Listed, at, base, csv, errors, poc, reference, rows_of, with, without};
 use crate::domain::Programme;
 use crate::domain::vaccination::{Protocol, RecordSource};
 
@@ -55,10 +53,7 @@ fn when_offline_row_is_complete_should_become_a_service_record_at_the_session() 
     assert_eq!(d.source, RecordSource::Service);
     assert_eq!(d.notify_parents, Some(true));
     assert_eq!(d.session_id, Some(7));
-    assert_eq!(
-        (d.location.as_deref(), d.location_name.as_ref()),
-        (Some("123456"), None)
-    );
+    assert_eq!((d.location.as_deref(), d.location_name.as_ref()), (Some("123456"), None));
     assert_eq!(d.performer.user_email.as_deref(), Some("nurse@example.com"));
     assert_eq!(d.notes.as_deref(), Some("Brave"));
     assert_eq!(d.protocol, Some(Protocol::Pgd));
@@ -82,15 +77,9 @@ fn when_offline_row_lacks_record_columns_should_require_each_in_order() {
         check(&row),
         vec![
             base(2, "<code>BATCH_EXPIRY_DATE</code> is required"),
-            base(
-                2,
-                "<code>BATCH_NUMBER</code> or <code>Vaccination batch number</code> is required"
-            ),
+            base(2, "<code>BATCH_NUMBER</code> or <code>Vaccination batch number</code> is required"),
             base(2, "<code>ANATOMICAL_SITE</code> is required"),
-            base(
-                2,
-                "<code>DOSE_SEQUENCE</code> or <code>Vaccination type</code> is required"
-            ),
+            base(2, "<code>DOSE_SEQUENCE</code> or <code>Vaccination type</code> is required"),
             base(2, "<code>PERFORMING_PROFESSIONAL_EMAIL</code> is required"),
             base(2, "<code>ORGANISATION_CODE</code> is required"),
             base(2, "<code>VACCINE_GIVEN</code> is required"),
@@ -123,11 +112,7 @@ fn when_offline_record_cells_are_blank_should_ask_for_each() {
                 "DOSE_SEQUENCE",
                 "Enter a dose sequence number, for example, 1, 2 or 3. The dose sequence number cannot be greater than 6."
             ),
-            at(
-                2,
-                "PERFORMING_PROFESSIONAL_EMAIL",
-                "Enter a valid email address."
-            ),
+            at(2, "PERFORMING_PROFESSIONAL_EMAIL", "Enter a valid email address."),
             at(2, "ORGANISATION_CODE", "Enter an organisation code."),
             at(2, "VACCINE_GIVEN", "Enter a vaccine name."),
         ]
@@ -138,35 +123,19 @@ fn when_offline_record_cells_are_blank_should_ask_for_each() {
 fn when_offline_values_do_not_fit_the_team_or_session_should_say_so() {
     assert_eq!(
         check(&with(offline_row(), "ORGANISATION_CODE", "XYZ")),
-        only(
-            "ORGANISATION_CODE",
-            "Enter an organisation code that matches the current team."
-        )
+        only("ORGANISATION_CODE", "Enter an organisation code that matches the current team.")
     );
     assert_eq!(
-        check(&with(
-            offline_row(),
-            "PERFORMING_PROFESSIONAL_EMAIL",
-            "nobody@example.com"
-        )),
-        only(
-            "PERFORMING_PROFESSIONAL_EMAIL",
-            "Enter a valid email address."
-        )
+        check(&with(offline_row(), "PERFORMING_PROFESSIONAL_EMAIL", "nobody@example.com")),
+        only("PERFORMING_PROFESSIONAL_EMAIL", "Enter a valid email address.")
     );
     assert_eq!(
         check(&with(offline_row(), "DATE_OF_VACCINATION", "20250519")),
-        only(
-            "DATE_OF_VACCINATION",
-            "Enter a date that matches when the vaccination session took place."
-        )
+        only("DATE_OF_VACCINATION", "Enter a date that matches when the vaccination session took place.")
     );
     assert_eq!(
         check(&with(offline_row(), "ANATOMICAL_SITE", "Nasal")),
-        only(
-            "ANATOMICAL_SITE",
-            "Enter a anatomical site that is appropriate for the vaccine."
-        )
+        only("ANATOMICAL_SITE", "Enter a anatomical site that is appropriate for the vaccine.")
     );
     assert_eq!(
         check(&with(offline_row(), "TIME_OF_VACCINATION", "13:00")),
@@ -177,24 +146,12 @@ fn when_offline_values_do_not_fit_the_team_or_session_should_say_so() {
 
 #[test]
 fn when_offline_programme_is_not_the_session_s_should_refuse_programme_and_vaccine() {
-    let menacwy = with(
-        with(offline_row(), "PROGRAMME", "MenACWY"),
-        "VACCINE_GIVEN",
-        "MenQuadfi",
-    );
+    let menacwy = with(with(offline_row(), "PROGRAMME", "MenACWY"), "VACCINE_GIVEN", "MenQuadfi");
     assert_eq!(
         check(&menacwy),
         vec![
-            at(
-                2,
-                "PROGRAMME",
-                "This programme is not available in this session."
-            ),
-            at(
-                2,
-                "VACCINE_GIVEN",
-                "This vaccine is not available in this session."
-            ),
+            at(2, "PROGRAMME", "This programme is not available in this session."),
+            at(2, "VACCINE_GIVEN", "This vaccine is not available in this session."),
         ]
     );
 }
@@ -203,28 +160,15 @@ fn when_offline_programme_is_not_the_session_s_should_refuse_programme_and_vacci
 fn when_session_id_is_not_one_of_the_team_s_current_sessions_should_not_recognise_it() {
     // 9 is last academic year's, 10 another team's.
     for id in ["abc", "999", "9", "10"] {
-        assert_eq!(
-            check(&with(offline_row(), "SESSION_ID", id)),
-            only("SESSION_ID", SESSION_NOT_RECOGNISED),
-            "{id}"
-        );
+        assert_eq!(check(&with(offline_row(), "SESSION_ID", id)), only("SESSION_ID", SESSION_NOT_RECOGNISED), "{id}");
     }
 }
 
 #[test]
 fn when_offline_in_the_community_should_need_one_of_the_team_s_clinics() {
     let community = with(offline_row(), "CARE_SETTING", "2");
-    assert_eq!(
-        check(&community),
-        vec![base(
-            2,
-            "<code>CLINIC_NAME</code> or <code>Event done at</code> is required"
-        )]
-    );
-    assert_eq!(
-        check(&with(community.clone(), "CLINIC_NAME", "")),
-        only("CLINIC_NAME", "Enter a clinic name.")
-    );
+    assert_eq!(check(&community), vec![base(2, "<code>CLINIC_NAME</code> or <code>Event done at</code> is required")]);
+    assert_eq!(check(&with(community.clone(), "CLINIC_NAME", "")), only("CLINIC_NAME", "Enter a clinic name."));
     for name in ["Nowhere", "Other Clinic", "Community clinic"] {
         assert_eq!(
             check(&with(community.clone(), "CLINIC_NAME", name)),
@@ -232,11 +176,7 @@ fn when_offline_in_the_community_should_need_one_of_the_team_s_clinics() {
             "{name}: not one of the team's community clinics"
         );
     }
-    let at_clinic = with(
-        with(community, "CLINIC_NAME", "leeds clinic"),
-        "SESSION_ID",
-        "8",
-    );
+    let at_clinic = with(with(community, "CLINIC_NAME", "leeds clinic"), "SESSION_ID", "8");
     assert_eq!(check(&at_clinic), Listed::new());
     let reference = reference(&ALL);
     let rows = rows_of(csv(&at_clinic).as_bytes(), &poc(&reference, TODAY));
@@ -248,19 +188,12 @@ fn when_offline_in_the_community_should_need_one_of_the_team_s_clinics() {
 #[test]
 fn when_offline_location_type_is_not_school_should_read_the_clinic_from_event_done_at() {
     let row = with(
-        with(
-            without(offline_row(), "CARE_SETTING"),
-            "Event location type",
-            "Clinic",
-        ),
+        with(without(offline_row(), "CARE_SETTING"), "Event location type", "Clinic"),
         "Event done at",
         "Leeds Clinic",
     );
     assert_eq!(check(&row), Listed::new());
-    assert_eq!(
-        check(&with(row, "Event done at", "Elsewhere")),
-        only("Event done at", "is not recognised")
-    );
+    assert_eq!(check(&with(row, "Event done at", "Elsewhere")), only("Event done at", "is not recognised"));
 }
 
 #[test]
@@ -272,11 +205,7 @@ fn when_supplier_is_not_the_performer_should_choose_the_protocol_by_method() {
     assert_eq!(injected.protocol, Some(Protocol::National));
     let nasal = with(
         with(
-            with(
-                with(supplied, "PROGRAMME", "Flu"),
-                "VACCINE_GIVEN",
-                "AstraZeneca Fluenz",
-            ),
+            with(with(supplied, "PROGRAMME", "Flu"), "VACCINE_GIVEN", "AstraZeneca Fluenz"),
             "ANATOMICAL_SITE",
             "Nasal",
         ),

@@ -13,29 +13,20 @@ use super::VaccinationContext;
 use super::columns::{Columns, Format};
 use super::vaccination_type::{TypeDose, parse_vaccination_type};
 use super::values::{
-    CareSetting, ProgrammeChoice, default_dose, dose_code, parse_care_setting, parse_delivery_site,
-    parse_reason, parse_vaccinated, parse_vaccination_gender, programme_for_name,
+    CareSetting, ProgrammeChoice, default_dose, dose_code, parse_care_setting, parse_delivery_site, parse_reason,
+    parse_vaccinated, parse_vaccination_gender, programme_for_name,
 };
 use crate::csv_import::file::{Column, Field, Headers, Row};
-use crate::csv_import::values::{
-    parse_date, parse_integer, parse_postcode, parse_time, remove_whitespace,
-};
+use crate::csv_import::values::{parse_date, parse_integer, parse_postcode, parse_time, remove_whitespace};
 use crate::domain::reference::SchoolLookup;
 use crate::domain::vaccination::{DeliverySite, VaccinationOutcome};
-use crate::domain::{
-    AcademicYear, Clinic, Gender, Programme, ReferenceData, School, Session, User,
-};
+use crate::domain::{AcademicYear, Clinic, Gender, Programme, ReferenceData, School, Session, User};
 use crate::reference::vaccines::Vaccine;
 
 /// Every programme, for national reporting: the programme comes from the vaccine, and a vaccine of a programme
 /// that is not reported must still be recognised to say so ("This vaccine programme is not accepted…").
-const ALL_PROGRAMMES: [Programme; 5] = [
-    Programme::Flu,
-    Programme::Hpv,
-    Programme::Menacwy,
-    Programme::Mmr,
-    Programme::TdIpv,
-];
+const ALL_PROGRAMMES: [Programme; 5] =
+    [Programme::Flu, Programme::Hpv, Programme::Menacwy, Programme::Mmr, Programme::TdIpv];
 
 pub(super) const URN_HOME_EDUCATED: &str = "999999";
 pub(super) const URN_UNKNOWN: &str = "888888";
@@ -214,13 +205,8 @@ impl<'c, 'r> Reader<'c, 'r> {
             .as_ref()
             .and_then(|t| t.vaccine_name.clone())
             .or_else(|| value(f.vaccine).map(String::from));
-        let vaccine = vaccine_name
-            .as_deref()
-            .and_then(|name| self.ctx.catalogue.find_for_upload(name, offered));
-        let programme_name = vaccination_type
-            .as_ref()
-            .and_then(|t| t.programme_name)
-            .or(value(f.programme));
+        let vaccine = vaccine_name.as_deref().and_then(|name| self.ctx.catalogue.find_for_upload(name, offered));
+        let programme_name = vaccination_type.as_ref().and_then(|t| t.programme_name).or(value(f.programme));
         let programme = programme_name
             .and_then(|name| programme_for_name(name, offered))
             .or_else(|| vaccine.map(|v| ProgrammeChoice::plain(v.programme)));
@@ -242,10 +228,7 @@ impl<'c, 'r> Reader<'c, 'r> {
 
         let clinic = value(f.clinic_name).and_then(|name| {
             let name = name.to_lowercase();
-            reference
-                .clinics
-                .iter()
-                .find(|c| c.team_id == team.id && !c.generic && c.name.to_lowercase() == name)
+            reference.clinics.iter().find(|c| c.team_id == team.id && !c.generic && c.name.to_lowercase() == name)
         });
 
         Reading {
@@ -262,9 +245,7 @@ impl<'c, 'r> Reader<'c, 'r> {
             time: value(f.time_of_vaccination).and_then(parse_time),
             date_of_birth: value(f.date_of_birth).and_then(parse_date),
             gender: value(f.gender).and_then(parse_vaccination_gender),
-            nhs_number: value(f.nhs_number)
-                .map(remove_whitespace)
-                .filter(|n| !n.is_empty()),
+            nhs_number: value(f.nhs_number).map(remove_whitespace).filter(|n| !n.is_empty()),
             postcode: value(f.postcode).and_then(parse_postcode),
             site: value(f.site).and_then(parse_delivery_site),
             batch_expiry: value(f.batch_expiry).and_then(parse_date),
@@ -283,9 +264,10 @@ impl<'c, 'r> Reader<'c, 'r> {
     fn session(&self, id: &str) -> Option<&'r Session> {
         let id = parse_integer(id)?;
         let reference: &'r ReferenceData = self.ctx.reference;
-        reference.sessions.iter().find(|s| {
-            s.id == id && s.team_id == self.ctx.team.id && s.academic_year == self.current_year.0
-        })
+        reference
+            .sessions
+            .iter()
+            .find(|s| s.id == id && s.team_id == self.ctx.team.id && s.academic_year == self.current_year.0)
     }
 }
 
@@ -298,17 +280,14 @@ fn resolve_dose(
     programme: Option<ProgrammeChoice>,
 ) -> Option<i64> {
     let written = type_dose.or_else(|| {
-        dose_cell
-            .map(|cell| remove_whitespace(cell).to_uppercase())
-            .filter(|code| !code.is_empty())
-            .map(TypeDose::Text)
+        dose_cell.map(|cell| remove_whitespace(cell).to_uppercase()).filter(|code| !code.is_empty()).map(TypeDose::Text)
     });
     match written {
         None => programme.and_then(|p| default_dose(p.programme)),
         Some(TypeDose::Number(number)) => Some(number),
-        Some(TypeDose::Text(code)) => programme
-            .and_then(|p| dose_code(p.programme, &code))
-            .or_else(|| dose_cell.and_then(parse_integer)),
+        Some(TypeDose::Text(code)) => {
+            programme.and_then(|p| dose_code(p.programme, &code)).or_else(|| dose_cell.and_then(parse_integer))
+        }
     }
 }
 
@@ -369,77 +348,29 @@ mod tests {
 
     #[test]
     fn when_dose_cell_is_a_code_or_number_should_resolve_it() {
-        assert_eq!(
-            resolve_dose(None, Some("2"), choice(Programme::Mmr)),
-            Some(2)
-        );
-        assert_eq!(
-            resolve_dose(None, Some("2p"), choice(Programme::Hpv)),
-            Some(2)
-        );
-        assert_eq!(
-            resolve_dose(None, Some("1 B"), choice(Programme::TdIpv)),
-            Some(4)
-        );
-        assert_eq!(
-            resolve_dose(None, Some("0"), choice(Programme::Hpv)),
-            Some(0)
-        );
-        assert_eq!(
-            resolve_dose(None, Some("7"), choice(Programme::Hpv)),
-            Some(7)
-        );
+        assert_eq!(resolve_dose(None, Some("2"), choice(Programme::Mmr)), Some(2));
+        assert_eq!(resolve_dose(None, Some("2p"), choice(Programme::Hpv)), Some(2));
+        assert_eq!(resolve_dose(None, Some("1 B"), choice(Programme::TdIpv)), Some(4));
+        assert_eq!(resolve_dose(None, Some("0"), choice(Programme::Hpv)), Some(0));
+        assert_eq!(resolve_dose(None, Some("7"), choice(Programme::Hpv)), Some(7));
         assert_eq!(resolve_dose(None, Some("1P"), choice(Programme::Flu)), None);
-        assert_eq!(
-            resolve_dose(None, Some("first"), choice(Programme::Hpv)),
-            None
-        );
+        assert_eq!(resolve_dose(None, Some("first"), choice(Programme::Hpv)), None);
     }
 
     #[test]
     fn when_dose_cell_names_a_scheduled_booster_should_never_match() {
         for programme in [Programme::Menacwy, Programme::TdIpv] {
-            assert_eq!(
-                resolve_dose(None, Some("1st Scheduled Booster"), choice(programme)),
-                None
-            );
-            assert_eq!(
-                resolve_dose(None, Some("2nd Scheduled Booster"), choice(programme)),
-                None
-            );
+            assert_eq!(resolve_dose(None, Some("1st Scheduled Booster"), choice(programme)), None);
+            assert_eq!(resolve_dose(None, Some("2nd Scheduled Booster"), choice(programme)), None);
         }
     }
 
     #[test]
     fn when_vaccination_type_has_a_dose_should_win_over_the_cell() {
-        assert_eq!(
-            resolve_dose(Some(TypeDose::Number(2)), Some("1"), choice(Programme::Hpv)),
-            Some(2)
-        );
-        assert_eq!(
-            resolve_dose(
-                Some(TypeDose::Text("2B".into())),
-                None,
-                choice(Programme::Menacwy)
-            ),
-            Some(3)
-        );
+        assert_eq!(resolve_dose(Some(TypeDose::Number(2)), Some("1"), choice(Programme::Hpv)), Some(2));
+        assert_eq!(resolve_dose(Some(TypeDose::Text("2B".into())), None, choice(Programme::Menacwy)), Some(3));
         // Text that is not a code falls back to the DOSE_SEQUENCE cell, as Mavis does.
-        assert_eq!(
-            resolve_dose(
-                Some(TypeDose::Text("booster".into())),
-                Some("3"),
-                choice(Programme::Hpv)
-            ),
-            Some(3)
-        );
-        assert_eq!(
-            resolve_dose(
-                Some(TypeDose::Text("booster".into())),
-                None,
-                choice(Programme::Hpv)
-            ),
-            None
-        );
+        assert_eq!(resolve_dose(Some(TypeDose::Text("booster".into())), Some("3"), choice(Programme::Hpv)), Some(3));
+        assert_eq!(resolve_dose(Some(TypeDose::Text("booster".into())), None, choice(Programme::Hpv)), None);
     }
 }

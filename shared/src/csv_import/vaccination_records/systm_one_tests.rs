@@ -11,13 +11,7 @@ const TODAY: &str = "2025-05-20";
 const HEADER: &str = "Date of birth,NHS number,Vaccination area code,Vaccination batch number,Vaccination reason,Vaccination type,First name,Postcode,Sex,Surname,Event date,Event location type,Event time,Team ID,School,School code,Patient Count";
 
 /// A SystmOne line for one child: only the cells the tests vary are parameters.
-fn line(
-    first_name: &str,
-    vaccination_type: &str,
-    event_date: &str,
-    location_type: &str,
-    school: &str,
-) -> String {
+fn line(first_name: &str, vaccination_type: &str, event_date: &str, location_type: &str, school: &str) -> String {
     format!(
         "20100912,,AREA1,AB123,Routine,{vaccination_type},{first_name},LE3 2DA,Female,Pickle,{event_date},\
          {location_type},,T1,Some School,{school},1"
@@ -30,13 +24,7 @@ fn file(lines: &[String]) -> String {
 
 fn check(lines: &[String]) -> Listed {
     let reference = reference(&ALL);
-    validate_bytes(
-        file(lines).as_bytes(),
-        &poc(&reference, TODAY),
-        &Limits::default(),
-    )
-    .expect("accepted file")
-    .1
+    validate_bytes(file(lines).as_bytes(), &poc(&reference, TODAY), &Limits::default()).expect("accepted file").1
 }
 
 #[test]
@@ -53,16 +41,8 @@ fn when_systm_one_file_is_read_should_resolve_programme_vaccine_and_dose() {
 
     let reference = reference(&ALL);
     let rows = rows_of(file(&lines).as_bytes(), &poc(&reference, TODAY));
-    let resolved: Vec<_> = rows
-        .iter()
-        .map(|r| {
-            (
-                r.details.programme,
-                r.details.vaccine.as_deref(),
-                r.details.dose_sequence,
-            )
-        })
-        .collect();
+    let resolved: Vec<_> =
+        rows.iter().map(|r| (r.details.programme, r.details.vaccine.as_deref(), r.details.dose_sequence)).collect();
     assert_eq!(
         resolved,
         [
@@ -75,43 +55,21 @@ fn when_systm_one_file_is_read_should_resolve_programme_vaccine_and_dose() {
         ]
     );
     assert!(
-        rows.iter()
-            .all(|r| r.details.outcome == VaccinationOutcome::Administered
-                && r.details.source == RecordSource::HistoricalUpload)
+        rows.iter().all(|r| r.details.outcome == VaccinationOutcome::Administered
+            && r.details.source == RecordSource::HistoricalUpload)
     );
 
     let chyna = &rows[0];
     assert_eq!(chyna.details.batch_number.as_deref(), Some("AB123"));
     assert_eq!(chyna.details.performed_at, london("2025-01-15", "10:30"));
     assert!(chyna.details.time_given);
-    assert_eq!(
-        chyna.child.school_urn.as_deref(),
-        Some("110158"),
-        "SystmOne code TT110158"
-    );
-    assert_eq!(
-        chyna.details.location_name.as_deref(),
-        Some("School 110158")
-    );
-    assert_eq!(
-        chyna.child.attributes.nhs_number.as_deref(),
-        Some("7420180008")
-    );
+    assert_eq!(chyna.child.school_urn.as_deref(), Some("110158"), "SystmOne code TT110158");
+    assert_eq!(chyna.details.location_name.as_deref(), Some("School 110158"));
+    assert_eq!(chyna.child.attributes.nhs_number.as_deref(), Some("7420180008"));
     assert_eq!(rows[1].child.gender, Gender::NotKnown, "Sex Unknown");
-    assert_eq!(
-        rows[2].details.location_name.as_deref(),
-        Some("School 123456")
-    );
-    assert_eq!(
-        rows[3].details.location_name.as_deref(),
-        Some("Unknown"),
-        "community setting without a clinic name"
-    );
-    assert_eq!(
-        rows[5].details.location_name.as_deref(),
-        Some("Some School"),
-        "unknown setting: the School column"
-    );
+    assert_eq!(rows[2].details.location_name.as_deref(), Some("School 123456"));
+    assert_eq!(rows[3].details.location_name.as_deref(), Some("Unknown"), "community setting without a clinic name");
+    assert_eq!(rows[5].details.location_name.as_deref(), Some("Some School"), "unknown setting: the School column");
 }
 
 #[test]
@@ -127,19 +85,11 @@ fn when_dose_in_vaccination_type_is_unknown_or_out_of_range_should_give_a_row_er
     assert_eq!(
         check(&lines),
         vec![
-            at(
-                2,
-                header,
-                "Enter a dose sequence number, for example, 1, 2 or 3."
-            ),
+            at(2, header, "Enter a dose sequence number, for example, 1, 2 or 3."),
             at(3, header, "must be less than or equal to 3"),
             at(4, header, "must be less than or equal to 6"),
             at(5, header, "must be greater than 0"),
-            at(
-                6,
-                header,
-                "Enter a dose sequence number, for example, 1, 2 or 3."
-            ),
+            at(6, header, "Enter a dose sequence number, for example, 1, 2 or 3."),
         ]
     );
 }
@@ -149,11 +99,7 @@ fn when_vaccination_type_names_an_unknown_vaccine_should_refuse_programme_and_va
     assert_eq!(
         check(&[line("A", "Gardasil99 1", "20240110", "School", "")]),
         vec![
-            at(
-                2,
-                "Vaccination type",
-                "This programme is not available in this session."
-            ),
+            at(2, "Vaccination type", "This programme is not available in this session."),
             at(2, "Vaccination type", "This vaccine is not valid."),
         ]
     );
@@ -172,14 +118,7 @@ fn when_vaccination_type_names_a_programme_the_team_lacks_should_refuse_it() {
         &Limits::default(),
     )
     .unwrap();
-    assert_eq!(
-        errors,
-        vec![at(
-            2,
-            "Vaccination type",
-            "This programme is not available in this session."
-        )]
-    );
+    assert_eq!(errors, vec![at(2, "Vaccination type", "This programme is not available in this session.")]);
 }
 
 #[test]
@@ -187,14 +126,7 @@ fn when_vaccination_type_spells_out_a_scheduled_booster_should_match_the_code_ta
     // Unlike DOSE_SEQUENCE, the dose text of Vaccination type keeps its spaces, so the named boosters match.
     let reference = reference(&ALL);
     let rows = rows_of(
-        file(&[line(
-            "A",
-            "Td/IPV 1st Scheduled Booster",
-            "20240110",
-            "School",
-            "",
-        )])
-        .as_bytes(),
+        file(&[line("A", "Td/IPV 1st Scheduled Booster", "20240110", "School", "")]).as_bytes(),
         &poc(&reference, TODAY),
     );
     assert_eq!(rows[0].details.dose_sequence, Some(4));

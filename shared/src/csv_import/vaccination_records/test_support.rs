@@ -13,27 +13,16 @@ use super::{VaccinationContext, ValidationOutcome, read_rows, validate_at};
 use crate::csv_import::values::london_date_time;
 use crate::csv_import::{Limits, ValidateError};
 use crate::domain::vaccination::VaccinationRow;
-use crate::domain::{
-    Clinic, Programme, ReferenceData, RowError, School, Session, Team, TeamKind, User,
-};
+use crate::domain::{Clinic, Programme, ReferenceData, RowError, School, Session, Team, TeamKind, User};
 use crate::reference::vaccines::VaccineCatalogue;
 
 pub static CATALOGUE: LazyLock<VaccineCatalogue> = LazyLock::new(VaccineCatalogue::bundled);
 
-pub const ALL: [Programme; 5] = [
-    Programme::Flu,
-    Programme::Hpv,
-    Programme::Menacwy,
-    Programme::Mmr,
-    Programme::TdIpv,
-];
+pub const ALL: [Programme; 5] = [Programme::Flu, Programme::Hpv, Programme::Menacwy, Programme::Mmr, Programme::TdIpv];
 
 /// The shared Mavis fixtures, read from the steering repository next to this workspace.
 pub fn fixture(path: &str) -> Vec<u8> {
-    let full = format!(
-        "{}/../../shared/fixtures/mavis/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let full = format!("{}/../../shared/fixtures/mavis/{path}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&full).unwrap_or_else(|error| panic!("cannot read fixture {full}: {error}"))
 }
 
@@ -91,18 +80,8 @@ pub fn reference(programmes: &[Programme]) -> ReferenceData {
     ReferenceData {
         teams: vec![
             team("team-a", "R1L", TeamKind::PointOfCare, programmes),
-            team(
-                "nr-team",
-                "R1L",
-                TeamKind::NationalReporting,
-                &[Programme::Flu, Programme::Hpv],
-            ),
-            team(
-                "other-team",
-                "OTH",
-                TeamKind::PointOfCare,
-                &[Programme::Hpv],
-            ),
+            team("nr-team", "R1L", TeamKind::NationalReporting, &[Programme::Flu, Programme::Hpv]),
+            team("other-team", "OTH", TeamKind::PointOfCare, &[Programme::Hpv]),
         ],
         schools: vec![
             school("123456", None, None, "team-a"),
@@ -120,12 +99,7 @@ pub fn reference(programmes: &[Programme]) -> ReferenceData {
                 team_id: "team-a".into(),
                 generic: true,
             },
-            Clinic {
-                id: "leeds-clinic".into(),
-                name: "Leeds Clinic".into(),
-                team_id: "team-a".into(),
-                generic: false,
-            },
+            Clinic { id: "leeds-clinic".into(), name: "Leeds Clinic".into(), team_id: "team-a".into(), generic: false },
             Clinic {
                 id: "other-clinic".into(),
                 name: "Other Clinic".into(),
@@ -160,22 +134,12 @@ pub fn reference(programmes: &[Programme]) -> ReferenceData {
 
 /// Team A's context (the first team) on `today`.
 pub fn poc<'a>(reference: &'a ReferenceData, today: &str) -> VaccinationContext<'a> {
-    VaccinationContext {
-        reference,
-        catalogue: &CATALOGUE,
-        team: &reference.teams[0],
-        today: date(today),
-    }
+    VaccinationContext { reference, catalogue: &CATALOGUE, team: &reference.teams[0], today: date(today) }
 }
 
 /// The national-reporting team's context on `today`.
 pub fn national<'a>(reference: &'a ReferenceData, today: &str) -> VaccinationContext<'a> {
-    VaccinationContext {
-        reference,
-        catalogue: &CATALOGUE,
-        team: &reference.teams[1],
-        today: date(today),
-    }
+    VaccinationContext { reference, catalogue: &CATALOGUE, team: &reference.teams[1], today: date(today) }
 }
 
 pub type Listed = Vec<(u64, String)>;
@@ -198,40 +162,21 @@ pub fn validate_bytes_at(
     now: DateTime<Utc>,
 ) -> Result<(ValidationOutcome, Listed), ValidateError> {
     let mut errors: Vec<RowError> = Vec::new();
-    let outcome = validate_at(
-        &mut || Ok::<_, io::Error>(bytes),
-        ctx,
-        limits,
-        now,
-        &mut |error| errors.push(error),
-    )?;
-    Ok((
-        outcome,
-        errors
-            .iter()
-            .map(|error| (error.row, error.stored_form()))
-            .collect(),
-    ))
+    let outcome = validate_at(&mut || Ok::<_, io::Error>(bytes), ctx, limits, now, &mut |error| errors.push(error))?;
+    Ok((outcome, errors.iter().map(|error| (error.row, error.stored_form())).collect()))
 }
 
 /// The errors of an accepted file.
 pub fn errors(csv: &str, ctx: &VaccinationContext) -> Listed {
-    validate_bytes(csv.as_bytes(), ctx, &Limits::default())
-        .expect("accepted file")
-        .1
+    validate_bytes(csv.as_bytes(), ctx, &Limits::default()).expect("accepted file").1
 }
 
 pub fn rows_of(bytes: &[u8], ctx: &VaccinationContext) -> Vec<VaccinationRow> {
     let mut rows = Vec::new();
-    read_rows(
-        &mut || Ok::<_, io::Error>(bytes),
-        ctx,
-        &Limits::default(),
-        &mut |row| {
-            rows.push(row);
-            ControlFlow::Continue(())
-        },
-    )
+    read_rows(&mut || Ok::<_, io::Error>(bytes), ctx, &Limits::default(), &mut |row| {
+        rows.push(row);
+        ControlFlow::Continue(())
+    })
     .expect("a valid file");
     rows
 }
@@ -254,11 +199,7 @@ pub fn csv(cells: &[(&str, &str)]) -> String {
 /// The same row `count` times.
 pub fn csv_rows(cells: &[(&str, &str)], count: usize) -> String {
     let quote = |text: &str| {
-        if text.contains([',', '"']) {
-            format!("\"{}\"", text.replace('"', "\"\""))
-        } else {
-            text.to_string()
-        }
+        if text.contains([',', '"']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
     };
     let header: Vec<String> = cells.iter().map(|(h, _)| quote(h)).collect();
     let row: Vec<String> = cells.iter().map(|(_, v)| quote(v)).collect();
@@ -312,9 +253,6 @@ pub fn with(
 }
 
 /// `row` without the column `header`.
-pub fn without(
-    row: Vec<(&'static str, &'static str)>,
-    header: &str,
-) -> Vec<(&'static str, &'static str)> {
+pub fn without(row: Vec<(&'static str, &'static str)>, header: &str) -> Vec<(&'static str, &'static str)> {
     row.into_iter().filter(|(h, _)| *h != header).collect()
 }

@@ -39,9 +39,7 @@ pub fn parse_vaccination_type(text: &str) -> Option<VaccinationType> {
     if text.trim().is_empty() {
         return None;
     }
-    let (programme_name, vaccine_name, rest) = match KNOWN_PROGRAMMES
-        .iter()
-        .find(|(label, _)| text.starts_with(label))
+    let (programme_name, vaccine_name, rest) = match KNOWN_PROGRAMMES.iter().find(|(label, _)| text.starts_with(label))
     {
         Some(&(label, name)) => (Some(name), None, &text[label.len()..]),
         None => {
@@ -59,11 +57,7 @@ pub fn parse_vaccination_type(text: &str) -> Option<VaccinationType> {
             None => TypeDose::Text(rest.to_string()),
         })
     };
-    Some(VaccinationType {
-        programme_name,
-        vaccine_name,
-        dose,
-    })
+    Some(VaccinationType { programme_name, vaccine_name, dose })
 }
 
 /// A decimal integer with an optional sign, as Ruby's `Integer()` reads one (after the caller's trim).
@@ -80,27 +74,14 @@ mod tests {
         vaccine: Option<&str>,
         dose: Option<TypeDose>,
     ) -> Option<VaccinationType> {
-        Some(VaccinationType {
-            programme_name: programme,
-            vaccine_name: vaccine.map(String::from),
-            dose,
-        })
+        Some(VaccinationType { programme_name: programme, vaccine_name: vaccine.map(String::from), dose })
     }
 
     #[test]
     fn when_cell_starts_with_a_programme_label_should_split_programme_and_dose() {
-        assert_eq!(
-            parse_vaccination_type("HPV"),
-            parsed(Some("HPV"), None, None)
-        );
-        assert_eq!(
-            parse_vaccination_type("HPV 1"),
-            parsed(Some("HPV"), None, Some(TypeDose::Number(1)))
-        );
-        assert_eq!(
-            parse_vaccination_type("HPV 1P"),
-            parsed(Some("HPV"), None, Some(TypeDose::Text("1P".into())))
-        );
+        assert_eq!(parse_vaccination_type("HPV"), parsed(Some("HPV"), None, None));
+        assert_eq!(parse_vaccination_type("HPV 1"), parsed(Some("HPV"), None, Some(TypeDose::Number(1))));
+        assert_eq!(parse_vaccination_type("HPV 1P"), parsed(Some("HPV"), None, Some(TypeDose::Text("1P".into()))));
         assert_eq!(
             parse_vaccination_type("Human Papillomavirus 2"),
             parsed(Some("HPV"), None, Some(TypeDose::Number(2)))
@@ -111,11 +92,7 @@ mod tests {
         );
         assert_eq!(
             parse_vaccination_type("Meningococcal conjugate A,C, W135 + Y 1st Scheduled Booster"),
-            parsed(
-                Some("MenACWY"),
-                None,
-                Some(TypeDose::Text("1st Scheduled Booster".into()))
-            )
+            parsed(Some("MenACWY"), None, Some(TypeDose::Text("1st Scheduled Booster".into())))
         );
         assert_eq!(
             parse_vaccination_type("Td/IPV 2B"),
@@ -125,38 +102,19 @@ mod tests {
 
     #[test]
     fn when_cell_starts_with_anything_else_should_take_first_word_as_vaccine() {
-        assert_eq!(
-            parse_vaccination_type("Cervarix 1"),
-            parsed(None, Some("Cervarix"), Some(TypeDose::Number(1)))
-        );
-        assert_eq!(
-            parse_vaccination_type("Gardasil9"),
-            parsed(None, Some("Gardasil9"), None)
-        );
+        assert_eq!(parse_vaccination_type("Cervarix 1"), parsed(None, Some("Cervarix"), Some(TypeDose::Number(1))));
+        assert_eq!(parse_vaccination_type("Gardasil9"), parsed(None, Some("Gardasil9"), None));
         assert_eq!(
             parse_vaccination_type("Revaxis booster"),
-            parsed(
-                None,
-                Some("Revaxis"),
-                Some(TypeDose::Text("booster".into()))
-            )
+            parsed(None, Some("Revaxis"), Some(TypeDose::Text("booster".into())))
         );
     }
 
     #[test]
     fn when_labels_are_prefixes_should_match_case_sensitively_in_order() {
-        assert_eq!(
-            parse_vaccination_type("Fluenz 1"),
-            parsed(Some("Flu"), None, Some(TypeDose::Text("enz 1".into())))
-        );
-        assert_eq!(
-            parse_vaccination_type("hpv 1"),
-            parsed(None, Some("hpv"), Some(TypeDose::Number(1)))
-        );
-        assert_eq!(
-            parse_vaccination_type("MMRV 1"),
-            parsed(Some("MMR"), None, Some(TypeDose::Text("V 1".into())))
-        );
+        assert_eq!(parse_vaccination_type("Fluenz 1"), parsed(Some("Flu"), None, Some(TypeDose::Text("enz 1".into()))));
+        assert_eq!(parse_vaccination_type("hpv 1"), parsed(None, Some("hpv"), Some(TypeDose::Number(1))));
+        assert_eq!(parse_vaccination_type("MMRV 1"), parsed(Some("MMR"), None, Some(TypeDose::Text("V 1".into()))));
     }
 
     #[test]

@@ -28,13 +28,9 @@ pub fn parse_delivery_site(text: &str) -> Option<DeliverySite> {
     Some(match text.to_lowercase().as_str() {
         "left thigh" => DeliverySite::LeftThigh,
         "right thigh" => DeliverySite::RightThigh,
-        "left upper arm" | "left deltoid" | "left arm (upper position)" => {
-            DeliverySite::LeftArmUpperPosition
-        }
+        "left upper arm" | "left deltoid" | "left arm (upper position)" => DeliverySite::LeftArmUpperPosition,
         "left arm (lower position)" => DeliverySite::LeftArmLowerPosition,
-        "right upper arm" | "right deltoid" | "right arm (upper position)" => {
-            DeliverySite::RightArmUpperPosition
-        }
+        "right upper arm" | "right deltoid" | "right arm (upper position)" => DeliverySite::RightArmUpperPosition,
         "right arm (lower position)" => DeliverySite::RightArmLowerPosition,
         "left buttock" => DeliverySite::LeftButtock,
         "right buttock" => DeliverySite::RightButtock,
@@ -116,10 +112,7 @@ pub struct ProgrammeChoice {
 
 impl ProgrammeChoice {
     pub fn plain(programme: Programme) -> Self {
-        ProgrammeChoice {
-            programme,
-            mmrv: false,
-        }
+        ProgrammeChoice { programme, mmrv: false }
     }
 
     /// The disease types of the programme, or of its variant (§6.1 item 5: used when the vaccine is unknown).
@@ -127,12 +120,7 @@ impl ProgrammeChoice {
         let types: &[&str] = match self.programme {
             Programme::Flu => &["influenza"],
             Programme::Hpv => &["human_papillomavirus"],
-            Programme::Menacwy => &[
-                "meningitis_a",
-                "meningitis_c",
-                "meningitis_w",
-                "meningitis_y",
-            ],
+            Programme::Menacwy => &["meningitis_a", "meningitis_c", "meningitis_w", "meningitis_y"],
             Programme::Mmr if self.mmrv => &["measles", "mumps", "rubella", "varicella"],
             Programme::Mmr => &["measles", "mumps", "rubella"],
             Programme::TdIpv => &["tetanus", "diphtheria", "polio"],
@@ -169,13 +157,9 @@ pub fn dose_code(programme: Programme, code: &str) -> Option<i64> {
     let table: &[(&str, i64)] = match programme {
         Programme::Hpv => &[("1P", 1), ("2P", 2), ("3P", 3)],
         Programme::Mmr => &[("1P", 1), ("1B", 2)],
-        Programme::Menacwy => &[
-            ("1P", 1),
-            ("1B", 2),
-            ("2B", 3),
-            ("1st Scheduled Booster", 2),
-            ("2nd Scheduled Booster", 3),
-        ],
+        Programme::Menacwy => {
+            &[("1P", 1), ("1B", 2), ("2B", 3), ("1st Scheduled Booster", 2), ("2nd Scheduled Booster", 3)]
+        }
         Programme::TdIpv => &[
             ("1P", 1),
             ("2P", 2),
@@ -187,10 +171,7 @@ pub fn dose_code(programme: Programme, code: &str) -> Option<i64> {
         ],
         Programme::Flu => &[],
     };
-    table
-        .iter()
-        .find(|(key, _)| *key == code)
-        .map(|&(_, dose)| dose)
+    table.iter().find(|(key, _)| *key == code).map(|&(_, dose)| dose)
 }
 
 /// The dose recorded when none is given: 1 for flu and HPV, none for the rest.
@@ -233,24 +214,12 @@ mod tests {
             ("right thigh", DeliverySite::RightThigh),
             ("Left Upper Arm", DeliverySite::LeftArmUpperPosition),
             ("left deltoid", DeliverySite::LeftArmUpperPosition),
-            (
-                "Left arm (upper position)",
-                DeliverySite::LeftArmUpperPosition,
-            ),
-            (
-                "left arm (lower position)",
-                DeliverySite::LeftArmLowerPosition,
-            ),
+            ("Left arm (upper position)", DeliverySite::LeftArmUpperPosition),
+            ("left arm (lower position)", DeliverySite::LeftArmLowerPosition),
             ("Right Upper Arm", DeliverySite::RightArmUpperPosition),
             ("RIGHT DELTOID", DeliverySite::RightArmUpperPosition),
-            (
-                "right arm (upper position)",
-                DeliverySite::RightArmUpperPosition,
-            ),
-            (
-                "right arm (lower position)",
-                DeliverySite::RightArmLowerPosition,
-            ),
+            ("right arm (upper position)", DeliverySite::RightArmUpperPosition),
+            ("right arm (lower position)", DeliverySite::RightArmLowerPosition),
             ("Left Buttock", DeliverySite::LeftButtock),
             ("Right Buttock", DeliverySite::RightButtock),
             ("Nasal", DeliverySite::Nose),
@@ -258,25 +227,13 @@ mod tests {
         for (text, site) in cases {
             assert_eq!(parse_delivery_site(text), Some(site), "{text:?}");
         }
-        assert_eq!(
-            delivery_method(DeliverySite::Nose),
-            DeliveryMethod::NasalSpray
-        );
-        assert_eq!(
-            delivery_method(DeliverySite::LeftThigh),
-            DeliveryMethod::Intramuscular
-        );
+        assert_eq!(delivery_method(DeliverySite::Nose), DeliveryMethod::NasalSpray);
+        assert_eq!(delivery_method(DeliverySite::LeftThigh), DeliveryMethod::Intramuscular);
     }
 
     #[test]
     fn when_site_is_not_in_the_table_should_fail() {
-        for text in [
-            "Invalid anatomical site",
-            "nose",
-            "left arm",
-            "left lower arm",
-            "",
-        ] {
+        for text in ["Invalid anatomical site", "nose", "left arm", "left lower arm", ""] {
             assert_eq!(parse_delivery_site(text), None, "{text:?}");
         }
     }
@@ -285,10 +242,7 @@ mod tests {
     fn when_checking_site_against_vaccine_should_keep_nose_for_nasal_vaccines() {
         assert!(site_suits(VaccineMethod::Nasal, DeliverySite::Nose));
         assert!(!site_suits(VaccineMethod::Nasal, DeliverySite::LeftThigh));
-        assert!(site_suits(
-            VaccineMethod::Injection,
-            DeliverySite::LeftArmUpperPosition
-        ));
+        assert!(site_suits(VaccineMethod::Injection, DeliverySite::LeftArmUpperPosition));
         assert!(!site_suits(VaccineMethod::Injection, DeliverySite::Nose));
     }
 
@@ -296,14 +250,8 @@ mod tests {
     fn when_reason_is_known_in_any_case_should_give_outcome() {
         assert_eq!(parse_reason("Refused"), Some(VaccinationOutcome::Refused));
         assert_eq!(parse_reason("UNWELL"), Some(VaccinationOutcome::Unwell));
-        assert_eq!(
-            parse_reason("Vaccination Contraindicated"),
-            Some(VaccinationOutcome::Contraindicated)
-        );
-        assert_eq!(
-            parse_reason("already had elsewhere"),
-            Some(VaccinationOutcome::AlreadyHad)
-        );
+        assert_eq!(parse_reason("Vaccination Contraindicated"), Some(VaccinationOutcome::Contraindicated));
+        assert_eq!(parse_reason("already had elsewhere"), Some(VaccinationOutcome::AlreadyHad));
         for text in ["contraindicated", "did not attend", "absent", ""] {
             assert_eq!(parse_reason(text), None, "{text:?}");
         }
@@ -312,18 +260,9 @@ mod tests {
     #[test]
     fn when_gender_is_unknown_or_indeterminate_should_be_not_known() {
         assert_eq!(parse_vaccination_gender("Unknown"), Some(Gender::NotKnown));
-        assert_eq!(
-            parse_vaccination_gender("indeterminate"),
-            Some(Gender::NotKnown)
-        );
-        assert_eq!(
-            parse_vaccination_gender("not knOWn"),
-            Some(Gender::NotKnown)
-        );
-        assert_eq!(
-            parse_vaccination_gender("Not Specified"),
-            Some(Gender::NotSpecified)
-        );
+        assert_eq!(parse_vaccination_gender("indeterminate"), Some(Gender::NotKnown));
+        assert_eq!(parse_vaccination_gender("not knOWn"), Some(Gender::NotKnown));
+        assert_eq!(parse_vaccination_gender("Not Specified"), Some(Gender::NotSpecified));
         assert_eq!(parse_vaccination_gender("male"), Some(Gender::Male));
         for text in ["1", "2", "9", "M", "other"] {
             assert_eq!(parse_vaccination_gender(text), None, "{text:?}");
@@ -343,34 +282,16 @@ mod tests {
     fn when_batch_number_breaks_a_rule_should_name_the_rule() {
         assert_eq!(check_batch_number("123013325"), Ok(()));
         assert_eq!(check_batch_number("AB"), Ok(()));
-        assert_eq!(
-            check_batch_number("A"),
-            Err("must be at least 2 characters long")
-        );
-        assert_eq!(
-            check_batch_number(&"A".repeat(101)),
-            Err("must be at most 100 characters long")
-        );
+        assert_eq!(check_batch_number("A"), Err("must be at least 2 characters long"));
+        assert_eq!(check_batch_number(&"A".repeat(101)), Err("must be at most 100 characters long"));
         assert_eq!(check_batch_number(&"A".repeat(100)), Ok(()));
-        assert_eq!(
-            check_batch_number("AB-12"),
-            Err("must be only letters and numbers")
-        );
-        assert_eq!(
-            check_batch_number("AB 12"),
-            Err("must be only letters and numbers")
-        );
+        assert_eq!(check_batch_number("AB-12"), Err("must be only letters and numbers"));
+        assert_eq!(check_batch_number("AB 12"), Err("must be only letters and numbers"));
     }
 
     #[test]
     fn when_programme_name_is_an_import_name_of_an_offered_programme_should_resolve() {
-        let all = [
-            Programme::Flu,
-            Programme::Hpv,
-            Programme::Menacwy,
-            Programme::Mmr,
-            Programme::TdIpv,
-        ];
+        let all = [Programme::Flu, Programme::Hpv, Programme::Menacwy, Programme::Mmr, Programme::TdIpv];
         let cases = [
             ("Flu", Programme::Flu, false),
             ("hpv", Programme::Hpv, false),
@@ -382,11 +303,7 @@ mod tests {
             ("Td/IPV", Programme::TdIpv, false),
         ];
         for (name, programme, mmrv) in cases {
-            assert_eq!(
-                programme_for_name(name, &all),
-                Some(ProgrammeChoice { programme, mmrv }),
-                "{name:?}"
-            );
+            assert_eq!(programme_for_name(name, &all), Some(ProgrammeChoice { programme, mmrv }), "{name:?}");
         }
         assert_eq!(programme_for_name("Flu", &[Programme::Hpv]), None);
         assert_eq!(programme_for_name("Influenza", &all), None);
@@ -411,36 +328,20 @@ mod tests {
         assert_eq!(default_dose(Programme::Mmr), None);
         assert_eq!(default_dose(Programme::Menacwy), None);
         assert_eq!(default_dose(Programme::TdIpv), None);
-        let maxima: Vec<i64> = [
-            Programme::Flu,
-            Programme::Hpv,
-            Programme::Menacwy,
-            Programme::Mmr,
-            Programme::TdIpv,
-        ]
-        .into_iter()
-        .map(maximum_dose)
-        .collect();
+        let maxima: Vec<i64> = [Programme::Flu, Programme::Hpv, Programme::Menacwy, Programme::Mmr, Programme::TdIpv]
+            .into_iter()
+            .map(maximum_dose)
+            .collect();
         assert_eq!(maxima, [2, 3, 3, 2, 6]);
     }
 
     #[test]
     fn when_programme_is_a_variant_should_add_its_disease() {
+        assert_eq!(ProgrammeChoice::plain(Programme::Mmr).disease_types(), ["measles", "mumps", "rubella"]);
         assert_eq!(
-            ProgrammeChoice::plain(Programme::Mmr).disease_types(),
-            ["measles", "mumps", "rubella"]
-        );
-        assert_eq!(
-            ProgrammeChoice {
-                programme: Programme::Mmr,
-                mmrv: true
-            }
-            .disease_types(),
+            ProgrammeChoice { programme: Programme::Mmr, mmrv: true }.disease_types(),
             ["measles", "mumps", "rubella", "varicella"]
         );
-        assert_eq!(
-            ProgrammeChoice::plain(Programme::Flu).disease_types(),
-            ["influenza"]
-        );
+        assert_eq!(ProgrammeChoice::plain(Programme::Flu).disease_types(), ["influenza"]);
     }
 }

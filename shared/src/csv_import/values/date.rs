@@ -21,9 +21,7 @@ const FORMATS: [&[Part]; 3] = [
 ];
 
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    FORMATS
-        .iter()
-        .find_map(|format| parse_with(text.as_bytes(), format))
+    FORMATS.iter().find_map(|format| parse_with(text.as_bytes(), format))
 }
 
 fn parse_with(text: &[u8], format: &[Part]) -> Option<NaiveDate> {
@@ -50,17 +48,11 @@ fn parse_with(text: &[u8], format: &[Part]) -> Option<NaiveDate> {
 
 /// At least one and at most `max` leading ASCII digits.
 fn digits(text: &[u8], max: usize) -> Option<(u32, &[u8])> {
-    let len = text
-        .iter()
-        .take(max)
-        .take_while(|b| b.is_ascii_digit())
-        .count();
+    let len = text.iter().take(max).take_while(|b| b.is_ascii_digit()).count();
     if len == 0 {
         return None;
     }
-    let value = text[..len]
-        .iter()
-        .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
+    let value = text[..len].iter().fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
     Some((value, &text[len..]))
 }
 
@@ -89,16 +81,7 @@ mod tests {
 
     #[test]
     fn when_text_trails_or_is_not_a_date_should_fail() {
-        for text in [
-            "invalid",
-            "DDDDDDD",
-            "2010-01-01x",
-            "2010-01-01 10:00",
-            "02/01/2010.",
-            "",
-            "2010",
-            "1/1",
-        ] {
+        for text in ["invalid", "DDDDDDD", "2010-01-01x", "2010-01-01 10:00", "02/01/2010.", "", "2010", "1/1"] {
             assert_eq!(parse_date(text), None, "{text:?}");
         }
     }

@@ -26,17 +26,7 @@ mod tests {
 
     #[test]
     fn when_text_is_not_an_integer_should_fail() {
-        for text in [
-            "abc",
-            "9.5",
-            "",
-            "+",
-            "Year 9",
-            "1e2",
-            "99999999999999999999",
-            "0x1A",
-            " 9",
-        ] {
+        for text in ["abc", "9.5", "", "+", "Year 9", "1e2", "99999999999999999999", "0x1A", " 9"] {
             assert_eq!(parse_integer(text), None, "{text:?}");
         }
     }

@@ -3,18 +3,13 @@
 /// Removes every ASCII whitespace character (Ruby's `gsub(/\s/, "")`): `999 000 0026` → `9990000026`. This is also
 /// the value compared when looking for the same NHS number on several rows.
 pub fn remove_whitespace(text: &str) -> String {
-    text.chars()
-        .filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\x0B' | '\x0C' | '\r'))
-        .collect()
+    text.chars().filter(|c| !matches!(c, ' ' | '\t' | '\n' | '\x0B' | '\x0C' | '\r')).collect()
 }
 
 /// The NHS number as stored, or `None` if it is not a valid one.
 pub fn parse_nhs_number(text: &str) -> Option<String> {
     let number = remove_whitespace(text);
-    let digits: Vec<u32> = number
-        .chars()
-        .map(|c| c.to_digit(10).filter(|_| c.is_ascii()))
-        .collect::<Option<_>>()?;
+    let digits: Vec<u32> = number.chars().map(|c| c.to_digit(10).filter(|_| c.is_ascii())).collect::<Option<_>>()?;
     let [body @ .., check] = digits.as_slice() else {
         return None;
     };
@@ -22,11 +17,7 @@ pub fn parse_nhs_number(text: &str) -> Option<String> {
         return None;
     }
     // Weights 10, 9, …, 2 on the first nine digits; 11 − (sum mod 11), where 11 means 0 and 10 is never valid.
-    let sum: u32 = body
-        .iter()
-        .zip((2..=10).rev())
-        .map(|(digit, weight)| digit * weight)
-        .sum();
+    let sum: u32 = body.iter().zip((2..=10).rev()).map(|(digit, weight)| digit * weight).sum();
     let expected = match 11 - sum % 11 {
         11 => 0,
         10 => return None,
@@ -41,28 +32,15 @@ mod tests {
 
     #[test]
     fn when_number_passes_modulus_11_should_be_valid() {
-        for number in [
-            "9990000018",
-            "9990000026",
-            "9990000034",
-            "9733576468",
-            "9435753973",
-            "9449306168",
-        ] {
+        for number in ["9990000018", "9990000026", "9990000034", "9733576468", "9435753973", "9449306168"] {
             assert_eq!(parse_nhs_number(number).as_deref(), Some(number));
         }
     }
 
     #[test]
     fn when_number_has_whitespace_should_remove_it() {
-        assert_eq!(
-            parse_nhs_number("999 000 0026").as_deref(),
-            Some("9990000026")
-        );
-        assert_eq!(
-            parse_nhs_number(" 999\t000\n0026 ").as_deref(),
-            Some("9990000026")
-        );
+        assert_eq!(parse_nhs_number("999 000 0026").as_deref(), Some("9990000026"));
+        assert_eq!(parse_nhs_number(" 999\t000\n0026 ").as_deref(), Some("9990000026"));
         assert_eq!(remove_whitespace("999 000 0026"), "9990000026");
     }
 
@@ -93,9 +71,6 @@ mod tests {
     #[test]
     fn when_remainder_is_zero_check_digit_should_be_0() {
         // Sum 0: 11 − 0 = 11, which means 0.
-        assert_eq!(
-            parse_nhs_number("0000000000").as_deref(),
-            Some("0000000000")
-        );
+        assert_eq!(parse_nhs_number("0000000000").as_deref(), Some("0000000000"));
     }
 }

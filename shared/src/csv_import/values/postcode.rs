@@ -20,11 +20,8 @@ const PSEUDO_POSTCODES: [&str; 3] = [
 
 /// The canonical postcode (`sw1a1aa` → `SW1A 1AA`), or `None` if it is not a full UK postcode.
 pub fn parse_postcode(text: &str) -> Option<String> {
-    let upper: Vec<u8> = text
-        .trim_matches(|c: char| c.is_ascii_whitespace())
-        .bytes()
-        .map(|b| b.to_ascii_uppercase())
-        .collect();
+    let upper: Vec<u8> =
+        text.trim_matches(|c: char| c.is_ascii_whitespace()).bytes().map(|b| b.to_ascii_uppercase()).collect();
     geographic(&upper).or_else(|| pseudo(&upper))
 }
 
@@ -61,15 +58,8 @@ fn geographic(text: &[u8]) -> Option<String> {
 }
 
 fn pseudo(text: &[u8]) -> Option<String> {
-    let compact: String = text
-        .iter()
-        .filter(|b| !b.is_ascii_whitespace())
-        .map(|&b| b as char)
-        .collect();
-    PSEUDO_POSTCODES
-        .iter()
-        .find(|p| p.replace(' ', "") == compact)
-        .map(|p| p.to_string())
+    let compact: String = text.iter().filter(|b| !b.is_ascii_whitespace()).map(|&b| b as char).collect();
+    PSEUDO_POSTCODES.iter().find(|p| p.replace(' ', "") == compact).map(|p| p.to_string())
 }
 
 fn split(text: &[u8], len: usize) -> Option<(&[u8], &[u8])> {
@@ -84,9 +74,7 @@ fn trim_start(text: &[u8]) -> &[u8] {
 fn is_area(area: &[u8]) -> bool {
     match area {
         [first] => is_area_first(*first),
-        [first, second] => {
-            is_area_first(*first) && (matches!(second, b'A'..=b'H' | b'J'..=b'Z' | b'0'))
-        }
+        [first, second] => is_area_first(*first) && (matches!(second, b'A'..=b'H' | b'J'..=b'Z' | b'0')),
         _ => false,
     }
 }
@@ -167,28 +155,15 @@ mod tests {
         assert_eq!(p("ZZ99 3VZ").as_deref(), Some("ZZ99 3VZ"));
         assert_eq!(p("zz99 3wz").as_deref(), Some("ZZ99 3WZ"));
         assert_eq!(p("ZZ993CZ").as_deref(), Some("ZZ99 3CZ"));
-        assert_eq!(
-            p("ZZ99 3XZ").as_deref(),
-            Some("ZZ99 3XZ"),
-            "a valid postcode shape anyway"
-        );
+        assert_eq!(p("ZZ99 3XZ").as_deref(), Some("ZZ99 3XZ"), "a valid postcode shape anyway");
         assert_eq!(p("ZZ99 3KZ"), None, "K is never in a unit");
     }
 
     #[test]
     fn when_postcode_is_partial_or_invalid_should_fail() {
-        for text in [
-            "invalid",
-            "",
-            "SW1A",
-            "SW1A 1",
-            "W1A 1A",
-            "SW1A 1AAA",
-            "QW1 1AA",
-            "SW1A 1CA",
-            "S W1A 1AA",
-            "SW1A-1AA",
-        ] {
+        for text in
+            ["invalid", "", "SW1A", "SW1A 1", "W1A 1A", "SW1A 1AAA", "QW1 1AA", "SW1A 1CA", "S W1A 1AA", "SW1A-1AA"]
+        {
             assert_eq!(p(text), None, "{text:?}");
         }
     }

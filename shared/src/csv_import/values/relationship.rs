@@ -23,42 +23,21 @@ mod tests {
 
     #[test]
     fn when_relationship_is_known_should_map_it() {
-        assert_eq!(
-            parse_relationship(Some("Mum")),
-            (Relationship::Mother, None)
-        );
-        assert_eq!(
-            parse_relationship(Some("MOTHER")),
-            (Relationship::Mother, None)
-        );
-        assert_eq!(
-            parse_relationship(Some("dad")),
-            (Relationship::Father, None)
-        );
-        assert_eq!(
-            parse_relationship(Some("Father")),
-            (Relationship::Father, None)
-        );
-        assert_eq!(
-            parse_relationship(Some("Guardian")),
-            (Relationship::Guardian, None)
-        );
+        assert_eq!(parse_relationship(Some("Mum")), (Relationship::Mother, None));
+        assert_eq!(parse_relationship(Some("MOTHER")), (Relationship::Mother, None));
+        assert_eq!(parse_relationship(Some("dad")), (Relationship::Father, None));
+        assert_eq!(parse_relationship(Some("Father")), (Relationship::Father, None));
+        assert_eq!(parse_relationship(Some("Guardian")), (Relationship::Guardian, None));
     }
 
     #[test]
     fn when_relationship_is_blank_or_unknown_should_be_unknown() {
         assert_eq!(parse_relationship(None), (Relationship::Unknown, None));
-        assert_eq!(
-            parse_relationship(Some("Unknown")),
-            (Relationship::Unknown, None)
-        );
+        assert_eq!(parse_relationship(Some("Unknown")), (Relationship::Unknown, None));
     }
 
     #[test]
     fn when_relationship_is_anything_else_should_be_other_with_its_text() {
-        assert_eq!(
-            parse_relationship(Some("Step-parent")),
-            (Relationship::Other, Some("Step-parent".into()))
-        );
+        assert_eq!(parse_relationship(Some("Step-parent")), (Relationship::Other, Some("Step-parent".into())));
     }
 }

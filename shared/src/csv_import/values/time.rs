@@ -15,18 +15,11 @@ enum Part {
 
 use Part::{Colon, Hour, Minute, Second};
 
-const FORMATS: [&[Part]; 5] = [
-    &[Hour, Colon, Minute, Colon, Second],
-    &[Hour, Colon, Minute],
-    &[Hour, Minute, Second],
-    &[Hour, Minute],
-    &[Hour],
-];
+const FORMATS: [&[Part]; 5] =
+    [&[Hour, Colon, Minute, Colon, Second], &[Hour, Colon, Minute], &[Hour, Minute, Second], &[Hour, Minute], &[Hour]];
 
 pub fn parse_time(text: &str) -> Option<NaiveTime> {
-    FORMATS
-        .iter()
-        .find_map(|format| parse_with(text.as_bytes(), format))
+    FORMATS.iter().find_map(|format| parse_with(text.as_bytes(), format))
 }
 
 fn parse_with(text: &[u8], format: &[Part]) -> Option<NaiveTime> {
@@ -40,23 +33,13 @@ fn parse_with(text: &[u8], format: &[Part]) -> Option<NaiveTime> {
             Second => (second, rest) = two_digits(rest, 59)?,
         }
     }
-    if rest.is_empty() {
-        NaiveTime::from_hms_opt(hour, minute, second)
-    } else {
-        None
-    }
+    if rest.is_empty() { NaiveTime::from_hms_opt(hour, minute, second) } else { None }
 }
 
 /// One or two leading digits, no more than `max`.
 fn two_digits(text: &[u8], max: u32) -> Option<(u32, &[u8])> {
-    let len = text
-        .iter()
-        .take(2)
-        .take_while(|b| b.is_ascii_digit())
-        .count();
-    let value = text[..len]
-        .iter()
-        .fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
+    let len = text.iter().take(2).take_while(|b| b.is_ascii_digit()).count();
+    let value = text[..len].iter().fold(0u32, |acc, b| acc * 10 + u32::from(b - b'0'));
     (len > 0 && value <= max).then_some((value, &text[len..]))
 }
 
@@ -67,11 +50,7 @@ pub fn london_date_time(date: NaiveDate, time: NaiveTime) -> Option<DateTime<Utc
     London
         .from_local_datetime(&local)
         .earliest()
-        .or_else(|| {
-            London
-                .from_local_datetime(&(local + Duration::hours(1)))
-                .earliest()
-        })
+        .or_else(|| London.from_local_datetime(&(local + Duration::hours(1))).earliest())
         .map(|instant| instant.with_timezone(&Utc))
 }
 
@@ -93,26 +72,12 @@ mod tests {
         assert_eq!(parse_time("9"), t(9, 0, 0));
         assert_eq!(parse_time("9:05"), t(9, 5, 0));
         assert_eq!(parse_time("00:00:00"), t(0, 0, 0));
-        assert_eq!(
-            parse_time("12345"),
-            t(12, 34, 5),
-            "strptime reads two digits greedily"
-        );
+        assert_eq!(parse_time("12345"), t(12, 34, 5), "strptime reads two digits greedily");
     }
 
     #[test]
     fn when_time_is_out_of_range_or_has_trailing_text_should_fail() {
-        for text in [
-            "24:00",
-            "10:60",
-            "10:30:60",
-            "930",
-            "10:30am",
-            "10.30",
-            "",
-            "abc",
-            "10:30:15:00",
-        ] {
+        for text in ["24:00", "10:60", "10:30:60", "930", "10:30am", "10.30", "", "abc", "10:30:15:00"] {
             assert_eq!(parse_time(text), None, "{text:?}");
         }
     }
@@ -122,31 +87,15 @@ mod tests {
         let winter = NaiveDate::from_ymd_opt(2025, 1, 15).unwrap();
         let summer = NaiveDate::from_ymd_opt(2025, 7, 15).unwrap();
         let ten = t(10, 0, 0).unwrap();
-        assert_eq!(
-            london_date_time(winter, ten).unwrap().to_rfc3339(),
-            "2025-01-15T10:00:00+00:00"
-        );
-        assert_eq!(
-            london_date_time(summer, ten).unwrap().to_rfc3339(),
-            "2025-07-15T09:00:00+00:00"
-        );
+        assert_eq!(london_date_time(winter, ten).unwrap().to_rfc3339(), "2025-01-15T10:00:00+00:00");
+        assert_eq!(london_date_time(summer, ten).unwrap().to_rfc3339(), "2025-07-15T09:00:00+00:00");
     }
 
     #[test]
     fn when_time_falls_in_a_clock_change_should_still_give_an_instant() {
         let spring = NaiveDate::from_ymd_opt(2025, 3, 30).unwrap();
         let autumn = NaiveDate::from_ymd_opt(2025, 10, 26).unwrap();
-        assert_eq!(
-            london_date_time(spring, t(1, 30, 0).unwrap())
-                .unwrap()
-                .to_rfc3339(),
-            "2025-03-30T01:30:00+00:00"
-        );
-        assert_eq!(
-            london_date_time(autumn, t(1, 30, 0).unwrap())
-                .unwrap()
-                .to_rfc3339(),
-            "2025-10-26T00:30:00+00:00"
-        );
+        assert_eq!(london_date_time(spring, t(1, 30, 0).unwrap()).unwrap().to_rfc3339(), "2025-03-30T01:30:00+00:00");
+        assert_eq!(london_date_time(autumn, t(1, 30, 0).unwrap()).unwrap().to_rfc3339(), "2025-10-26T00:30:00+00:00");
     }
 }

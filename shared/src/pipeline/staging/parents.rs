@@ -47,19 +47,14 @@ pub fn plan_parent(
     patient_parents: &[(Parent, ParentRelationship)],
     new_parent_id: Uuid,
 ) -> ParentPlan {
-    let (parent, parent_is_new, parent_changed) =
-        match find_existing(input, by_email, patient_parents) {
-            Some(existing) => {
-                let updated = apply_upload(existing.clone(), input);
-                let changed = updated != *existing;
-                (updated, false, changed)
-            }
-            None => (
-                apply_upload(blank_parent(new_parent_id), input),
-                true,
-                false,
-            ),
-        };
+    let (parent, parent_is_new, parent_changed) = match find_existing(input, by_email, patient_parents) {
+        Some(existing) => {
+            let updated = apply_upload(existing.clone(), input);
+            let changed = updated != *existing;
+            (updated, false, changed)
+        }
+        None => (apply_upload(blank_parent(new_parent_id), input), true, false),
+    };
 
     let relationship = ParentRelationship {
         parent_id: parent.id,
@@ -92,15 +87,14 @@ fn find_existing<'a>(
     let mut own_parents = patient_parents.iter().map(|(parent, _)| parent);
 
     if let Some(email) = present(input.email.as_deref())
-        && let Some(parent) = by_email
-            .filter(|p| present(p.email.as_deref()).is_some_and(|e| e.eq_ignore_ascii_case(email)))
+        && let Some(parent) =
+            by_email.filter(|p| present(p.email.as_deref()).is_some_and(|e| e.eq_ignore_ascii_case(email)))
     {
         return Some(parent);
     }
     if let Some(phone) = present(input.phone.as_deref())
-        && let Some(parent) = own_parents
-            .clone()
-            .find(|p| present(p.phone.as_deref()).is_some_and(|stored| same_phone(stored, phone)))
+        && let Some(parent) =
+            own_parents.clone().find(|p| present(p.phone.as_deref()).is_some_and(|stored| same_phone(stored, phone)))
     {
         return Some(parent);
     }
@@ -159,12 +153,7 @@ fn same_phone(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn input(
-        name: Option<&str>,
-        email: Option<&str>,
-        phone: Option<&str>,
-        relationship: Relationship,
-    ) -> ParentInput {
+    fn input(name: Option<&str>, email: Option<&str>, phone: Option<&str>, relationship: Relationship) -> ParentInput {
         ParentInput {
             full_name: name.map(Into::into),
             email: email.map(Into::into),
@@ -174,12 +163,7 @@ mod tests {
         }
     }
 
-    fn parent(
-        name: Option<&str>,
-        email: Option<&str>,
-        phone: Option<&str>,
-        receives_updates: bool,
-    ) -> Parent {
+    fn parent(name: Option<&str>, email: Option<&str>, phone: Option<&str>, receives_updates: bool) -> Parent {
         Parent {
             id: Uuid::new_v4(),
             full_name: name.map(Into::into),
@@ -190,29 +174,15 @@ mod tests {
         }
     }
 
-    fn related(
-        parent: &Parent,
-        patient_id: Uuid,
-        relationship: Relationship,
-    ) -> (Parent, ParentRelationship) {
-        let link = ParentRelationship {
-            parent_id: parent.id,
-            patient_id,
-            relationship,
-            other_name: None,
-        };
+    fn related(parent: &Parent, patient_id: Uuid, relationship: Relationship) -> (Parent, ParentRelationship) {
+        let link = ParentRelationship { parent_id: parent.id, patient_id, relationship, other_name: None };
         (parent.clone(), link)
     }
 
     #[test]
     fn when_no_parent_matches_should_create_parent_and_relationship() {
         let (patient_id, new_id) = (Uuid::new_v4(), Uuid::new_v4());
-        let upload = input(
-            Some("John Smith"),
-            Some("john@example.com"),
-            Some("07412 345678"),
-            Relationship::Father,
-        );
+        let upload = input(Some("John Smith"), Some("john@example.com"), Some("07412 345678"), Relationship::Father);
 
         let plan = plan_parent(&upload, patient_id, None, &[], new_id);
 
@@ -229,12 +199,7 @@ mod tests {
 
     #[test]
     fn when_new_parent_has_a_phone_should_not_opt_into_text_updates() {
-        let upload = input(
-            Some("John Smith"),
-            None,
-            Some("07412 345678"),
-            Relationship::Father,
-        );
+        let upload = input(Some("John Smith"), None, Some("07412 345678"), Relationship::Father);
 
         let plan = plan_parent(&upload, Uuid::new_v4(), None, &[], Uuid::new_v4());
 
@@ -244,12 +209,7 @@ mod tests {
     #[test]
     fn when_parent_has_no_phone_should_not_receive_phone_updates() {
         // valid.csv: Richard Doe has no phone.
-        let upload = input(
-            Some("Richard Doe"),
-            Some("richard@example.com"),
-            None,
-            Relationship::Father,
-        );
+        let upload = input(Some("Richard Doe"), Some("richard@example.com"), None, Relationship::Father);
         let stale = parent(Some("Richard Doe"), Some("richard@example.com"), None, true);
 
         let new = plan_parent(&upload, Uuid::new_v4(), None, &[], Uuid::new_v4());
@@ -265,12 +225,7 @@ mod tests {
         // Class list job spec: an existing parent "JOHN smith" (john@example.com) becomes "John Smith".
         let patient_id = Uuid::new_v4();
         let john = parent(Some("JOHN smith"), Some("john@example.com"), None, false);
-        let upload = input(
-            Some("John Smith"),
-            Some("John@Example.com"),
-            Some("07412 345678"),
-            Relationship::Father,
-        );
+        let upload = input(Some("John Smith"), Some("John@Example.com"), Some("07412 345678"), Relationship::Father);
 
         let plan = plan_parent(&upload, patient_id, Some(&john), &[], Uuid::new_v4());
 
@@ -278,33 +233,16 @@ mod tests {
         assert!(!plan.parent_is_new && plan.parent_changed);
         assert_eq!(plan.parent.full_name.as_deref(), Some("John Smith"));
         assert_eq!(plan.parent.phone.as_deref(), Some("07412 345678"));
-        assert!(
-            !plan.parent.phone_receive_updates,
-            "an import never opts a parent in"
-        );
-        assert!(
-            plan.relationship_is_new,
-            "John was not yet this child's parent"
-        );
+        assert!(!plan.parent.phone_receive_updates, "an import never opts a parent in");
+        assert!(plan.relationship_is_new, "John was not yet this child's parent");
     }
 
     #[test]
     fn when_by_email_parent_has_another_email_should_ignore_it() {
         let stranger = parent(Some("Someone"), Some("someone@example.com"), None, false);
-        let upload = input(
-            Some("John Smith"),
-            Some("john@example.com"),
-            None,
-            Relationship::Father,
-        );
+        let upload = input(Some("John Smith"), Some("john@example.com"), None, Relationship::Father);
 
-        let plan = plan_parent(
-            &upload,
-            Uuid::new_v4(),
-            Some(&stranger),
-            &[],
-            Uuid::new_v4(),
-        );
+        let plan = plan_parent(&upload, Uuid::new_v4(), Some(&stranger), &[], Uuid::new_v4());
 
         assert!(plan.parent_is_new);
     }
@@ -312,28 +250,15 @@ mod tests {
     #[test]
     fn when_phone_matches_one_of_the_patients_parents_should_reuse_it() {
         let patient_id = Uuid::new_v4();
-        let mum = parent(
-            Some("Jane Doe"),
-            Some("old@example.com"),
-            Some("07412 345679"),
-            true,
-        );
+        let mum = parent(Some("Jane Doe"), Some("old@example.com"), Some("07412 345679"), true);
         let parents = [related(&mum, patient_id, Relationship::Mother)];
-        let upload = input(
-            Some("Jane Doe"),
-            Some("jane@example.com"),
-            Some("07412345679"),
-            Relationship::Mother,
-        );
+        let upload = input(Some("Jane Doe"), Some("jane@example.com"), Some("07412345679"), Relationship::Mother);
 
         let plan = plan_parent(&upload, patient_id, None, &parents, Uuid::new_v4());
 
         assert_eq!(plan.parent.id, mum.id);
         assert_eq!(plan.parent.email.as_deref(), Some("jane@example.com"));
-        assert!(
-            plan.parent.phone_receive_updates,
-            "kept: the parent still has a phone"
-        );
+        assert!(plan.parent.phone_receive_updates, "kept: the parent still has a phone");
         assert!(plan.parent_changed);
         assert!(!plan.relationship_is_new && !plan.relationship_changed);
     }
@@ -357,12 +282,7 @@ mod tests {
     #[test]
     fn when_phone_or_name_match_only_another_childs_parent_should_create_a_new_parent() {
         // Phone and name are matched among this patient's parents only; the caller passes none for a new patient.
-        let upload = input(
-            Some("Jane Doe"),
-            None,
-            Some("07412 345679"),
-            Relationship::Mother,
-        );
+        let upload = input(Some("Jane Doe"), None, Some("07412 345679"), Relationship::Mother);
 
         let plan = plan_parent(&upload, Uuid::new_v4(), None, &[], Uuid::new_v4());
 
@@ -375,20 +295,9 @@ mod tests {
         let by_phone = parent(Some("Jane Doe"), None, Some("07412 345679"), true);
         let by_email = parent(Some("Jane Doe"), Some("jane@example.com"), None, false);
         let parents = [related(&by_phone, patient_id, Relationship::Mother)];
-        let upload = input(
-            Some("Jane Doe"),
-            Some("jane@example.com"),
-            Some("07412 345679"),
-            Relationship::Mother,
-        );
+        let upload = input(Some("Jane Doe"), Some("jane@example.com"), Some("07412 345679"), Relationship::Mother);
 
-        let plan = plan_parent(
-            &upload,
-            patient_id,
-            Some(&by_email),
-            &parents,
-            Uuid::new_v4(),
-        );
+        let plan = plan_parent(&upload, patient_id, Some(&by_email), &parents, Uuid::new_v4());
 
         assert_eq!(plan.parent.id, by_email.id);
     }
@@ -399,12 +308,7 @@ mod tests {
         let patient_id = Uuid::new_v4();
         let susan = parent(None, Some("susan@example.com"), Some("07412 345678"), false);
         let parents = [related(&susan, patient_id, Relationship::Mother)];
-        let upload = input(
-            None,
-            Some("susan@example.com"),
-            Some("07412 345678"),
-            Relationship::Unknown,
-        );
+        let upload = input(None, Some("susan@example.com"), Some("07412 345678"), Relationship::Unknown);
 
         let plan = plan_parent(&upload, patient_id, Some(&susan), &parents, Uuid::new_v4());
 
@@ -429,10 +333,7 @@ mod tests {
         let changed = plan_parent(&as_guardian, patient_id, None, &parents, Uuid::new_v4());
 
         assert!(!unchanged.relationship_changed);
-        assert_eq!(
-            unchanged.relationship.other_name.as_deref(),
-            Some("Step-parent")
-        );
+        assert_eq!(unchanged.relationship.other_name.as_deref(), Some("Step-parent"));
         assert!(changed.relationship_changed);
         assert_eq!(changed.relationship.other_name, None);
     }
@@ -441,19 +342,9 @@ mod tests {
     fn when_upload_repeats_a_known_parent_should_change_nothing() {
         // valid_unknown_school.csv row 3 after valid.csv: Jane Doe, mother of Mark, exactly as stored.
         let patient_id = Uuid::new_v4();
-        let jane = parent(
-            Some("Jane Doe"),
-            Some("jane@example.com"),
-            Some("07412 345679"),
-            false,
-        );
+        let jane = parent(Some("Jane Doe"), Some("jane@example.com"), Some("07412 345679"), false);
         let parents = [related(&jane, patient_id, Relationship::Mother)];
-        let upload = input(
-            Some("Jane Doe"),
-            Some("jane@example.com"),
-            Some("07412 345679"),
-            Relationship::Mother,
-        );
+        let upload = input(Some("Jane Doe"), Some("jane@example.com"), Some("07412 345679"), Relationship::Mother);
 
         let plan = plan_parent(&upload, patient_id, Some(&jane), &parents, Uuid::new_v4());
 

@@ -35,8 +35,7 @@ impl InFilePatients {
             let family = input.family_name.to_lowercase();
             let namesake = |p: &&Patient| {
                 p.attributes.given_name.as_deref().map(str::to_lowercase) == Some(given.clone())
-                    && p.attributes.family_name.as_deref().map(str::to_lowercase)
-                        == Some(family.clone())
+                    && p.attributes.family_name.as_deref().map(str::to_lowercase) == Some(family.clone())
             };
             candidates.extend(same_birthday.iter().filter(namesake).cloned());
         }
@@ -62,9 +61,7 @@ impl InFilePatients {
         };
         let list = self.by_date_of_birth.entry(date_of_birth).or_default();
         if let Some(nhs) = attributes.nhs_number.as_deref().map(compact) {
-            self.by_nhs_number
-                .entry(nhs)
-                .or_insert((date_of_birth, list.len()));
+            self.by_nhs_number.entry(nhs).or_insert((date_of_birth, list.len()));
         }
         list.push(skeleton(id, kept));
     }
@@ -133,10 +130,7 @@ mod tests {
     fn when_rows_have_no_nhs_number_should_match_on_names_birthday_and_postcode() {
         // valid_duplicate_patient_no_nhs_number.csv (§4.7).
         let mut seen = InFilePatients::default();
-        seen.add(
-            Uuid::from_u128(1),
-            &child("Chyna", "2012-09-12", Some("LE3 2DA"), None),
-        );
+        seen.add(Uuid::from_u128(1), &child("Chyna", "2012-09-12", Some("LE3 2DA"), None));
 
         let same = child("CHYNA", "2012-09-12", Some("LE3 2DA"), None);
         let moved = child("Chyna", "2012-09-12", Some("LE3 2DB"), None);
@@ -148,10 +142,7 @@ mod tests {
     #[test]
     fn when_nhs_numbers_differ_should_be_different_children() {
         let mut seen = InFilePatients::default();
-        seen.add(
-            Uuid::from_u128(1),
-            &child("Chyna", "2012-09-12", Some("LE3 2DA"), Some("7420180008")),
-        );
+        seen.add(Uuid::from_u128(1), &child("Chyna", "2012-09-12", Some("LE3 2DA"), Some("7420180008")));
 
         let twin = child("Chyna", "2012-09-12", Some("LE3 2DA"), Some("9990000018"));
 
@@ -161,14 +152,8 @@ mod tests {
     #[test]
     fn when_two_earlier_patients_match_should_take_the_earliest() {
         let mut seen = InFilePatients::default();
-        seen.add(
-            Uuid::from_u128(1),
-            &child("Chyna", "2012-09-12", Some("LE3 2DA"), Some("7420180008")),
-        );
-        seen.add(
-            Uuid::from_u128(2),
-            &child("Chyna", "2012-09-12", Some("LE3 2DA"), Some("9990000018")),
-        );
+        seen.add(Uuid::from_u128(1), &child("Chyna", "2012-09-12", Some("LE3 2DA"), Some("7420180008")));
+        seen.add(Uuid::from_u128(2), &child("Chyna", "2012-09-12", Some("LE3 2DA"), Some("9990000018")));
 
         let unnumbered = child("Chyna", "2012-09-12", Some("LE3 2DA"), None);
 

@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use crate::domain::Programme;
 use crate::domain::vaccination::{
-    DeliveryMethod, DeliverySite, Performer, Protocol, RecordSource, VaccinationDetails,
-    VaccinationOutcome, VaccinationRecord,
+    DeliveryMethod, DeliverySite, Performer, Protocol, RecordSource, VaccinationDetails, VaccinationOutcome,
+    VaccinationRecord,
 };
 
 /// The attributes that say two records are the same vaccination. Point of care: who, what, when (the date), where
@@ -55,11 +55,7 @@ struct ReportedDetails<'a> {
 
 /// The identity of `details`, compared as §8.2 says. `against_api_record`: the other side came from the
 /// Immunisations API, so location and location name do not take part.
-pub fn identity(
-    details: &VaccinationDetails,
-    national_reporting: bool,
-    against_api_record: bool,
-) -> Identity<'_> {
+pub fn identity(details: &VaccinationDetails, national_reporting: bool, against_api_record: bool) -> Identity<'_> {
     let mut disease_types: Vec<&str> = details.disease_types.iter().map(String::as_str).collect();
     disease_types.sort_unstable();
     Identity {
@@ -74,10 +70,7 @@ pub fn identity(
         protocol: details.protocol,
         session_id: details.session_id,
         supplier_email: details.supplier_email.as_deref(),
-        location: (!against_api_record).then_some((
-            details.location.as_deref(),
-            details.location_name.as_deref(),
-        )),
+        location: (!against_api_record).then_some((details.location.as_deref(), details.location_name.as_deref())),
         notify_parents: details.session_id.map(|_| details.notify_parents),
         national_reporting: national_reporting.then_some(ReportedDetails {
             batch_number: details.batch_number.as_deref(),
@@ -115,8 +108,7 @@ pub fn find_same<'a>(
 ) -> Option<&'a VaccinationRecord> {
     records.iter().find(|record| {
         let api = is_api_record(record);
-        identity(&record.details, national_reporting, api)
-            == identity(upload, national_reporting, api)
+        identity(&record.details, national_reporting, api) == identity(upload, national_reporting, api)
     })
 }
 
@@ -146,56 +138,27 @@ pub fn stage_matched(existing: &VaccinationRecord, upload: &VaccinationDetails) 
             pending.insert(name.to_string(), value);
         }
     };
-    stage(
-        "batch_number",
-        upload.batch_number != current.batch_number,
-        json(&upload.batch_number),
-    );
-    stage(
-        "batch_expiry",
-        upload.batch_expiry != current.batch_expiry,
-        json(&upload.batch_expiry),
-    );
+    stage("batch_number", upload.batch_number != current.batch_number, json(&upload.batch_number));
+    stage("batch_expiry", upload.batch_expiry != current.batch_expiry, json(&upload.batch_expiry));
     stage("discarded_at", existing.discarded_at.is_some(), Value::Null);
     stage("notes", upload.notes != current.notes, json(&upload.notes));
-    stage(
-        "performed_at",
-        upload.performed_at != current.performed_at,
-        json(&upload.performed_at),
-    );
-    stage(
-        "time_given",
-        upload.time_given != current.time_given,
-        json(&upload.time_given),
-    );
-    stage(
-        "source",
-        upload.source != current.source,
-        json(&upload.source),
-    );
-    stage(
-        "vaccine",
-        upload.vaccine != current.vaccine,
-        json(&upload.vaccine),
-    );
+    stage("performed_at", upload.performed_at != current.performed_at, json(&upload.performed_at));
+    stage("time_given", upload.time_given != current.time_given, json(&upload.time_given));
+    stage("source", upload.source != current.source, json(&upload.source));
+    stage("vaccine", upload.vaccine != current.vaccine, json(&upload.vaccine));
     record.pending_changes.extend(pending);
 
     let others_pending = !record.pending_changes.is_empty();
     if upload.delivery_site != current.delivery_site {
         if others_pending || (current.delivery_site.is_some() && upload.delivery_site.is_some()) {
-            record
-                .pending_changes
-                .insert("delivery_site".into(), json(&upload.delivery_site));
+            record.pending_changes.insert("delivery_site".into(), json(&upload.delivery_site));
         } else if current.delivery_site.is_none() {
             record.details.delivery_site = upload.delivery_site;
         }
     }
     if upload.delivery_method != current.delivery_method {
-        if others_pending || (current.delivery_method.is_some() && upload.delivery_method.is_some())
-        {
-            record
-                .pending_changes
-                .insert("delivery_method".into(), json(&upload.delivery_method));
+        if others_pending || (current.delivery_method.is_some() && upload.delivery_method.is_some()) {
+            record.pending_changes.insert("delivery_method".into(), json(&upload.delivery_method));
         } else if current.delivery_method.is_none() {
             record.details.delivery_method = upload.delivery_method;
         }
@@ -204,11 +167,7 @@ pub fn stage_matched(existing: &VaccinationRecord, upload: &VaccinationDetails) 
 }
 
 /// Stages a record named by the row's `UUID`: every attribute that differs, the patient included, goes to review.
-pub fn stage_all(
-    existing: &VaccinationRecord,
-    upload: &VaccinationDetails,
-    patient_id: Uuid,
-) -> StagedRecord {
+pub fn stage_all(existing: &VaccinationRecord, upload: &VaccinationDetails, patient_id: Uuid) -> StagedRecord {
     let mut record = existing.clone();
     let mut upload = upload.clone();
     if is_api_record(existing) {
@@ -217,9 +176,7 @@ pub fn stage_all(
         upload.protocol = None;
         upload.location = None;
     }
-    let (Value::Object(current), Value::Object(uploaded)) =
-        (json(&existing.details), json(&upload))
-    else {
+    let (Value::Object(current), Value::Object(uploaded)) = (json(&existing.details), json(&upload)) else {
         unreachable!("details serialise as objects")
     };
     for (name, value) in uploaded {
@@ -228,14 +185,10 @@ pub fn stage_all(
         }
     }
     if patient_id != existing.patient_id {
-        record
-            .pending_changes
-            .insert("patient_id".into(), json(&patient_id));
+        record.pending_changes.insert("patient_id".into(), json(&patient_id));
     }
     if existing.discarded_at.is_some() {
-        record
-            .pending_changes
-            .insert("discarded_at".into(), Value::Null);
+        record.pending_changes.insert("discarded_at".into(), Value::Null);
     }
     finish(existing, record)
 }
@@ -261,10 +214,7 @@ mod tests {
             vaccine: Some("gardasil_9".into()),
             disease_types: vec!["human_papillomavirus".into()],
             outcome: VaccinationOutcome::Administered,
-            performed_at: Utc
-                .with_ymd_and_hms(2024, 5, 13, 23, 0, 0)
-                .single()
-                .expect("time"),
+            performed_at: Utc.with_ymd_and_hms(2024, 5, 13, 23, 0, 0).single().expect("time"),
             time_given: false,
             batch_number: Some("123013325".into()),
             batch_expiry: NaiveDate::from_ymd_opt(2022, 7, 30),
@@ -288,10 +238,7 @@ mod tests {
     }
 
     fn record(details: VaccinationDetails) -> VaccinationRecord {
-        let at = Utc
-            .with_ymd_and_hms(2025, 8, 1, 9, 0, 0)
-            .single()
-            .expect("time");
+        let at = Utc.with_ymd_and_hms(2025, 8, 1, 9, 0, 0).single().expect("time");
         VaccinationRecord {
             id: Uuid::from_u128(1),
             patient_id: Uuid::from_u128(2),
@@ -305,8 +252,7 @@ mod tests {
     }
 
     #[test]
-    fn when_only_batch_differs_should_be_the_same_point_of_care_record_but_not_national_reporting()
-    {
+    fn when_only_batch_differs_should_be_the_same_point_of_care_record_but_not_national_reporting() {
         let stored = [record(details())];
         let mut upload = details();
         upload.batch_number = Some("ABC123".into());
@@ -326,10 +272,7 @@ mod tests {
 
         assert!(find_same(&stored, &other_day, false).is_none());
         assert!(find_same(&stored, &with_time, false).is_some());
-        assert_eq!(
-            with_time.performed_on(),
-            NaiveDate::from_ymd_opt(2024, 5, 14).expect("date")
-        );
+        assert_eq!(with_time.performed_on(), NaiveDate::from_ymd_opt(2024, 5, 14).expect("date"));
     }
 
     #[test]
@@ -380,14 +323,8 @@ mod tests {
 
         assert!(!staged.gained_pending);
         assert!(staged.modified);
-        assert_eq!(
-            staged.record.details.delivery_site,
-            Some(DeliverySite::LeftThigh)
-        );
-        assert_eq!(
-            staged.record.details.delivery_method,
-            Some(DeliveryMethod::Intramuscular)
-        );
+        assert_eq!(staged.record.details.delivery_site, Some(DeliverySite::LeftThigh));
+        assert_eq!(staged.record.details.delivery_method, Some(DeliveryMethod::Intramuscular));
     }
 
     #[test]
@@ -425,10 +362,7 @@ mod tests {
         let staged = stage_matched(&stored, &details());
 
         assert!(staged.gained_pending);
-        assert_eq!(
-            json(&staged.record.pending_changes),
-            json!({ "discarded_at": null })
-        );
+        assert_eq!(json(&staged.record.pending_changes), json!({ "discarded_at": null }));
     }
 
     #[test]
@@ -474,13 +408,7 @@ mod tests {
         let mut b = details();
         b.batch_number = None;
 
-        assert_eq!(
-            fingerprint(&identity(&a, false, false)),
-            fingerprint(&identity(&b, false, false))
-        );
-        assert_ne!(
-            fingerprint(&identity(&a, true, false)),
-            fingerprint(&identity(&b, true, false))
-        );
+        assert_eq!(fingerprint(&identity(&a, false, false)), fingerprint(&identity(&b, false, false)));
+        assert_ne!(fingerprint(&identity(&a, true, false)), fingerprint(&identity(&b, true, false)));
     }
 }

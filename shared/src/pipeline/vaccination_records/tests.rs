@@ -31,22 +31,11 @@ fn setup() -> Setup {
     let team = reference.team("r1l").expect("team").clone();
     let pipeline = Pipeline {
         records: Arc::new(SqliteRecordStore::in_memory().expect("store")),
-        objects: Arc::new(FolderObjectStore::new(
-            dir.path().join("objects"),
-            "http://127.0.0.1:9".into(),
-            [7u8; 32],
-        )),
+        objects: Arc::new(FolderObjectStore::new(dir.path().join("objects"), "http://127.0.0.1:9".into(), [7u8; 32])),
         reference: Arc::new(reference),
-        settings: PipelineSettings {
-            today_override: Some(today()),
-            ..PipelineSettings::default()
-        },
+        settings: PipelineSettings { today_override: Some(today()), ..PipelineSettings::default() },
     };
-    Setup {
-        pipeline,
-        team,
-        _dir: dir,
-    }
+    Setup { pipeline, team, _dir: dir }
 }
 
 impl Setup {
@@ -57,13 +46,8 @@ impl Setup {
     /// Stages `rows` for a new import and commits them.
     async fn import(&self, rows: &[VaccinationRow]) -> Import {
         let import = self.staged(rows).await;
-        let stored = imports::get(self.store(), import.id)
-            .await
-            .expect("read")
-            .expect("import");
-        commit_staged(&self.pipeline, stored, &self.team)
-            .await
-            .expect("commit");
+        let stored = imports::get(self.store(), import.id).await.expect("read").expect("import");
+        commit_staged(&self.pipeline, stored, &self.team).await.expect("commit");
         self.reload(&import).await
     }
 
@@ -90,69 +74,38 @@ impl Setup {
             updated_at: now,
             processed_at: None,
         };
-        imports::create(self.store(), &import)
-            .await
-            .expect("create");
-        let staged: Vec<StagedRow> = rows
-            .iter()
-            .cloned()
-            .map(|row| StagedRow::new(import.id, row))
-            .collect();
-        vaccinations::stage_rows(self.store(), &staged)
-            .await
-            .expect("stage");
+        imports::create(self.store(), &import).await.expect("create");
+        let staged: Vec<StagedRow> = rows.iter().cloned().map(|row| StagedRow::new(import.id, row)).collect();
+        vaccinations::stage_rows(self.store(), &staged).await.expect("stage");
         import
     }
 
     async fn reload(&self, import: &Import) -> Import {
-        imports::get(self.store(), import.id)
-            .await
-            .expect("read")
-            .expect("import")
-            .value
+        imports::get(self.store(), import.id).await.expect("read").expect("import").value
     }
 
     async fn patients_of(&self, import: &Import) -> Vec<Patient> {
         let mut found = Vec::new();
-        for id in patients::of_import(self.store(), import.id)
-            .await
-            .expect("links")
-        {
+        for id in patients::of_import(self.store(), import.id).await.expect("links") {
             found.push(self.patient(id).await);
         }
         found
     }
 
     async fn patient(&self, id: Uuid) -> Patient {
-        patients::get(self.store(), id)
-            .await
-            .expect("read")
-            .expect("patient")
-            .value
+        patients::get(self.store(), id).await.expect("read").expect("patient").value
     }
 
     async fn records_of(&self, import: &Import) -> Vec<VaccinationRecord> {
         let mut found = Vec::new();
-        for link in vaccinations::of_import(self.store(), import.id)
-            .await
-            .expect("links")
-        {
-            found.push(
-                vaccinations::get(self.store(), link.record_id)
-                    .await
-                    .expect("read")
-                    .expect("record")
-                    .value,
-            );
+        for link in vaccinations::of_import(self.store(), import.id).await.expect("links") {
+            found.push(vaccinations::get(self.store(), link.record_id).await.expect("read").expect("record").value);
         }
         found
     }
 
     async fn save_patient(&self, patient: &Patient) {
-        self.store()
-            .transact(vec![patients::put_patient_op(patient, None)])
-            .await
-            .expect("save patient");
+        self.store().transact(vec![patients::put_patient_op(patient, None)]).await.expect("save patient");
     }
 }
 
@@ -227,9 +180,7 @@ fn existing_chyna(nhs: Option<&str>) -> Patient {
             gender: Some(Gender::NotSpecified),
             ..ChildAttributes::default()
         },
-        school: SchoolPlacement::School {
-            urn: "123456".into(),
-        },
+        school: SchoolPlacement::School { urn: "123456".into() },
         pending_changes: BTreeMap::new(),
         team_ids: vec![],
         archived_in: BTreeMap::new(),
@@ -243,47 +194,27 @@ fn existing_chyna(nhs: Option<&str>) -> Patient {
 }
 
 fn counts(new: u64, changed: u64, exact_duplicate: u64, ignored: u64) -> Option<ImportCounts> {
-    Some(ImportCounts {
-        new,
-        changed,
-        exact_duplicate,
-        ignored,
-    })
+    Some(ImportCounts { new, changed, exact_duplicate, ignored })
 }
 
 #[tokio::test]
 async fn when_rows_are_new_children_should_create_archived_patients_without_school() {
     let s = setup();
-    let rows = [
-        row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008")),
-        row(1, "Renie", "2010-09-13", "LE1 2DA", None),
-    ];
+    let rows =
+        [row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008")), row(1, "Renie", "2010-09-13", "LE1 2DA", None)];
 
     let import = s.import(&rows).await;
 
-    assert_eq!(
-        import.status,
-        ImportStatus::Processed,
-        "{:?}",
-        import.errors
-    );
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
     assert_eq!(import.counts, counts(2, 0, 0, 0));
     assert!(import.processed_at.is_some());
     let patients = s.patients_of(&import).await;
     assert_eq!(patients.len(), 2);
     for patient in &patients {
         assert_eq!(patient.school, SchoolPlacement::Unknown);
-        assert_eq!(
-            json!(patient.archived_in),
-            json!({ "r1l": "immunisation_import" })
-        );
-        assert_eq!(
-            patient.attributes.birth_academic_year,
-            Some(AcademicYear(2010))
-        );
-        let records = vaccinations::of_patient(s.store(), patient.id)
-            .await
-            .expect("records");
+        assert_eq!(json!(patient.archived_in), json!({ "r1l": "immunisation_import" }));
+        assert_eq!(patient.attributes.birth_academic_year, Some(AcademicYear(2010)));
+        let records = vaccinations::of_patient(s.store(), patient.id).await.expect("records");
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].team_id, "r1l");
     }
@@ -297,29 +228,15 @@ async fn when_a_child_repeats_with_or_without_nhs_number_should_create_one_patie
     second.details = details((2023, 4, 10));
     let mut third = row(2, "Chyna", "2012-09-12", "LE3 2DA", Some("7420180008"));
     third.details = details((2022, 1, 26));
-    let rows = [
-        row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008")),
-        second,
-        third,
-    ];
+    let rows = [row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008")), second, third];
 
     let import = s.import(&rows).await;
 
     assert_eq!(import.counts, counts(3, 0, 0, 0), "{:?}", import.errors);
     let patients = s.patients_of(&import).await;
     assert_eq!(patients.len(), 1);
-    assert_eq!(
-        patients[0].attributes.date_of_birth,
-        NaiveDate::from_ymd_opt(2010, 9, 12),
-        "built from the first row"
-    );
-    assert_eq!(
-        vaccinations::of_patient(s.store(), patients[0].id)
-            .await
-            .expect("records")
-            .len(),
-        3
-    );
+    assert_eq!(patients[0].attributes.date_of_birth, NaiveDate::from_ymd_opt(2010, 9, 12), "built from the first row");
+    assert_eq!(vaccinations::of_patient(s.store(), patients[0].id).await.expect("records").len(), 3);
 }
 
 #[tokio::test]
@@ -338,13 +255,8 @@ async fn when_child_exists_should_link_the_record_and_leave_demographics_alone()
     assert_eq!(after.attributes, chyna.attributes);
     assert!(after.pending_changes.is_empty());
     assert_eq!(after.school, chyna.school);
-    assert_eq!(
-        json!(after.archived_in),
-        json!({ "r1l": "immunisation_import" })
-    );
-    let records = vaccinations::of_patient(s.store(), chyna.id)
-        .await
-        .expect("records");
+    assert_eq!(json!(after.archived_in), json!({ "r1l": "immunisation_import" }));
+    let records = vaccinations::of_patient(s.store(), chyna.id).await.expect("records");
     assert_eq!(records.len(), 1);
 }
 
@@ -355,8 +267,7 @@ async fn when_child_is_already_in_the_team_should_not_archive_them() {
     oliver.team_ids = vec!["r1l".into()];
     s.save_patient(&oliver).await;
 
-    s.import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("8160442742"))])
-        .await;
+    s.import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("8160442742"))]).await;
 
     let after = s.patient(oliver.id).await;
     assert!(after.archived_in.is_empty());
@@ -370,9 +281,7 @@ async fn when_existing_child_has_no_nhs_number_should_match_on_all_four_and_keep
     let chyna = existing_chyna(None);
     s.save_patient(&chyna).await;
 
-    let import = s
-        .import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"))])
-        .await;
+    let import = s.import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"))]).await;
 
     assert_eq!(s.patients_of(&import).await.len(), 1);
     assert_eq!(s.patient(chyna.id).await.attributes.nhs_number, None);
@@ -381,10 +290,8 @@ async fn when_existing_child_has_no_nhs_number_should_match_on_all_four_and_keep
 #[tokio::test]
 async fn when_file_is_uploaded_again_should_count_exact_duplicates() {
     let s = setup();
-    let rows = [
-        row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008")),
-        row(1, "Renie", "2010-09-13", "LE1 2DA", None),
-    ];
+    let rows =
+        [row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008")), row(1, "Renie", "2010-09-13", "LE1 2DA", None)];
     let first = s.import(&rows).await;
 
     let again = s.import(&rows).await;
@@ -398,13 +305,7 @@ async fn when_file_is_uploaded_again_should_count_exact_duplicates() {
     again_ids.sort();
     assert_eq!(first_ids, again_ids);
     for patient in patients {
-        assert_eq!(
-            vaccinations::of_patient(s.store(), patient.id)
-                .await
-                .expect("records")
-                .len(),
-            1
-        );
+        assert_eq!(vaccinations::of_patient(s.store(), patient.id).await.expect("records").len(), 1);
     }
 }
 
@@ -420,10 +321,7 @@ async fn when_a_matched_record_has_another_batch_should_stage_it_for_review() {
 
     assert_eq!(import.counts, counts(0, 1, 0, 0));
     let record = &s.records_of(&import).await[0];
-    assert_eq!(
-        json!(record.pending_changes),
-        json!({ "batch_number": "ABC123" })
-    );
+    assert_eq!(json!(record.pending_changes), json!({ "batch_number": "ABC123" }));
     assert_eq!(record.details.batch_number.as_deref(), Some("123013325"));
 }
 
@@ -449,12 +347,7 @@ async fn when_rows_are_not_vaccinated_national_reporting_rows_should_count_them_
     let mut hermione = row(1, "Hermione", "2001-01-03", "S2 1AA", Some("9990000018"));
     hermione.ignored = true;
 
-    let import = s
-        .import(&[
-            row(0, "Ron", "2001-01-02", "S1 1AA", Some("9999075320")),
-            hermione,
-        ])
-        .await;
+    let import = s.import(&[row(0, "Ron", "2001-01-02", "S1 1AA", Some("9999075320")), hermione]).await;
 
     assert_eq!(import.counts, counts(1, 0, 0, 1));
     assert_eq!(s.patients_of(&import).await.len(), 1);
@@ -473,26 +366,13 @@ async fn when_two_rows_are_the_same_vaccination_of_one_child_should_be_invalid()
 
     assert_eq!(import.status, ImportStatus::RowsAreInvalid);
     assert_eq!(import.rows_with_errors, 3);
-    let messages: Vec<(u64, &str)> = import
-        .errors
-        .iter()
-        .map(|e| (e.row, e.message.as_str()))
-        .collect();
+    let messages: Vec<(u64, &str)> = import.errors.iter().map(|e| (e.row, e.message.as_str())).collect();
     assert_eq!(
         messages,
         [
-            (
-                2,
-                "The record on this row appears to be a duplicate of rows 3 and 4."
-            ),
-            (
-                3,
-                "The record on this row appears to be a duplicate of rows 2 and 4."
-            ),
-            (
-                4,
-                "The record on this row appears to be a duplicate of rows 2 and 3."
-            ),
+            (2, "The record on this row appears to be a duplicate of rows 3 and 4."),
+            (3, "The record on this row appears to be a duplicate of rows 2 and 4."),
+            (4, "The record on this row appears to be a duplicate of rows 2 and 3."),
         ]
     );
     assert!(s.patients_of(&import).await.is_empty());
@@ -505,21 +385,11 @@ async fn when_two_patients_match_should_be_invalid_and_write_nothing() {
     s.save_patient(&existing_chyna(None)).await;
 
     let import = s
-        .import(&[
-            row(0, "Renie", "2010-09-13", "LE1 2DA", None),
-            row(1, "Chyna", "2010-09-12", "LE3 2DA", None),
-        ])
+        .import(&[row(0, "Renie", "2010-09-13", "LE1 2DA", None), row(1, "Chyna", "2010-09-12", "LE3 2DA", None)])
         .await;
 
     assert_eq!(import.status, ImportStatus::RowsAreInvalid);
-    assert_eq!(
-        import.errors,
-        [RowError {
-            row: 3,
-            column: None,
-            message: AMBIGUOUS_MATCH.into()
-        }]
-    );
+    assert_eq!(import.errors, [RowError { row: 3, column: None, message: AMBIGUOUS_MATCH.into() }]);
     assert!(s.patients_of(&import).await.is_empty());
     assert!(s.records_of(&import).await.is_empty());
 }
@@ -527,17 +397,12 @@ async fn when_two_patients_match_should_be_invalid_and_write_nothing() {
 #[tokio::test]
 async fn when_uuid_is_not_a_record_of_the_team_should_ask_for_an_existing_record() {
     let s = setup();
-    let first = s
-        .import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"))])
-        .await;
+    let first = s.import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"))]).await;
     let ours = s.records_of(&first).await[0].clone();
     let mut theirs = ours.clone();
     theirs.id = Uuid::new_v4();
     theirs.team_id = "rxb".into();
-    s.store()
-        .transact(vaccinations::create_ops(&theirs))
-        .await
-        .expect("other team's record");
+    s.store().transact(vaccinations::create_ops(&theirs)).await.expect("other team's record");
 
     let mut unknown = row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"));
     unknown.uuid = Some(Uuid::new_v4());
@@ -548,20 +413,14 @@ async fn when_uuid_is_not_a_record_of_the_team_should_ask_for_an_existing_record
     let import = s.import(&[unknown, other_team]).await;
 
     assert_eq!(import.status, ImportStatus::RowsAreInvalid);
-    let expected = |row| RowError {
-        row,
-        column: Some("UUID".into()),
-        message: UNKNOWN_RECORD.into(),
-    };
+    let expected = |row| RowError { row, column: Some("UUID".into()), message: UNKNOWN_RECORD.into() };
     assert_eq!(import.errors, [expected(2), expected(3)]);
 }
 
 #[tokio::test]
 async fn when_uuid_names_a_team_record_should_stage_the_differences() {
     let s = setup();
-    let first = s
-        .import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"))])
-        .await;
+    let first = s.import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"))]).await;
     let record = s.records_of(&first).await[0].clone();
     let mut update = row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"));
     update.uuid = Some(record.id);
@@ -570,11 +429,7 @@ async fn when_uuid_names_a_team_record_should_stage_the_differences() {
     let import = s.import(&[update]).await;
 
     assert_eq!(import.counts, counts(0, 1, 0, 0), "{:?}", import.errors);
-    let after = vaccinations::get(s.store(), record.id)
-        .await
-        .expect("read")
-        .expect("record")
-        .value;
+    let after = vaccinations::get(s.store(), record.id).await.expect("read").expect("record").value;
     assert_eq!(json!(after.pending_changes), json!({ "dose_sequence": 2 }));
     assert_eq!(after.details.dose_sequence, Some(1));
 }
@@ -582,17 +437,12 @@ async fn when_uuid_names_a_team_record_should_stage_the_differences() {
 #[tokio::test]
 async fn when_uuid_names_an_api_record_and_a_session_is_given_should_refuse_the_session() {
     let s = setup();
-    let first = s
-        .import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"))])
-        .await;
+    let first = s.import(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"))]).await;
     let mut api = s.records_of(&first).await[0].clone();
     api.id = Uuid::new_v4();
     api.team_id = "elsewhere".into();
     api.details.source = RecordSource::NhsImmunisationsApi;
-    s.store()
-        .transact(vaccinations::create_ops(&api))
-        .await
-        .expect("api record");
+    s.store().transact(vaccinations::create_ops(&api)).await.expect("api record");
     let mut offline = row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"));
     offline.uuid = Some(api.id);
     offline.details.session_id = Some(1);
@@ -601,11 +451,7 @@ async fn when_uuid_names_an_api_record_and_a_session_is_given_should_refuse_the_
 
     assert_eq!(
         import.errors,
-        [RowError {
-            row: 2,
-            column: Some("SESSION_ID".into()),
-            message: SESSION_ON_EXTERNAL_RECORD.into()
-        }]
+        [RowError { row: 2, column: Some("SESSION_ID".into()), message: SESSION_ON_EXTERNAL_RECORD.into() }]
     );
 }
 
@@ -620,81 +466,38 @@ async fn when_import_is_resumed_after_a_partial_apply_should_not_apply_any_row_t
     let mut distinct = rows.clone();
     distinct[1].details = details((2023, 4, 10));
     let import = s.staged(&distinct).await;
-    assert!(matches!(
-        plan_import(&s.pipeline, &import, &s.team)
-            .await
-            .expect("plan"),
-        PlanResult::Ready
-    ));
+    assert!(matches!(plan_import(&s.pipeline, &import, &s.team).await.expect("plan"), PlanResult::Ready));
     // The second row is applied, then the worker dies.
-    let second = vaccinations::get_row(s.store(), import.id, 1)
-        .await
-        .expect("read")
-        .expect("row");
-    let outcome = apply_row(&s.pipeline, &import, &s.team, second)
-        .await
-        .expect("apply one");
+    let second = vaccinations::get_row(s.store(), import.id, 1).await.expect("read").expect("row");
+    let outcome = apply_row(&s.pipeline, &import, &s.team, second).await.expect("apply one");
     assert_eq!(outcome, RowOutcome::New);
 
-    let stored = imports::get(s.store(), import.id)
-        .await
-        .expect("read")
-        .expect("import");
-    commit_staged(&s.pipeline, stored, &s.team)
-        .await
-        .expect("resume");
+    let stored = imports::get(s.store(), import.id).await.expect("read").expect("import");
+    commit_staged(&s.pipeline, stored, &s.team).await.expect("resume");
 
     let import = s.reload(&import).await;
     assert_eq!(import.counts, counts(3, 0, 0, 0));
     let patients = s.patients_of(&import).await;
     assert_eq!(patients.len(), 2);
-    let chyna = patients
-        .iter()
-        .find(|p| p.attributes.given_name.as_deref() == Some("Chyna"))
-        .expect("Chyna");
-    assert_eq!(
-        chyna.attributes.date_of_birth,
-        NaiveDate::from_ymd_opt(2010, 9, 12)
-    );
-    assert_eq!(
-        vaccinations::of_patient(s.store(), chyna.id)
-            .await
-            .expect("records")
-            .len(),
-        2
-    );
+    let chyna = patients.iter().find(|p| p.attributes.given_name.as_deref() == Some("Chyna")).expect("Chyna");
+    assert_eq!(chyna.attributes.date_of_birth, NaiveDate::from_ymd_opt(2010, 9, 12));
+    assert_eq!(vaccinations::of_patient(s.store(), chyna.id).await.expect("records").len(), 2);
     assert_eq!(s.records_of(&import).await.len(), 3);
 }
 
 #[tokio::test]
-async fn when_the_shared_child_is_applied_from_a_later_row_first_should_build_them_from_the_first_row()
- {
+async fn when_the_shared_child_is_applied_from_a_later_row_first_should_build_them_from_the_first_row() {
     let s = setup();
     let mut later = row(1, "Chyna", "2012-09-12", "LE3 2DA", Some("7420180008"));
     later.details = details((2023, 4, 10));
-    let import = s
-        .staged(&[
-            row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008")),
-            later,
-        ])
-        .await;
-    plan_import(&s.pipeline, &import, &s.team)
-        .await
-        .expect("plan");
-    let second = vaccinations::get_row(s.store(), import.id, 1)
-        .await
-        .expect("read")
-        .expect("row");
+    let import = s.staged(&[row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008")), later]).await;
+    plan_import(&s.pipeline, &import, &s.team).await.expect("plan");
+    let second = vaccinations::get_row(s.store(), import.id, 1).await.expect("read").expect("row");
 
-    apply_row(&s.pipeline, &import, &s.team, second)
-        .await
-        .expect("apply");
+    apply_row(&s.pipeline, &import, &s.team, second).await.expect("apply");
 
     let patient_id = new_patient_id(import.id, 0);
-    assert_eq!(
-        s.patient(patient_id).await.attributes.date_of_birth,
-        NaiveDate::from_ymd_opt(2010, 9, 12)
-    );
+    assert_eq!(s.patient(patient_id).await.attributes.date_of_birth, NaiveDate::from_ymd_opt(2010, 9, 12));
 }
 
 #[tokio::test]
@@ -702,31 +505,17 @@ async fn when_another_import_created_the_child_since_the_plan_should_use_that_pa
     let s = setup();
     let rows = [row(0, "Chyna", "2010-09-12", "LE3 2DA", Some("7420180008"))];
     let import = s.staged(&rows).await;
-    plan_import(&s.pipeline, &import, &s.team)
-        .await
-        .expect("plan");
+    plan_import(&s.pipeline, &import, &s.team).await.expect("plan");
     // Meanwhile another import creates Chyna with her NHS number.
     let other = s.import(&rows).await;
     let holder = s.patients_of(&other).await[0].id;
 
-    let stored = imports::get(s.store(), import.id)
-        .await
-        .expect("read")
-        .expect("import");
-    commit_staged(&s.pipeline, stored, &s.team)
-        .await
-        .expect("commit");
+    let stored = imports::get(s.store(), import.id).await.expect("read").expect("import");
+    commit_staged(&s.pipeline, stored, &s.team).await.expect("commit");
 
     let import = s.reload(&import).await;
     assert_eq!(import.status, ImportStatus::Processed);
-    assert_eq!(
-        s.patients_of(&import)
-            .await
-            .iter()
-            .map(|p| p.id)
-            .collect::<Vec<_>>(),
-        [holder]
-    );
+    assert_eq!(s.patients_of(&import).await.iter().map(|p| p.id).collect::<Vec<_>>(), [holder]);
 }
 
 #[test]
@@ -753,14 +542,9 @@ async fn when_row_was_recorded_offline_should_put_the_child_in_the_session_and_t
     for patient in s.patients_of(&import).await {
         assert_eq!(patient.team_ids, ["r1l"]);
         assert!(patient.archived_in.is_empty());
-        let locations = patients::locations_of(s.store(), patient.id)
-            .await
-            .expect("locations");
+        let locations = patients::locations_of(s.store(), patient.id).await.expect("locations");
         assert_eq!(
-            locations
-                .iter()
-                .map(|l| (l.location.as_str(), l.academic_year))
-                .collect::<Vec<_>>(),
+            locations.iter().map(|l| (l.location.as_str(), l.academic_year)).collect::<Vec<_>>(),
             [("123456", 2025)]
         );
     }

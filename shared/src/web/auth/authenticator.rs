@@ -5,9 +5,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::jwk::{
-    AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse,
-};
+use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
@@ -58,32 +56,21 @@ impl Authenticator {
         issuer: impl Into<String>,
         audience: impl Into<String>,
     ) -> Result<Self, AuthError> {
-        let set: JwkSet = serde_json::from_value(jwks.clone())
-            .map_err(|e| AuthError::InvalidJwks(format!("not a JWK set: {e}")))?;
+        let set: JwkSet =
+            serde_json::from_value(jwks.clone()).map_err(|e| AuthError::InvalidJwks(format!("not a JWK set: {e}")))?;
         let keys = usable_keys(set);
         if keys.is_empty() {
-            return Err(AuthError::InvalidJwks(
-                "no ES256 or RS256 signing key with a kid".into(),
-            ));
+            return Err(AuthError::InvalidJwks("no ES256 or RS256 signing key with a kid".into()));
         }
-        Ok(Self {
-            issuer: issuer.into(),
-            audience: audience.into(),
-            keys: KeySource::Fixed(keys),
-        })
+        Ok(Self { issuer: issuer.into(), audience: audience.into(), keys: KeySource::Fixed(keys) })
     }
 
     /// A verifier for the identity provider's JWKS at `jwks_url` (HTTPS; plain HTTP only to a loopback address, for
     /// emulators and tests). Nothing is fetched until the first token arrives, so a cold start does not wait on the
     /// identity provider; the set is then cached and refreshed when a token names an unknown `kid` (key rotation), at
     /// most once a minute.
-    pub fn remote(
-        jwks_url: &str,
-        issuer: impl Into<String>,
-        audience: impl Into<String>,
-    ) -> Result<Self, AuthError> {
-        let url =
-            reqwest::Url::parse(jwks_url).map_err(|e| AuthError::InvalidJwksUrl(e.to_string()))?;
+    pub fn remote(jwks_url: &str, issuer: impl Into<String>, audience: impl Into<String>) -> Result<Self, AuthError> {
+        let url = reqwest::Url::parse(jwks_url).map_err(|e| AuthError::InvalidJwksUrl(e.to_string()))?;
         match url.scheme() {
             "https" => {}
             "http" if url.host_str().is_some_and(is_loopback) => {}
@@ -114,13 +101,9 @@ impl Authenticator {
         }
         let header = jsonwebtoken::decode_header(token).map_err(|e| rejection(&e))?;
         if header.crit.is_some() {
-            return Err(AuthError::InvalidToken(
-                "critical header extensions are not supported",
-            ));
+            return Err(AuthError::InvalidToken("critical header extensions are not supported"));
         }
-        let kid = header
-            .kid
-            .ok_or(AuthError::InvalidToken("no kid in header"))?;
+        let kid = header.kid.ok_or(AuthError::InvalidToken("no kid in header"))?;
         let key = match &self.keys {
             KeySource::Fixed(keys) => keys.get(&kid).cloned().ok_or(AuthError::UnknownKey)?,
             KeySource::Remote(remote) => remote.key(&kid).await?,
@@ -134,12 +117,8 @@ impl Authenticator {
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.leeway = LEEWAY_SECONDS;
-        let data = jsonwebtoken::decode::<VerifiedClaims>(token, &key.key, &validation)
-            .map_err(|e| rejection(&e))?;
-        data.claims
-            .email
-            .filter(|email| !email.trim().is_empty())
-            .ok_or(AuthError::MissingEmail)
+        let data = jsonwebtoken::decode::<VerifiedClaims>(token, &key.key, &validation).map_err(|e| rejection(&e))?;
+        data.claims.email.filter(|email| !email.trim().is_empty()).ok_or(AuthError::MissingEmail)
     }
 }
 
@@ -162,9 +141,9 @@ fn rejection(error: &jsonwebtoken::errors::Error) -> AuthError {
         ErrorKind::InvalidAudience => "wrong audience",
         ErrorKind::ImmatureSignature => "not valid yet",
         ErrorKind::MissingRequiredClaim(_) => "missing a required claim",
-        ErrorKind::InvalidAlgorithm
-        | ErrorKind::InvalidAlgorithmName
-        | ErrorKind::UnsupportedAlgorithm => "unsupported algorithm",
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName | ErrorKind::UnsupportedAlgorithm => {
+            "unsupported algorithm"
+        }
         ErrorKind::InvalidToken | ErrorKind::Base64(_) | ErrorKind::Utf8(_) => "malformed token",
         ErrorKind::Json(_) | ErrorKind::InvalidClaimFormat(_) => "malformed claims",
         _ => "verification failed",
@@ -174,10 +153,7 @@ fn rejection(error: &jsonwebtoken::errors::Error) -> AuthError {
 /// The keys of a set this service can verify with, by kid. Others (encryption keys, HMAC secrets, other curves,
 /// keys without a kid) are skipped rather than failing the whole set, as identity providers publish all sorts.
 fn usable_keys(set: JwkSet) -> KeyMap {
-    set.keys
-        .iter()
-        .filter_map(|jwk| Some((jwk.common.key_id.clone()?, usable_key(jwk)?)))
-        .collect()
+    set.keys.iter().filter_map(|jwk| Some((jwk.common.key_id.clone()?, usable_key(jwk)?))).collect()
 }
 
 fn usable_key(jwk: &Jwk) -> Option<VerifyingKey> {
@@ -185,9 +161,7 @@ fn usable_key(jwk: &Jwk) -> Option<VerifyingKey> {
         return None;
     }
     let algorithm = match (&jwk.algorithm, jwk.common.key_algorithm) {
-        (AlgorithmParameters::EllipticCurve(p), None | Some(KeyAlgorithm::ES256))
-            if p.curve == EllipticCurve::P256 =>
-        {
+        (AlgorithmParameters::EllipticCurve(p), None | Some(KeyAlgorithm::ES256)) if p.curve == EllipticCurve::P256 => {
             Algorithm::ES256
         }
         (AlgorithmParameters::RSA(_), None | Some(KeyAlgorithm::RS256)) => Algorithm::RS256,
@@ -215,11 +189,7 @@ struct RefreshState {
 
 impl RemoteJwks {
     fn cached(&self, kid: &str) -> Option<VerifyingKey> {
-        self.keys
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(kid)
-            .cloned()
+        self.keys.read().unwrap_or_else(PoisonError::into_inner).get(kid).cloned()
     }
 
     async fn key(&self, kid: &str) -> Result<VerifyingKey, AuthError> {
@@ -231,10 +201,7 @@ impl RemoteJwks {
         if let Some(key) = self.cached(kid) {
             return Ok(key);
         }
-        if state
-            .last_attempt
-            .is_some_and(|at| at.elapsed() < self.min_refresh_interval)
-        {
+        if state.last_attempt.is_some_and(|at| at.elapsed() < self.min_refresh_interval) {
             return Err(if state.last_failed {
                 AuthError::JwksUnavailable("the last fetch failed moments ago".into())
             } else {
@@ -303,20 +270,14 @@ mod tests {
     async fn when_token_is_good_should_return_its_email() {
         let (dir, issuer) = new_issuer();
         let token = sign(&dir, issuer.kid(), claims(300));
-        assert_eq!(
-            issuer.authenticator().verify(&token).await.expect("valid"),
-            "a@example.com"
-        );
+        assert_eq!(issuer.authenticator().verify(&token).await.expect("valid"), "a@example.com");
     }
 
     #[tokio::test]
     async fn when_token_expired_should_reject_it() {
         let (dir, issuer) = new_issuer();
         let token = sign(&dir, issuer.kid(), claims(-120));
-        assert!(matches!(
-            issuer.authenticator().verify(&token).await,
-            Err(AuthError::Expired)
-        ));
+        assert!(matches!(issuer.authenticator().verify(&token).await, Err(AuthError::Expired)));
     }
 
     #[tokio::test]
@@ -329,16 +290,11 @@ mod tests {
         wrong_iss["iss"] = json!("https://evil.example");
         let mut no_exp = claims(300);
         no_exp.as_object_mut().map(|c| c.remove("exp"));
-        for (claims, reason) in [
-            (wrong_aud, "wrong audience"),
-            (wrong_iss, "wrong issuer"),
-            (no_exp, "missing a required claim"),
-        ] {
+        for (claims, reason) in
+            [(wrong_aud, "wrong audience"), (wrong_iss, "wrong issuer"), (no_exp, "missing a required claim")]
+        {
             let result = auth.verify(&sign(&dir, issuer.kid(), claims)).await;
-            assert!(
-                matches!(result, Err(AuthError::InvalidToken(r)) if r == reason),
-                "{reason}: {result:?}"
-            );
+            assert!(matches!(result, Err(AuthError::InvalidToken(r)) if r == reason), "{reason}: {result:?}");
         }
     }
 
@@ -348,17 +304,11 @@ mod tests {
         let (other_dir, other) = new_issuer();
         // Another issuer's own kid is unknown here.
         let token = other.issue("a@example.com", Duration::from_secs(60));
-        assert!(matches!(
-            issuer.authenticator().verify(&token).await,
-            Err(AuthError::UnknownKey)
-        ));
+        assert!(matches!(issuer.authenticator().verify(&token).await, Err(AuthError::UnknownKey)));
         // A forged kid does not help: the signature does not verify.
         let forged = sign(&other_dir, issuer.kid(), claims(300));
         let result = issuer.authenticator().verify(&forged).await;
-        assert!(
-            matches!(result, Err(AuthError::InvalidToken("bad signature"))),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(AuthError::InvalidToken("bad signature"))), "{result:?}");
     }
 
     #[tokio::test]
@@ -366,17 +316,9 @@ mod tests {
         let (_dir, issuer) = new_issuer();
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some(issuer.kid().to_string());
-        let token =
-            jsonwebtoken::encode(&header, &claims(300), &EncodingKey::from_secret(b"guess"))
-                .expect("sign");
+        let token = jsonwebtoken::encode(&header, &claims(300), &EncodingKey::from_secret(b"guess")).expect("sign");
         let result = issuer.authenticator().verify(&token).await;
-        assert!(
-            matches!(
-                result,
-                Err(AuthError::InvalidToken("algorithm does not match the key"))
-            ),
-            "{result:?}"
-        );
+        assert!(matches!(result, Err(AuthError::InvalidToken("algorithm does not match the key"))), "{result:?}");
     }
 
     #[tokio::test]
@@ -384,10 +326,7 @@ mod tests {
         let (_dir, issuer) = new_issuer();
         let auth = issuer.authenticator();
         for token in ["", "abc", "a.b.c", &"x".repeat(MAX_TOKEN_BYTES + 1)] {
-            assert!(matches!(
-                auth.verify(token).await,
-                Err(AuthError::InvalidToken(_))
-            ));
+            assert!(matches!(auth.verify(token).await, Err(AuthError::InvalidToken(_))));
         }
     }
 
@@ -396,24 +335,15 @@ mod tests {
         let (dir, issuer) = new_issuer();
         let mut no_email = claims(300);
         no_email.as_object_mut().map(|c| c.remove("email"));
-        let result = issuer
-            .authenticator()
-            .verify(&sign(&dir, issuer.kid(), no_email))
-            .await;
+        let result = issuer.authenticator().verify(&sign(&dir, issuer.kid(), no_email)).await;
         assert!(matches!(result, Err(AuthError::MissingEmail)), "{result:?}");
     }
 
     #[test]
     fn when_jwks_has_only_unusable_keys_should_refuse_it() {
         let jwks = json!({"keys": [{"kty": "oct", "kid": "k", "k": "c2VjcmV0"}]});
-        assert!(matches!(
-            Authenticator::from_jwks(&jwks, "i", "a"),
-            Err(AuthError::InvalidJwks(_))
-        ));
-        assert!(matches!(
-            Authenticator::from_jwks(&json!({"nope": 1}), "i", "a"),
-            Err(AuthError::InvalidJwks(_))
-        ));
+        assert!(matches!(Authenticator::from_jwks(&jwks, "i", "a"), Err(AuthError::InvalidJwks(_))));
+        assert!(matches!(Authenticator::from_jwks(&json!({"nope": 1}), "i", "a"), Err(AuthError::InvalidJwks(_))));
     }
 
     #[test]
@@ -426,10 +356,7 @@ mod tests {
             Authenticator::remote("http://idp.example/jwks.json", "i", "a"),
             Err(AuthError::InvalidJwksUrl(_))
         ));
-        assert!(matches!(
-            Authenticator::remote("not a url", "i", "a"),
-            Err(AuthError::InvalidJwksUrl(_))
-        ));
+        assert!(matches!(Authenticator::remote("not a url", "i", "a"), Err(AuthError::InvalidJwksUrl(_))));
     }
 
     /// Serves whatever JWK set is current, counting fetches.
@@ -445,9 +372,7 @@ mod tests {
                 }
             }),
         );
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let address = listener.local_addr().expect("address");
         tokio::spawn(async move { axum::serve(listener, app).await });
         format!("http://{address}/jwks.json")
@@ -472,21 +397,13 @@ mod tests {
         // The provider rotates its key: within the minute, the new kid is not fetched again.
         *jwks.write().unwrap_or_else(PoisonError::into_inner) = rotated.jwks();
         let token = rotated.issue("b@example.com", Duration::from_secs(60));
-        assert!(matches!(
-            auth.verify(&token).await,
-            Err(AuthError::UnknownKey)
-        ));
+        assert!(matches!(auth.verify(&token).await, Err(AuthError::UnknownKey)));
         assert_eq!(fetches.load(Ordering::SeqCst), 1);
 
         // Once the interval has passed, an unknown kid refreshes the set.
-        let KeySource::Remote(remote) = &auth.keys else {
-            unreachable!("built as remote")
-        };
+        let KeySource::Remote(remote) = &auth.keys else { unreachable!("built as remote") };
         remote.refresh.lock().await.last_attempt = Some(Instant::now() - MIN_REFRESH_INTERVAL);
-        assert_eq!(
-            auth.verify(&token).await.expect("valid after refresh"),
-            "b@example.com"
-        );
+        assert_eq!(auth.verify(&token).await.expect("valid after refresh"), "b@example.com");
         assert_eq!(fetches.load(Ordering::SeqCst), 2);
     }
 
@@ -494,18 +411,10 @@ mod tests {
     async fn when_remote_jwks_is_down_should_report_unavailable() {
         let (_dir, issuer) = new_issuer();
         // Port 9 (discard) on loopback: nothing listens, the connection is refused.
-        let auth =
-            Authenticator::remote("http://127.0.0.1:9/jwks.json", LOCAL_ISSUER, LOCAL_AUDIENCE)
-                .expect("url");
+        let auth = Authenticator::remote("http://127.0.0.1:9/jwks.json", LOCAL_ISSUER, LOCAL_AUDIENCE).expect("url");
         let token = issuer.issue("a@example.com", Duration::from_secs(60));
-        assert!(matches!(
-            auth.verify(&token).await,
-            Err(AuthError::JwksUnavailable(_))
-        ));
+        assert!(matches!(auth.verify(&token).await, Err(AuthError::JwksUnavailable(_))));
         // Within the minute, requests fail fast with the same verdict rather than a misleading 401.
-        assert!(matches!(
-            auth.verify(&token).await,
-            Err(AuthError::JwksUnavailable(_))
-        ));
+        assert!(matches!(auth.verify(&token).await, Err(AuthError::JwksUnavailable(_))));
     }
 }

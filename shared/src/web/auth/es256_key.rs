@@ -19,8 +19,8 @@ use super::AuthError;
 
 /// The order n of the P-256 group, big-endian. A private key is a scalar in [1, n).
 const P256_ORDER: [u8; 32] = [
-    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
-    0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
+    0xff, 0xff, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xbc, 0xe6, 0xfa,
+    0xad, 0xa7, 0x17, 0x9e, 0x84, 0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 ];
 /// id-ecPublicKey (1.2.840.10045.2.1).
 const OID_EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
@@ -38,9 +38,7 @@ fn random_scalar() -> Result<[u8; 32], AuthError> {
     // Rejection sampling: the chance of a draw outside [1, n) is about 2^-32, so this loops once in practice.
     loop {
         let mut scalar = [0u8; 32];
-        OsRng
-            .try_fill_bytes(&mut scalar)
-            .map_err(|e| AuthError::KeyGeneration(format!("no OS randomness: {e}")))?;
+        OsRng.try_fill_bytes(&mut scalar).map_err(|e| AuthError::KeyGeneration(format!("no OS randomness: {e}")))?;
         if scalar != [0u8; 32] && scalar < P256_ORDER {
             return Ok(scalar);
         }
@@ -53,23 +51,17 @@ fn public_point(scalar: &[u8; 32]) -> Result<[u8; 65], AuthError> {
     let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256)
         .map_err(|e| AuthError::KeyGeneration(format!("deriving the public key: {e}")))?;
     let AlgorithmParameters::EllipticCurve(params) = jwk.algorithm else {
-        return Err(AuthError::KeyGeneration(
-            "derived key is not an elliptic-curve key".into(),
-        ));
+        return Err(AuthError::KeyGeneration("derived key is not an elliptic-curve key".into()));
     };
     if params.curve != EllipticCurve::P256 {
-        return Err(AuthError::KeyGeneration(
-            "derived key is not on P-256".into(),
-        ));
+        return Err(AuthError::KeyGeneration("derived key is not on P-256".into()));
     }
     let decode = |coordinate: &str| {
         URL_SAFE_NO_PAD
             .decode(coordinate)
             .ok()
             .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-            .ok_or_else(|| {
-                AuthError::KeyGeneration("derived public key has an unexpected size".into())
-            })
+            .ok_or_else(|| AuthError::KeyGeneration("derived public key has an unexpected size".into()))
     };
     let mut point = [0u8; 65];
     point[0] = 0x04;
@@ -137,18 +129,13 @@ mod tests {
         let key = EncodingKey::from_ec_pem(pem.as_bytes()).expect("PKCS#8 EC key");
         let jwk = Jwk::from_encoding_key(&key, Algorithm::ES256).expect("jwk");
 
-        let token = jsonwebtoken::encode(
-            &Header::new(Algorithm::ES256),
-            &json!({"exp": 4_000_000_000u64}),
-            &key,
-        )
-        .expect("sign");
-        let decoded =
-            jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_jwk(&jwk).expect("dk"), &{
-                let mut v = Validation::new(Algorithm::ES256);
-                v.required_spec_claims.clear();
-                v
-            });
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::ES256), &json!({"exp": 4_000_000_000u64}), &key)
+            .expect("sign");
+        let decoded = jsonwebtoken::decode::<Value>(&token, &DecodingKey::from_jwk(&jwk).expect("dk"), &{
+            let mut v = Validation::new(Algorithm::ES256);
+            v.required_spec_claims.clear();
+            v
+        });
         assert!(decoded.is_ok(), "{decoded:?}");
     }
 

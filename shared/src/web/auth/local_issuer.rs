@@ -63,11 +63,7 @@ impl LocalIssuer {
         public_jwk.common.public_key_use = Some(PublicKeyUse::Signature);
         // Sign once now, so that a key aws-lc refuses is reported at start-up and `issue` cannot fail later.
         jsonwebtoken::encode(&Header::new(Algorithm::ES256), &serde_json::json!({}), &key)?;
-        Ok(Self {
-            key,
-            kid,
-            public_jwk,
-        })
+        Ok(Self { key, kid, public_jwk })
     }
 
     /// A token for `email`, valid for `ttl` from now.
@@ -90,10 +86,7 @@ impl LocalIssuer {
 
     /// The public JWK set, served at `/.well-known/jwks.json` and used to build the local [`Authenticator`].
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::to_value(JwkSet {
-            keys: vec![self.public_jwk.clone()],
-        })
-        .expect("a JWK set always serialises")
+        serde_json::to_value(JwkSet { keys: vec![self.public_jwk.clone()] }).expect("a JWK set always serialises")
     }
 
     /// The `kid` of issued tokens.
@@ -111,17 +104,12 @@ impl LocalIssuer {
 /// Never prints the key.
 impl std::fmt::Debug for LocalIssuer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalIssuer")
-            .field("kid", &self.kid)
-            .finish_non_exhaustive()
+        f.debug_struct("LocalIssuer").field("kid", &self.kid).finish_non_exhaustive()
     }
 }
 
 fn create_key_file(dir: &Path, path: &Path) -> Result<Vec<u8>, AuthError> {
-    let io_error = |source| AuthError::KeyFile {
-        path: path.to_path_buf(),
-        source,
-    };
+    let io_error = |source| AuthError::KeyFile { path: path.to_path_buf(), source };
     fs::create_dir_all(dir).map_err(io_error)?;
     let pem = es256_key::generate_pem()?;
 
@@ -178,10 +166,7 @@ mod tests {
         assert_eq!(first.kid(), second.kid());
 
         let token = first.issue("nurse@example.com", Duration::from_secs(60));
-        assert_eq!(
-            second.authenticator().verify(&token).await.expect("valid"),
-            "nurse@example.com"
-        );
+        assert_eq!(second.authenticator().verify(&token).await.expect("valid"), "nurse@example.com");
     }
 
     #[cfg(unix)]
@@ -190,10 +175,7 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().expect("tempdir");
         LocalIssuer::load_or_create(dir.path()).expect("create");
-        let mode = fs::metadata(dir.path().join(KEY_FILE))
-            .expect("file")
-            .permissions()
-            .mode();
+        let mode = fs::metadata(dir.path().join(KEY_FILE)).expect("file").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         // No temporary file is left behind.
         assert_eq!(fs::read_dir(dir.path()).expect("dir").count(), 1);
@@ -218,10 +200,7 @@ mod tests {
         assert_eq!(key["crv"], "P-256");
         assert_eq!(key["alg"], "ES256");
         assert_eq!(key["use"], "sig");
-        assert!(
-            key.get("d").is_none(),
-            "the private scalar must never be published"
-        );
+        assert!(key.get("d").is_none(), "the private scalar must never be published");
     }
 
     #[test]
@@ -232,14 +211,12 @@ mod tests {
         let header = jsonwebtoken::decode_header(&token).expect("header");
         assert_eq!(header.kid.as_deref(), Some(issuer.kid()));
         assert_eq!(header.alg, Algorithm::ES256);
-        let claims: serde_json::Value =
-            jsonwebtoken::dangerous::insecure_decode_claims(&token).expect("claims");
+        let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode_claims(&token).expect("claims");
         assert_eq!(claims["iss"], LOCAL_ISSUER);
         assert_eq!(claims["aud"], LOCAL_AUDIENCE);
         assert_eq!(claims["sub"], "nurse@example.com");
         assert_eq!(claims["email"], "nurse@example.com");
-        let lifetime =
-            claims["exp"].as_i64().unwrap_or_default() - claims["iat"].as_i64().unwrap_or_default();
+        let lifetime = claims["exp"].as_i64().unwrap_or_default() - claims["iat"].as_i64().unwrap_or_default();
         assert_eq!(lifetime, 600);
     }
 }

@@ -13,9 +13,7 @@ const INVALID_POSTCODE: &str = "Enter a valid postcode, such as SW1A 1AA.";
 
 pub(super) fn check_date_of_birth(r: &Reading, errors: &mut Errors, today: NaiveDate) {
     match presence(r.f.date_of_birth) {
-        Presence::Absent => {
-            errors.base(required(names(r.format, &["PERSON_DOB", "Date of birth"])))
-        }
+        Presence::Absent => errors.base(required(names(r.format, &["PERSON_DOB", "Date of birth"]))),
         Presence::Blank(field) => errors.at(field, "Enter a date of birth."),
         Presence::Present(field, _) => match r.date_of_birth {
             None => errors.at(field, "Enter a date of birth in the correct format."),
@@ -26,19 +24,11 @@ pub(super) fn check_date_of_birth(r: &Reading, errors: &mut Errors, today: Naive
 }
 
 /// Vaccination imports check only the length of names, not their characters.
-pub(super) fn check_name(
-    field: Option<Field>,
-    errors: &mut Errors,
-    format: Format,
-    headers: &[&str],
-    blank: &str,
-) {
+pub(super) fn check_name(field: Option<Field>, errors: &mut Errors, format: Format, headers: &[&str], blank: &str) {
     match presence(field) {
         Presence::Absent => errors.base(required(names(format, headers))),
         Presence::Blank(field) => errors.at(field, blank),
-        Presence::Present(field, text) if text.chars().count() > MAX_FIELD_CHARS => {
-            errors.at(field, TOO_LONG)
-        }
+        Presence::Present(field, text) if text.chars().count() > MAX_FIELD_CHARS => errors.at(field, TOO_LONG),
         Presence::Present(..) => {}
     }
 }
@@ -51,9 +41,7 @@ pub(super) fn check_gender(r: &Reading, errors: &mut Errors) {
     match presence(r.f.gender) {
         Presence::Absent => errors.base(required(headers)),
         Presence::Blank(field) => errors.at(field, "Enter a gender or gender code."),
-        Presence::Present(field, _) if r.gender.is_none() => {
-            errors.at(field, "Enter a valid gender or gender code.")
-        }
+        Presence::Present(field, _) if r.gender.is_none() => errors.at(field, "Enter a valid gender or gender code."),
         Presence::Present(..) => {}
     }
 }
@@ -72,9 +60,7 @@ pub(super) fn check_postcode(r: &Reading, errors: &mut Errors) {
         Presence::Present(field, _) if r.postcode.is_none() => errors.at(field, INVALID_POSTCODE),
         Presence::Present(..) => {}
         _ if r.nhs_number.is_some() && !r.is_national_reporting() => {}
-        Presence::Absent => {
-            errors.base(required(names(r.format, &["PERSON_POSTCODE", "Postcode"])))
-        }
+        Presence::Absent => errors.base(required(names(r.format, &["PERSON_POSTCODE", "Postcode"]))),
         Presence::Blank(field) => errors.at(field, INVALID_POSTCODE),
     }
 }

@@ -24,7 +24,8 @@ const MAX_FIELD_CHARS: usize = 300;
 const TOO_LONG: &str = "is greater than 300 characters long";
 const MUST_BE_BLANK: &str = "must be blank";
 const INVALID_EMAIL: &str = "Enter a valid email address.";
-const VACCINATED_UNDECIDED: &str = "You need to record whether the child was vaccinated or not. Enter ‘Y’ or ‘N’ in the ‘VACCINATED’ column.";
+const VACCINATED_UNDECIDED: &str =
+    "You need to record whether the child was vaccinated or not. Enter ‘Y’ or ‘N’ in the ‘VACCINATED’ column.";
 
 /// The messages of one row, in the order they are found.
 pub(super) struct Errors {
@@ -34,28 +35,17 @@ pub(super) struct Errors {
 
 impl Errors {
     pub fn new(row: u64) -> Self {
-        Errors {
-            row,
-            list: Vec::new(),
-        }
+        Errors { row, list: Vec::new() }
     }
 
     /// A message attached to a column, shown as `<code>HEADER</code>: message`.
     pub(super) fn at(&mut self, field: Field, message: impl Into<String>) {
-        self.list.push(RowError {
-            row: self.row,
-            column: Some(field.header.to_string()),
-            message: message.into(),
-        });
+        self.list.push(RowError { row: self.row, column: Some(field.header.to_string()), message: message.into() });
     }
 
     /// A row-level message, shown alone.
     pub fn base(&mut self, message: impl Into<String>) {
-        self.list.push(RowError {
-            row: self.row,
-            column: None,
-            message: message.into(),
-        });
+        self.list.push(RowError { row: self.row, column: None, message: message.into() });
     }
 }
 
@@ -70,21 +60,14 @@ pub(super) fn presence(field: Option<Field>) -> Presence {
     match field {
         None => Presence::Absent,
         Some(f @ Field { value: None, .. }) => Presence::Blank(f),
-        Some(
-            f @ Field {
-                value: Some(text), ..
-            },
-        ) => Presence::Present(f, text),
+        Some(f @ Field { value: Some(text), .. }) => Presence::Present(f, text),
     }
 }
 
 /// The "…is required" text naming a field's headers: `<code>A</code> is required`, `<code>A</code> or
 /// <code>B</code> is required`, `<code>A</code>, <code>B</code> or <code>C</code> is required`.
 pub(super) fn required(headers: &[&str]) -> String {
-    let coded: Vec<String> = headers
-        .iter()
-        .map(|h| format!("<code>{h}</code>"))
-        .collect();
+    let coded: Vec<String> = headers.iter().map(|h| format!("<code>{h}</code>")).collect();
     let list = match coded.as_slice() {
         [] => String::new(),
         [only] => only.clone(),
@@ -125,21 +108,9 @@ pub(super) fn check(reader: &Reader, r: &Reading, errors: &mut Errors) {
     record::check_dose(r, errors);
     record::check_local_patient_ids(r, errors);
     child::check_date_of_birth(r, errors, today);
-    child::check_name(
-        r.f.first_name,
-        errors,
-        r.format,
-        &["PERSON_FORENAME", "First name"],
-        "Enter a first name.",
-    );
+    child::check_name(r.f.first_name, errors, r.format, &["PERSON_FORENAME", "First name"], "Enter a first name.");
     child::check_gender(r, errors);
-    child::check_name(
-        r.f.last_name,
-        errors,
-        r.format,
-        &["PERSON_SURNAME", "Surname"],
-        "Enter a last name.",
-    );
+    child::check_name(r.f.last_name, errors, r.format, &["PERSON_SURNAME", "Surname"], "Enter a last name.");
     child::check_nhs_number(r, errors);
     child::check_postcode(r, errors);
     setting::check_performer(r, errors);
@@ -171,10 +142,7 @@ mod tests {
 
     #[test]
     fn when_listing_required_headers_should_join_like_mavis() {
-        assert_eq!(
-            required(&["VACCINATED"]),
-            "<code>VACCINATED</code> is required"
-        );
+        assert_eq!(required(&["VACCINATED"]), "<code>VACCINATED</code> is required");
         assert_eq!(
             required(&["PERSON_DOB", "Date of birth"]),
             "<code>PERSON_DOB</code> or <code>Date of birth</code> is required"

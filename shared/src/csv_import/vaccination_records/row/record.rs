@@ -12,7 +12,8 @@ use crate::domain::{AcademicYear, Programme};
 const DATE_FORMAT: &str = "Enter a date in the correct format.";
 const INVALID_REASON: &str = "Enter a valid reason.";
 const DOSE_EXAMPLE: &str = "Enter a dose sequence number, for example, 1, 2 or 3.";
-const DOSE_REQUIRED_BLANK: &str = "Enter a dose sequence number, for example, 1, 2 or 3. The dose sequence number cannot be greater than 6.";
+const DOSE_REQUIRED_BLANK: &str =
+    "Enter a dose sequence number, for example, 1, 2 or 3. The dose sequence number cannot be greater than 6.";
 const PROGRAMME_UNAVAILABLE: &str = "This programme is not available in this session.";
 
 pub(super) fn check_batch_expiry(r: &Reading, errors: &mut Errors, today: NaiveDate) {
@@ -39,12 +40,8 @@ pub(super) fn check_batch_expiry(r: &Reading, errors: &mut Errors, today: NaiveD
                 Some(_) => {}
             }
         }
-        Presence::Absent if record_complete_required(r) => {
-            errors.base(required(&["BATCH_EXPIRY_DATE"]))
-        }
-        Presence::Blank(field) if record_complete_required(r) => {
-            errors.at(field, "Enter a batch expiry date.")
-        }
+        Presence::Absent if record_complete_required(r) => errors.base(required(&["BATCH_EXPIRY_DATE"])),
+        Presence::Blank(field) if record_complete_required(r) => errors.at(field, "Enter a batch expiry date."),
         _ => {}
     }
 }
@@ -63,13 +60,10 @@ pub(super) fn check_batch_number(r: &Reading, errors: &mut Errors) {
                 errors.at(field, message);
             }
         }
-        Presence::Absent if record_complete_required(r) => errors.base(required(names(
-            r.format,
-            &["BATCH_NUMBER", "Vaccination batch number"],
-        ))),
-        Presence::Blank(field) if record_complete_required(r) => {
-            errors.at(field, "Enter a batch number.")
+        Presence::Absent if record_complete_required(r) => {
+            errors.base(required(names(r.format, &["BATCH_NUMBER", "Vaccination batch number"])))
         }
+        Presence::Blank(field) if record_complete_required(r) => errors.at(field, "Enter a batch number."),
         _ => {}
     }
 }
@@ -77,10 +71,7 @@ pub(super) fn check_batch_number(r: &Reading, errors: &mut Errors) {
 pub(super) fn check_date_of_vaccination(reader: &Reader, r: &Reading, errors: &mut Errors) {
     let (field, date) = match presence(r.f.date_of_vaccination) {
         Presence::Absent => {
-            errors.base(required(names(
-                r.format,
-                &["DATE_OF_VACCINATION", "Event date"],
-            )));
+            errors.base(required(names(r.format, &["DATE_OF_VACCINATION", "Event date"])));
             return;
         }
         Presence::Blank(field) => {
@@ -109,10 +100,7 @@ pub(super) fn check_date_of_vaccination(reader: &Reader, r: &Reading, errors: &m
     if let Some(session) = r.session
         && !session.dates.contains(&date)
     {
-        errors.at(
-            field,
-            "Enter a date that matches when the vaccination session took place.",
-        );
+        errors.at(field, "Enter a date that matches when the vaccination session took place.");
     }
     // The national-reporting cut-off date needs a field on Team that does not exist yet (see the module docs).
 }
@@ -128,23 +116,14 @@ pub(super) fn check_site(r: &Reading, errors: &mut Errors) {
     match presence(field) {
         Presence::Present(field, _) => match (r.site, r.vaccine) {
             (None, _) => errors.at(field, "Enter a valid anatomical site."),
-            (Some(site), Some(vaccine))
-                if record_complete_required(r) && !site_suits(vaccine.method, site) =>
-            {
+            (Some(site), Some(vaccine)) if record_complete_required(r) && !site_suits(vaccine.method, site) => {
                 // "a anatomical" is Mavis's typo, kept verbatim (quirk 10 of mavis-import.md §14).
-                errors.at(
-                    field,
-                    "Enter a anatomical site that is appropriate for the vaccine.",
-                )
+                errors.at(field, "Enter a anatomical site that is appropriate for the vaccine.")
             }
             _ => {}
         },
-        Presence::Absent if record_complete_required(r) => {
-            errors.base(required(&["ANATOMICAL_SITE"]))
-        }
-        Presence::Blank(field) if record_complete_required(r) => {
-            errors.at(field, "Enter an anatomical site.")
-        }
+        Presence::Absent if record_complete_required(r) => errors.base(required(&["ANATOMICAL_SITE"])),
+        Presence::Blank(field) if record_complete_required(r) => errors.at(field, "Enter an anatomical site."),
         _ => {}
     }
 }
@@ -163,9 +142,7 @@ pub(super) fn check_dose(r: &Reading, errors: &mut Errors) {
         match r.dose {
             None => errors.at(field, DOSE_EXAMPLE),
             Some(dose) if dose < 1 => errors.at(field, "must be greater than 0"),
-            Some(dose) if dose > maximum => {
-                errors.at(field, format!("must be less than or equal to {maximum}"))
-            }
+            Some(dose) if dose > maximum => errors.at(field, format!("must be less than or equal to {maximum}")),
             Some(_) => {}
         }
         return;
@@ -174,10 +151,7 @@ pub(super) fn check_dose(r: &Reading, errors: &mut Errors) {
         && (r.offline || (r.is_national_reporting() && programme.programme == Programme::Hpv));
     if required_here {
         match field {
-            None => errors.base(required(names(
-                r.format,
-                &["DOSE_SEQUENCE", "Vaccination type"],
-            ))),
+            None => errors.base(required(names(r.format, &["DOSE_SEQUENCE", "Vaccination type"]))),
             Some(field) => errors.at(field, DOSE_REQUIRED_BLANK),
         }
     }
@@ -188,16 +162,8 @@ pub(super) fn check_local_patient_ids(r: &Reading, errors: &mut Errors) {
         return;
     }
     for (field, header, blank) in [
-        (
-            r.f.local_patient_id,
-            "LOCAL_PATIENT_ID",
-            "Enter a local patient ID.",
-        ),
-        (
-            r.f.local_patient_id_uri,
-            "LOCAL_PATIENT_ID_URI",
-            "Enter a local patient ID URI.",
-        ),
+        (r.f.local_patient_id, "LOCAL_PATIENT_ID", "Enter a local patient ID."),
+        (r.f.local_patient_id_uri, "LOCAL_PATIENT_ID_URI", "Enter a local patient ID URI."),
     ] {
         match presence(field) {
             Presence::Absent => errors.base(required(&[header])),
@@ -247,20 +213,11 @@ pub(super) fn check_vaccine(r: &Reading, errors: &mut Errors) {
         if let (Some(programme), Some(field)) = (r.programme, field)
             && vaccine.programme != programme.programme
         {
-            errors.at(
-                field,
-                format!(
-                    "is not given in the {} programme",
-                    programme.programme.name()
-                ),
-            );
+            errors.at(field, format!("is not given in the {} programme", programme.programme.name()));
         }
     } else if r.vaccine_name.is_some() {
-        let message = if r.offline {
-            "This vaccine is not available in this session."
-        } else {
-            "This vaccine is not valid."
-        };
+        let message =
+            if r.offline { "This vaccine is not available in this session." } else { "This vaccine is not valid." };
         match field {
             Some(field) => errors.at(field, message),
             None => errors.base(message),

@@ -1,14 +1,9 @@
 //! Who gave it and where: care setting, clinic, performer, ODS code, school, supplier, the offline session, the
 //! time of day, and the `UUID` of a record being updated.
 
-use super::{
-    Errors, INVALID_EMAIL, MAX_FIELD_CHARS, Presence, TOO_LONG, presence, record_complete_required,
-    required,
-};
+use super::{Errors, INVALID_EMAIL, MAX_FIELD_CHARS, Presence, TOO_LONG, presence, record_complete_required, required};
 use crate::csv_import::vaccination_records::columns::Format;
-use crate::csv_import::vaccination_records::reading::{
-    Reader, Reading, SchoolValue, URN_UNKNOWN, value,
-};
+use crate::csv_import::vaccination_records::reading::{Reader, Reading, SchoolValue, URN_UNKNOWN, value};
 use crate::csv_import::values::london_date_time;
 use crate::domain::Programme;
 
@@ -33,9 +28,7 @@ pub(super) fn check_clinic_name(r: &Reading, errors: &mut Errors) {
                 errors.at(field, "is not recognised");
             }
         }
-        Presence::Absent if clinic_required => {
-            errors.base(required(&["CLINIC_NAME", "Event done at"]))
-        }
+        Presence::Absent if clinic_required => errors.base(required(&["CLINIC_NAME", "Event done at"])),
         Presence::Blank(field) if clinic_required => errors.at(field, "Enter a clinic name."),
         _ => {}
     }
@@ -48,9 +41,7 @@ pub(super) fn check_performer(r: &Reading, errors: &mut Errors) {
                 return;
             }
             match presence(r.f.performer_email) {
-                Presence::Absent if r.offline => {
-                    errors.base(required(&["PERFORMING_PROFESSIONAL_EMAIL"]))
-                }
+                Presence::Absent if r.offline => errors.base(required(&["PERFORMING_PROFESSIONAL_EMAIL"])),
                 Presence::Blank(field) if r.offline => errors.at(field, INVALID_EMAIL),
                 Presence::Present(field, _) => errors.at(field, INVALID_EMAIL),
                 _ => {}
@@ -62,16 +53,8 @@ pub(super) fn check_performer(r: &Reading, errors: &mut Errors) {
                 return;
             }
             for (field, header, blank) in [
-                (
-                    r.f.performer_forename,
-                    "PERFORMING_PROFESSIONAL_FORENAME",
-                    "Enter a forename.",
-                ),
-                (
-                    r.f.performer_surname,
-                    "PERFORMING_PROFESSIONAL_SURNAME",
-                    "Enter a surname.",
-                ),
+                (r.f.performer_forename, "PERFORMING_PROFESSIONAL_FORENAME", "Enter a forename."),
+                (r.f.performer_surname, "PERFORMING_PROFESSIONAL_SURNAME", "Enter a surname."),
             ] {
                 match presence(field) {
                     Presence::Absent => errors.base(required(&[header])),
@@ -91,13 +74,8 @@ pub(super) fn check_ods_code(reader: &Reader, r: &Reading, errors: &mut Errors) 
     match presence(r.f.ods_code) {
         Presence::Absent => errors.base(required(&["ORGANISATION_CODE"])),
         Presence::Blank(field) => errors.at(field, "Enter an organisation code."),
-        Presence::Present(field, code)
-            if r.format == Format::PointOfCare && code != reader.ctx.team.ods_code =>
-        {
-            errors.at(
-                field,
-                "Enter an organisation code that matches the current team.",
-            )
+        Presence::Present(field, code) if r.format == Format::PointOfCare && code != reader.ctx.team.ods_code => {
+            errors.at(field, "Enter an organisation code that matches the current team.")
         }
         Presence::Present(..) => {}
     }
@@ -110,9 +88,7 @@ pub(super) fn check_school_name(r: &Reading, errors: &mut Errors) {
     }
     let name_required = value(r.f.school_urn) == Some(URN_UNKNOWN);
     match presence(r.f.school_name) {
-        Presence::Present(field, text) if text.chars().count() > MAX_FIELD_CHARS => {
-            errors.at(field, TOO_LONG)
-        }
+        Presence::Present(field, text) if text.chars().count() > MAX_FIELD_CHARS => errors.at(field, TOO_LONG),
         Presence::Present(..) => {}
         Presence::Absent if name_required => errors.base(required(&["SCHOOL_NAME", "School"])),
         Presence::Blank(field) if name_required => errors.at(field, "Enter a school name."),
@@ -123,12 +99,8 @@ pub(super) fn check_school_name(r: &Reading, errors: &mut Errors) {
 pub(super) fn check_school_urn(r: &Reading, errors: &mut Errors) {
     match presence(r.f.school_urn) {
         Presence::Absent if r.is_national_reporting() => errors.base(required(&["SCHOOL_URN"])),
-        Presence::Blank(field) if r.is_national_reporting() => {
-            errors.at(field, "Enter a school URN.")
-        }
-        Presence::Present(field, _) if r.school == SchoolValue::NotFound => {
-            errors.at(field, URN_NOT_RECOGNISED)
-        }
+        Presence::Blank(field) if r.is_national_reporting() => errors.at(field, "Enter a school URN."),
+        Presence::Present(field, _) if r.school == SchoolValue::NotFound => errors.at(field, URN_NOT_RECOGNISED),
         _ => {}
     }
 }
