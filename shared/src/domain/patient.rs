@@ -144,6 +144,21 @@ pub struct Parent {
     pub created_by_import: Option<Uuid>,
 }
 
+/// A parent as uploaded (`PARENT_1_*` or `PARENT_2_*`), blanks dropped: read from the file, staged with the row,
+/// applied on commit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadedParent {
+    pub full_name: Option<String>,
+    /// Lower case.
+    pub email: Option<String>,
+    /// National format for UK numbers ("07412 345678"), international otherwise.
+    pub phone: Option<String>,
+    /// `Unknown` when the upload has no relationship.
+    pub relationship: Relationship,
+    /// The uploaded text when the relationship is `Other` (e.g. "Step-parent").
+    pub other_name: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ParentRelationship {
     pub parent_id: Uuid,

@@ -6,7 +6,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
 use super::school_moves::{self, MoveAction, MoveContext};
-use super::staging::{self, ParentInput, ParentPlan, RowCount, StagingKind};
+use super::staging::{self, ParentPlan, RowCount, StagingKind};
 use super::{Pipeline, PipelineError, plan};
 use crate::domain::patient::{SchoolMoveSource, SchoolPlacement};
 use crate::domain::{Import, ImportCounts, ImportKind, Team};
@@ -235,14 +235,7 @@ async fn plan_parents(
                 .find(|p| p.created_by_import != Some(row.import_id) || p.id == new_parent_id),
             None => None,
         };
-        let input = ParentInput {
-            full_name: parent.full_name.clone(),
-            email: parent.email.clone(),
-            phone: parent.phone.clone(),
-            relationship: parent.relationship,
-            other_name: parent.other_name.clone(),
-        };
-        let mut plan = staging::plan_parent(&input, patient_id, by_email.as_ref(), &existing, new_parent_id);
+        let mut plan = staging::plan_parent(parent, patient_id, by_email.as_ref(), &existing, new_parent_id);
         if plan.parent_is_new {
             plan.parent.created_by_import = Some(row.import_id);
         }

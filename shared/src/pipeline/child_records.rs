@@ -13,7 +13,7 @@ use crate::csv_import::child_records::{self as format, ChildFormat, ChildRecords
 use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
 use crate::domain::{Import, ImportKind, ImportStatus, ReferenceData, RowError};
 use crate::ports::{ObjectReader, ObjectStore};
-use crate::store::changesets::{self, Changeset, ChangesetParent, ChangesetStatus};
+use crate::store::changesets::{self, Changeset, ChangesetStatus};
 use crate::store::imports::{self, Versioned};
 
 /// Rows sent from the parsing thread to the staging task at once; bounds memory while staging.
@@ -254,17 +254,7 @@ fn changeset(import_id: uuid::Uuid, row: ChildRow) -> Changeset {
         uploaded_nhs_number: row.child.nhs_number.clone(),
         child: row.child,
         school: row.school,
-        parents: row
-            .parents
-            .into_iter()
-            .map(|p| ChangesetParent {
-                full_name: p.full_name,
-                email: p.email,
-                phone: p.phone,
-                relationship: p.relationship,
-                other_name: p.other_name,
-            })
-            .collect(),
+        parents: row.parents,
         pds_nhs_number: None,
         status: ChangesetStatus::Pending,
         patient_id: None,

@@ -14,7 +14,7 @@ use crate::domain::{AcademicYear, Patient};
 
 mod parents;
 
-pub use parents::{ParentInput, ParentPlan, plan_parent};
+pub use parents::{ParentPlan, UploadedParent, plan_parent};
 
 /// Which import the upload comes from; class lists may fill in the registration automatically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,17 +7,8 @@ use uuid::Uuid;
 
 use super::imports::Versioned;
 use super::{decode, encode, keys};
-use crate::domain::patient::{ChildAttributes, Relationship, SchoolPlacement};
+use crate::domain::patient::{ChildAttributes, SchoolPlacement, UploadedParent};
 use crate::ports::{Condition, Item, Query, RecordStore, StoreError, WriteOp};
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ChangesetParent {
-    pub full_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub relationship: Relationship,
-    pub other_name: Option<String>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,7 +39,7 @@ pub struct Changeset {
     pub child: ChildAttributes,
     /// Child records: the school from the URN. Class lists: None (the import names the school).
     pub school: Option<SchoolPlacement>,
-    pub parents: Vec<ChangesetParent>,
+    pub parents: Vec<UploadedParent>,
     pub uploaded_nhs_number: Option<String>,
     /// The NHS number PDS found for this row, when exactly one was found.
     #[serde(default)]

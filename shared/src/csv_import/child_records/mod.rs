@@ -26,7 +26,7 @@ use chrono::NaiveDate;
 use crate::csv_import::file::{self, Limits};
 use crate::csv_import::{FileError, ValidateError};
 use crate::domain::patient::{ChildAttributes, SchoolPlacement};
-use crate::domain::{AcademicYear, ReferenceData, Relationship, RowError, Team};
+use crate::domain::{AcademicYear, ReferenceData, RowError, Team};
 
 use duplicates::{Repeated, key};
 use row::RowChecker;
@@ -63,18 +63,7 @@ impl ChildRecordsContext<'_> {
     }
 }
 
-/// A parent as uploaded: blank values are `None`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UploadedParent {
-    pub full_name: Option<String>,
-    /// Lower case.
-    pub email: Option<String>,
-    /// National format for UK numbers ("07412 345678"), international otherwise.
-    pub phone: Option<String>,
-    pub relationship: Relationship,
-    /// The uploaded text when the relationship is `other`.
-    pub other_name: Option<String>,
-}
+pub use crate::domain::patient::UploadedParent;
 
 /// A valid row, converted.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -9,17 +9,7 @@ use crate::domain::{Parent, ParentRelationship, Relationship};
 /// parent's own consent response opts them in, so an import never does, even when it brings a phone number.
 const NEW_PARENT_RECEIVES_PHONE_UPDATES: bool = false;
 
-/// One uploaded parent (`PARENT_1_*` or `PARENT_2_*`), blanks already dropped.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ParentInput {
-    pub full_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    /// `Unknown` when the upload has no relationship.
-    pub relationship: Relationship,
-    /// The uploaded text when the relationship is `Other` (e.g. "Step-parent").
-    pub other_name: Option<String>,
-}
+pub use crate::domain::patient::UploadedParent;
 
 /// What committing one uploaded parent writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,7 +31,7 @@ pub struct ParentPlan {
 /// it is ignored unless the emails agree, case-insensitively). `patient_parents`: this patient's current parents with
 /// their relationships (empty for a new patient).
 pub fn plan_parent(
-    input: &ParentInput,
+    input: &UploadedParent,
     patient_id: Uuid,
     by_email: Option<&Parent>,
     patient_parents: &[(Parent, ParentRelationship)],
@@ -80,7 +70,7 @@ pub fn plan_parent(
 /// Email is matched across the whole service; phone and name only among this child's parents, because phone numbers
 /// and names are shared or reused between families.
 fn find_existing<'a>(
-    input: &ParentInput,
+    input: &UploadedParent,
     by_email: Option<&'a Parent>,
     patient_parents: &'a [(Parent, ParentRelationship)],
 ) -> Option<&'a Parent> {
@@ -104,7 +94,7 @@ fn find_existing<'a>(
 
 /// Uploaded values overwrite stored ones when present; missing ones leave the record alone. A parent left without a
 /// phone cannot receive text updates.
-fn apply_upload(mut parent: Parent, input: &ParentInput) -> Parent {
+fn apply_upload(mut parent: Parent, input: &UploadedParent) -> Parent {
     if let Some(email) = present(input.email.as_deref()) {
         parent.email = Some(email.to_string());
     }
@@ -132,7 +122,7 @@ fn blank_parent(id: Uuid) -> Parent {
 }
 
 /// The other name only means something for `Other`; any other type clears it, as Mavis does before saving.
-fn other_name(input: &ParentInput) -> Option<String> {
+fn other_name(input: &UploadedParent) -> Option<String> {
     match input.relationship {
         Relationship::Other => present(input.other_name.as_deref()).map(str::to_string),
         _ => None,
@@ -153,8 +143,13 @@ fn same_phone(a: &str, b: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn input(name: Option<&str>, email: Option<&str>, phone: Option<&str>, relationship: Relationship) -> ParentInput {
-        ParentInput {
+    fn input(
+        name: Option<&str>,
+        email: Option<&str>,
+        phone: Option<&str>,
+        relationship: Relationship,
+    ) -> UploadedParent {
+        UploadedParent {
             full_name: name.map(Into::into),
             email: email.map(Into::into),
             phone: phone.map(Into::into),
