@@ -581,6 +581,37 @@ pub async fn chis_drop_is_detected_from_its_headers(mut h: Harness) {
     assert_eq!(cohort.kind, ImportKind::ChildRecords);
 }
 
+/// §3.2: a SystmOne export, dropped by a CHIS provider, is recognised from its headers and imported with the
+/// programme, vaccine and dose split out of `Vaccination type`, and the school found by its SystmOne code.
+pub async fn systm_one_export_is_imported(h: Harness) {
+    let header = "Date of birth,NHS number,Vaccination area code,Vaccination batch number,Vaccination reason,\
+                  Vaccination type,First name,Postcode,Sex,Surname,Event date,Event location type,Event time,Team ID,\
+                  School,School code,Patient Count";
+    let file = format!(
+        "{header}\n\
+         20100912,7420180008,AREA1,AB123,Routine,HPV 1P,Chyna,LE3 2DA,Female,Pickle,20250115,School,10:30,T1,Kirkstall,TT110158,1\n\
+         20100913,,AREA1,AB124,Routine,Cervarix 2,Renie,LE1 2DA,Unknown,Parrish,20240110,School,,T1,Kirkstall,TT110158,1\n\
+         20100915,2675725722,AREA1,AB126,Routine,Measles/Mumps/Rubella 1B,Berry,LE8 2DA,Female,Hamilton,20240110,Community clinic,,T1,,,1\n"
+    );
+    let handled = h.drop_file("R1L", "systmone-export.csv", file.into_bytes()).await.expect("pipeline");
+    let Handled::Processed { import_id, status } = handled else { panic!("{handled:?}") };
+    let import = h.import(import_id).await;
+    assert_eq!(status, ImportStatus::Processed, "{:?} {:?}", import.file_error, import.errors);
+    assert_eq!(import.kind, ImportKind::VaccinationRecords);
+    assert_eq!(import.counts, counts(3, 0, 0, 0));
+    let records = records_by_row(&h, &import).await;
+    let resolved: Vec<_> = records
+        .values()
+        .map(|r| (r.details.programme, r.details.vaccine.as_deref(), r.details.dose_sequence))
+        .collect();
+    assert_eq!(
+        resolved,
+        [(Programme::Hpv, None, Some(1)), (Programme::Hpv, Some("cervarix"), Some(2)), (Programme::Mmr, None, Some(2))]
+    );
+    // A historical record names the school it was given at (found by its SystmOne code TT110158).
+    assert_eq!(records[&2].details.location_name.as_deref(), Some("Kirkstall Valley Primary"));
+}
+
 /// Runs every scenario, each on a fresh harness.
 pub async fn all<F, Fut>(make: F)
 where
@@ -604,4 +635,5 @@ where
     national_reporting_mixed_flu_hpv(make(date(2025, 12, 20)).await).await;
     national_reporting_duplicate_row(make(date(2025, 12, 1)).await).await;
     chis_drop_is_detected_from_its_headers(make(clock_2025_08_01()).await).await;
+    systm_one_export_is_imported(make(date(2025, 5, 20)).await).await;
 }
