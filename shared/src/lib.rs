@@ -2,7 +2,6 @@
 //! runner. See DESIGN.md (the shape), README.md (how to run it) and shared/spec/ in the steering repo (the rules).
 
 pub mod adapters;
-#[cfg(feature = "pipeline-wip")]
 pub mod cloud;
 pub mod config;
 pub mod csv_import;

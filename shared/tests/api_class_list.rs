@@ -1,6 +1,6 @@
 //! Creating class-list imports through the JSON API (`web::app`, `tower::ServiceExt::oneshot`) on the embedded
 //! adapters, with the demo seed's teams and schools: the school and year groups are checked and stored, and every
-//! refusal names the field it is about. With the `pipeline-wip` feature, one upload also goes all the way through
+//! refusal names the field it is about. One upload also goes all the way through
 //! the pipeline, as the local runner does it.
 
 use std::sync::{Arc, Mutex};
@@ -30,12 +30,9 @@ const UPLOAD_BASE_URL: &str = "http://127.0.0.1:3000";
 struct TestApp {
     router: Router,
     records: Arc<dyn RecordStore>,
-    #[cfg_attr(not(feature = "pipeline-wip"), allow(dead_code))]
     objects: Arc<FolderObjectStore>,
-    #[cfg_attr(not(feature = "pipeline-wip"), allow(dead_code))]
     reference: Arc<ReferenceData>,
     /// What the upload endpoint stored, as the local runner would turn into ObjectCreated events.
-    #[cfg_attr(not(feature = "pipeline-wip"), allow(dead_code))]
     stored: Arc<Mutex<Vec<ObjectStored>>>,
     issuer: LocalIssuer,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
@@ -262,7 +259,6 @@ async fn when_team_is_national_reporting_class_lists_should_be_forbidden() {
 
 /// The whole path as the local runner wires it: create, upload through the presigned URL, and the ObjectCreated
 /// event the upload produces, handled by the pipeline.
-#[cfg(feature = "pipeline-wip")]
 mod through_the_pipeline {
     use shared::domain::ImportStatus;
     use shared::domain::patient::SchoolPlacement;

@@ -126,6 +126,7 @@ fn reference() -> ReferenceData {
         year_groups: (0..=11).collect(),
         generic_clinic_id: None,
         reject_low_pds_match_rate: false,
+        national_reporting_cut_off_date: None,
     };
     let user = |email: &str, team_id: &str| User {
         email: email.into(),

@@ -1,6 +1,6 @@
 //! Creating vaccination-record imports through the JSON API (`web::app`, `tower::ServiceExt::oneshot`) on the
-//! embedded adapters: any team, point of care or national reporting, may upload them (mavis-import.md §12). With the
-//! `pipeline-wip` feature, one upload also goes all the way through the pipeline, as the local runner does it.
+//! embedded adapters: any team, point of care or national reporting, may upload them (mavis-import.md §12).
+//! One upload also goes all the way through the pipeline, as the local runner does it.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -28,12 +28,9 @@ const UPLOAD_BASE_URL: &str = "http://127.0.0.1:3000";
 struct TestApp {
     router: Router,
     records: Arc<dyn RecordStore>,
-    #[cfg_attr(not(feature = "pipeline-wip"), allow(dead_code))]
     objects: Arc<FolderObjectStore>,
-    #[cfg_attr(not(feature = "pipeline-wip"), allow(dead_code))]
     reference: Arc<ReferenceData>,
     /// What the upload endpoint stored, as the local runner would turn into ObjectCreated events.
-    #[cfg_attr(not(feature = "pipeline-wip"), allow(dead_code))]
     stored: Arc<Mutex<Vec<ObjectStored>>>,
     issuer: LocalIssuer,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
@@ -130,7 +127,6 @@ async fn when_any_team_uploads_vaccination_records_should_create_the_import() {
 
 /// The whole path as the local runner wires it: create, upload through the presigned URL, and the ObjectCreated
 /// event the upload produces, handled by the pipeline.
-#[cfg(feature = "pipeline-wip")]
 mod through_the_pipeline {
     use shared::domain::ImportStatus;
     use shared::pipeline::{Handled, ObjectCreated, Pipeline, PipelineSettings};

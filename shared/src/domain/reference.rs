@@ -61,6 +61,9 @@ pub struct Team {
     /// Whether an import whose PDS match rate is below 70% is rejected (mavis-import.md §11.2).
     #[serde(default)]
     pub reject_low_pds_match_rate: bool,
+    /// National reporting: vaccinations before this date are rejected, so nothing is reported twice.
+    #[serde(default)]
+    pub national_reporting_cut_off_date: Option<NaiveDate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,20 +7,15 @@
 //! Each step can be re-run after a crash: staging overwrites the same items, planning is stored on each row, and a
 //! row is applied in one transaction together with its "committed" mark.
 
-#[cfg(feature = "pipeline-wip")]
 pub mod apply;
-#[cfg(feature = "pipeline-wip")]
 pub mod child_records;
 pub mod class_list;
-#[cfg(feature = "pipeline-wip")]
 pub mod invocation;
 pub mod matching;
 pub mod object_event;
-#[cfg(feature = "pipeline-wip")]
 pub mod plan;
 pub mod school_moves;
 pub mod staging;
-#[cfg(feature = "pipeline-wip")]
 pub mod upload;
 pub mod vaccination_records;
 
@@ -32,7 +27,6 @@ use crate::domain::ReferenceData;
 use crate::ports::{ObjectStore, ObjectStoreError, RecordStore, StoreError};
 
 pub use object_event::{ObjectCreated, parse_notification};
-#[cfg(feature = "pipeline-wip")]
 pub use upload::Handled;
 
 /// Everything the pipeline needs, built once at cold start.

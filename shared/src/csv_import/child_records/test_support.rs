@@ -42,6 +42,7 @@ pub fn reference(team_year_groups: impl IntoIterator<Item = i32>) -> ReferenceDa
         year_groups,
         generic_clinic_id: None,
         reject_low_pds_match_rate: false,
+        national_reporting_cut_off_date: None,
     };
     ReferenceData {
         teams: vec![team("team-a", team_year_groups.into_iter().collect()), team("other-team", (8..=11).collect())],

@@ -240,3 +240,23 @@ fn when_national_file_uses_an_alias_should_still_read_it() {
     let row = with(without(harry(), "PERSON_DOB"), "Date of birth", "20010101");
     assert_eq!(check(&row), Listed::new());
 }
+
+#[test]
+fn when_vaccination_is_before_the_team_cut_off_date_should_name_the_start_date() {
+    let mut reference = reference(&ALL);
+    reference.teams[1].national_reporting_cut_off_date = chrono::NaiveDate::from_ymd_opt(2025, 11, 10);
+    let context = national(&reference, TODAY);
+    let checked = |date: &'static str| {
+        validate_bytes(csv(&with(harry(), "DATE_OF_VACCINATION", date)).as_bytes(), &context, &Limits::default())
+            .expect("accepted file")
+            .1
+    };
+    assert_eq!(
+        checked("20251109"),
+        only(
+            "DATE_OF_VACCINATION",
+            "must be on or after your team's start date with Mavis national reporting: 10 November 2025"
+        )
+    );
+    assert_eq!(checked("20251110"), Listed::new(), "the cut-off day itself is accepted");
+}

@@ -58,6 +58,7 @@ fn team(id: &str, ods_code: &str, kind: TeamKind, programmes: &[Programme]) -> T
         year_groups: (0..=11).collect(),
         generic_clinic_id: (kind == TeamKind::PointOfCare).then(|| format!("{id}-generic")),
         reject_low_pds_match_rate: false,
+        national_reporting_cut_off_date: None,
     }
 }
 

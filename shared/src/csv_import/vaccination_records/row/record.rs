@@ -102,7 +102,16 @@ pub(super) fn check_date_of_vaccination(reader: &Reader, r: &Reading, errors: &m
     {
         errors.at(field, "Enter a date that matches when the vaccination session took place.");
     }
-    // The national-reporting cut-off date needs a field on Team that does not exist yet (see the module docs).
+    if r.is_national_reporting()
+        && let Some(cut_off) = reader.ctx.team.national_reporting_cut_off_date
+        && date < cut_off
+    {
+        let long_date = cut_off.format("%-d %B %Y");
+        errors.at(
+            field,
+            format!("must be on or after your team's start date with Mavis national reporting: {long_date}"),
+        );
+    }
 }
 
 pub(super) fn check_site(r: &Reading, errors: &mut Errors) {
