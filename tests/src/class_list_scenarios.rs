@@ -15,12 +15,11 @@ use std::future::Future;
 use chrono::{NaiveDate, Utc};
 use shared::domain::patient::{ChildAttributes, Gender, Patient, PatientLocation, SchoolMove, SchoolPlacement};
 use shared::domain::{AcademicYear, Import, ImportCounts, ImportKind, ImportStatus, Relationship, RowError};
-use shared::pipeline::Handled;
 use shared::ports::Condition;
 use shared::store::{imports, patients};
 use uuid::Uuid;
 
-use crate::harness::Harness;
+use crate::harness::{Harness, UploadRequest};
 
 pub const WATERLOO_ROAD: &str = "141001";
 pub const DIFFERENT_ROAD: &str = "141002";
@@ -71,37 +70,14 @@ pub async fn import_class_list(
     name: &str,
     body: Vec<u8>,
 ) -> Import {
-    let id = Uuid::new_v4();
-    let today = h.pipeline.settings.today();
-    let now = Utc::now();
-    let object_key = format!("uploads/{team_id}/{id}/{name}");
-    let import = Import {
-        id,
-        team_id: team_id.into(),
+    let request = UploadRequest {
+        team_id,
+        uploaded_by: "nurse@example.com",
         kind: ImportKind::ClassList,
-        status: ImportStatus::AwaitingUpload,
-        object_key: object_key.clone(),
-        filename: Some(name.into()),
-        uploaded_by: Some("nurse@example.com".into()),
-        academic_year: AcademicYear::pending(today),
-        school_urn: Some(school_urn.into()),
-        year_groups: year_groups.to_vec(),
-        row_count: None,
-        counts: None,
-        file_error: None,
-        rows_with_errors: 0,
-        errors: vec![],
-        today,
-        created_at: now,
-        updated_at: now,
-        processed_at: None,
+        school_urn: Some(school_urn),
+        year_groups,
     };
-    imports::create(h.records(), &import).await.expect("create import");
-    let event = h.put(&object_key, body).await;
-    match h.pipeline.handle_object_created(&event).await {
-        Ok(Handled::Processed { import_id, .. }) => h.import(import_id).await,
-        other => panic!("{name} was not processed: {other:?}"),
-    }
+    h.upload(request, name, body).await
 }
 
 /// A fixture as a class list of Leeds SAIS Team.

@@ -3,13 +3,14 @@
 use std::sync::Arc;
 
 use chrono::NaiveDate;
+use chrono::Utc;
 use shared::adapters::aws;
 use shared::adapters::dynamodb_store::{self, DynamoRecordStore};
 use shared::adapters::folder_object_store::FolderObjectStore;
 use shared::adapters::s3_object_store::{self, S3ObjectStore};
 use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::domain::patient::Patient;
-use shared::domain::{Import, ReferenceData};
+use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus, ReferenceData};
 use shared::pipeline::{Handled, ObjectCreated, Pipeline, PipelineError, PipelineSettings};
 use shared::ports::{ObjectStore, RecordStore};
 use shared::store::{imports, patients};
@@ -99,6 +100,47 @@ impl Harness {
         self.pipeline.handle_object_created(&event).await
     }
 
+    /// An upload as the API and the browser make it: the import is recorded (kind, and for class lists the school
+    /// and year groups chosen in the wizard), the file lands at `uploads/{team}/{import}/{file}`, and the
+    /// ObjectCreated event S3 would send is handled. Returns the import at its resting status.
+    pub async fn upload(&self, request: UploadRequest<'_>, name: &str, body: Vec<u8>) -> Import {
+        let id = Uuid::new_v4();
+        let filename = name.rsplit('/').next().unwrap_or(name).to_string();
+        let object_key = format!("uploads/{}/{id}/{filename}", request.team_id);
+        let today = self.pipeline.settings.today();
+        let now = Utc::now();
+        let import = Import {
+            id,
+            team_id: request.team_id.into(),
+            kind: request.kind,
+            status: ImportStatus::AwaitingUpload,
+            object_key: object_key.clone(),
+            filename: Some(filename),
+            uploaded_by: Some(request.uploaded_by.into()),
+            academic_year: AcademicYear::pending(today),
+            school_urn: request.school_urn.map(str::to_string),
+            year_groups: request.year_groups.to_vec(),
+            row_count: None,
+            counts: None,
+            file_error: None,
+            rows_with_errors: 0,
+            errors: vec![],
+            today,
+            created_at: now,
+            updated_at: now,
+            processed_at: None,
+        };
+        imports::create(self.records(), &import).await.expect("create import");
+        let event = self.put(&object_key, body).await;
+        match self.pipeline.handle_object_created(&event).await {
+            Ok(Handled::Processed { import_id, .. }) => {
+                assert_eq!(import_id, id, "the upload is processed as the import it was created for");
+                self.import(id).await
+            }
+            other => panic!("{name} was not processed: {other:?}"),
+        }
+    }
+
     /// Drops a fixture and returns the resulting import.
     pub async fn import_fixture(&self, ods: &str, fixture: &str) -> Import {
         let name = fixture.rsplit('/').next().unwrap_or(fixture);
@@ -140,4 +182,14 @@ impl Harness {
     pub async fn existing_patient(&self, patient: &Patient) {
         self.records().transact(vec![patients::put_patient_op(patient, None)]).await.expect("save existing patient");
     }
+}
+
+/// What `POST /api/imports` records before the file arrives.
+pub struct UploadRequest<'a> {
+    pub team_id: &'a str,
+    pub uploaded_by: &'a str,
+    pub kind: ImportKind,
+    /// Class lists: the school and year groups chosen in the wizard.
+    pub school_urn: Option<&'a str>,
+    pub year_groups: &'a [i32],
 }

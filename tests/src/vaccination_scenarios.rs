@@ -15,7 +15,7 @@ use shared::pipeline::upload::UNRECOGNISED_DROP;
 use shared::store::{imports, patients, vaccinations};
 use uuid::Uuid;
 
-use crate::harness::Harness;
+use crate::harness::{Harness, UploadRequest};
 
 const POC: &str = "immunisation_import/point_of_care";
 const NR: &str = "immunisation_import/national_reporting";
@@ -55,41 +55,14 @@ pub async fn upload(h: &Harness, team_id: &str, uploaded_by: &str, fixture: &str
 }
 
 pub async fn upload_bytes(h: &Harness, team_id: &str, uploaded_by: &str, name: &str, body: Vec<u8>) -> Import {
-    let id = Uuid::new_v4();
-    let filename = name.rsplit('/').next().unwrap_or(name).to_string();
-    let key = format!("uploads/{team_id}/{id}/{filename}");
-    let today = h.pipeline.settings.today();
-    let now = Utc::now();
-    let import = Import {
-        id,
-        team_id: team_id.into(),
+    let request = UploadRequest {
+        team_id,
+        uploaded_by,
         kind: ImportKind::VaccinationRecords,
-        status: ImportStatus::AwaitingUpload,
-        object_key: key.clone(),
-        filename: Some(filename),
-        uploaded_by: Some(uploaded_by.into()),
-        academic_year: AcademicYear::pending(today),
         school_urn: None,
-        year_groups: vec![],
-        row_count: None,
-        counts: None,
-        file_error: None,
-        rows_with_errors: 0,
-        errors: vec![],
-        today,
-        created_at: now,
-        updated_at: now,
-        processed_at: None,
+        year_groups: &[],
     };
-    imports::create(h.records(), &import).await.expect("create import");
-    let event = h.put(&key, body).await;
-    match h.pipeline.handle_object_created(&event).await.expect("pipeline succeeds") {
-        Handled::Processed { import_id, .. } => {
-            assert_eq!(import_id, id);
-            h.import(id).await
-        }
-        other => panic!("{name} was not processed: {other:?}"),
-    }
+    h.upload(request, name, body).await
 }
 
 /// A point-of-care upload by Leeds SAIS Team's nurse.

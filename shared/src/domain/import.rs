@@ -160,3 +160,47 @@ pub struct Import {
 
 /// How many rows with errors are listed on the import itself ("Only the first 100 rows with issues are listed").
 pub const ERRORS_KEPT_ON_IMPORT: usize = 100;
+
+/// How many rows a list of errors (in row order) concerns.
+pub fn rows_with_errors(errors: &[RowError]) -> u64 {
+    let mut rows: Vec<u64> = errors.iter().map(|e| e.row).collect();
+    rows.dedup();
+    rows.len() as u64
+}
+
+/// The errors of the first `ERRORS_KEPT_ON_IMPORT` rows (errors arrive in row order): what an import keeps.
+pub fn errors_of_first_rows(errors: Vec<RowError>) -> Vec<RowError> {
+    let mut rows = 0;
+    let mut last = None;
+    errors
+        .into_iter()
+        .take_while(|e| {
+            if last != Some(e.row) {
+                last = Some(e.row);
+                rows += 1;
+            }
+            rows <= ERRORS_KEPT_ON_IMPORT
+        })
+        .collect()
+}
+
+/// Keeps the errors of the first `ERRORS_KEPT_ON_IMPORT` rows from a stream of errors in row order, so that
+/// validating a file with errors on every row still holds only a hundred rows of them.
+#[derive(Debug, Default)]
+pub struct FirstRowsOfErrors {
+    pub errors: Vec<RowError>,
+    rows: usize,
+    last_row: Option<u64>,
+}
+
+impl FirstRowsOfErrors {
+    pub fn keep(&mut self, error: RowError) {
+        if self.last_row != Some(error.row) {
+            self.last_row = Some(error.row);
+            self.rows += 1;
+        }
+        if self.rows <= ERRORS_KEPT_ON_IMPORT {
+            self.errors.push(error);
+        }
+    }
+}

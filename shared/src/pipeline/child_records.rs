@@ -10,7 +10,7 @@ use super::{Pipeline, PipelineError, apply, class_list, plan};
 use crate::csv_import::Limits;
 use crate::csv_import::ValidateError;
 use crate::csv_import::child_records::{self as format, ChildFormat, ChildRecordsContext, ChildRow};
-use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
+use crate::domain::import::{FirstRowsOfErrors, errors_of_first_rows, rows_with_errors};
 use crate::domain::{Import, ImportKind, ImportStatus, ReferenceData, RowError};
 use crate::ports::{ObjectReader, ObjectStore};
 use crate::store::changesets::{self, Changeset, ChangesetStatus};
@@ -61,14 +61,14 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
     match plan::plan_import(pipeline, &import.value, &team).await? {
         plan::PlanResult::Ready => {}
         plan::PlanResult::RowErrors(errors) => {
-            let rows = count_rows(&errors);
+            let rows = rows_with_errors(&errors);
             return finish_invalid(pipeline, import, None, errors, rows).await;
         }
         plan::PlanResult::ChangesetErrors(errors) => {
-            let rows = count_rows(&errors);
+            let rows = rows_with_errors(&errors);
             import.value.status = ImportStatus::ChangesetsAreInvalid;
             import.value.rows_with_errors = rows;
-            import.value.errors = first_rows(errors);
+            import.value.errors = errors_of_first_rows(errors);
             imports::update(store, &import.value, import.version).await?;
             return Ok(ImportStatus::ChangesetsAreInvalid);
         }
@@ -87,28 +87,6 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
     Ok(ImportStatus::Processed)
 }
 
-fn count_rows(errors: &[RowError]) -> u64 {
-    let mut rows: Vec<u64> = errors.iter().map(|e| e.row).collect();
-    rows.dedup();
-    rows.len() as u64
-}
-
-/// The errors of the first `ERRORS_KEPT_ON_IMPORT` rows (errors arrive in row order).
-fn first_rows(errors: Vec<RowError>) -> Vec<RowError> {
-    let mut rows = 0;
-    let mut last = None;
-    errors
-        .into_iter()
-        .take_while(|e| {
-            if last != Some(e.row) {
-                last = Some(e.row);
-                rows += 1;
-            }
-            rows <= ERRORS_KEPT_ON_IMPORT
-        })
-        .collect()
-}
-
 async fn finish_invalid(
     pipeline: &Pipeline,
     mut import: Versioned<Import>,
@@ -119,7 +97,7 @@ async fn finish_invalid(
     import.value.status = ImportStatus::RowsAreInvalid;
     import.value.file_error = file_error;
     import.value.rows_with_errors = rows_with_errors;
-    import.value.errors = first_rows(errors);
+    import.value.errors = errors_of_first_rows(errors);
     imports::update(pipeline.records.as_ref(), &import.value, import.version).await?;
     tracing::info!(import_id = %import.value.id, rows_with_errors, "import invalid");
     Ok(ImportStatus::RowsAreInvalid)
@@ -181,20 +159,9 @@ async fn validate(
     let handle = Handle::current();
     tokio::task::spawn_blocking(move || {
         let context = job.context();
-        let mut errors = Vec::new();
-        let mut rows_seen = 0usize;
-        let mut last_row = None;
-        let mut keep = |error: RowError| {
-            if last_row != Some(error.row) {
-                last_row = Some(error.row);
-                rows_seen += 1;
-            }
-            if rows_seen <= ERRORS_KEPT_ON_IMPORT {
-                errors.push(error);
-            }
-        };
-        let outcome = format::validate(&mut job.opener(handle), &context, &job.limits, &mut keep);
-        outcome.map(|o| (o, errors))
+        let mut kept = FirstRowsOfErrors::default();
+        let outcome = format::validate(&mut job.opener(handle), &context, &job.limits, &mut |e| kept.keep(e));
+        outcome.map(|o| (o, kept.errors))
     })
     .await
     .map_err(|e| PipelineError::Task(e.to_string()))

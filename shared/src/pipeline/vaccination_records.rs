@@ -35,7 +35,7 @@ use super::matching::{MatchInput, MatchOutcome, MatchRule, match_patient};
 use super::{Pipeline, PipelineError};
 use crate::csv_import::vaccination_records::{self as format, VaccinationContext};
 use crate::csv_import::{Limits, ValidateError, file};
-use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
+use crate::domain::import::{FirstRowsOfErrors, errors_of_first_rows, rows_with_errors};
 use crate::domain::patient::PatientLocation;
 use crate::domain::vaccination::{RecordSource, VaccinatedChild, VaccinationRecord, VaccinationRow};
 use crate::domain::{
@@ -183,20 +183,9 @@ async fn validate(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<V
     let handle = Handle::current();
     tokio::task::spawn_blocking(move || {
         let context = job.context();
-        let mut errors = Vec::new();
-        let mut rows_seen = 0usize;
-        let mut last_row = None;
-        let mut keep = |error: RowError| {
-            if last_row != Some(error.row) {
-                last_row = Some(error.row);
-                rows_seen += 1;
-            }
-            if rows_seen <= ERRORS_KEPT_ON_IMPORT {
-                errors.push(error);
-            }
-        };
-        let outcome = format::validate(&mut job.opener(handle), &context, &job.limits, &mut keep);
-        outcome.map(|o| (o, errors))
+        let mut kept = FirstRowsOfErrors::default();
+        let outcome = format::validate(&mut job.opener(handle), &context, &job.limits, &mut |e| kept.keep(e));
+        outcome.map(|o| (o, kept.errors))
     })
     .await
     .map_err(|e| PipelineError::Task(e.to_string()))
@@ -325,36 +314,14 @@ pub async fn finish_invalid(
     file_error: Option<String>,
     errors: Vec<RowError>,
 ) -> Result<ImportStatus, PipelineError> {
-    let rows_with_errors = count_rows(&errors);
+    let rows_with_errors = rows_with_errors(&errors);
     import.value.status = ImportStatus::RowsAreInvalid;
     import.value.file_error = file_error;
     import.value.rows_with_errors = rows_with_errors.max(import.value.rows_with_errors);
-    import.value.errors = first_rows(errors);
+    import.value.errors = errors_of_first_rows(errors);
     imports::update(pipeline.records.as_ref(), &import.value, import.version).await?;
     tracing::info!(import_id = %import.value.id, rows_with_errors, "vaccination import invalid");
     Ok(ImportStatus::RowsAreInvalid)
-}
-
-fn count_rows(errors: &[RowError]) -> u64 {
-    let mut rows: Vec<u64> = errors.iter().map(|e| e.row).collect();
-    rows.dedup();
-    rows.len() as u64
-}
-
-/// The errors of the first `ERRORS_KEPT_ON_IMPORT` rows (errors arrive in row order).
-fn first_rows(errors: Vec<RowError>) -> Vec<RowError> {
-    let mut rows = 0;
-    let mut last = None;
-    errors
-        .into_iter()
-        .take_while(|e| {
-            if last != Some(e.row) {
-                last = Some(e.row);
-                rows += 1;
-            }
-            rows <= ERRORS_KEPT_ON_IMPORT
-        })
-        .collect()
 }
 
 // ---------------------------------------------------------------------------------------------------------------

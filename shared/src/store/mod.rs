@@ -11,7 +11,7 @@ pub mod vaccinations;
 
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::ports::{Item, StoreError};
+use crate::ports::{Item, Query, RecordStore, StoreError};
 
 /// Decodes an item's body into a domain record.
 pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
@@ -22,4 +22,18 @@ pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
 /// Encodes a domain record as an item body.
 pub fn encode<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).expect("domain records always serialise")
+}
+
+/// Every item a query matches, following the pages.
+pub async fn query_all(store: &dyn RecordStore, query: Query) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.query(&query.clone().after(after)).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(items),
+        }
+    }
 }

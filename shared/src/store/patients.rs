@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::imports::Versioned;
-use super::{decode, encode, keys};
+use super::{decode, encode, keys, query_all};
 use crate::domain::patient::{PatientLocation, SchoolMoveLogEntry};
 use crate::domain::{Parent, ParentRelationship, Patient};
 use crate::ports::{Condition, IndexName, Item, ItemKey, Query, RecordStore, StoreError, WriteOp};
@@ -55,19 +55,6 @@ pub async fn get(store: &dyn RecordStore, id: Uuid) -> Result<Option<Versioned<P
         Some(item) => Some(Versioned { value: decode(&item)?, version: item.version }),
         None => None,
     })
-}
-
-async fn query_all(store: &dyn RecordStore, query: Query) -> Result<Vec<Item>, StoreError> {
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.query(&query.clone().after(after)).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(items),
-        }
-    }
 }
 
 /// Every patient sharing the NHS number, the date of birth or the postcode: the superset the matcher narrows.

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::imports::Versioned;
-use super::{decode, encode, keys};
+use super::{decode, encode, keys, query_all};
 use crate::domain::vaccination::{VaccinationRecord, VaccinationRow};
 use crate::ports::{Condition, IndexName, Item, ItemKey, Query, RecordStore, StoreError, WriteOp};
 
@@ -50,19 +50,6 @@ pub async fn get(store: &dyn RecordStore, id: Uuid) -> Result<Option<Versioned<V
         Some(item) => Some(Versioned { value: decode(&item)?, version: item.version }),
         None => None,
     })
-}
-
-async fn query_all(store: &dyn RecordStore, query: Query) -> Result<Vec<Item>, StoreError> {
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.query(&query.clone().after(after)).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(items),
-        }
-    }
 }
 
 fn id_field(item: &Item, field: &str) -> Option<Uuid> {
