@@ -6,6 +6,7 @@ pub mod cloud;
 pub mod config;
 pub mod csv_import;
 pub mod domain;
+pub mod nhs_api;
 pub mod pipeline;
 pub mod ports;
 pub mod reference;

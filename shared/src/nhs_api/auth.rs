@@ -1,0 +1,285 @@
+//! The NHS API platform's application-restricted auth (nhs-apis.md §3): sign a short-lived client assertion with
+//! our RSA key, swap it at the token endpoint for an access token, and reuse that token until shortly before it
+//! expires. One [`ApiPlatformAuth`] is meant to be shared (it is cheap to clone) so every client in the process
+//! uses the same token, as Mavis does.
+//!
+//! Key material and tokens never reach logs or `Debug` output.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde::Serialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::config::{ConfigError, optional_env, required_env};
+
+/// The assertion's lifetime: the platform allows at most 5 minutes; Mavis uses 3.
+const ASSERTION_LIFETIME_SECS: i64 = 180;
+/// A cached token is dropped this long before it expires, so it cannot run out mid-request.
+const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Where and how to authenticate. Built from the environment by [`AuthConfig::from_env`] or by hand in tests.
+#[derive(Clone)]
+pub struct AuthConfig {
+    /// `{nhs_api.base_url}/oauth2/token`; also the assertion's `aud`.
+    pub token_url: String,
+    /// The platform API key: the assertion's `iss` and `sub`.
+    pub api_key: String,
+    /// The RS512 signing key (PKCS#1 or PKCS#8 PEM).
+    pub private_key_pem: String,
+    /// The `kid` under which the public key is published in our JWKS.
+    pub kid: String,
+}
+
+impl fmt::Debug for AuthConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AuthConfig")
+            .field("token_url", &self.token_url)
+            .field("api_key", &"<redacted>")
+            .field("private_key_pem", &"<redacted>")
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
+impl AuthConfig {
+    /// Reads `NHS_API_BASE_URL` (token URL = base + `/oauth2/token`, as on the platform) or `NHS_API_TOKEN_URL`,
+    /// `NHS_API_KEY`, `NHS_API_PRIVATE_KEY_PEM` and `NHS_API_KID`.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let token_url = match optional_env("NHS_API_TOKEN_URL") {
+            Some(url) => url,
+            None => format!("{}/oauth2/token", required_env("NHS_API_BASE_URL")?.trim_end_matches('/')),
+        };
+        Ok(Self {
+            token_url,
+            api_key: required_env("NHS_API_KEY")?,
+            private_key_pem: required_env("NHS_API_PRIVATE_KEY_PEM")?,
+            kid: required_env("NHS_API_KID")?,
+        })
+    }
+}
+
+/// Why no access token could be had.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The configured PEM is not an RSA private key. A configuration error: retrying will not help.
+    #[error("the NHS API signing key is not a valid RSA private key PEM")]
+    InvalidKey,
+    #[error("could not sign the client assertion: {0}")]
+    Signing(String),
+    /// The token endpoint answered 4xx: wrong key, kid, API key or audience. Retrying will not help.
+    #[error("the token endpoint rejected our credentials (HTTP {status}): {error}: {description}")]
+    Rejected { status: u16, error: String, description: String },
+    /// Connection failure, timeout, 5xx or 429 from the token endpoint: worth retrying later.
+    #[error("the token endpoint is unavailable: {0}")]
+    Transient(String),
+    /// A 200 whose body is not a usable token response.
+    #[error("the token endpoint sent an unusable response: {0}")]
+    InvalidResponse(String),
+}
+
+impl AuthError {
+    /// Whether a later retry may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Transient(_))
+    }
+}
+
+/// A bearer token. `Debug` hides it; read it with [`AccessToken::secret`] only to build the header.
+#[derive(Clone)]
+pub struct AccessToken(String);
+
+impl AccessToken {
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AccessToken(<redacted>)")
+    }
+}
+
+/// Hands out access tokens, or none at all in `disabled` mode (the sandbox and local emulators without auth).
+#[derive(Clone)]
+pub struct ApiPlatformAuth {
+    /// `None` = disabled.
+    signer: Option<Arc<Signer>>,
+}
+
+struct Signer {
+    config: AuthConfig,
+    key: EncodingKey,
+    http: reqwest::Client,
+    /// Held across the token request, so tasks that find the cache empty at once wait for one refresh.
+    cache: Mutex<Option<CachedToken>>,
+}
+
+struct CachedToken {
+    token: AccessToken,
+    /// When to stop using it: fetch time + `expires_in` − [`EXPIRY_MARGIN`].
+    refresh_at: Instant,
+}
+
+impl fmt::Debug for ApiPlatformAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.signer {
+            None => f.write_str("ApiPlatformAuth::Disabled"),
+            Some(signer) => f.debug_tuple("ApiPlatformAuth::Signed").field(&signer.config).finish(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Claims<'a> {
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    jti: String,
+    exp: i64,
+}
+
+impl ApiPlatformAuth {
+    /// No token, no `Authorization` header.
+    pub fn disabled() -> Self {
+        Self { signer: None }
+    }
+
+    /// Signed-JWT auth. Fails at once if the key does not parse, so a bad deployment shows at start-up.
+    pub fn signed(config: AuthConfig, http: reqwest::Client) -> Result<Self, AuthError> {
+        let key = EncodingKey::from_rsa_pem(config.private_key_pem.as_bytes()).map_err(|_| AuthError::InvalidKey)?;
+        Ok(Self { signer: Some(Arc::new(Signer { config, key, http, cache: Mutex::new(None) })) })
+    }
+
+    /// `disabled` when `NHS_API_DISABLE_AUTHENTICATION` is `true`, as Mavis does in dev and test; otherwise
+    /// signed with [`AuthConfig::from_env`].
+    pub fn from_env(http: reqwest::Client) -> Result<Self, ConfigError> {
+        if optional_env("NHS_API_DISABLE_AUTHENTICATION").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+            return Ok(Self::disabled());
+        }
+        Self::signed(AuthConfig::from_env()?, http)
+            .map_err(|e| ConfigError::Invalid { name: "NHS_API_PRIVATE_KEY_PEM".into(), reason: e.to_string() })
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.signer.is_none()
+    }
+
+    /// The token to send, fetching a new one when none is cached or the cached one is about to expire.
+    /// `None` in disabled mode.
+    pub async fn access_token(&self) -> Result<Option<AccessToken>, AuthError> {
+        let Some(signer) = &self.signer else { return Ok(None) };
+        let mut cache = signer.cache.lock().await;
+        if let Some(cached) = cache.as_ref().filter(|cached| Instant::now() < cached.refresh_at) {
+            return Ok(Some(cached.token.clone()));
+        }
+        let (token, expires_in) = signer.fetch().await?;
+        *cache = Some(CachedToken {
+            token: token.clone(),
+            refresh_at: Instant::now() + expires_in.saturating_sub(EXPIRY_MARGIN),
+        });
+        Ok(Some(token))
+    }
+
+    /// Drops the cached token, for when an API answered 401 to it (revoked, or the platform restarted).
+    pub async fn forget_token(&self) {
+        if let Some(signer) = &self.signer {
+            *signer.cache.lock().await = None;
+        }
+    }
+}
+
+impl Signer {
+    fn client_assertion(&self) -> Result<String, AuthError> {
+        let mut header = Header::new(Algorithm::RS512);
+        header.kid = Some(self.config.kid.clone());
+        let claims = Claims {
+            iss: &self.config.api_key,
+            sub: &self.config.api_key,
+            aud: &self.config.token_url,
+            jti: uuid::Uuid::new_v4().to_string(),
+            exp: chrono::Utc::now().timestamp() + ASSERTION_LIFETIME_SECS,
+        };
+        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| AuthError::Signing(e.to_string()))
+    }
+
+    async fn fetch(&self) -> Result<(AccessToken, Duration), AuthError> {
+        let assertion = self.client_assertion()?;
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_assertion_type", CLIENT_ASSERTION_TYPE),
+            ("client_assertion", assertion.as_str()),
+        ];
+        let response = self
+            .http
+            .post(&self.config.token_url)
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| AuthError::Transient(e.without_url().to_string()))?;
+        let status = response.status();
+        tracing::debug!(status = status.as_u16(), "NHS API token request");
+        let body: Option<Value> = response.json().await.ok();
+        let field = |name: &str| body.as_ref().and_then(|b| b.get(name)).and_then(Value::as_str).map(str::to_owned);
+        if status.is_success() {
+            let token = field("access_token")
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| AuthError::InvalidResponse("no access_token".into()))?;
+            let expires_in = body
+                .as_ref()
+                .and_then(|b| b.get("expires_in"))
+                .and_then(|v| v.as_str().and_then(|s| s.trim().parse::<u64>().ok()).or_else(|| v.as_u64()))
+                .ok_or_else(|| AuthError::InvalidResponse("expires_in is not a number of seconds".into()))?;
+            return Ok((AccessToken(token), Duration::from_secs(expires_in)));
+        }
+        let code = status.as_u16();
+        if status.is_server_error() || code == 408 || code == 429 {
+            return Err(AuthError::Transient(format!("HTTP {code}")));
+        }
+        Err(AuthError::Rejected {
+            status: code,
+            error: field("error").unwrap_or_default(),
+            description: field("error_description").unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pem: &str) -> AuthConfig {
+        AuthConfig {
+            token_url: "http://localhost/oauth2/token".into(),
+            api_key: "secret-api-key".into(),
+            private_key_pem: pem.into(),
+            kid: "kid-1".into(),
+        }
+    }
+
+    #[test]
+    fn debug_redacts_key_material() {
+        let shown = format!("{:?}", config("-----BEGIN PRIVATE KEY-----\nMIIsecret\n-----END PRIVATE KEY-----"));
+        assert!(!shown.contains("MIIsecret") && !shown.contains("secret-api-key"), "{shown}");
+        assert!(shown.contains("kid-1"));
+        assert_eq!(format!("{:?}", AccessToken("tok".into())), "AccessToken(<redacted>)");
+    }
+
+    #[test]
+    fn a_bad_pem_fails_at_construction() {
+        let error = ApiPlatformAuth::signed(config("not a key"), reqwest::Client::new()).unwrap_err();
+        assert!(matches!(error, AuthError::InvalidKey));
+    }
+
+    #[tokio::test]
+    async fn disabled_mode_has_no_token() {
+        let auth = ApiPlatformAuth::disabled();
+        assert!(auth.is_disabled());
+        assert!(auth.access_token().await.unwrap().is_none());
+    }
+}
