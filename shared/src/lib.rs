@@ -7,6 +7,7 @@ pub mod config;
 pub mod csv_import;
 pub mod domain;
 pub mod nhs_api;
+pub mod pacing;
 pub mod pipeline;
 pub mod ports;
 pub mod reference;
