@@ -8,6 +8,7 @@ pub mod csv_import;
 pub mod domain;
 pub mod nhs_api;
 pub mod pacing;
+pub mod pds;
 pub mod pipeline;
 pub mod ports;
 pub mod reference;
