@@ -9,6 +9,7 @@ pub mod domain;
 pub mod nhs_api;
 pub mod pacing;
 pub mod pds;
+pub mod pds_refresh;
 pub mod pipeline;
 pub mod ports;
 pub mod reference;

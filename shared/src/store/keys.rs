@@ -168,3 +168,42 @@ pub fn import_vaccination(import_id: Uuid, record_id: Uuid) -> ItemKey {
 }
 
 pub const IMPORT_VACCINATION_PREFIX: &str = "VACCINATION#";
+
+// Important notices (spec §10). A notice lives under its patient, so that the generator reads a patient's notices with
+// strongly consistent reads; gsi1 lists a team's ACTIVE notices (the key is dropped on dismissal) and gsi2 finds a
+// notice by id for the dismiss route.
+
+pub const NOTICE_PREFIX: &str = "NOTICE#";
+
+/// A notice under its patient: one per (team, kind, recorded_at), the unique key of §10.
+pub fn notice(patient_id: Uuid, team_id: &str, kind: &str, recorded_at: DateTime<Utc>) -> ItemKey {
+    ItemKey::new(
+        format!("PATIENT#{patient_id}"),
+        format!("NOTICE#{team_id}#{kind}#{}", recorded_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
+    )
+}
+
+/// gsi1: a team's active notices, newest first when queried descending.
+pub fn active_notice_of_team(team_id: &str, recorded_at: DateTime<Utc>, id: Uuid) -> ItemKey {
+    ItemKey::new(active_notices_of_team_pk(team_id), format!("{}#{id}", recorded_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")))
+}
+
+pub fn active_notices_of_team_pk(team_id: &str) -> String {
+    format!("TEAM#{team_id}#NOTICES")
+}
+
+/// gsi2: a notice by its id.
+pub fn notice_by_id(id: Uuid) -> ItemKey {
+    ItemKey::new(format!("NOTICE#{id}"), "#NOTICE")
+}
+
+/// Left under a patient merged into another by a PDS refresh (the patient item itself is deleted), so that links
+/// still naming the old id (an import's "imported records") can be followed to the kept patient.
+pub fn merged_patient(id: Uuid) -> ItemKey {
+    ItemKey::new(format!("PATIENT#{id}"), "#MERGEDINTO")
+}
+
+/// The NHS-number reservation item (see `patients::reserve_nhs_number_op`).
+pub fn nhs_number_reservation(nhs_number: &str) -> ItemKey {
+    ItemKey::new(nhs_number_pk(nhs_number), "#UNIQUE")
+}

@@ -5,6 +5,7 @@ pub mod changesets;
 pub mod claims;
 pub mod imports;
 pub mod keys;
+pub mod notices;
 pub mod patients;
 pub mod reference;
 pub mod vaccinations;

@@ -19,6 +19,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod imports_api;
+pub mod notices_api;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,7 +93,9 @@ pub fn app(state: AppState) -> Router {
     let mut router = Router::new()
         .route("/health", get(health))
         .route("/api/imports", get(imports_api::list_imports).post(imports_api::create_import))
-        .route("/api/imports/{id}", get(imports_api::show_import));
+        .route("/api/imports/{id}", get(imports_api::show_import))
+        .route("/api/notices", get(notices_api::list_notices))
+        .route("/api/notices/{id}/dismiss", axum::routing::post(notices_api::dismiss_notice));
     if state.local_issuer.is_some() {
         router = router.route("/.well-known/jwks.json", get(local_jwks));
     }

@@ -1,0 +1,92 @@
+//! JSON API for important notices (spec §10, §12): the current team's active notices, and dismissing one. Only super
+//! admins ("access sensitive flagged records") may use it; everyone else gets the reference service's refusal.
+//! Responses carry ids, kinds and dates only: no names, so nothing about a restricted patient leaks through here.
+
+use std::collections::BTreeSet;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::CurrentUser;
+use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice, NoticeKind};
+use crate::pds_refresh::notices::dismiss;
+use crate::ports::StoreError;
+use crate::store::{keys, notices};
+
+/// The reference service's message for a user without the permission.
+pub const NOT_AUTHORIZED: &str = "You are not authorized to perform this action.";
+const NOT_FOUND: &str = "Notice not found";
+
+#[derive(Debug, Serialize)]
+pub struct NoticeView {
+    pub id: Uuid,
+    #[serde(rename = "type")]
+    pub kind: NoticeKind,
+    pub patient_id: Uuid,
+    pub message: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<&ImportantNotice> for NoticeView {
+    fn from(n: &ImportantNotice) -> Self {
+        Self { id: n.id, kind: n.kind, patient_id: n.patient_id, message: n.message(), recorded_at: n.recorded_at }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct NoticeList {
+    pub notices: Vec<NoticeView>,
+}
+
+fn require_super_admin(user: &CurrentUser) -> Result<(), ApiError> {
+    if user.super_admin { Ok(()) } else { Err(ApiError::Forbidden(NOT_AUTHORIZED.into())) }
+}
+
+/// `GET /api/notices`: the team's active notices whose patient still exists, newest first.
+pub async fn list_notices(State(state): State<AppState>, user: CurrentUser) -> Result<Json<NoticeList>, ApiError> {
+    require_super_admin(&user)?;
+    let store = state.records.as_ref();
+    let active = notices::active_for_team(store, &user.team_id).await?;
+    let patient_ids: BTreeSet<Uuid> = active.iter().map(|n| n.patient_id).collect();
+    let keys: Vec<_> = patient_ids.iter().map(|id| keys::patient(*id)).collect();
+    let mut existing = BTreeSet::new();
+    for chunk in keys.chunks(100) {
+        for item in store.batch_get(chunk).await? {
+            existing.insert(item.key.pk);
+        }
+    }
+    let notices =
+        active.iter().filter(|n| existing.contains(&keys::patient(n.patient_id).pk)).map(NoticeView::from).collect();
+    Ok(Json(NoticeList { notices }))
+}
+
+/// `POST /api/notices/{id}/dismiss`: dismisses the team's copy only. Invalidated notices are refused (422): they are
+/// resolved by fixing the NHS number. Dismissing an already dismissed notice answers it unchanged.
+pub async fn dismiss_notice(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<NoticeView>, ApiError> {
+    require_super_admin(&user)?;
+    let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound(NOT_FOUND.into()))?;
+    let store = state.records.as_ref();
+    let notice =
+        notices::get_for_team(store, &user.team_id, id).await?.ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))?;
+    if !notice.value.kind.can_be_dismissed() {
+        return Err(ApiError::Unprocessable(INVALIDATED_NOT_DISMISSIBLE.into()));
+    }
+    if !notice.value.is_active() {
+        return Ok(Json(NoticeView::from(&notice.value)));
+    }
+    match dismiss(store, &notice, Utc::now(), Some(&user.email)).await {
+        Ok(dismissed) => Ok(Json(NoticeView::from(&dismissed))),
+        // Dismissed (by someone else or automatically) between the read and the write: it is no longer active.
+        Err(StoreError::Conflict(_)) => Ok(Json(NoticeView::from(&notice.value))),
+        Err(e) => Err(e.into()),
+    }
+}
