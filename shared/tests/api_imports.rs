@@ -371,6 +371,8 @@ async fn show_should_list_the_first_rows_with_errors_and_say_how_many_there_are(
         created_at: now,
         updated_at: now,
         processed_at: Some(now),
+        pds_progress: None,
+        nhs_numbers_updated: Vec::new(),
     };
     store::imports::create(app.records.as_ref(), &import).await.expect("saved");
 

@@ -129,6 +129,8 @@ impl Harness {
             created_at: now,
             updated_at: now,
             processed_at: None,
+            pds_progress: None,
+            nhs_numbers_updated: Vec::new(),
         };
         imports::create(self.records(), &import).await.expect("create import");
         let event = self.put(&object_key, body).await;

@@ -156,7 +156,34 @@ pub struct Import {
     pub updated_at: DateTime<Utc>,
     #[serde(default)]
     pub processed_at: Option<DateTime<Utc>>,
+    /// How far the PDS search has got while the import is still processing (mavis-import.md §11.1); None when no
+    /// search runs for this import.
+    #[serde(default)]
+    pub pds_progress: Option<PdsProgress>,
+    /// "NHS numbers updated from PDS" (§6.2 item 12): rows whose uploaded number PDS replaced with another one.
+    #[serde(default)]
+    pub nhs_numbers_updated: Vec<NhsNumberUpdate>,
 }
+
+/// Rows whose PDS search is finished, out of all rows, so that a long search shows it is moving.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PdsProgress {
+    pub checked: u64,
+    pub total: u64,
+}
+
+/// One row where the NHS number found on Spine differs from the one in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NhsNumberUpdate {
+    /// Spreadsheet row number.
+    pub row: u64,
+    pub uploaded: String,
+    pub pds: String,
+}
+
+/// At most this many updates are kept on the import, so that the import item stays small (a DynamoDB item is at
+/// most 400 KB); the rows beyond it still have both numbers on their changesets.
+pub const NHS_NUMBER_UPDATES_KEPT: usize = 1000;
 
 /// How many rows with errors are listed on the import itself ("Only the first 100 rows with issues are listed").
 pub const ERRORS_KEPT_ON_IMPORT: usize = 100;

@@ -6,12 +6,13 @@ use chrono::Utc;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
-use super::{Pipeline, PipelineError, apply, class_list, plan};
+use super::{Pipeline, PipelineError, apply, class_list, pds_step, plan};
 use crate::csv_import::Limits;
 use crate::csv_import::ValidateError;
 use crate::csv_import::child_records::{self as format, ChildFormat, ChildRecordsContext, ChildRow};
 use crate::domain::import::{FirstRowsOfErrors, errors_of_first_rows, rows_with_errors};
 use crate::domain::{Import, ImportKind, ImportStatus, ReferenceData, RowError};
+use crate::pds::MIN_MATCH_RATE;
 use crate::ports::{ObjectReader, ObjectStore};
 use crate::store::changesets::{self, Changeset, ChangesetStatus};
 use crate::store::imports::{self, Versioned};
@@ -57,7 +58,17 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
 
     stage(pipeline, &import.value, &team).await?;
 
-    // Seam for PDS (issue 4): cascading searches run here, between staging and planning.
+    // PDS (§6.2 item 3): cascading searches run here, between staging and planning, so that matching and the
+    // uniqueness checks (§7.4) see the NHS numbers PDS found.
+    let mut nhs_numbers_updated = Vec::new();
+    if let Some(pds) = &pipeline.settings.pds {
+        import = pds_step::search_import(pipeline, pds, import).await?;
+        let summary = pds_step::summarise(pipeline, &import.value).await?;
+        if let Some(rate) = summary.match_rate.filter(|&rate| team.reject_low_pds_match_rate && rate < MIN_MATCH_RATE) {
+            return finish_low_match_rate(pipeline, import, rate).await;
+        }
+        nhs_numbers_updated = summary.nhs_numbers_updated;
+    }
     match plan::plan_import(pipeline, &import.value, &team).await? {
         plan::PlanResult::Ready => {}
         plan::PlanResult::RowErrors(errors) => {
@@ -80,11 +91,24 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
     }
     import.value.status = ImportStatus::Processed;
     import.value.counts = Some(counts);
+    import.value.nhs_numbers_updated = nhs_numbers_updated;
     import.value.processed_at = Some(Utc::now());
     imports::update(store, &import.value, import.version).await?;
     tracing::info!(import_id = %import.value.id, new = counts.new, changed = counts.changed,
         exact_duplicate = counts.exact_duplicate, "import completed");
     Ok(ImportStatus::Processed)
+}
+
+/// §11.2: too few rows matched PDS, so the file is probably wrong; nothing is written.
+async fn finish_low_match_rate(
+    pipeline: &Pipeline,
+    mut import: Versioned<Import>,
+    rate: f64,
+) -> Result<ImportStatus, PipelineError> {
+    import.value.status = ImportStatus::LowPdsMatchRate;
+    imports::update(pipeline.records.as_ref(), &import.value, import.version).await?;
+    tracing::info!(import_id = %import.value.id, match_rate = rate, "import rejected: low PDS match rate");
+    Ok(ImportStatus::LowPdsMatchRate)
 }
 
 async fn finish_invalid(
@@ -223,6 +247,7 @@ fn changeset(import_id: uuid::Uuid, row: ChildRow) -> Changeset {
         school: row.school,
         parents: row.parents,
         pds_nhs_number: None,
+        pds_search: Vec::new(),
         status: ChangesetStatus::Pending,
         patient_id: None,
         matched_on_nhs_number: false,

@@ -374,6 +374,8 @@ mod tests {
             created_at: now,
             updated_at: now,
             processed_at: None,
+            pds_progress: None,
+            nhs_numbers_updated: Vec::new(),
         };
         assert_eq!(
             check_import(&reference, &import).map(|s| s.school.name.clone()),

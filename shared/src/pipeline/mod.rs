@@ -13,6 +13,7 @@ pub mod class_list;
 pub mod invocation;
 pub mod matching;
 pub mod object_event;
+pub mod pds_step;
 pub mod plan;
 pub mod school_moves;
 pub mod staging;
@@ -27,6 +28,7 @@ use crate::domain::ReferenceData;
 use crate::ports::{ObjectStore, ObjectStoreError, RecordStore, StoreError};
 
 pub use object_event::{ObjectCreated, parse_notification};
+pub use pds_step::PdsSettings;
 pub use upload::Handled;
 
 /// Everything the pipeline needs, built once at cold start.
@@ -48,6 +50,8 @@ pub struct PipelineSettings {
     pub claim_lease: chrono::Duration,
     /// Rows applied at once.
     pub commit_concurrency: usize,
+    /// PDS cascading searches during child-record and class-list imports (§6.2 item 3); None skips them.
+    pub pds: Option<PdsSettings>,
 }
 
 impl Default for PipelineSettings {
@@ -57,6 +61,7 @@ impl Default for PipelineSettings {
             today_override: None,
             claim_lease: chrono::Duration::minutes(15),
             commit_concurrency: 8,
+            pds: None,
         }
     }
 }
@@ -84,4 +89,7 @@ pub enum PipelineError {
     Read(#[source] std::io::Error),
     #[error("background task failed: {0}")]
     Task(String),
+    /// PDS kept asking us to come back later for some rows; their searches resume on the next delivery.
+    #[error("PDS search of import {import_id} deferred for {rows} rows; retry later")]
+    PdsDeferred { import_id: uuid::Uuid, rows: usize },
 }

@@ -39,6 +39,7 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, _team: &Team) -> 
     let store = pipeline.records.as_ref();
     let mut ambiguous = Vec::new();
     let mut rows_by_patient: BTreeMap<Uuid, Vec<u64>> = BTreeMap::new();
+    let mut rows_by_nhs_number: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut after = None;
     loop {
         let (page, next) = changesets::page(store, import.id, PAGE, after).await?;
@@ -56,6 +57,9 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, _team: &Team) -> 
 
         let mut to_save = Vec::new();
         for (mut changeset, plan) in planned {
+            if let Some(number) = &changeset.value.child.nhs_number {
+                rows_by_nhs_number.entry(number.clone()).or_default().push(changeset.value.row_number);
+            }
             match plan {
                 Err(()) => ambiguous.push(RowError {
                     row: changeset.value.row_number,
@@ -83,7 +87,9 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, _team: &Team) -> 
         ambiguous.sort_by_key(|e| e.row);
         return Ok(PlanResult::RowErrors(ambiguous));
     }
-    let duplicates = duplicate_match_errors(&rows_by_patient);
+    let mut duplicates = duplicate_nhs_number_errors(&rows_by_nhs_number);
+    duplicates.extend(duplicate_match_errors(&rows_by_patient));
+    duplicates.sort_by_key(|e| e.row);
     if !duplicates.is_empty() {
         return Ok(PlanResult::ChangesetErrors(duplicates));
     }
@@ -139,6 +145,25 @@ fn duplicate_match_errors(rows_by_patient: &BTreeMap<Uuid, Vec<u64>>) -> Vec<Row
     errors
 }
 
+/// "The details on this row match row 5. Mavis has found the NHS number 9876543210." on every row sharing its
+/// (post-PDS) NHS number with another row (§7.4). Validation already refuses a file repeating an uploaded number,
+/// so only PDS can make two rows share one: two rows that PDS resolved to the same child.
+fn duplicate_nhs_number_errors(rows_by_nhs_number: &BTreeMap<String, Vec<u64>>) -> Vec<RowError> {
+    let mut errors = Vec::new();
+    for (number, rows) in rows_by_nhs_number.iter().filter(|(_, rows)| rows.len() > 1) {
+        for &row in rows {
+            let others: Vec<u64> = rows.iter().copied().filter(|&r| r != row).take(5).collect();
+            let message = format!(
+                "The details on this row match {}. Mavis has found the NHS number {number}.",
+                describe_rows(&others)
+            );
+            errors.push(RowError { row, column: None, message });
+        }
+    }
+    errors.sort_by_key(|e| e.row);
+    errors
+}
+
 /// "row 3" or "rows 2, 4 and 5".
 pub fn describe_rows(rows: &[u64]) -> String {
     match rows {
@@ -159,6 +184,24 @@ mod tests {
     fn when_several_other_rows_should_list_them_with_and() {
         assert_eq!(describe_rows(&[5]), "row 5");
         assert_eq!(describe_rows(&[2, 4, 5, 6, 7]), "rows 2, 4, 5, 6 and 7");
+    }
+
+    #[test]
+    fn when_two_rows_share_a_pds_number_should_name_the_other_row_and_the_number() {
+        let mut rows = BTreeMap::new();
+        rows.insert("9876543210".to_owned(), vec![2, 5]);
+        rows.insert("9990000026".to_owned(), vec![3]);
+        let errors = duplicate_nhs_number_errors(&rows);
+        assert_eq!(errors.len(), 2);
+        assert_eq!(errors[0].row, 2);
+        assert_eq!(
+            errors[0].message,
+            "The details on this row match row 5. Mavis has found the NHS number 9876543210."
+        );
+        assert_eq!(
+            errors[1].message,
+            "The details on this row match row 2. Mavis has found the NHS number 9876543210."
+        );
     }
 
     #[test]

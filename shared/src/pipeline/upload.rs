@@ -131,6 +131,8 @@ impl Pipeline {
             created_at: now,
             updated_at: now,
             processed_at: None,
+            pds_progress: None,
+            nhs_numbers_updated: Vec::new(),
         };
         match imports::create(self.records.as_ref(), &import).await {
             Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => {}

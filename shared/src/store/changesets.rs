@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::imports::Versioned;
 use super::{decode, encode, keys};
 use crate::domain::patient::{ChildAttributes, SchoolPlacement, UploadedParent};
+use crate::pds::cascade::SearchRecord;
 use crate::ports::{Condition, Item, Query, RecordStore, StoreError, WriteOp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -44,6 +45,10 @@ pub struct Changeset {
     /// The NHS number PDS found for this row, when exactly one was found.
     #[serde(default)]
     pub pds_nhs_number: Option<String>,
+    /// The steps of this row's cascading PDS search so far (§11.1). Stored after every attempt so that a search
+    /// interrupted by PDS asking us to come back later resumes after its last step instead of repeating it.
+    #[serde(default)]
+    pub pds_search: Vec<SearchRecord>,
     pub status: ChangesetStatus,
     #[serde(default)]
     pub patient_id: Option<Uuid>,

@@ -14,7 +14,8 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, CurrentUser};
-use crate::domain::import::ERRORS_KEPT_ON_IMPORT;
+use crate::domain::import::{ERRORS_KEPT_ON_IMPORT, NhsNumberUpdate, PdsProgress};
+use crate::domain::patient::Patient;
 use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus, ReferenceData, RowError, TeamKind};
 use crate::pipeline::class_list;
 use crate::store;
@@ -134,6 +135,8 @@ pub async fn create_import(
         created_at: now,
         updated_at: now,
         processed_at: None,
+        pds_progress: None,
+        nhs_numbers_updated: Vec::new(),
     };
     store::imports::create(state.records.as_ref(), &import).await?;
     tracing::info!(import_id = %id, team_id = %user.team_id, kind = kind.as_str(), "import created");
@@ -273,6 +276,10 @@ pub struct ImportDetail {
     pub errors: Vec<RowError>,
     /// Set when there are more rows with errors than are listed.
     pub errors_summary: Option<String>,
+    /// While PDS is being searched: rows checked out of all rows. Null when no search ran.
+    pub progress: Option<PdsProgress>,
+    /// "NHS numbers updated from PDS": rows whose uploaded NHS number Spine replaced.
+    pub nhs_numbers_updated: Vec<NhsNumberUpdate>,
 }
 
 #[derive(Debug, Serialize)]
@@ -320,6 +327,8 @@ impl ImportDetail {
             rows_with_errors: import.rows_with_errors,
             errors: import.errors,
             errors_summary,
+            progress: import.pds_progress,
+            nhs_numbers_updated: import.nhs_numbers_updated,
         }
     }
 }
@@ -335,6 +344,62 @@ pub async fn show_import(
     let import =
         store::imports::get_for_team(state.records.as_ref(), &user.team_id, id).await?.ok_or_else(not_found)?;
     Ok(Json(ImportDetail::new(import, &state.reference)))
+}
+
+/// One of an import's patients ("Imported records"). Restricted patients' addresses are hidden, postcode included.
+#[derive(Debug, Serialize)]
+pub struct ImportPatient {
+    pub id: Uuid,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub nhs_number: Option<String>,
+    pub postcode: Option<String>,
+    pub restricted: bool,
+    pub deceased: bool,
+    pub invalidated: bool,
+}
+
+impl ImportPatient {
+    fn new(patient: Patient) -> Self {
+        let restricted = patient.restricted_at.is_some();
+        let attributes = patient.attributes;
+        Self {
+            id: patient.id,
+            given_name: attributes.given_name,
+            family_name: attributes.family_name,
+            date_of_birth: attributes.date_of_birth,
+            nhs_number: attributes.nhs_number,
+            postcode: if restricted { None } else { attributes.address_postcode },
+            restricted,
+            deceased: patient.date_of_death.is_some(),
+            invalidated: patient.invalidated_at.is_some(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportPatients {
+    pub patients: Vec<ImportPatient>,
+}
+
+/// `GET /api/imports/{id}/patients`: the patients the import created or updated, for the import's team only.
+pub async fn import_patients(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ImportPatients>, ApiError> {
+    let not_found = || ApiError::NotFound(NOT_FOUND.into());
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let store = state.records.as_ref();
+    store::imports::get_for_team(store, &user.team_id, id).await?.ok_or_else(not_found)?;
+    let mut patients = Vec::new();
+    for patient_id in store::patients::of_import(store, id).await? {
+        if let Some(patient) = store::patients::get(store, patient_id).await? {
+            patients.push(ImportPatient::new(patient.value));
+        }
+    }
+    Ok(Json(ImportPatients { patients }))
 }
 
 /// "Year 8", "Year 8 and Year 9", "Year 8, Year 9, and Year 10" (a serial comma, as the import page writes it).

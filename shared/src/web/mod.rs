@@ -94,6 +94,7 @@ pub fn app(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/api/imports", get(imports_api::list_imports).post(imports_api::create_import))
         .route("/api/imports/{id}", get(imports_api::show_import))
+        .route("/api/imports/{id}/patients", get(imports_api::import_patients))
         .route("/api/notices", get(notices_api::list_notices))
         .route("/api/notices/{id}/dismiss", axum::routing::post(notices_api::dismiss_notice));
     if state.local_issuer.is_some() {

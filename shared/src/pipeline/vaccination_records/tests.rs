@@ -73,6 +73,8 @@ impl Setup {
             created_at: now,
             updated_at: now,
             processed_at: None,
+            pds_progress: None,
+            nhs_numbers_updated: Vec::new(),
         };
         imports::create(self.store(), &import).await.expect("create");
         let staged: Vec<StagedRow> = rows.iter().cloned().map(|row| StagedRow::new(import.id, row)).collect();

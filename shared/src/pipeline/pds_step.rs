@@ -1,0 +1,245 @@
+//! The PDS step of a child-records or class-list import (mavis-import.md §6.2 item 3, §11.1, §11.2): after staging
+//! and before planning, every staged row gets a cascading PDS search, and when exactly one NHS number is found it
+//! replaces the uploaded one.
+//!
+//! The step runs inside the import function here. It is re-startable like every other step: each row's search
+//! records are stored on its changeset after every page, a row whose cascade is finished is never searched again,
+//! and a row PDS keeps deferring fails the run with [`PipelineError::PdsDeferred`] so that the event is redelivered
+//! and the search resumes after the last recorded step.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use futures::{StreamExt, stream};
+
+use super::{Pipeline, PipelineError};
+use crate::domain::Import;
+use crate::domain::import::{NHS_NUMBER_UPDATES_KEPT, NhsNumberUpdate, PdsProgress};
+use crate::nhs_api::{PdsError, PdsSearch, SearchResult};
+use crate::pacing::{self, RatePacer};
+use crate::pds::cascade::{self, CascadeError, Identity, PatientSearcher, SearchRecord, SearchStep, StepResult};
+use crate::pds::match_rate;
+use crate::store::changesets::{self, Changeset, ChangesetStatus};
+use crate::store::imports::{self, Versioned};
+
+/// Rows read, searched and saved together; also how often the import's progress is updated.
+const PAGE: usize = 100;
+
+/// How the import function talks to PDS.
+#[derive(Clone)]
+pub struct PdsSettings {
+    /// The PDS client (or a test fake).
+    pub searcher: Arc<dyn PatientSearcher>,
+    /// The agreed PDS rate, shared by every invocation through the record store.
+    pub requests_per_second: u32,
+    /// Rows searched at once within one invocation; the pacer keeps the total rate.
+    pub concurrency: usize,
+    /// Attempts per row in one invocation before the run gives up and asks for redelivery.
+    pub max_attempts: u32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+}
+
+impl PdsSettings {
+    /// Defaults sized for the PDS application-restricted rate limit.
+    pub fn new(searcher: Arc<dyn PatientSearcher>) -> Self {
+        Self {
+            searcher,
+            requests_per_second: 5,
+            concurrency: 4,
+            max_attempts: 6,
+            backoff_base: Duration::from_millis(200),
+            backoff_cap: Duration::from_secs(10),
+        }
+    }
+}
+
+impl std::fmt::Debug for PdsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PdsSettings")
+            .field("requests_per_second", &self.requests_per_second)
+            .field("concurrency", &self.concurrency)
+            .field("max_attempts", &self.max_attempts)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Name of the shared rate limit, the same for every import and every invocation.
+const RATE_LIMIT: &str = "pds";
+
+/// One `acquire` on the shared pacer before every PDS request, so that concurrent rows and concurrent invocations
+/// together stay within the agreed rate.
+struct Paced<'a> {
+    inner: &'a dyn PatientSearcher,
+    pacer: RatePacer<'a>,
+}
+
+#[async_trait]
+impl PatientSearcher for Paced<'_> {
+    async fn search(&self, search: &PdsSearch) -> Result<SearchResult, PdsError> {
+        if let Err(error) = self.pacer.acquire().await {
+            // The record store is down, not PDS: "unavailable" makes the cascade defer the row, which is right.
+            tracing::warn!(%error, "PDS rate pacer unavailable");
+            return Err(PdsError::Unavailable { status: None, retry_after: None });
+        }
+        self.inner.search(search).await
+    }
+}
+
+/// Runs the search for every row whose cascade is not finished yet, updating the import's progress as it goes.
+/// Returns the import at its new version.
+pub async fn search_import(
+    pipeline: &Pipeline,
+    pds: &PdsSettings,
+    mut import: Versioned<Import>,
+) -> Result<Versioned<Import>, PipelineError> {
+    let store = pipeline.records.as_ref();
+    let searcher =
+        Paced { inner: pds.searcher.as_ref(), pacer: RatePacer::new(store, RATE_LIMIT, pds.requests_per_second) };
+    let total = import.value.row_count.unwrap_or_default();
+    let (mut checked, mut deferred, mut after) = (0u64, 0usize, None);
+    loop {
+        let (page, next) = changesets::page(store, import.value.id, PAGE, after).await?;
+        let searched: Vec<(Changeset, bool)> = stream::iter(page.into_iter().map(|c| c.value))
+            .map(|changeset| search_row(&searcher, pds, changeset))
+            .buffer_unordered(pds.concurrency.max(1))
+            .collect()
+            .await;
+        let (done, to_save) = split(searched, &mut deferred);
+        checked += done;
+        changesets::stage(store, &to_save).await?;
+        import.value.pds_progress = Some(PdsProgress { checked, total });
+        import.version = imports::update(store, &import.value, import.version).await?;
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    if deferred > 0 {
+        return Err(PipelineError::PdsDeferred { import_id: import.value.id, rows: deferred });
+    }
+    Ok(import)
+}
+
+/// Counts the rows whose search is finished, counts the deferred ones, and keeps the rows that changed.
+fn split(searched: Vec<(Changeset, bool)>, deferred: &mut usize) -> (u64, Vec<Changeset>) {
+    let mut done = 0;
+    let mut to_save = Vec::new();
+    for (changeset, changed) in searched {
+        if is_finished(&changeset) {
+            done += 1;
+        } else {
+            *deferred += 1;
+        }
+        if changed {
+            to_save.push(changeset);
+        }
+    }
+    (done, to_save)
+}
+
+/// Whether the row's cascade has ended (a resumed import skips it). Rows already applied count as finished.
+pub fn is_finished(changeset: &Changeset) -> bool {
+    changeset.status != ChangesetStatus::Pending
+        || (!changeset.pds_search.is_empty() && cascade::step_after(&changeset.pds_search).is_none())
+}
+
+/// Searches one row, retrying with back-off while PDS defers it. Returns the row and whether it changed.
+async fn search_row(searcher: &dyn PatientSearcher, pds: &PdsSettings, mut changeset: Changeset) -> (Changeset, bool) {
+    if is_finished(&changeset) {
+        return (changeset, false);
+    }
+    let Some(identity) = identity(&changeset) else {
+        // Validation requires names and a date of birth, so this is a row the search cannot describe at all.
+        changeset.pds_search = vec![unsearchable()];
+        return (changeset, true);
+    };
+    for attempt in 0..pds.max_attempts.max(1) {
+        match cascade::resume(searcher, &identity, &changeset.pds_search).await {
+            Ok(records) => {
+                changeset.pds_search = records;
+                apply_outcome(&mut changeset);
+                return (changeset, true);
+            }
+            Err(CascadeError::Retry { records, .. }) => {
+                changeset.pds_search = records;
+                tokio::time::sleep(pacing::backoff(attempt, pds.backoff_base, pds.backoff_cap)).await;
+            }
+        }
+    }
+    (changeset, true)
+}
+
+/// A row without names or a date of birth: recorded as an error step so the cascade counts as finished.
+fn unsearchable() -> SearchRecord {
+    SearchRecord {
+        step: SearchStep::FIRST,
+        result: StepResult::Error,
+        nhs_number: None,
+        created_at: chrono::Utc::now(),
+    }
+}
+
+fn identity(changeset: &Changeset) -> Option<Identity> {
+    let child = &changeset.child;
+    Some(Identity {
+        given_name: child.given_name.clone()?,
+        family_name: child.family_name.clone()?,
+        date_of_birth: child.date_of_birth?,
+        postcode: child.address_postcode.clone(),
+    })
+}
+
+/// §11.1 "Outcome": exactly one distinct NHS number replaces the uploaded one; `uploaded_nhs_number` keeps the
+/// file's value for "NHS numbers updated from PDS".
+fn apply_outcome(changeset: &mut Changeset) {
+    if let Some(number) = cascade::outcome(&changeset.pds_search).pds_nhs_number {
+        changeset.child.nhs_number = Some(number.clone());
+        changeset.pds_nhs_number = Some(number);
+    }
+}
+
+/// What the finished search means for the whole import: the match rate (§11.2) and the updated numbers.
+#[derive(Debug, Default)]
+pub struct SearchSummary {
+    /// None when the import is too small for the check.
+    pub match_rate: Option<f64>,
+    pub nhs_numbers_updated: Vec<NhsNumberUpdate>,
+}
+
+/// Reads every row's stored search once the search is complete.
+pub async fn summarise(pipeline: &Pipeline, import: &Import) -> Result<SearchSummary, PipelineError> {
+    let store = pipeline.records.as_ref();
+    let mut searches: Vec<Vec<SearchRecord>> = Vec::new();
+    let mut updated = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = changesets::page(store, import.id, 500, after).await?;
+        for changeset in page.into_iter().map(|c| c.value) {
+            if let Some(update) = number_update(&changeset)
+                && updated.len() < NHS_NUMBER_UPDATES_KEPT
+            {
+                updated.push(update);
+            }
+            searches.push(changeset.pds_search);
+        }
+        match next {
+            Some(cursor) => after = Some(cursor),
+            None => break,
+        }
+    }
+    let slices: Vec<&[SearchRecord]> = searches.iter().map(Vec::as_slice).collect();
+    Ok(SearchSummary { match_rate: match_rate(&slices), nhs_numbers_updated: updated })
+}
+
+/// §6.2 item 12: listed only when both numbers exist and differ.
+fn number_update(changeset: &Changeset) -> Option<NhsNumberUpdate> {
+    let uploaded = changeset.uploaded_nhs_number.as_deref()?;
+    let pds = changeset.pds_nhs_number.as_deref()?;
+    (uploaded != pds).then(|| NhsNumberUpdate {
+        row: changeset.row_number,
+        uploaded: uploaded.to_owned(),
+        pds: pds.to_owned(),
+    })
+}

@@ -1,0 +1,176 @@
+//! `GET /api/imports/{id}/patients` and the PDS fields of `GET /api/imports/{id}`: the import's patients for its own
+//! team only, restricted patients without their postcode, and the progress and updated NHS numbers as stored.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::{NaiveDate, Utc};
+use serde_json::{Value, json};
+use shared::adapters::folder_object_store::FolderObjectStore;
+use shared::adapters::sqlite_store::SqliteRecordStore;
+use shared::domain::import::{NhsNumberUpdate, PdsProgress};
+use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
+use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus};
+use shared::ports::{ObjectStore, RecordStore};
+use shared::store::{imports, patients};
+use shared::web::{AppState, LocalIssuer, WebSettings, app};
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const NURSE: &str = "nurse@example.com";
+const OTHER_TEAM_NURSE: &str = "nurse2@example.com";
+
+struct TestApp {
+    router: Router,
+    records: Arc<dyn RecordStore>,
+    issuer: LocalIssuer,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+impl TestApp {
+    fn new() -> Self {
+        let key_dir = tempfile::tempdir().expect("tempdir");
+        let objects_dir = tempfile::tempdir().expect("tempdir");
+        let issuer = LocalIssuer::load_or_create(key_dir.path()).expect("issuer");
+        let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
+        let objects = Arc::new(FolderObjectStore::new(objects_dir.path(), "http://127.0.0.1:9".into(), [7; 32]));
+        let settings = WebSettings { upload_url_ttl: Duration::from_secs(900), today_override: None };
+        let state = AppState::new(
+            records.clone(),
+            objects as Arc<dyn ObjectStore>,
+            Arc::new(shared::reference::demo()),
+            issuer.authenticator(),
+            settings,
+        );
+        let served = LocalIssuer::load_or_create(key_dir.path()).expect("same key");
+        Self { router: app(state.with_local_issuer(served)), records, issuer, _dirs: (key_dir, objects_dir) }
+    }
+
+    async fn get(&self, uri: &str, as_user: &str) -> (StatusCode, Value) {
+        let token = self.issuer.issue(as_user, Duration::from_secs(300));
+        let request = Request::get(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.expect("body");
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// A processed import of team r1l with two patients, one of them restricted, deceased and invalidated.
+    async fn import_with_patients(&self) -> (Uuid, Patient, Patient) {
+        let today = NaiveDate::from_ymd_opt(2023, 5, 20).expect("date");
+        let now = Utc::now();
+        let import = Import {
+            id: Uuid::new_v4(),
+            team_id: "r1l".into(),
+            kind: ImportKind::ChildRecords,
+            status: ImportStatus::Processed,
+            object_key: "uploads/r1l/x/cohort.csv".into(),
+            filename: Some("cohort.csv".into()),
+            uploaded_by: Some(NURSE.into()),
+            academic_year: AcademicYear::pending(today),
+            school_urn: None,
+            year_groups: vec![],
+            row_count: Some(2),
+            counts: None,
+            file_error: None,
+            rows_with_errors: 0,
+            errors: vec![],
+            today,
+            created_at: now,
+            updated_at: now,
+            processed_at: Some(now),
+            pds_progress: Some(PdsProgress { checked: 2, total: 2 }),
+            nhs_numbers_updated: vec![NhsNumberUpdate {
+                row: 2,
+                uploaded: "9990000018".into(),
+                pds: "9999075320".into(),
+            }],
+        };
+        imports::create(self.records.as_ref(), &import).await.expect("import");
+        let jennifer = patient("Jennifer", "Clarke", "9999075320");
+        let mut hidden = patient("Janet", "Smythe", "9000000025");
+        hidden.restricted_at = Some(now);
+        hidden.invalidated_at = Some(now);
+        hidden.date_of_death = NaiveDate::from_ymd_opt(2023, 1, 1);
+        for (row, p) in [(2, &jennifer), (3, &hidden)] {
+            self.records.transact(vec![patients::put_patient_op(p, None)]).await.expect("patient");
+            self.records.batch_put(vec![patients::import_link_item(import.id, p.id, row)]).await.expect("link");
+        }
+        (import.id, jennifer, hidden)
+    }
+}
+
+fn patient(given: &str, family: &str, nhs_number: &str) -> Patient {
+    let now = Utc::now();
+    Patient {
+        id: Uuid::new_v4(),
+        attributes: ChildAttributes {
+            given_name: Some(given.into()),
+            family_name: Some(family.into()),
+            nhs_number: Some(nhs_number.into()),
+            date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 1),
+            address_postcode: Some("SW1A 1AA".into()),
+            ..ChildAttributes::default()
+        },
+        school: SchoolPlacement::Unknown,
+        pending_changes: Default::default(),
+        team_ids: vec!["r1l".into()],
+        archived_in: Default::default(),
+        restricted_at: None,
+        invalidated_at: None,
+        date_of_death: None,
+        updated_from_pds_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+#[tokio::test]
+async fn import_patients_should_list_them_with_restricted_postcodes_hidden() {
+    let app = TestApp::new();
+    let (id, jennifer, hidden) = app.import_with_patients().await;
+    let (status, body) = app.get(&format!("/api/imports/{id}/patients"), NURSE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let listed = body["patients"].as_array().expect("patients");
+    assert_eq!(listed.len(), 2);
+    let find = |id: Uuid| listed.iter().find(|p| p["id"] == json!(id)).expect("listed").clone();
+    assert_eq!(
+        find(jennifer.id),
+        json!({"id": jennifer.id, "given_name": "Jennifer", "family_name": "Clarke", "date_of_birth": "2010-01-01",
+               "nhs_number": "9999075320", "postcode": "SW1A 1AA",
+               "restricted": false, "deceased": false, "invalidated": false})
+    );
+    let hidden_view = find(hidden.id);
+    assert_eq!(hidden_view["postcode"], Value::Null);
+    assert_eq!(hidden_view["restricted"], true);
+    assert_eq!(hidden_view["deceased"], true);
+    assert_eq!(hidden_view["invalidated"], true);
+}
+
+#[tokio::test]
+async fn import_patients_should_be_not_found_for_another_team_or_a_bad_id() {
+    let app = TestApp::new();
+    let (id, _, _) = app.import_with_patients().await;
+    let (status, body) = app.get(&format!("/api/imports/{id}/patients"), OTHER_TEAM_NURSE).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = app.get("/api/imports/not-a-uuid/patients", NURSE).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = app.get(&format!("/api/imports/{}/patients", Uuid::new_v4()), NURSE).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn show_import_should_expose_pds_progress_and_updated_numbers() {
+    let app = TestApp::new();
+    let (id, _, _) = app.import_with_patients().await;
+    let (status, body) = app.get(&format!("/api/imports/{id}"), NURSE).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["progress"], json!({"checked": 2, "total": 2}));
+    assert_eq!(body["nhs_numbers_updated"], json!([{"row": 2, "uploaded": "9990000018", "pds": "9999075320"}]));
+}

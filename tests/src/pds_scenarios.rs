@@ -1,0 +1,328 @@
+//! Child-record imports with the PDS step on (fixture-outcomes.md §2.1 B and D, §2.10 B, §2.11), through the real
+//! pipeline against the real PDS emulator over HTTP with auth on, written once and run on both adapter sets
+//! (tests/tests/pds_*.rs).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{NaiveDate, Utc};
+use pds_emulator::{Config, RunningEmulator, test_keys};
+use serde_json::{Value, json};
+use shared::domain::import::NhsNumberUpdate;
+use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
+use shared::domain::{AcademicYear, Import, ImportStatus, RowError};
+use shared::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
+use shared::pds::cascade::{SearchStep, StepResult};
+use shared::pipeline::{Handled, PdsSettings};
+use shared::store::changesets;
+use uuid::Uuid;
+
+use crate::harness::Harness;
+use crate::scenarios::clock_2023;
+
+/// A running emulator and an HTTP client for its test controls.
+pub struct Pds {
+    pub emulator: RunningEmulator,
+    http: reqwest::Client,
+}
+
+impl Pds {
+    pub async fn start() -> Pds {
+        let emulator = pds_emulator::spawn(Config::builtin().expect("built-in config")).await.expect("emulator");
+        Pds { emulator, http: reqwest::Client::new() }
+    }
+
+    /// Pipeline settings talking to this emulator with the test key; fast back-off so fault runs stay short.
+    pub fn settings(&self) -> PdsSettings {
+        let config = AuthConfig {
+            token_url: self.emulator.token_url.clone(),
+            api_key: test_keys::TEST_API_KEY.into(),
+            private_key_pem: test_keys::TEST_PRIVATE_KEY_PEM.into(),
+            kid: test_keys::TEST_KID.into(),
+        };
+        let auth = ApiPlatformAuth::signed(config, self.http.clone()).expect("key parses");
+        let client = PdsClient::new(&self.emulator.pds_base_url, auth, self.http.clone());
+        PdsSettings {
+            requests_per_second: 500,
+            backoff_base: Duration::from_millis(10),
+            backoff_cap: Duration::from_millis(200),
+            ..PdsSettings::new(Arc::new(client))
+        }
+    }
+
+    /// Statuses of the PDS searches received so far, oldest first.
+    pub async fn search_statuses(&self) -> Vec<u16> {
+        let url = format!("{}/_emulator/requests?path=/personal-demographics", self.emulator.base_url);
+        let body: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        let requests = body["requests"].as_array().cloned().unwrap_or_default();
+        requests
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with("/Patient")))
+            .map(|r| r["status"].as_u64().unwrap() as u16)
+            .collect()
+    }
+
+    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) {
+        let mut request = self.http.request(method, format!("{}/_emulator/{path}", self.emulator.base_url));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let status = request.send().await.unwrap().status();
+        assert!(status.is_success(), "emulator control {path}: {status}");
+    }
+
+    pub async fn clear_log(&self) {
+        self.control(reqwest::Method::DELETE, "requests", None).await;
+    }
+}
+
+/// A harness whose pipeline searches PDS on `pds`.
+async fn with_pds<F, Fut>(make: &F, today: NaiveDate, pds: &Pds) -> Harness
+where
+    F: Fn(NaiveDate) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let mut harness = make(today).await;
+    harness.pipeline.settings.pds = Some(pds.settings());
+    harness
+}
+
+fn update(row: u64, uploaded: &str, pds: &str) -> NhsNumberUpdate {
+    NhsNumberUpdate { row, uploaded: uploaded.into(), pds: pds.into() }
+}
+
+/// §2.1 B: one request per row at the first step; Jennifer's number is replaced and listed as updated.
+pub async fn valid_file_takes_numbers_from_pds(h: &Harness, pds: &Pds) {
+    let import = h.import_fixture("R1L", "cohort_import/valid.csv").await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert_eq!(pds.search_statuses().await, [200, 200, 200]);
+    let numbers =
+        [("Jennifer", "Clarke", "9999075320"), ("Jimmy", "Smith", "9990000026"), ("Mark", "Doe", "9435764479")];
+    for (given, family, number) in numbers {
+        let patient = h.patient_named(&import, given, family).await;
+        assert_eq!(patient.attributes.nhs_number.as_deref(), Some(number), "{given}");
+    }
+    assert_eq!(import.nhs_numbers_updated, [update(2, "9990000018", "9999075320")]);
+    assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((3, 3)));
+    for changeset in changesets_of(h, &import).await {
+        let steps: Vec<_> = changeset.pds_search.iter().map(|r| (r.step, r.result)).collect();
+        assert_eq!(steps, [(SearchStep::NoFuzzyWithHistory, StepResult::OneMatch)]);
+        assert_eq!(changeset.pds_nhs_number, changeset.child.nhs_number);
+    }
+}
+
+/// §2.1 D: with the twins overlay PDS gives Mark 9449306168, so the existing John Doe (3 of 4 fields) is not him.
+pub async fn twins_are_kept_apart_by_pds(h: &Harness, pds: &Pds) {
+    let overlay: Value = serde_json::from_str(include_str!("../../emulators/pds/data/overlay-twins.json")).unwrap();
+    pds.control(reqwest::Method::POST, "patients", Some(overlay)).await;
+    let john = john_doe();
+    h.existing_patient(&john).await;
+    let import = h.import_fixture("R1L", "cohort_import/valid.csv").await;
+    pds.control(reqwest::Method::DELETE, "patients", None).await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert_eq!(import.counts.map(|c| c.new), Some(3));
+    let mark = h.patient_named(&import, "Mark", "Doe").await;
+    assert_eq!(mark.attributes.nhs_number.as_deref(), Some("9449306168"));
+    assert_ne!(mark.id, john.id);
+    assert!(mark.pending_changes.is_empty());
+    assert_eq!(h.patient(john.id).await.attributes, john.attributes, "John Doe is unchanged");
+    let jennifer = h.patient_named(&import, "Jennifer", "Clarke").await;
+    assert_eq!(jennifer.attributes.nhs_number.as_deref(), Some("9999075320"));
+}
+
+fn john_doe() -> Patient {
+    let now = Utc::now();
+    Patient {
+        id: Uuid::new_v4(),
+        attributes: ChildAttributes {
+            given_name: Some("John".into()),
+            family_name: Some("Doe".into()),
+            nhs_number: Some("9000000009".into()),
+            date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 3),
+            birth_academic_year: Some(AcademicYear(2009)),
+            address_line_1: Some("11 Downing Street".into()),
+            address_town: Some("London".into()),
+            address_postcode: Some("SW1A 1AA".into()),
+            ..ChildAttributes::default()
+        },
+        school: SchoolPlacement::School { urn: "123456".into() },
+        pending_changes: Default::default(),
+        team_ids: vec!["r1l".into()],
+        archived_in: Default::default(),
+        restricted_at: None,
+        invalidated_at: None,
+        date_of_death: None,
+        updated_from_pds_at: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// §2.10 B: one request for the changed file; the match is on the NHS number PDS found, and the update is listed.
+pub async fn changed_file_matches_on_the_pds_number(h: &Harness, pds: &Pds) {
+    let first = h.import_fixture("R1L", "cohort_import/valid.csv").await;
+    let jennifer = h.patient_named(&first, "Jennifer", "Clarke").await;
+    pds.clear_log().await;
+    let import = h.import_fixture("R1L", "cohort_import/valid_with_changes.csv").await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert_eq!(pds.search_statuses().await, [200]);
+    assert_eq!(import.counts.map(|c| c.changed), Some(1));
+    assert_eq!(import.nhs_numbers_updated, [update(2, "9990000018", "9999075320")]);
+    let changeset = &changesets_of(h, &import).await[0];
+    assert_eq!(changeset.patient_id, Some(jennifer.id));
+    assert!(changeset.matched_on_nhs_number);
+}
+
+/// §2.11: four requests without a match, stored as four `no_matches` steps; no PDS number.
+pub async fn unmatched_row_walks_four_steps(h: &Harness, pds: &Pds) {
+    let import = h.import_fixture("R1L", "cohort_import/duplicate_except_postcode.csv").await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert_eq!(pds.search_statuses().await, [200, 200, 200, 200]);
+    let changeset = &changesets_of(h, &import).await[0];
+    let steps: Vec<_> = changeset.pds_search.iter().map(|r| (r.step, r.result)).collect();
+    assert_eq!(
+        steps,
+        [
+            (SearchStep::NoFuzzyWithHistory, StepResult::NoMatches),
+            (SearchStep::NoFuzzyWithWildcardPostcode, StepResult::NoMatches),
+            (SearchStep::NoFuzzyWithWildcardGivenName, StepResult::NoMatches),
+            (SearchStep::NoFuzzyWithWildcardFamilyName, StepResult::NoMatches),
+        ]
+    );
+    assert_eq!(changeset.pds_nhs_number, None);
+    assert!(import.nhs_numbers_updated.is_empty());
+}
+
+const HEADER: &str =
+    "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE,CHILD_SCHOOL_URN,CHILD_NHS_NUMBER\n";
+
+/// Rows PDS matches (emulator data): Jennifer, Jimmy, Mark.
+const MATCHED: [&str; 3] = [
+    "Jennifer,Clarke,2010-01-01,SW1A 1AA,123456,",
+    "Jimmy,Smith,2010-01-02,SW1A 1AA,123456,",
+    "Mark,Doe,2010-01-03,SW1A 1AA,123456,",
+];
+
+/// `n` rows nobody in PDS has (each walks all four steps).
+fn unmatched(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("Quentin,Zzyzx{},2010-02-{:02},LS1 1AA,123456,", letters(i), i % 28 + 1)).collect()
+}
+
+/// Distinct letter-only suffixes, since names may not hold digits.
+fn letters(i: usize) -> String {
+    let a = (b'a' + (i / 26) as u8) as char;
+    let b = (b'a' + (i % 26) as u8) as char;
+    format!("{a}{b}")
+}
+
+fn csv(rows: &[String]) -> Vec<u8> {
+    let mut body = HEADER.to_owned();
+    for row in rows {
+        body.push_str(row);
+        body.push('\n');
+    }
+    body.into_bytes()
+}
+
+/// §7.4: two rows PDS resolves to the same child fail the import, naming each other and the number.
+pub async fn rows_sharing_a_pds_number_fail(h: &Harness) {
+    let rows = [
+        "Jennifer,Clarke,2010-01-01,SW1A 1AA,123456,9990000018".to_owned(),
+        "Jennifer,Clarke,2010-01-01,SW1A 1AB,123456,".to_owned(),
+    ];
+    let import = drop_csv(h, "R1L", &rows).await;
+    assert_eq!(import.status, ImportStatus::ChangesetsAreInvalid);
+    assert_eq!(import.status.tag(), "Failed");
+    let message =
+        |other| format!("The details on this row match row {other}. Mavis has found the NHS number 9999075320.");
+    assert_eq!(
+        import.errors,
+        [
+            RowError { row: 2, column: None, message: message(3) },
+            RowError { row: 3, column: None, message: message(2) }
+        ]
+    );
+    assert!(h.patients_of(&import).await.is_empty(), "nothing written");
+}
+
+/// §11.2: 3 of 10 rows matched (30%) for a team that rejects low match rates: Failed, nothing written.
+pub async fn low_match_rate_is_rejected(h: &mut Harness) {
+    let mut reference = (*h.pipeline.reference).clone();
+    reference.teams.iter_mut().filter(|t| t.id == "r1l").for_each(|t| t.reject_low_pds_match_rate = true);
+    h.pipeline.reference = Arc::new(reference);
+    let mut rows: Vec<String> = MATCHED.iter().map(|r| (*r).to_owned()).collect();
+    rows.extend(unmatched(7));
+    let import = drop_csv(h, "R1L", &rows).await;
+    assert_eq!(import.status, ImportStatus::LowPdsMatchRate);
+    assert_eq!(import.status.tag(), "Failed");
+    assert!(h.patients_of(&import).await.is_empty(), "nothing written");
+}
+
+/// 429 and 500 on 5% of requests each: the import still completes, every step is sent until it succeeds exactly
+/// once, and every row becomes a patient.
+pub async fn faults_lose_no_rows(h: &Harness, pds: &Pds) {
+    pds.control(reqwest::Method::POST, "faults", Some(json!({"rate_429": 0.05, "rate_500": 0.05, "seed": 7}))).await;
+    let mut rows: Vec<String> = MATCHED.iter().map(|r| (*r).to_owned()).collect();
+    rows.extend(unmatched(17));
+    let event = h.put(&format!("drops/R1L/{}-faults.csv", Uuid::new_v4().simple()), csv(&rows)).await;
+    let mut import_id = None;
+    for _ in 0..10 {
+        // A failed run leaves the claim to expire (the harness's lease is short here): the redelivery resumes.
+        match h.pipeline.handle_object_created(&event).await {
+            Ok(Handled::Processed { import_id: id, .. }) => {
+                import_id = Some(id);
+                break;
+            }
+            other => eprintln!("run deferred: {other:?}"),
+        }
+    }
+    pds.control(reqwest::Method::DELETE, "faults", None).await;
+    let import = h.import(import_id.expect("processed within ten deliveries")).await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((20, 20)));
+    let changesets = changesets_of(h, &import).await;
+    let steps: usize = changesets.iter().map(|c| c.pds_search.len()).sum();
+    assert_eq!(steps, 3 + 17 * 4);
+    let statuses = pds.search_statuses().await;
+    assert!(statuses.contains(&429) && statuses.contains(&500), "faults were met: {statuses:?}");
+    let succeeded = statuses.into_iter().filter(|&s| s == 200).count();
+    assert_eq!(succeeded, steps, "each step answered exactly once");
+    assert_eq!(h.patients_of(&import).await.len(), 20);
+}
+
+async fn drop_csv(h: &Harness, ods: &str, rows: &[String]) -> Import {
+    match h.drop_file(ods, &format!("{}.csv", Uuid::new_v4().simple()), csv(rows)).await.expect("pipeline") {
+        Handled::Processed { import_id, .. } => h.import(import_id).await,
+        other => panic!("not processed: {other:?}"),
+    }
+}
+
+async fn changesets_of(h: &Harness, import: &Import) -> Vec<changesets::Changeset> {
+    let (page, _) = changesets::page(h.records(), import.id, 1000, None).await.expect("changesets");
+    page.into_iter().map(|c| c.value).collect()
+}
+
+/// Every scenario, each on a fresh harness and a fresh emulator.
+pub async fn all<F, Fut>(make: F)
+where
+    F: Fn(NaiveDate) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let pds = Pds::start().await;
+    valid_file_takes_numbers_from_pds(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    let twins_clock = NaiveDate::from_ymd_opt(2024, 12, 1).expect("date");
+    twins_are_kept_apart_by_pds(&with_pds(&make, twins_clock, &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    changed_file_matches_on_the_pds_number(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    unmatched_row_walks_four_steps(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    rows_sharing_a_pds_number_fail(&with_pds(&make, clock_2023(), &pds).await).await;
+    low_match_rate_is_rejected(&mut with_pds(&make, clock_2023(), &pds).await).await;
+    let pds = Pds::start().await;
+    let mut faulty = with_pds(&make, clock_2023(), &pds).await;
+    faulty.pipeline.settings.claim_lease = chrono::Duration::zero();
+    faults_lose_no_rows(&faulty, &pds).await;
+}

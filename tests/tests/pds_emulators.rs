@@ -1,0 +1,16 @@
+//! Child-record imports with the PDS step, against the PDS emulator, on the AWS emulators (DynamoDB Local, moto S3).
+
+use integration_tests::harness::{Harness, emulators_or_skip};
+use integration_tests::pds_scenarios;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn when_pds_search_is_on_on_aws_emulators_should_match_documented_outcomes() {
+    let Some(endpoints) = emulators_or_skip("pds_emulators") else {
+        return;
+    };
+    pds_scenarios::all(|today| {
+        let endpoints = endpoints.clone();
+        async move { Harness::emulators(today, &endpoints).await }
+    })
+    .await;
+}
