@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use crate::adapters::{aws, dynamodb_store::DynamoRecordStore, s3_object_store::S3ObjectStore};
 use crate::config::{ConfigError, optional_env, required_env};
+use crate::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
+use crate::pipeline::PdsSettings;
 
 /// Configuration shared by every function.
 #[derive(Debug, Clone)]
@@ -51,5 +53,112 @@ impl CloudAdapters {
         let records = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
         let objects = S3ObjectStore::new(aws::s3_client(&sdk), config.bucket_name.clone());
         Self { records: Arc::new(records), objects: Arc::new(objects) }
+    }
+}
+
+/// Where PDS lives under the NHS API platform's base URL.
+pub const PDS_PATH: &str = "/personal-demographics/FHIR/R4";
+/// PDS requests a second when `MAVIS_PDS_RATE_PER_SECOND` is not set. Production sets the agreed rate (50).
+pub const DEFAULT_PDS_RATE_PER_SECOND: u32 = 5;
+
+/// How the import function reaches PDS: `NHS_API_BASE_URL` (PDS at `{base}/personal-demographics/FHIR/R4`), the
+/// platform auth (`NHS_API_TOKEN_URL`, `NHS_API_KEY`, `NHS_API_PRIVATE_KEY_PEM`, `NHS_API_KID`, or
+/// `NHS_API_DISABLE_AUTHENTICATION=true`) and `MAVIS_PDS_RATE_PER_SECOND`.
+#[derive(Debug, Clone)]
+pub struct PdsConfig {
+    /// `{NHS_API_BASE_URL}/personal-demographics/FHIR/R4`.
+    pub pds_base_url: String,
+    pub auth: ApiPlatformAuth,
+    pub requests_per_second: u32,
+    http: reqwest::Client,
+}
+
+impl PdsConfig {
+    /// `None` when `NHS_API_BASE_URL` is not set: the import runs without the PDS step.
+    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+        match optional_env("NHS_API_BASE_URL") {
+            Some(base_url) => Self::for_base_url(&base_url).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// PDS under `base_url` (the platform base, e.g. `https://int.api.service.nhs.uk`; a URL that already ends with
+    /// the PDS path is accepted too), with auth and rate from the environment. The token URL is
+    /// `NHS_API_TOKEN_URL` or `{base_url}/oauth2/token`.
+    pub fn for_base_url(base_url: &str) -> Result<Self, ConfigError> {
+        let base = platform_base(base_url);
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(ConfigError::Invalid {
+                name: "NHS_API_BASE_URL".into(),
+                reason: format!("{base_url:?} is not an http(s) URL"),
+            });
+        }
+        let http = http_client()?;
+        let auth = if optional_env("NHS_API_DISABLE_AUTHENTICATION")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+        {
+            ApiPlatformAuth::disabled()
+        } else {
+            let config = AuthConfig {
+                token_url: optional_env("NHS_API_TOKEN_URL").unwrap_or_else(|| format!("{base}/oauth2/token")),
+                api_key: required_env("NHS_API_KEY")?,
+                private_key_pem: required_env("NHS_API_PRIVATE_KEY_PEM")?,
+                kid: required_env("NHS_API_KID")?,
+            };
+            ApiPlatformAuth::signed(config, http.clone())
+                .map_err(|e| ConfigError::Invalid { name: "NHS_API_PRIVATE_KEY_PEM".into(), reason: e.to_string() })?
+        };
+        Ok(Self { pds_base_url: format!("{base}{PDS_PATH}"), auth, requests_per_second: pds_rate_from_env()?, http })
+    }
+
+    /// The pipeline's PDS settings: a [`PdsClient`] with this auth, at this rate.
+    pub fn settings(&self) -> PdsSettings {
+        let client = PdsClient::new(self.pds_base_url.clone(), self.auth.clone(), self.http.clone());
+        let mut settings = PdsSettings::new(Arc::new(client));
+        settings.requests_per_second = self.requests_per_second;
+        settings
+    }
+}
+
+/// `MAVIS_PDS_RATE_PER_SECOND`, [`DEFAULT_PDS_RATE_PER_SECOND`] when unset.
+pub fn pds_rate_from_env() -> Result<u32, ConfigError> {
+    match optional_env("MAVIS_PDS_RATE_PER_SECOND") {
+        Some(value) => match value.trim().parse::<u32>() {
+            Ok(rate) if rate > 0 => Ok(rate),
+            _ => Err(ConfigError::Invalid {
+                name: "MAVIS_PDS_RATE_PER_SECOND".into(),
+                reason: format!("{value:?} is not a whole number above 0"),
+            }),
+        },
+        None => Ok(DEFAULT_PDS_RATE_PER_SECOND),
+    }
+}
+
+/// The HTTP client for the NHS APIs: bounded connect and request times, so a stuck call is retried, not waited on.
+pub fn http_client() -> Result<reqwest::Client, ConfigError> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .map_err(|e| ConfigError::Invalid { name: "NHS_API_BASE_URL".into(), reason: format!("HTTP client: {e}") })
+}
+
+/// `https://host/personal-demographics/FHIR/R4/` → `https://host`; `https://host/` → `https://host`.
+fn platform_base(url: &str) -> &str {
+    let url = url.trim().trim_end_matches('/');
+    url.strip_suffix(PDS_PATH).unwrap_or(url).trim_end_matches('/')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::platform_base;
+
+    #[test]
+    fn platform_base_accepts_the_platform_or_the_pds_url() {
+        assert_eq!(platform_base("https://int.api.service.nhs.uk/"), "https://int.api.service.nhs.uk");
+        assert_eq!(
+            platform_base("https://int.api.service.nhs.uk/personal-demographics/FHIR/R4/"),
+            "https://int.api.service.nhs.uk"
+        );
     }
 }

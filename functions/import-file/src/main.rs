@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use shared::cloud::{CloudAdapters, CloudConfig};
+use shared::cloud::{CloudAdapters, CloudConfig, PdsConfig};
 use shared::pipeline::{Pipeline, PipelineSettings, invocation};
 
 #[tokio::main]
@@ -13,6 +13,22 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = CloudConfig::from_env()?;
     let adapters = CloudAdapters::connect(&config).await;
     let reference = shared::store::reference::load(adapters.records.as_ref()).await?;
+    // PDS is optional: without NHS_API_BASE_URL the cascading search step is skipped (said once, here).
+    let pds = match PdsConfig::from_env()? {
+        Some(pds) => {
+            tracing::info!(
+                pds_base_url = %pds.pds_base_url,
+                requests_per_second = pds.requests_per_second,
+                auth = if pds.auth.is_disabled() { "disabled" } else { "signed JWT" },
+                "PDS step on"
+            );
+            Some(pds.settings())
+        }
+        None => {
+            tracing::warn!("NHS_API_BASE_URL is not set: imports run without the PDS search step");
+            None
+        }
+    };
     let pipeline = Pipeline {
         records: adapters.records,
         objects: adapters.objects,
@@ -20,6 +36,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         settings: PipelineSettings {
             max_rows: config.max_rows,
             today_override: config.today_override,
+            pds,
             ..PipelineSettings::default()
         },
     };

@@ -4,6 +4,9 @@
 //! - signed upload URLs served by the folder object store, each stored upload becoming an ObjectCreated event
 //! - a drops folder (`DATA/drops/{ODS}/file.csv`) that behaves as a CHIS bulk drop
 //! - the events go through a durable embedded queue (retries, dead letters) to the import pipeline
+//! - PDS: by default the PDS emulator, in this process on a free 127.0.0.1 port, with its demo patients and its
+//!   signed-JWT auth switched on (the emulator's TEST-ONLY key); `--pds-data FILE` swaps the patients,
+//!   `--pds-url URL` uses a real environment (auth from the `NHS_API_*` variables), `--no-pds` skips the step
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,7 +18,9 @@ use clap::Args;
 use shared::adapters::embedded_queue::EmbeddedQueue;
 use shared::adapters::folder_object_store::{FolderObjectStore, ObjectStored, upload_router};
 use shared::adapters::sqlite_store::SqliteRecordStore;
-use shared::pipeline::{Pipeline, PipelineSettings, invocation};
+use shared::cloud::PdsConfig;
+use shared::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
+use shared::pipeline::{PdsSettings, Pipeline, PipelineSettings, invocation};
 use shared::ports::{ObjectStore, Queue, RecordStore};
 use shared::web::auth::LocalIssuer;
 use shared::web::{AppState, WebSettings};
@@ -36,11 +41,30 @@ pub struct ServeArgs {
     /// Fix "today" (academic years, year groups), e.g. to try a fixture at its own date.
     #[arg(long)]
     today: Option<chrono::NaiveDate>,
+    /// Patients for the built-in PDS emulator instead of its demo patients: a FHIR Bundle of Patient resources
+    /// (see the README). Repeat it to overlay files in order.
+    #[arg(long = "pds-data", value_name = "FILE", conflicts_with_all = ["pds_url", "no_pds"])]
+    pds_data: Vec<PathBuf>,
+    /// Use this NHS API platform (e.g. https://int.api.service.nhs.uk, or its PDS URL) instead of the emulator;
+    /// auth from NHS_API_KEY, NHS_API_PRIVATE_KEY_PEM, NHS_API_KID (or NHS_API_DISABLE_AUTHENTICATION=true).
+    #[arg(long = "pds-url", value_name = "URL", conflicts_with = "no_pds")]
+    pds_url: Option<String>,
+    /// Import without the PDS search step.
+    #[arg(long = "no-pds")]
+    no_pds: bool,
 }
 
 impl Default for ServeArgs {
     fn default() -> Self {
-        Self { port: 3000, data: crate::default_data_dir(), seed: None, today: None }
+        Self {
+            port: 3000,
+            data: crate::default_data_dir(),
+            seed: None,
+            today: None,
+            pds_data: Vec::new(),
+            pds_url: None,
+            no_pds: false,
+        }
     }
 }
 
@@ -77,11 +101,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let queue: Arc<dyn Queue> = Arc::new(EmbeddedQueue::open(&data.join("object-events.sqlite"), MAX_RECEIVES).await?);
     let reference = Arc::new(reference);
 
+    // Kept alive for as long as the runner serves: dropping it stops the emulator.
+    let (pds, _emulator, pds_banner) = pds(&args).await?;
     let pipeline = Pipeline {
         records: records.clone(),
         objects: objects.clone(),
         reference: reference.clone(),
-        settings: PipelineSettings { today_override: args.today, ..PipelineSettings::default() },
+        settings: PipelineSettings { today_override: args.today, pds, ..PipelineSettings::default() },
     };
 
     let issuer = LocalIssuer::load_or_create(&data)?;
@@ -109,8 +135,56 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("Mavis is running at {base_url}");
     println!("  a token for the API:  cargo run -- token --user nurse@example.com");
     println!("  CHIS drops folder:    {}/{{ODS code}}/", data.join("drops").display());
+    println!("  PDS:                  {pds_banner}");
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
+}
+
+/// PDS requests a second against the local emulator.
+const EMULATOR_RATE_PER_SECOND: u32 = 20;
+
+/// The pipeline's PDS settings, the emulator (when one was started) and a line for the start-up banner.
+async fn pds(args: &ServeArgs) -> anyhow::Result<(Option<PdsSettings>, Option<pds_emulator::RunningEmulator>, String)> {
+    if args.no_pds {
+        return Ok((None, None, "off (--no-pds): imports skip the PDS search step".to_owned()));
+    }
+    if let Some(url) = &args.pds_url {
+        let config = PdsConfig::for_base_url(url).context("--pds-url")?;
+        let banner = format!(
+            "{} ({}, {} requests/s)",
+            config.pds_base_url,
+            if config.auth.is_disabled() { "no auth" } else { "signed-JWT auth from NHS_API_*" },
+            config.requests_per_second
+        );
+        return Ok((Some(config.settings()), None, banner));
+    }
+
+    let (dataset, source) = if args.pds_data.is_empty() {
+        (pds_emulator::Dataset::builtin()?, "demo patients".to_owned())
+    } else {
+        let dataset = pds_emulator::Dataset::from_files(&args.pds_data).context("--pds-data")?;
+        let files: Vec<String> = args.pds_data.iter().map(|p| p.display().to_string()).collect();
+        let source = format!("{} patients from {}", dataset.len(), files.join(", "));
+        (dataset, source)
+    };
+    // Auth on, with the emulator's TEST-ONLY key, so imports take the real signed-JWT path. Local use only.
+    let config = pds_emulator::Config::new(dataset, pds_emulator::test_keys::settings()?);
+    let emulator = pds_emulator::spawn(config).await.context("cannot start the PDS emulator")?;
+    let http = shared::cloud::http_client()?;
+    let auth = ApiPlatformAuth::signed(
+        AuthConfig {
+            token_url: emulator.token_url.clone(),
+            api_key: pds_emulator::test_keys::TEST_API_KEY.to_owned(),
+            private_key_pem: pds_emulator::test_keys::TEST_PRIVATE_KEY_PEM.to_owned(),
+            kid: pds_emulator::test_keys::TEST_KID.to_owned(),
+        },
+        http.clone(),
+    )?;
+    let client = PdsClient::new(emulator.pds_base_url.clone(), auth, http);
+    let mut settings = PdsSettings::new(Arc::new(client));
+    settings.requests_per_second = EMULATOR_RATE_PER_SECOND;
+    let banner = format!("emulator at {} ({source}, TEST-ONLY key)", emulator.pds_base_url);
+    Ok((Some(settings), Some(emulator), banner))
 }
 
 /// The key that signs upload URLs, kept in the data folder so that URLs survive a restart.

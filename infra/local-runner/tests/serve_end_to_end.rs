@@ -1,9 +1,12 @@
 //! `mavis serve` as a user runs it: a real process, a token from `mavis token`, the JSON API over HTTP, a file PUT
-//! to the presigned URL, and a file copied into the drops folder.
+//! to the presigned URL, and a file copied into the drops folder. PDS is the emulator `mavis serve` starts in-process
+//! (auth on, TEST-ONLY key) unless a test says otherwise.
 
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -11,6 +14,23 @@ use serde_json::{Value, json};
 struct Server {
     child: Child,
     base: String,
+    /// Lines the server printed on stdout.
+    stdout: mpsc::Receiver<String>,
+}
+
+impl Server {
+    /// The first start-up line containing `needle`.
+    fn printed(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.contains(needle) => return line,
+                Ok(_) => continue,
+                Err(e) => panic!("mavis serve never printed {needle:?}: {e}"),
+            }
+        }
+    }
 }
 
 impl Drop for Server {
@@ -25,15 +45,27 @@ fn free_port() -> u16 {
 }
 
 async fn start(data: &Path) -> Server {
+    start_with(data, &[]).await
+}
+
+async fn start_with(data: &Path, extra: &[&str]) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_mavis"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mavis"))
         .args(["serve", "--port", &port.to_string(), "--today", "2023-05-20", "--data"])
         .arg(data)
-        .stdout(Stdio::null())
+        .args(extra)
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start mavis serve");
-    let server = Server { child, base: format!("http://127.0.0.1:{port}") };
+    let (lines, stdout) = mpsc::channel();
+    let out = child.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = lines.send(line);
+        }
+    });
+    let server = Server { child, base: format!("http://127.0.0.1:{port}"), stdout };
     let deadline = Instant::now() + Duration::from_secs(60);
     while reqwest::get(format!("{}/health", server.base)).await.is_err() {
         assert!(Instant::now() < deadline, "mavis serve did not start");
@@ -68,16 +100,16 @@ fn fixture(relative: &str) -> Vec<u8> {
     std::fs::read(format!("{}/../../../shared/fixtures/mavis/{relative}", env!("CARGO_MANIFEST_DIR"))).expect("fixture")
 }
 
-#[tokio::test]
-async fn when_file_is_put_to_the_presigned_url_should_complete_and_stay_within_the_team() {
-    let data = tempfile::tempdir().expect("temp dir");
-    let server = start(data.path()).await;
-    let nurse = token(data.path(), "nurse@example.com");
-    let client = reqwest::Client::new();
-
+/// Creates a child-records import, PUTs `body` to its presigned URL and returns the import's URL once processed.
+async fn import_child_records(
+    server: &Server,
+    client: &reqwest::Client,
+    token: &str,
+    body: Vec<u8>,
+) -> (String, Value) {
     let created: Value = client
         .post(format!("{}/api/imports", server.base))
-        .bearer_auth(&nurse)
+        .bearer_auth(token)
         .json(&json!({"kind": "child-records", "filename": "cohort.csv"}))
         .send()
         .await
@@ -86,20 +118,126 @@ async fn when_file_is_put_to_the_presigned_url_should_complete_and_stay_within_t
         .await
         .expect("JSON");
     let upload = &created["upload"];
-    let mut put = client.put(upload["url"].as_str().expect("url")).body(fixture("cohort_import/valid.csv"));
+    let mut put = client.put(upload["url"].as_str().expect("url")).body(body);
     for (name, value) in upload["headers"].as_object().expect("headers") {
         put = put.header(name, value.as_str().expect("header value"));
     }
     assert!(put.send().await.expect("PUT").status().is_success());
 
     let url = format!("{}/api/imports/{}", server.base, created["id"].as_str().expect("id"));
-    let import = wait_for_status(&client, &url, &nurse, "processed").await;
+    let import = wait_for_status(client, &url, token, "processed").await;
+    (url, import)
+}
+
+/// The NHS-number update reported for a spreadsheet row, if any.
+fn update_for_row(import: &Value, row: u64) -> Option<Value> {
+    import["nhs_numbers_updated"].as_array().expect("nhs_numbers_updated").iter().find(|u| u["row"] == row).cloned()
+}
+
+#[tokio::test]
+async fn when_file_is_put_to_the_presigned_url_should_complete_and_stay_within_the_team() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = start(data.path()).await;
+    let nurse = token(data.path(), "nurse@example.com");
+    let client = reqwest::Client::new();
+
+    let (url, import) = import_child_records(&server, &client, &nurse, fixture("cohort_import/valid.csv")).await;
     assert_eq!(import["status_tag"], "Completed");
     assert_eq!(import["counts"], json!({"new": 3, "changed": 0, "exact_duplicate": 0}));
 
     let other_team = token(data.path(), "nurse2@example.com");
     let response = client.get(&url).bearer_auth(&other_team).send().await.expect("GET");
     assert_eq!(response.status(), 404);
+}
+
+#[tokio::test]
+async fn when_serve_starts_by_default_should_search_the_pds_emulator_and_report_updated_nhs_numbers() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = start(data.path()).await;
+    let banner = server.printed("PDS:");
+    assert!(banner.contains("http://127.0.0.1:") && banner.contains("/personal-demographics/FHIR/R4"), "{banner}");
+    assert!(banner.contains("demo patients"), "{banner}");
+    let nurse = token(data.path(), "nurse@example.com");
+    let client = reqwest::Client::new();
+
+    let (_, import) = import_child_records(&server, &client, &nurse, fixture("cohort_import/valid.csv")).await;
+    assert_eq!(import["status_tag"], "Completed", "{import}");
+    // Jennifer Clarke was uploaded as 9990000018; the emulator (auth on, so through a real signed-JWT token) has her
+    // as 9999075320.
+    assert_eq!(
+        update_for_row(&import, 2),
+        Some(json!({"row": 2, "uploaded": "9990000018", "pds": "9999075320"})),
+        "{import}"
+    );
+}
+
+#[tokio::test]
+async fn when_pds_data_is_given_should_search_those_patients_instead_of_the_demo_ones() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let bundle = data.path().join("my-patients.json");
+    std::fs::write(
+        &bundle,
+        serde_json::to_vec_pretty(&json!({
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [{"resource": {
+                "resourceType": "Patient",
+                "id": "9990000107",
+                "identifier": [{"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9990000107"}],
+                "name": [{"use": "usual", "given": ["Jennifer"], "family": "Clarke"}],
+                "gender": "female",
+                "birthDate": "2010-01-01",
+                "address": [{"use": "home", "line": ["10 Downing Street"], "postalCode": "SW1A 1AA"}]
+            }}]
+        }))
+        .expect("JSON"),
+    )
+    .expect("write the bundle");
+    let server = start_with(data.path(), &["--pds-data", bundle.to_str().expect("utf-8 path")]).await;
+    let banner = server.printed("PDS:");
+    assert!(banner.contains("1 patients from") && banner.contains("my-patients.json"), "{banner}");
+    let nurse = token(data.path(), "nurse@example.com");
+    let client = reqwest::Client::new();
+
+    let (_, import) = import_child_records(&server, &client, &nurse, fixture("cohort_import/valid.csv")).await;
+    assert_eq!(import["status_tag"], "Completed", "{import}");
+    assert_eq!(
+        update_for_row(&import, 2),
+        Some(json!({"row": 2, "uploaded": "9990000018", "pds": "9990000107"})),
+        "{import}"
+    );
+    // Jimmy Smith (9990000026) is only in the demo data, so nothing is found for him and his number stays.
+    assert_eq!(update_for_row(&import, 3), None, "{import}");
+}
+
+#[tokio::test]
+async fn when_no_pds_is_given_should_keep_the_uploaded_numbers() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = start_with(data.path(), &["--no-pds"]).await;
+    assert!(server.printed("PDS:").contains("off"));
+    let nurse = token(data.path(), "nurse@example.com");
+    let client = reqwest::Client::new();
+
+    let (_, import) = import_child_records(&server, &client, &nurse, fixture("cohort_import/valid.csv")).await;
+    assert_eq!(import["status_tag"], "Completed", "{import}");
+    assert_eq!(import["nhs_numbers_updated"], json!([]), "{import}");
+}
+
+#[test]
+fn when_pds_data_is_not_a_bundle_should_exit_2_naming_the_file() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let bad = data.path().join("bad.json");
+    std::fs::write(&bad, "not json").expect("write");
+    let output = Command::new(env!("CARGO_BIN_EXE_mavis"))
+        .args(["serve", "--port", &free_port().to_string(), "--pds-data"])
+        .arg(&bad)
+        .arg("--data")
+        .arg(data.path())
+        .output()
+        .expect("run mavis serve");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--pds-data") && stderr.contains("bad.json"), "{stderr}");
 }
 
 #[tokio::test]

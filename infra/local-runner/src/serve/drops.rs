@@ -12,7 +12,7 @@ const POLL: Duration = Duration::from_millis(500);
 
 /// An S3-shaped ObjectCreated notification for the local bucket.
 pub fn notification(key: &str, etag: &str, size: u64) -> String {
-    let encoded: String = key.split('/').map(|part| percent_encode(part)).collect::<Vec<_>>().join("/");
+    let encoded: String = key.split('/').map(percent_encode).collect::<Vec<_>>().join("/");
     serde_json::json!({
         "Records": [{
             "eventSource": "aws:s3",
