@@ -6,6 +6,7 @@ use chrono::Utc;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
+use super::reading::{RowBatches, opener};
 use super::{Pipeline, PipelineError, apply, class_list, pds_step, plan};
 use crate::csv_import::Limits;
 use crate::csv_import::ValidateError;
@@ -16,9 +17,6 @@ use crate::pds::MIN_MATCH_RATE;
 use crate::ports::{ObjectReader, ObjectStore};
 use crate::store::changesets::{self, Changeset, ChangesetStatus};
 use crate::store::imports::{self, Versioned};
-
-/// Rows sent from the parsing thread to the staging task at once; bounds memory while staging.
-const STAGE_BATCH: usize = 500;
 
 pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
     let store = pipeline.records.as_ref();
@@ -154,10 +152,7 @@ impl Job {
 
     /// Opens the object again from the start, as a blocking reader.
     fn opener(&self, handle: Handle) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
-        move || {
-            let reader = handle.block_on(self.objects.open(&self.key)).map_err(std::io::Error::other)?;
-            Ok(SyncIoBridge::new_with_handle(reader, handle.clone()))
-        }
+        opener(self.objects.as_ref(), &self.key, handle)
     }
 }
 
@@ -198,17 +193,9 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team)
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<ChildRow>>(4);
     let reader = tokio::task::spawn_blocking(move || {
         let context = job.context();
-        let mut batch = Vec::with_capacity(STAGE_BATCH);
-        let result = format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {
-            batch.push(row);
-            if batch.len() == STAGE_BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err() {
-                return std::ops::ControlFlow::Break(());
-            }
-            std::ops::ControlFlow::Continue(())
-        });
-        if !batch.is_empty() {
-            let _ = sender.blocking_send(batch);
-        }
+        let mut batches = RowBatches::new(sender);
+        let result = format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| batches.push(row));
+        batches.finish();
         result
     });
     // Only rows that were planned or committed must not be overwritten, and nothing is planned before every row is

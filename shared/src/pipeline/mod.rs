@@ -15,6 +15,7 @@ pub mod matching;
 pub mod object_event;
 pub mod pds_step;
 pub mod plan;
+pub mod reading;
 pub mod school_moves;
 pub mod staging;
 pub mod upload;

@@ -150,7 +150,7 @@ impl Pipeline {
         let limits = Limits { max_rows: self.settings.max_rows };
         let handle = tokio::runtime::Handle::current();
         let detected = tokio::task::spawn_blocking(move || {
-            let mut open = vaccination_records::opener(objects.as_ref(), &key, handle);
+            let mut open = super::reading::opener(objects.as_ref(), &key, handle);
             detect_file_kind(&mut open, &limits)
         })
         .await

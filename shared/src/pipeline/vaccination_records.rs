@@ -32,6 +32,7 @@ use tokio_util::io::SyncIoBridge;
 use uuid::Uuid;
 
 use super::matching::{MatchInput, MatchOutcome, MatchRule, match_patient};
+use super::reading::{RowBatches, opener};
 use super::{Pipeline, PipelineError};
 use crate::csv_import::vaccination_records::{self as format, VaccinationContext};
 use crate::csv_import::{Limits, ValidateError, file};
@@ -88,9 +89,6 @@ pub fn catalogue() -> &'static VaccineCatalogue {
     static CATALOGUE: OnceLock<VaccineCatalogue> = OnceLock::new();
     CATALOGUE.get_or_init(VaccineCatalogue::bundled)
 }
-
-/// Rows sent from the parsing thread to the staging task at once; bounds memory while staging.
-const STAGE_BATCH: usize = 500;
 
 /// Runs (or resumes) a vaccination-records import to its resting status: Invalid or Completed.
 pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
@@ -164,18 +162,6 @@ impl Job {
     }
 }
 
-/// Opens `key` from the start on every call, as a blocking reader (for the streaming CSV readers).
-pub fn opener<'a>(
-    objects: &'a dyn ObjectStore,
-    key: &'a str,
-    handle: Handle,
-) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + 'a {
-    move || {
-        let reader = handle.block_on(objects.open(key)).map_err(std::io::Error::other)?;
-        Ok(SyncIoBridge::new_with_handle(reader, handle.clone()))
-    }
-}
-
 type Validation = Result<(format::ValidationOutcome, Vec<RowError>), ValidateError>;
 
 async fn validate(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<Validation, PipelineError> {
@@ -200,17 +186,9 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<(), 
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<Vec<VaccinationRow>>(4);
     let reader = tokio::task::spawn_blocking(move || {
         let context = job.context();
-        let mut batch = Vec::with_capacity(STAGE_BATCH);
-        let result = format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| {
-            batch.push(row);
-            if batch.len() == STAGE_BATCH && sender.blocking_send(std::mem::take(&mut batch)).is_err() {
-                return std::ops::ControlFlow::Break(());
-            }
-            std::ops::ControlFlow::Continue(())
-        });
-        if !batch.is_empty() {
-            let _ = sender.blocking_send(batch);
-        }
+        let mut batches = RowBatches::new(sender);
+        let result = format::read_rows(&mut job.opener(handle), &context, &job.limits, &mut |row| batches.push(row));
+        batches.finish();
         result
     });
     let store = pipeline.records.as_ref();
