@@ -29,7 +29,7 @@ mod drops;
 
 #[derive(Args)]
 pub struct ServeArgs {
-    /// Port on 127.0.0.1.
+    /// Port on 127.0.0.1 (0: any free port; the address is printed).
     #[arg(long, default_value_t = 3000)]
     port: u16,
     /// Where data is kept between runs.
@@ -85,7 +85,12 @@ const EVENT_VISIBILITY: Duration = Duration::from_secs(15 * 60);
 const MAX_RECEIVES: u32 = 5;
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let port = args.port;
+    // Bound first, so that `--port 0` gets a free port that nothing else can take before the signed upload URLs
+    // (which name it) are made.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port)).await.with_context(|| {
+        format!("cannot listen on 127.0.0.1:{}; is something else running there? Use --port", args.port)
+    })?;
+    let port = listener.local_addr().context("the bound address")?.port();
     let data = args.data.clone();
     std::fs::create_dir_all(data.join("drops")).with_context(|| format!("cannot create {}", data.display()))?;
 
@@ -129,9 +134,6 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(drops::watch(data.join("drops"), dropped, queue.clone()));
     tokio::spawn(work(pipeline, queue));
 
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .with_context(|| format!("cannot listen on 127.0.0.1:{port}; is something else running there? Use --port"))?;
     println!("Mavis is running at {base_url}");
     println!("  a token for the API:  cargo run -- token --user nurse@example.com");
     println!("  CHIS drops folder:    {}/{{ODS code}}/", data.join("drops").display());

@@ -3,7 +3,6 @@
 //! (auth on, TEST-ONLY key) unless a test says otherwise.
 
 use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -40,18 +39,14 @@ impl Drop for Server {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
-}
-
 async fn start(data: &Path) -> Server {
     start_with(data, &[]).await
 }
 
 async fn start_with(data: &Path, extra: &[&str]) -> Server {
-    let port = free_port();
+    // Port 0: the runner binds a free port itself and prints it, so no other process can take it in between.
     let mut child = Command::new(env!("CARGO_BIN_EXE_mavis"))
-        .args(["serve", "--port", &port.to_string(), "--today", "2023-05-20", "--data"])
+        .args(["serve", "--port", "0", "--today", "2023-05-20", "--data"])
         .arg(data)
         .args(extra)
         .stdout(Stdio::piped())
@@ -65,8 +60,19 @@ async fn start_with(data: &Path, extra: &[&str]) -> Server {
             let _ = lines.send(line);
         }
     });
-    let server = Server { child, base: format!("http://127.0.0.1:{port}"), stdout };
     let deadline = Instant::now() + Duration::from_secs(60);
+    let base = loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match stdout.recv_timeout(remaining) {
+            Ok(line) => {
+                if let Some(url) = line.strip_prefix("Mavis is running at ") {
+                    break url.trim().to_string();
+                }
+            }
+            Err(e) => panic!("mavis serve did not print its address: {e}"),
+        }
+    };
+    let server = Server { child, base, stdout };
     while reqwest::get(format!("{}/health", server.base)).await.is_err() {
         assert!(Instant::now() < deadline, "mavis serve did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -229,7 +235,7 @@ fn when_pds_data_is_not_a_bundle_should_exit_2_naming_the_file() {
     let bad = data.path().join("bad.json");
     std::fs::write(&bad, "not json").expect("write");
     let output = Command::new(env!("CARGO_BIN_EXE_mavis"))
-        .args(["serve", "--port", &free_port().to_string(), "--pds-data"])
+        .args(["serve", "--port", "0", "--pds-data"])
         .arg(&bad)
         .arg("--data")
         .arg(data.path())
