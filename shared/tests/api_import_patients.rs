@@ -1,64 +1,25 @@
 //! `GET /api/imports/{id}/patients` and the PDS fields of `GET /api/imports/{id}`: the import's patients for its own
 //! team only, restricted patients without their postcode, and the progress and updated NHS numbers as stored.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
-use shared::adapters::folder_object_store::FolderObjectStore;
-use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::domain::import::{NhsNumberUpdate, PdsProgress};
 use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
 use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus};
-use shared::ports::{ObjectStore, RecordStore};
 use shared::store::{imports, patients};
-use shared::web::{AppState, LocalIssuer, WebSettings, app};
-use tower::ServiceExt;
 use uuid::Uuid;
 
 const NURSE: &str = "nurse@example.com";
 const OTHER_TEAM_NURSE: &str = "nurse2@example.com";
 
-struct TestApp {
-    router: Router,
-    records: Arc<dyn RecordStore>,
-    issuer: LocalIssuer,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
+mod common;
+
+use common::TestApi as TestApp;
 
 impl TestApp {
-    fn new() -> Self {
-        let key_dir = tempfile::tempdir().expect("tempdir");
-        let objects_dir = tempfile::tempdir().expect("tempdir");
-        let issuer = LocalIssuer::load_or_create(key_dir.path()).expect("issuer");
-        let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
-        let objects = Arc::new(FolderObjectStore::new(objects_dir.path(), "http://127.0.0.1:9".into(), [7; 32]));
-        let settings = WebSettings { upload_url_ttl: Duration::from_secs(900), today_override: None };
-        let state = AppState::new(
-            records.clone(),
-            objects as Arc<dyn ObjectStore>,
-            Arc::new(shared::reference::demo()),
-            issuer.authenticator(),
-            settings,
-        );
-        let served = LocalIssuer::load_or_create(key_dir.path()).expect("same key");
-        Self { router: app(state.with_local_issuer(served)), records, issuer, _dirs: (key_dir, objects_dir) }
-    }
-
     async fn get(&self, uri: &str, as_user: &str) -> (StatusCode, Value) {
-        let token = self.issuer.issue(as_user, Duration::from_secs(300));
-        let request = Request::get(uri)
-            .header(header::AUTHORIZATION, format!("Bearer {token}"))
-            .body(Body::empty())
-            .expect("request");
-        let response = self.router.clone().oneshot(request).await.expect("infallible");
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        self.send(Method::GET, uri, Some(as_user)).await
     }
 
     /// A processed import of team r1l with two patients, one of them restricted, deceased and invalidated.
@@ -133,7 +94,7 @@ fn patient(given: &str, family: &str, nhs_number: &str) -> Patient {
 
 #[tokio::test]
 async fn import_patients_should_list_them_with_restricted_postcodes_hidden() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     let (id, jennifer, hidden) = app.import_with_patients().await;
     let (status, body) = app.get(&format!("/api/imports/{id}/patients"), NURSE).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -155,7 +116,7 @@ async fn import_patients_should_list_them_with_restricted_postcodes_hidden() {
 
 #[tokio::test]
 async fn import_patients_should_be_not_found_for_another_team_or_a_bad_id() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     let (id, _, _) = app.import_with_patients().await;
     let (status, body) = app.get(&format!("/api/imports/{id}/patients"), OTHER_TEAM_NURSE).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -167,7 +128,7 @@ async fn import_patients_should_be_not_found_for_another_team_or_a_bad_id() {
 
 #[tokio::test]
 async fn show_import_should_expose_pds_progress_and_updated_numbers() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     let (id, _, _) = app.import_with_patients().await;
     let (status, body) = app.get(&format!("/api/imports/{id}"), NURSE).await;
     assert_eq!(status, StatusCode::OK, "{body}");

@@ -1,23 +1,14 @@
 //! The important-notices API (spec §10, §12) through `web::app` with the demo seed: only super admins see and dismiss
 //! the current team's notices; invalidated notices cannot be dismissed by hand; other teams' notices do not exist.
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use chrono::{TimeZone, Utc};
 use serde_json::{Value, json};
-use shared::adapters::folder_object_store::FolderObjectStore;
-use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::domain::Patient;
 use shared::domain::patient::{ChildAttributes, SchoolPlacement};
 use shared::pds_refresh::generate_for_patient;
-use shared::ports::{Condition, ObjectStore, RecordStore};
+use shared::ports::Condition;
 use shared::store::{keys, notices, patients};
-use shared::web::{AppState, LocalIssuer, WebSettings, app};
-use tower::ServiceExt;
 use uuid::Uuid;
 
 /// Super admin of the Leeds SAIS team (r1l).
@@ -25,42 +16,11 @@ const SUPER_ADMIN: &str = "superuser@example.com";
 /// Same team, no permission to see sensitive flagged records.
 const NURSE: &str = "nurse@example.com";
 
-struct TestApp {
-    router: Router,
-    records: Arc<dyn RecordStore>,
-    issuer: LocalIssuer,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
+mod common;
+
+use common::TestApi as TestApp;
 
 impl TestApp {
-    fn new() -> Self {
-        let key_dir = tempfile::tempdir().expect("tempdir");
-        let objects_dir = tempfile::tempdir().expect("tempdir");
-        let issuer = LocalIssuer::load_or_create(key_dir.path()).expect("issuer");
-        let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
-        let objects = Arc::new(FolderObjectStore::new(objects_dir.path(), "http://127.0.0.1:3000".into(), [7; 32]));
-        let state = AppState::new(
-            records.clone(),
-            objects as Arc<dyn ObjectStore>,
-            Arc::new(shared::reference::demo()),
-            issuer.authenticator(),
-            WebSettings::default(),
-        );
-        Self { router: app(state), records, issuer, _dirs: (key_dir, objects_dir) }
-    }
-
-    async fn send(&self, method: Method, uri: &str, as_user: Option<&str>) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(uri);
-        if let Some(email) = as_user {
-            let token = self.issuer.issue(email, Duration::from_secs(300));
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let response = self.router.clone().oneshot(request.body(Body::empty()).expect("req")).await.expect("ok");
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), 1024 * 1024).await.expect("body");
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
-    }
-
     async fn list(&self, as_user: &str) -> (StatusCode, Value) {
         self.send(Method::GET, "/api/notices", Some(as_user)).await
     }
@@ -104,14 +64,14 @@ fn at(day: u32) -> Option<chrono::DateTime<Utc>> {
 
 #[tokio::test]
 async fn when_no_token_should_answer_401() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     assert_eq!(app.send(Method::GET, "/api/notices", None).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(app.send(Method::POST, &format!("/api/notices/{}/dismiss", Uuid::nil()), None).await.0, 401);
 }
 
 #[tokio::test]
 async fn when_not_a_super_admin_should_answer_403() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     let patient = app.flagged_patient(&["r1l"], |p| p.restricted_at = at(1)).await;
     let forbidden = json!({"error": "You are not authorized to perform this action."});
     assert_eq!(app.list(NURSE).await, (StatusCode::FORBIDDEN, forbidden.clone()));
@@ -121,7 +81,7 @@ async fn when_not_a_super_admin_should_answer_403() {
 
 #[tokio::test]
 async fn super_admin_should_see_the_teams_active_notices_newest_first() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     let restricted = app.flagged_patient(&["r1l", "rxb"], |p| p.restricted_at = at(1)).await;
     let invalidated = app.flagged_patient(&["r1l"], |p| p.invalidated_at = at(2)).await;
     let _other_team = app.flagged_patient(&["rxb"], |p| p.restricted_at = at(3)).await;
@@ -142,7 +102,7 @@ async fn super_admin_should_see_the_teams_active_notices_newest_first() {
 
 #[tokio::test]
 async fn when_the_patient_is_gone_should_not_list_the_notice() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     let patient = app.flagged_patient(&["r1l"], |p| p.restricted_at = at(1)).await;
     app.records.delete(&keys::patient(patient.id), Condition::None).await.expect("deleted");
     let (status, body) = app.list(SUPER_ADMIN).await;
@@ -151,7 +111,7 @@ async fn when_the_patient_is_gone_should_not_list_the_notice() {
 
 #[tokio::test]
 async fn dismissing_should_remove_the_teams_copy_only() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     let patient = app.flagged_patient(&["r1l", "rxb"], |p| p.restricted_at = at(1)).await;
     let id = app.notice_id("r1l", &patient).await;
 
@@ -171,7 +131,7 @@ async fn dismissing_should_remove_the_teams_copy_only() {
 
 #[tokio::test]
 async fn when_invalidated_should_refuse_to_dismiss() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     let patient = app.flagged_patient(&["r1l"], |p| p.invalidated_at = at(1)).await;
     let id = app.notice_id("r1l", &patient).await;
     let (status, body) = app.dismiss(&id, SUPER_ADMIN).await;
@@ -182,7 +142,7 @@ async fn when_invalidated_should_refuse_to_dismiss() {
 
 #[tokio::test]
 async fn when_another_teams_notice_or_unknown_should_answer_404() {
-    let app = TestApp::new();
+    let app = TestApp::new(None);
     let patient = app.flagged_patient(&["rxb"], |p| p.restricted_at = at(1)).await;
     let id = app.notice_id("rxb", &patient).await;
     assert_eq!(app.dismiss(&id, SUPER_ADMIN).await.0, StatusCode::NOT_FOUND);
