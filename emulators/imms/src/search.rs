@@ -230,7 +230,9 @@ pub fn run(request: &SearchRequest, store: &Store, base: &str) -> Result<String,
             if !hits.is_empty() {
                 entries.push(json!({
                     "fullUrl": patient_url,
-                    "resource": {"resourceType": "Patient", "id": search.nhs_number, "identifier": [patient_identifier]},
+                    "resource": {
+                        "resourceType": "Patient", "id": search.nhs_number, "identifier": [patient_identifier],
+                    },
                     "search": {"mode": "include"},
                 }));
             }

@@ -259,7 +259,8 @@ impl Store {
             .map(|r| {
                 json!({
                     "id": r.id, "version": r.version, "identifier": r.identifier, "nhs_number": r.nhs_number,
-                    "vaccine_type": r.vaccine_type, "deleted": r.deleted, "deletion": r.deletion, "resource": r.resource,
+                    "vaccine_type": r.vaccine_type, "deleted": r.deleted, "deletion": r.deletion,
+                    "resource": r.resource,
                 })
             })
             .collect();
