@@ -11,6 +11,7 @@
 //! ```
 //! See the crate README for endpoints, the data-file format and the CLI.
 
+pub mod compat;
 pub mod log;
 pub mod outcome;
 pub mod records;
@@ -156,6 +157,7 @@ pub async fn spawn(config: Config) -> Result<RunningEmulator, EmulatorError> {
         authority: pds_emulator::auth::Authority::new(config.auth),
         auth_required: config.auth_required,
         faults: Mutex::new(pds_emulator::faults::Faults::new(config.faults)),
+        compat: Mutex::new(compat::Compat::default()),
         log: log::RequestLog::default(),
         base_path: base_path.clone(),
         origin: origin.clone(),

@@ -53,15 +53,13 @@ fn config(cli: Cli) -> Result<Config, EmulatorError> {
     if let Some(jwks) = &cli.jwks {
         keys.extend(KeySet::parse(jwks, "--jwks")?);
     }
-    let mut auth = if keys.is_empty() {
+    if keys.is_empty() {
         eprintln!("imms-emulator: no --public-key given; accepting client assertions signed with the TEST-ONLY key");
-        test_keys::settings()?
-    } else {
-        AuthSettings::new(keys)
-    };
-    if !cli.api_keys.is_empty() {
-        auth.api_keys = cli.api_keys;
+        keys = test_keys::key_set()?;
     }
+    // As the PDS emulator's CLI: without --api-key any iss is accepted, as long as it equals sub.
+    let mut auth = AuthSettings::new(keys);
+    auth.api_keys = cli.api_keys;
     let faults: FaultConfig = match &cli.faults {
         None => FaultConfig::default(),
         Some(json) => serde_json::from_str(json).map_err(|e| EmulatorError::Config(format!("--faults: {e}")))?,

@@ -18,6 +18,7 @@ use pds_emulator::faults::{FaultConfig, Faults};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use crate::compat::{self, Compat};
 use crate::log::{LoggedCall, RequestLog};
 use crate::outcome::{ImmsError, fhir_response, fhir_text_response};
 use crate::records;
@@ -40,6 +41,7 @@ pub(crate) struct AppState {
     pub authority: Authority,
     pub auth_required: bool,
     pub faults: Mutex<Faults>,
+    pub compat: Mutex<Compat>,
     pub log: RequestLog,
     /// `""` or `/immunisation-fhir-api/FHIR/R4`-style, no trailing slash.
     pub base_path: String,
@@ -54,6 +56,10 @@ impl AppState {
 
     fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn compat(&self) -> Compat {
+        self.compat.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     /// The origin the caller used (from `Host`), else the bound one; used for `Location` and `fullUrl`.
@@ -80,6 +86,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/oauth2/token", post(token))
         .route("/_emulator/faults", get(get_faults).post(set_faults).delete(clear_faults))
         .route("/_emulator/requests", get(list_requests).delete(clear_requests))
+        .route("/_emulator/compat", get(get_compat).post(set_compat).delete(clear_compat))
         .route("/_emulator/records", get(list_records).post(preload_records).delete(reset_records));
     let app = if state.base_path.is_empty() { app.merge(api) } else { app.nest(&state.base_path, api) };
     app.layer(middleware::from_fn_with_state(state.clone(), log_requests)).with_state(state)
@@ -194,12 +201,15 @@ async fn create(State(state): State<Arc<AppState>>, headers: HeaderMap, body: By
         return Err(forbidden());
     }
     let created = state.store().create(resource, facts)?;
-    let location = format!("{}/Immunization/{}", state.api_base(&headers), created.id);
+    let compat = state.compat();
+    let api_base = state.api_base(&headers);
+    let base = if compat.legacy_location { compat::legacy_base(&api_base) } else { &api_base };
+    let location = format!("{base}/Immunization/{}", created.id);
     let mut response = StatusCode::CREATED.into_response();
     if let Ok(value) = HeaderValue::from_str(&location) {
         response.headers_mut().insert(header::LOCATION, value);
     }
-    Ok(with_etag(response, created.version))
+    Ok(if compat.omit_etag_on_create { response } else { with_etag(response, created.version) })
 }
 
 async fn read(State(state): State<Arc<AppState>>, Path(id): Path<String>) -> Result<Response, ImmsError> {
@@ -292,7 +302,16 @@ async fn search_post(
 }
 
 fn run_search(state: &AppState, headers: &HeaderMap, pairs: &[(String, String)]) -> Result<Response, ImmsError> {
-    let request = search::parse(pairs)?;
+    let mut request = search::parse(pairs)?;
+    if let search::SearchRequest::Patient(search) = &mut request {
+        let compat = state.compat();
+        if compat.legacy_target_key {
+            search.add_legacy_target_key();
+        }
+        if let Some(outcome) = &compat.bundle_outcome {
+            search.add_outcome(outcome.resource());
+        }
+    }
     let body = search::run(&request, &state.store(), &state.api_base(headers))?;
     Ok(fhir_text_response(StatusCode::OK, body))
 }
@@ -373,6 +392,27 @@ async fn set_faults(State(state): State<Arc<AppState>>, body: Result<Json<FaultC
 
 async fn clear_faults(State(state): State<Arc<AppState>>) -> StatusCode {
     state.faults().set(FaultConfig::default());
+    StatusCode::NO_CONTENT
+}
+
+async fn get_compat(State(state): State<Arc<AppState>>) -> Json<Compat> {
+    Json(state.compat())
+}
+
+async fn set_compat(State(state): State<Arc<AppState>>, body: Result<Json<Compat>, JsonRejection>) -> Response {
+    let compat = match body {
+        Ok(Json(compat)) => compat,
+        Err(rejection) => return admin_error(rejection.body_text()),
+    };
+    if let Err(message) = compat.validate() {
+        return admin_error(message);
+    }
+    *state.compat.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = compat.clone();
+    Json(compat).into_response()
+}
+
+async fn clear_compat(State(state): State<Arc<AppState>>) -> StatusCode {
+    *state.compat.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Compat::default();
     StatusCode::NO_CONTENT
 }
 

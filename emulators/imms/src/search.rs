@@ -42,6 +42,22 @@ pub struct PatientSearch {
     warnings: Vec<Value>,
 }
 
+impl PatientSearch {
+    /// Also echo the legacy `immunization.target` key in the self link, as the lambda source still does (Mavis
+    /// treats the extra key as a link mismatch and only warns).
+    pub fn add_legacy_target_key(&mut self) {
+        if let Some(index) = self.link_params.iter().position(|(key, _)| key == TARGET) {
+            let value = self.link_params[index].1.clone();
+            self.link_params.insert(index, ("immunization.target".to_owned(), value));
+        }
+    }
+
+    /// Appends an OperationOutcome entry (any severity) after the matches, as the service does with warnings.
+    pub fn add_outcome(&mut self, outcome: Value) {
+        self.warnings.push(outcome);
+    }
+}
+
 fn invalid(message: impl Into<String>) -> ImmsError {
     ImmsError::Invalid(message.into())
 }
