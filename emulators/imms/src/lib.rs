@@ -11,6 +11,7 @@
 //! ```
 //! See the crate README for endpoints, the data-file format and the CLI.
 
+mod admin;
 pub mod compat;
 pub mod log;
 pub mod outcome;

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use axum::body::{Bytes, to_bytes};
-use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, Uri, header};
 use axum::middleware::{self, Next};
@@ -14,14 +14,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::Utc;
 use pds_emulator::auth::{Authority, OAuthError};
-use pds_emulator::faults::{FaultConfig, Faults};
-use serde::Deserialize;
+use pds_emulator::faults::Faults;
 use serde_json::{Value, json};
 
+use crate::admin;
 use crate::compat::{self, Compat};
 use crate::log::{LoggedCall, RequestLog};
 use crate::outcome::{ImmsError, fhir_response, fhir_text_response};
-use crate::records;
 use crate::search;
 use crate::store::Store;
 use crate::vaccine_types;
@@ -54,11 +53,11 @@ impl AppState {
         self.store.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn faults(&self) -> MutexGuard<'_, Faults> {
+    pub(crate) fn faults(&self) -> MutexGuard<'_, Faults> {
         self.faults.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn compat(&self) -> Compat {
+    pub(crate) fn compat(&self) -> Compat {
         self.compat.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
@@ -84,10 +83,13 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), api_gate));
     let app = Router::new()
         .route("/oauth2/token", post(token))
-        .route("/_emulator/faults", get(get_faults).post(set_faults).delete(clear_faults))
-        .route("/_emulator/requests", get(list_requests).delete(clear_requests))
-        .route("/_emulator/compat", get(get_compat).post(set_compat).delete(clear_compat))
-        .route("/_emulator/records", get(list_records).post(preload_records).delete(reset_records));
+        .route("/_emulator/faults", get(admin::get_faults).post(admin::set_faults).delete(admin::clear_faults))
+        .route("/_emulator/requests", get(admin::list_requests).delete(admin::clear_requests))
+        .route("/_emulator/compat", get(admin::get_compat).post(admin::set_compat).delete(admin::clear_compat))
+        .route(
+            "/_emulator/records",
+            get(admin::list_records).post(admin::preload_records).delete(admin::reset_records),
+        );
     let app = if state.base_path.is_empty() { app.merge(api) } else { app.nest(&state.base_path, api) };
     app.layer(middleware::from_fn_with_state(state.clone(), log_requests)).with_state(state)
 }
@@ -368,106 +370,6 @@ async fn log_requests(State(state): State<Arc<AppState>>, request: Request, next
     entry.status = response.status().as_u16();
     state.log.push(entry);
     response
-}
-
-fn admin_error(message: impl Into<String>) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({"error": message.into()}))).into_response()
-}
-
-async fn get_faults(State(state): State<Arc<AppState>>) -> Json<FaultConfig> {
-    Json(state.faults().config().clone())
-}
-
-async fn set_faults(State(state): State<Arc<AppState>>, body: Result<Json<FaultConfig>, JsonRejection>) -> Response {
-    let config = match body {
-        Ok(Json(config)) => config,
-        Err(rejection) => return admin_error(rejection.body_text()),
-    };
-    if let Err(message) = config.validate() {
-        return admin_error(message);
-    }
-    state.faults().set(config.clone());
-    Json(config).into_response()
-}
-
-async fn clear_faults(State(state): State<Arc<AppState>>) -> StatusCode {
-    state.faults().set(FaultConfig::default());
-    StatusCode::NO_CONTENT
-}
-
-async fn get_compat(State(state): State<Arc<AppState>>) -> Json<Compat> {
-    Json(state.compat())
-}
-
-async fn set_compat(State(state): State<Arc<AppState>>, body: Result<Json<Compat>, JsonRejection>) -> Response {
-    let compat = match body {
-        Ok(Json(compat)) => compat,
-        Err(rejection) => return admin_error(rejection.body_text()),
-    };
-    if let Err(message) = compat.validate() {
-        return admin_error(message);
-    }
-    *state.compat.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = compat.clone();
-    Json(compat).into_response()
-}
-
-async fn clear_compat(State(state): State<Arc<AppState>>) -> StatusCode {
-    *state.compat.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Compat::default();
-    StatusCode::NO_CONTENT
-}
-
-#[derive(Debug, Deserialize)]
-struct RequestFilter {
-    /// Only requests whose path starts with this, e.g. the API base path.
-    path: Option<String>,
-}
-
-async fn list_requests(State(state): State<Arc<AppState>>, Query(filter): Query<RequestFilter>) -> Json<Value> {
-    let requests = state.log.snapshot_where(|e| filter.path.as_deref().is_none_or(|p| e.path.starts_with(p)));
-    Json(json!({"count": requests.len(), "requests": requests}))
-}
-
-async fn clear_requests(State(state): State<Arc<AppState>>) -> StatusCode {
-    state.log.clear();
-    StatusCode::NO_CONTENT
-}
-
-async fn list_records(State(state): State<Arc<AppState>>) -> Json<Value> {
-    Json(state.store().listing())
-}
-
-/// Adds the Immunizations of a posted Bundle or array, with the same rules as `--data`.
-async fn preload_records(State(state): State<Arc<AppState>>, body: Result<Json<Value>, JsonRejection>) -> Response {
-    let value = match body {
-        Ok(Json(value)) => value,
-        Err(rejection) => return admin_error(rejection.body_text()),
-    };
-    let origin = "POST /_emulator/records";
-    let resources = match records::records_of(value, origin) {
-        Ok(resources) => resources,
-        Err(error) => return admin_error(error.to_string()),
-    };
-    let mut checked = Vec::new();
-    for (index, resource) in resources.into_iter().enumerate() {
-        match records::facts(&resource) {
-            Ok(facts) => checked.push((resource, facts)),
-            Err(reason) => return admin_error(format!("{origin}: entry {index}: {reason}")),
-        }
-    }
-    let mut store = state.store();
-    let ids: Vec<String> = checked.into_iter().map(|(resource, facts)| store.preload(resource, facts)).collect();
-    Json(json!({"loaded": ids.len(), "ids": ids, "records": store.len()})).into_response()
-}
-
-/// Back to the records given at start.
-async fn reset_records(State(state): State<Arc<AppState>>) -> Response {
-    match crate::initial_store(&state.initial) {
-        Ok(store) => {
-            *state.store() = store;
-            StatusCode::NO_CONTENT.into_response()
-        }
-        Err(error) => admin_error(error.to_string()),
-    }
 }
 
 #[cfg(test)]

@@ -4,17 +4,22 @@
 
 use std::collections::BTreeSet;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+
+mod details;
+mod patient;
+mod primitives;
+
+pub use primitives::{is_valid_snomed, parse_date, parse_date_time};
 
 use crate::outcome::ImmsError;
 use crate::vaccine_types;
+use primitives::{date_time, list_rule, snomed_rule, string_rule};
 
 pub const NHS_NUMBER_SYSTEM: &str = "https://fhir.nhs.uk/Id/nhs-number";
 pub const SNOMED: &str = "http://snomed.info/sct";
 pub const PROCEDURE_URL: &str = "https://fhir.hl7.org.uk/StructureDefinition/Extension-UKCore-VaccinationProcedure";
-const NULL_FLAVOR: &str = "http://terminology.hl7.org/CodeSystem/v3-NullFlavor";
-const PATIENT: &str = "contained[?(@.resourceType=='Patient')]";
 const ORGANIZATION: &str = "performer[?(@.actor.type=='Organization')].actor.identifier";
 
 const IMMUNIZATION_KEYS: &[&str] = &[
@@ -79,7 +84,7 @@ pub fn validate(resource: &Value, now: DateTime<Utc>) -> Result<Facts, ImmsError
         unknown_keys(practitioner, PRACTITIONER_KEYS, "Practitioner", &mut errors);
     }
     references(object, patient, practitioner, &mut errors);
-    let nhs_number = patient_rules(patient, now, &mut errors);
+    let nhs_number = patient::rules(patient, now, &mut errors);
     match object.get("occurrenceDateTime") {
         None => errors.push("occurrenceDateTime is a mandatory field".into()),
         Some(value) => date_time(value, "occurrenceDateTime", true, now, &mut errors),
@@ -93,13 +98,12 @@ pub fn validate(resource: &Value, now: DateTime<Utc>) -> Result<Facts, ImmsError
         None => errors.push("status is a mandatory field".into()),
         Some(value) => string_rule(value, "status", Some(&["completed"]), &mut errors),
     }
-    if let Some(value) = object.get("primarySource").filter(|v| !v.is_boolean()) {
-        let _ = value;
+    if object.get("primarySource").is_some_and(|v| !v.is_boolean()) {
         errors.push("primarySource must be a boolean".into());
     }
     extension(object, &mut errors);
     let diseases = protocol_applied(object, &mut errors);
-    codeable_parts(object, now, &mut errors);
+    details::rules(object, &mut errors);
     if !errors.is_empty() {
         return Err(fail(errors));
     }
@@ -118,7 +122,7 @@ fn resource_type_error() -> String {
     "This service only accepts FHIR Immunization Resources (i.e. resourceType must equal 'Immunization')".into()
 }
 
-type Resource = Map<String, Value>;
+pub(crate) type Resource = Map<String, Value>;
 
 /// Exactly one Patient (with an id), at most one Practitioner (with a different id), nothing else.
 fn contained(object: &Resource) -> Result<(&Resource, Option<&Resource>), Vec<String>> {
@@ -232,90 +236,6 @@ fn performers(object: &Resource) -> impl Iterator<Item = &Value> {
     object.get("performer").and_then(Value::as_array).into_iter().flatten()
 }
 
-/// The contained Patient's identifier, name, gender, birth date and postcode. Returns the NHS number when present.
-fn patient_rules(patient: &Resource, now: DateTime<Utc>, errors: &mut Vec<String>) -> Option<String> {
-    let mut nhs_number = None;
-    if let Some(identifiers) = patient.get("identifier") {
-        let location = format!("{PATIENT}.identifier");
-        if list_rule(identifiers, &location, Some(1), errors)
-            && let Some(identifier) = identifiers.get(0)
-        {
-            if identifier.get("extension").is_some() {
-                errors.push(format!("{PATIENT}.identifier[0] must not include an extension"));
-            }
-            match identifier.get("system") {
-                Some(system) => {
-                    string_rule(system, &format!("{location}[0].system"), Some(&[NHS_NUMBER_SYSTEM]), errors)
-                }
-                None => errors.push(format!("{location}[0].system is a mandatory field")),
-            }
-            if let Some(value) = identifier.get("value") {
-                let value_location = format!("{location}[0].value");
-                match value.as_str() {
-                    None => errors.push(format!("{value_location} must be a string")),
-                    Some(text) if text.chars().count() != 10 => {
-                        errors.push(format!("{value_location} must be 10 characters"))
-                    }
-                    Some(text) if text.contains(' ') => {
-                        errors.push(format!("{value_location} must not contain spaces"))
-                    }
-                    Some(text) if !pds_emulator::nhs_number::is_valid(text) => {
-                        errors.push(format!("{value_location} is not a valid NHS number"))
-                    }
-                    Some(text) => nhs_number = Some(text.to_owned()),
-                }
-            }
-        }
-    }
-    if let Some(names) = patient.get("name")
-        && list_rule(names, &format!("{PATIENT}.name"), None, errors)
-        && let Some(name) = names.get(0)
-    {
-        if let Some(family) = name.get("family") {
-            let location = format!("{PATIENT}.name[0].family");
-            string_rule(family, &location, None, errors);
-            if family.as_str().is_some_and(|f| f.chars().count() > 35) {
-                errors.push(format!("{location} must be 35 or fewer characters"));
-            }
-        }
-        if let Some(given) = name.get("given") {
-            let location = format!("{PATIENT}.name[0].given");
-            if list_rule(given, &location, None, errors) {
-                let parts: Vec<&Value> = given.as_array().into_iter().flatten().collect();
-                for (index, part) in parts.iter().enumerate() {
-                    string_rule(part, &format!("{location}[{index}]"), None, errors);
-                }
-                let total: usize = parts.iter().filter_map(|p| p.as_str()).map(|p| p.chars().count()).sum();
-                if total > 180 {
-                    errors.push(format!("{location} must be 180 or fewer characters in total"));
-                }
-            }
-        }
-    }
-    if let Some(gender) = patient.get("gender") {
-        string_rule(gender, &format!("{PATIENT}.gender"), Some(&["male", "female", "other", "unknown"]), errors);
-    }
-    if let Some(birth_date) = patient.get("birthDate") {
-        date_rule(birth_date, &format!("{PATIENT}.birthDate"), Some(now), errors);
-    }
-    if let Some(addresses) = patient.get("address")
-        && list_rule(addresses, &format!("{PATIENT}.address"), None, errors)
-    {
-        let codes: Vec<&Value> =
-            addresses.as_array().into_iter().flatten().filter_map(|a| a.get("postalCode")).collect();
-        let location = format!("{PATIENT}.address[0].postalCode");
-        match codes.as_slice() {
-            [] => {}
-            [one] => string_rule(one, &location, None, errors),
-            many => {
-                let first_non_empty = many.iter().find(|c| c.as_str().is_some_and(|s| !s.is_empty()));
-                string_rule(first_non_empty.copied().unwrap_or(&Value::Null), &location, None, errors);
-            }
-        }
-    }
-    nhs_number
-}
-
 fn performer(object: &Resource, errors: &mut Vec<String>) {
     let organizations: Vec<&Value> = performers(object)
         .filter_map(|p| p.get("actor"))
@@ -404,7 +324,7 @@ fn extension(object: &Resource, errors: &mut Vec<String>) {
     }
 }
 
-fn snomed_coding(codings: &Value) -> Option<&Value> {
+pub(crate) fn snomed_coding(codings: &Value) -> Option<&Value> {
     codings.as_array()?.iter().find(|c| c.get("system").and_then(Value::as_str) == Some(SNOMED))
 }
 
@@ -464,249 +384,4 @@ fn protocol_applied(object: &Resource, errors: &mut Vec<String>) -> BTreeSet<Str
         }
     }
     codes
-}
-
-/// vaccineCode, manufacturer, lot, expiry, site, route, dose quantity, reason codes and location.
-fn codeable_parts(object: &Resource, now: DateTime<Utc>, errors: &mut Vec<String>) {
-    let _ = now;
-    // No vaccineCode at all is accepted: the fixture of a record created through the API has none.
-    match object.get("vaccineCode") {
-        None => {}
-        Some(vaccine_code) => {
-            let codings = vaccine_code.get("coding").unwrap_or(&Value::Null);
-            if let Some(code) = snomed_coding(codings).and_then(|c| c.get("code")) {
-                snomed_rule(code, &format!("vaccineCode.coding[?(@.system=='{SNOMED}')].code"), errors);
-            }
-            if let Some(display) = snomed_coding(codings).and_then(|c| c.get("display")) {
-                string_rule(display, &format!("vaccineCode.coding[?(@.system=='{SNOMED}')].display"), None, errors);
-            }
-            let null_flavor = codings
-                .as_array()
-                .into_iter()
-                .flatten()
-                .find(|c| c.get("system").and_then(Value::as_str) == Some(NULL_FLAVOR));
-            if let Some(code) = null_flavor.and_then(|c| c.get("code")) {
-                let location = format!("vaccineCode.coding[?(@.system=='{NULL_FLAVOR}')].code");
-                string_rule(code, &location, Some(&["NAVU", "UNC", "UNK", "NA"]), errors);
-            }
-        }
-    }
-    if let Some(display) = object.get("manufacturer").and_then(|m| m.get("display")) {
-        string_rule(display, "manufacturer.display", None, errors);
-    }
-    if let Some(lot) = object.get("lotNumber") {
-        string_rule(lot, "lotNumber", None, errors);
-    }
-    if let Some(expiry) = object.get("expirationDate") {
-        date_rule(expiry, "expirationDate", None, errors);
-    }
-    for field in ["site", "route"] {
-        let Some(codings) = object.get(field).and_then(|f| f.get("coding")).and_then(Value::as_array) else {
-            continue;
-        };
-        let mut seen = BTreeSet::new();
-        for system in codings.iter().filter_map(|c| c.get("system").and_then(Value::as_str)) {
-            if !seen.insert(system) {
-                errors.push(format!("{field}.coding[?(@.system=='{system}')] must be unique"));
-            }
-        }
-        if let Some(coding) = snomed_coding(&Value::Array(codings.clone())) {
-            for part in ["code", "display"] {
-                if let Some(value) = coding.get(part) {
-                    string_rule(value, &format!("{field}.coding[?(@.system=='{SNOMED}')].{part}"), None, errors);
-                }
-            }
-        }
-    }
-    if let Some(dose) = object.get("doseQuantity") {
-        if let Some(value) = dose.get("value").filter(|v| !v.is_number()) {
-            let _ = value;
-            errors.push("doseQuantity.value must be a number".into());
-        }
-        for part in ["system", "code", "unit"] {
-            if let Some(value) = dose.get(part) {
-                string_rule(value, &format!("doseQuantity.{part}"), None, errors);
-            }
-        }
-        if dose.get("code").is_some_and(|c| !c.is_null()) && dose.get("system").is_none_or(Value::is_null) {
-            errors.push("If doseQuantity.code is present, doseQuantity.system must also be present".into());
-        }
-    }
-    for (index, reason) in object.get("reasonCode").and_then(Value::as_array).into_iter().flatten().enumerate() {
-        let location = format!("reasonCode[{index}].coding");
-        if let Some(codings) = reason.get("coding")
-            && list_rule(codings, &location, None, errors)
-            && let Some(code) = codings.get(0).and_then(|c| c.get("code"))
-        {
-            string_rule(code, &format!("{location}[0].code"), None, errors);
-        }
-    }
-    if let Some(identifier) = object.get("location").and_then(|l| l.get("identifier")) {
-        for part in ["value", "system"] {
-            match identifier.get(part) {
-                Some(value) => string_rule(value, &format!("location.identifier.{part}"), None, errors),
-                None => errors.push(format!("location.identifier.{part} is a mandatory field")),
-            }
-        }
-    }
-}
-
-/// A non-empty, non-blank string, optionally one of `allowed`.
-fn string_rule(value: &Value, location: &str, allowed: Option<&[&str]>, errors: &mut Vec<String>) {
-    let Some(text) = value.as_str() else {
-        errors.push(format!("{location} must be a string"));
-        return;
-    };
-    if text.trim().is_empty() {
-        errors.push(format!("{location} must be a non-empty string"));
-    } else if let Some(allowed) = allowed
-        && !allowed.contains(&text)
-    {
-        errors.push(format!("{location} must be one of the following: {}", allowed.join(", ")));
-    }
-}
-
-/// An array, of exactly `length` elements when given, else non-empty. False when the rule failed.
-fn list_rule(value: &Value, location: &str, length: Option<usize>, errors: &mut Vec<String>) -> bool {
-    let before = errors.len();
-    match (value.as_array(), length) {
-        (None, _) => errors.push(format!("{location} must be an array")),
-        (Some(items), Some(length)) if items.len() != length => {
-            errors.push(format!("{location} must be an array of length {length}"))
-        }
-        (Some(items), None) if items.is_empty() => errors.push(format!("{location} must be a non-empty array")),
-        _ => {}
-    }
-    errors.len() == before
-}
-
-/// `YYYY-MM-DD`; not after today when `not_after` is given.
-fn date_rule(value: &Value, location: &str, not_after: Option<DateTime<Utc>>, errors: &mut Vec<String>) {
-    let Some(text) = value.as_str() else {
-        errors.push(format!("{location} must be a string"));
-        return;
-    };
-    match parse_date(text) {
-        None => errors.push(format!("{location} must be a valid date string in the format \"YYYY-MM-DD\"")),
-        Some(date) if not_after.is_some_and(|now| date > now.date_naive()) => {
-            errors.push(format!("{location} must not be in the future"))
-        }
-        Some(_) => {}
-    }
-}
-
-pub fn parse_date(text: &str) -> Option<NaiveDate> {
-    (text.len() == 10).then(|| NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()).flatten()
-}
-
-/// `YYYY-MM-DD`, or date and time with seconds, optional fraction and an offset; not in the future. `strict`
-/// limits the offset to UK ones (`+00:00`/`+01:00`, `+0000`/`+0100`), so `Z` is refused.
-fn date_time(value: &Value, location: &str, strict: bool, now: DateTime<Utc>, errors: &mut Vec<String>) {
-    let Some(text) = value.as_str() else {
-        errors.push(format!("{location} must be a string"));
-        return;
-    };
-    let mut message = format!(
-        "{location} must be a valid datetime in one of the following formats:- 'YYYY-MM-DD' — Full date only- \
-         'YYYY-MM-DDThh:mm:ss%z' — Full date and time with timezone (e.g. +00:00 or +01:00)- \
-         'YYYY-MM-DDThh:mm:ss.f%z' — Full date and time with milliseconds and timezone-  Date must not be in the \
-         future."
-    );
-    if strict {
-        message.push_str(&format!(
-            "Only '+00:00' and '+01:00' are accepted as valid timezone offsets.\nNote that partial dates are not \
-             allowed for {location} in this service.\n"
-        ));
-    }
-    let valid = if let Some(date) = parse_date(text) {
-        date <= now.date_naive()
-    } else {
-        let parsed = parse_date_time(text);
-        let uk_offset = ["+00:00", "+01:00", "+0000", "+0100"].iter().any(|s| text.ends_with(s));
-        parsed.is_some_and(|instant| instant <= now && (!strict || uk_offset))
-    };
-    if !valid {
-        errors.push(message);
-    }
-}
-
-/// `YYYY-MM-DDThh:mm:ss[.f]±hh:mm` (or `±hhmm`, or `Z`).
-pub fn parse_date_time(text: &str) -> Option<DateTime<Utc>> {
-    let normalised = match text.strip_suffix('Z') {
-        Some(stem) => format!("{stem}+00:00"),
-        None => text.to_owned(),
-    };
-    DateTime::parse_from_str(&normalised, "%Y-%m-%dT%H:%M:%S%.f%z").ok().map(|t| t.with_timezone(&Utc))
-}
-
-/// A SNOMED CT concept id: 6–18 digits, no leading zero, a concept partition (`00`/`10`) and a Verhoeff check digit.
-fn snomed_rule(value: &Value, location: &str, errors: &mut Vec<String>) {
-    let before = errors.len();
-    string_rule(value, location, None, errors);
-    if errors.len() == before && !value.as_str().is_some_and(is_valid_snomed) {
-        errors.push(format!("{location} is not a valid snomed code"));
-    }
-}
-
-pub fn is_valid_snomed(code: &str) -> bool {
-    let bytes = code.as_bytes();
-    (6..=18).contains(&bytes.len())
-        && bytes.iter().all(u8::is_ascii_digit)
-        && bytes[0] != b'0'
-        && matches!(&code[code.len() - 3..code.len() - 1], "00" | "10")
-        && verhoeff_valid(code)
-}
-
-fn verhoeff_valid(digits: &str) -> bool {
-    const D: [[u8; 10]; 10] = [
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-        [1, 2, 3, 4, 0, 6, 7, 8, 9, 5],
-        [2, 3, 4, 0, 1, 7, 8, 9, 5, 6],
-        [3, 4, 0, 1, 2, 8, 9, 5, 6, 7],
-        [4, 0, 1, 2, 3, 9, 5, 6, 7, 8],
-        [5, 9, 8, 7, 6, 0, 4, 3, 2, 1],
-        [6, 5, 9, 8, 7, 1, 0, 4, 3, 2],
-        [7, 6, 5, 9, 8, 2, 1, 0, 4, 3],
-        [8, 7, 6, 5, 9, 3, 2, 1, 0, 4],
-        [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
-    ];
-    const P: [[u8; 10]; 8] = [
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-        [1, 5, 7, 6, 2, 8, 3, 0, 9, 4],
-        [5, 8, 0, 3, 7, 9, 6, 1, 4, 2],
-        [8, 9, 1, 6, 0, 4, 3, 5, 2, 7],
-        [9, 4, 5, 3, 1, 2, 6, 8, 7, 0],
-        [4, 2, 8, 6, 5, 7, 3, 9, 0, 1],
-        [2, 7, 9, 3, 8, 0, 6, 4, 1, 5],
-        [7, 0, 4, 6, 9, 1, 3, 2, 5, 8],
-    ];
-    let mut check = 0u8;
-    for (i, digit) in digits.bytes().rev().enumerate() {
-        check = D[check as usize][P[i % 8][(digit - b'0') as usize] as usize];
-    }
-    check == 0
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn snomed_codes_from_the_fixtures_are_valid() {
-        for code in ["10880211000001104", "761841000", "884861000000100", "240532009", "6142004", "723620004"] {
-            assert!(is_valid_snomed(code), "{code}");
-        }
-        assert!(!is_valid_snomed("761841001"));
-        assert!(!is_valid_snomed("12345"));
-    }
-
-    #[test]
-    fn date_times() {
-        assert!(parse_date_time("2021-02-07T13:28:17.271+00:00").is_some());
-        assert!(parse_date_time("2025-08-22T14:16:03+01:00").is_some());
-        assert!(parse_date_time("2025-08-22T14:16:03+0100").is_some());
-        assert!(parse_date_time("2025-08-22T14:16:03Z").is_some());
-        assert!(parse_date_time("2025-08-22T14:16+01:00").is_none());
-        assert!(parse_date_time("2025-08-22").is_none());
-    }
 }
