@@ -215,3 +215,26 @@ async fn the_request_log_keeps_headers_and_bodies() {
     assert_eq!(cleared.status(), 204);
     assert!(h.requests().await.is_empty());
 }
+
+#[tokio::test]
+async fn concurrent_creates_of_one_identifier_make_one_record() {
+    let h = common::open().await;
+    let body = create_body();
+    let statuses = create_concurrently(&h, &body, 10).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 422).count(), 9, "{statuses:?}");
+    let records: Value = h.client.get(h.admin_url("/records")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(records["count"], 1);
+}
+
+async fn create_concurrently(h: &common::Harness, body: &Value, count: usize) -> Vec<u16> {
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let request = h
+            .request(reqwest::Method::POST, "/Immunization")
+            .header("content-type", "application/fhir+json")
+            .body(body.to_string());
+        tasks.spawn(async move { request.send().await.expect("POST sent").status().as_u16() });
+    }
+    tasks.join_all().await
+}
