@@ -20,11 +20,12 @@ use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 use shared::domain::AcademicYear;
 use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
+use shared::domain::vaccination::RecordSource;
 use shared::ports::Condition;
 use shared::review::ReviewError;
 use shared::review::issues::{self, Decision};
 use shared::review::school_moves::{self, MoveDecision};
-use shared::store::{changesets, patients};
+use shared::store::{changesets, patients, vaccinations};
 use shared::web::{AppState, LocalIssuer, WebSettings, app};
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -364,6 +365,61 @@ pub async fn decisions_read_before_either_writes_conflict(h: &Harness) {
     assert!(patients::school_move_log_of_team(store, "rxb").await.expect("log").is_empty(), "no log entry");
 }
 
+/// §7.3 for vaccination records: a re-upload with another batch number is an issue; keep-both is never offered;
+/// use-uploaded applies it. Once the existing record came from the Immunisations API, only keep-existing is allowed.
+pub async fn vaccination_record_issues(h: &Harness) {
+    let api = ReviewApi::on(h);
+    let file = String::from_utf8(crate::fixture("immunisation_import/point_of_care/valid_hpv.csv")).expect("utf-8");
+    let chyna = "Chyna,Pickle,20100912,Not Specified,LE3 2DA,20240514,HPV,Cervarix,";
+    assert!(file.contains(&format!("{chyna}123013325")));
+    h.drop_file("R1L", "first.csv", file.clone().into_bytes()).await.expect("imported");
+    let changed = file.replace(&format!("{chyna}123013325"), &format!("{chyna}BATCH999"));
+    h.drop_file("R1L", "changed.csv", changed.into_bytes()).await.expect("imported");
+
+    let issue = only_issue(&api.get("/api/issues", NURSE_A).await);
+    assert_eq!(issue["type"], "vaccination_record");
+    assert_eq!(issue["name"], "Chyna Pickle");
+    assert_eq!(issue["issue"], "Imported record closely matches an existing record. Review and confirm.");
+    let id = issue["id"].as_str().expect("id").to_string();
+    let detail = api.get(&format!("/api/issues/{id}"), NURSE_A).await;
+    assert_eq!(detail["heading"], "Uploaded vaccination record duplicates an existing record");
+    assert_eq!(detail["changed"], json!(["batch_number"]));
+    assert_eq!(detail["uploaded"]["batch_number"], "BATCH999");
+    assert_eq!(detail["existing"]["batch_number"], "123013325");
+    assert_eq!(detail["decisions"], json!(["use-uploaded", "keep-existing"]));
+    let (status, body) = api.resolve(&id, "keep-both", NURSE_A).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(body["error"], issues::KEEP_BOTH_VACCINATION);
+
+    let (status, body) = api.resolve(&id, "use-uploaded", NURSE_A).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let record_id: Uuid = id.parse().expect("uuid");
+    let record = vaccinations::get(h.records(), record_id).await.expect("read").expect("record").value;
+    assert_eq!(record.details.batch_number.as_deref(), Some("BATCH999"));
+    assert!(record.pending_changes.is_empty());
+
+    // The record now counts as one the Immunisations API sent us; another upload differs from it again.
+    let mut from_api = vaccinations::get(h.records(), record_id).await.expect("read").expect("record");
+    from_api.value.details.source = RecordSource::NhsImmunisationsApi;
+    h.records().transact(vec![vaccinations::update_op(&from_api.value, from_api.version)]).await.expect("saved");
+    h.drop_file("R1L", "again.csv", file.into_bytes()).await.expect("imported");
+    let detail = api.get(&format!("/api/issues/{id}"), NURSE_A).await;
+    assert_eq!(detail["decisions"], json!(["keep-existing"]), "{detail}");
+    assert_eq!(detail["restriction"], issues::FROM_IMMUNISATIONS_API);
+    let (status, body) = api.resolve(&id, "use-uploaded", NURSE_A).await;
+    assert_eq!(
+        (status, body["error"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!(issues::FROM_IMMUNISATIONS_API))
+    );
+    let (status, body) = api.resolve(&id, "keep-existing", NURSE_A).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let kept = vaccinations::get(h.records(), record_id).await.expect("read").expect("record").value;
+    assert_eq!(kept.details.batch_number.as_deref(), Some("BATCH999"), "the API's record is unchanged");
+    assert_eq!(kept.details.source, RecordSource::NhsImmunisationsApi);
+    assert!(kept.pending_changes.is_empty());
+    assert_eq!(api.get("/api/issues", NURSE_A).await["count"], 0);
+}
+
 /// Runs every review scenario, each on a fresh harness.
 pub async fn all<F, Fut>(make: F)
 where
@@ -374,4 +430,5 @@ where
     keep_both_records(&make(clock_2023()).await).await;
     school_moves_across_teams(&make(clock_2023()).await).await;
     decisions_read_before_either_writes_conflict(&make(clock_2023()).await).await;
+    vaccination_record_issues(&make(crate::vaccination_scenarios::clock_2025_08_01()).await).await;
 }

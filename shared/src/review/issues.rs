@@ -361,15 +361,16 @@ pub async fn load(store: &dyn RecordStore, team_id: &str, id: Uuid) -> Result<Op
     Ok(Some(LoadedIssue { marker, patient, record }))
 }
 
-/// The team's issues (§7.3): open markers whose subject still has pending changes and whose patient is not archived
-/// in the team; vaccination records first, then patients, one entry per patient.
+/// The team's issues (§7.3): open markers whose subject still has pending changes: the team's vaccination records,
+/// and patients not archived in the team (children known only from vaccination uploads are archived there, yet
+/// their records are reviewed); vaccination records first, then patients, one entry per patient.
 pub async fn list(store: &dyn RecordStore, team_id: &str) -> Result<Vec<IssueSummary>, ReviewError> {
     let mut loaded = Vec::new();
     for marker in issues::open_for_team(store, team_id).await? {
         if let Some(issue) = load(store, team_id, marker.id).await?
             && issue.marker.value.is_open()
             && !issue.pending().is_empty()
-            && !issue.patient.value.archived_in.contains_key(team_id)
+            && (issue.record.is_some() || !issue.patient.value.archived_in.contains_key(team_id))
         {
             loaded.push(issue);
         }
