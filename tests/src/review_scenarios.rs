@@ -307,6 +307,20 @@ pub async fn school_moves_across_teams(h: &Harness) {
     assert_one_winner(&a, &b);
     assert_eq!(api.get("/api/school-moves", NURSE_B).await["count"], 1);
 
+    // Back to Team A's school: Team A reviews that move, and confirming it dismisses Team A's team_changed notice.
+    import_class_list(h, "r1l", WATERLOO_ROAD, &SECONDARY, "valid.csv", csv()).await;
+    let back = api.get("/api/school-moves", NURSE_A).await;
+    let listed = back["school_moves"].as_array().expect("moves").iter().any(|m| m["id"] == json!(confirmed_id));
+    assert!(listed, "Team A reviews the move back: {back}");
+    let (status, body) = api.decide(&confirmed_id.to_string(), "confirm", NURSE_A).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let notices = api.get("/api/notices", SUPER_ADMIN_A).await;
+    assert!(!notices.to_string().contains(&confirmed_id.to_string()), "dismissed once back in the team: {notices}");
+    let returned = h.patient(confirmed_id).await;
+    assert_eq!(returned.team_ids, ["r1l"]);
+    assert_eq!(returned.archived_in.get("rxb").map(String::as_str), Some("moved_out_of_area"));
+    assert!(!returned.archived_in.contains_key("r1l"));
+
     // The export: Team B's confirmed moves; a name that a spreadsheet would run as a formula is neutralised.
     let mut hostile = h.patient(confirmed_id).await;
     hostile.attributes.family_name = Some("=HYPERLINK(\"http://x\")".into());

@@ -620,3 +620,80 @@ async fn record_ops(
     ops.push(vaccinations::update_op(&updated, record.version));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn with_pending(keys: &[&str]) -> Patient {
+        let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        Patient {
+            id: Uuid::nil(),
+            attributes: ChildAttributes::default(),
+            school: SchoolPlacement::Unknown,
+            pending_changes: keys.iter().map(|k| (k.to_string(), Value::from("x"))).collect(),
+            team_ids: vec![],
+            archived_in: Default::default(),
+            restricted_at: None,
+            invalidated_at: None,
+            date_of_death: None,
+            updated_from_pds_at: None,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    fn marker(on_nhs_number: bool) -> IssueMarker {
+        IssueMarker {
+            id: Uuid::nil(),
+            subject: IssueSubject::Patient,
+            patient_id: Uuid::nil(),
+            team_id: "r1l".into(),
+            import_id: None,
+            row_index: None,
+            matched_on_nhs_number: on_nhs_number,
+            created_at: Utc::now(),
+            resolution: None,
+        }
+    }
+
+    #[test]
+    fn issue_text_should_list_the_changed_categories_as_a_sentence() {
+        let text = |keys: &[&str]| patient_issue_text(&marker(true), &with_pending(keys));
+        assert_eq!(text(&["gender"]), "Matched on NHS number. Gender does not match.");
+        assert_eq!(
+            text(&["address_postcode", "birth_academic_year"]),
+            "Matched on NHS number. Address and year group do not match."
+        );
+        assert_eq!(
+            text(&["given_name", "date_of_birth", "address_town", "address_line_1"]),
+            "Matched on NHS number. Address, date of birth, and name do not match."
+        );
+        assert_eq!(text(&["nhs_number"]), "Matched on NHS number. Nhs number does not match.");
+    }
+
+    #[test]
+    fn issue_text_without_an_nhs_number_match_should_ask_for_review() {
+        assert_eq!(patient_issue_text(&marker(false), &with_pending(&["gender"])), POSSIBLE_MATCH);
+    }
+
+    #[test]
+    fn uploaded_attributes_should_apply_every_pending_value() {
+        let mut patient = with_pending(&[]);
+        patient.attributes.address_postcode = Some("SW1A 1AA".into());
+        patient.attributes.address_line_2 = Some("Flat 1".into());
+        patient.pending_changes = [
+            ("address_postcode".to_string(), Value::from("SW1A 1AB")),
+            ("address_line_2".to_string(), Value::Null),
+            ("birth_academic_year".to_string(), Value::from(2009)),
+        ]
+        .into_iter()
+        .collect();
+        let uploaded = uploaded_attributes(&patient).expect("usable");
+        assert_eq!(uploaded.address_postcode.as_deref(), Some("SW1A 1AB"));
+        assert_eq!(uploaded.address_line_2, None);
+        assert_eq!(uploaded.birth_academic_year, Some(AcademicYear(2009)));
+    }
+}
