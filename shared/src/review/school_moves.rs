@@ -170,8 +170,11 @@ pub async fn list(
 ) -> Result<Vec<MoveSummary>, ReviewError> {
     let mut summaries = Vec::new();
     for school_move in patients::pending_school_moves_for_team(store, team_id).await? {
-        if let Ok(Some(loaded)) = load(store, team_id, school_move.patient_id).await {
-            summaries.push(loaded.summary(reference, team_id));
+        match load(store, team_id, school_move.patient_id).await {
+            Ok(Some(loaded)) => summaries.push(loaded.summary(reference, team_id)),
+            // Decided or gone between the listing and the read (the listing is an eventually consistent index).
+            Ok(None) | Err(ReviewError::Conflict(_)) => {}
+            Err(e) => return Err(e),
         }
     }
     summaries.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
