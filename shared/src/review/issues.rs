@@ -400,6 +400,13 @@ pub async fn resolve(
         Some(record) => record_ops(store, &issue, record, decision, &resolution, now, &mut ops).await?,
     }
     store.transact(ops).await?;
+    if decision == Decision::UseUploaded
+        && let Some(patient) = patients::get(store, issue.patient.value.id).await?
+        && let Err(error) = crate::pds_refresh::generate_for_patient(store, &patient.value).await
+    {
+        // §10 runs the notice generator after a change of NHS number; the next PDS refresh runs it again anyway.
+        tracing::warn!(error = %error, "notices after resolving an issue were not generated");
+    }
     Ok(touched)
 }
 
@@ -458,6 +465,10 @@ async fn apply_patient_pending(
             }
             Some(_) => {}
             None => ops.push(patients::reserve_nhs_number_op(&nhs, patient.id)),
+        }
+        if let Some(old) = before {
+            // The child no longer holds the old number: free it for whoever really has it.
+            ops.push(WriteOp::Delete { key: keys::nhs_number_reservation(&old), condition: Condition::None });
         }
     }
     Ok(())
