@@ -13,6 +13,7 @@ pub mod pds_refresh;
 pub mod pipeline;
 pub mod ports;
 pub mod reference;
+pub mod review;
 pub mod store;
 pub mod telemetry;
 pub mod web;

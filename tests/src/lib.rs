@@ -5,6 +5,7 @@
 pub mod class_list_scenarios;
 pub mod harness;
 pub mod pds_scenarios;
+pub mod review_scenarios;
 pub mod scenarios;
 pub mod vaccination_scenarios;
 

@@ -13,7 +13,7 @@ use crate::domain::{Import, ImportCounts, ImportKind, Team};
 use crate::ports::{Item, StoreError, WriteOp};
 use crate::store::changesets::{self, Changeset, ChangesetStatus, PlannedMatch, RowOutcome};
 use crate::store::imports::Versioned;
-use crate::store::patients;
+use crate::store::{issues, patients};
 
 const PAGE: usize = 200;
 /// A row whose transaction keeps conflicting with other writers is re-planned this many times before giving up.
@@ -173,6 +173,20 @@ async fn build_row(
         ops.push(patients::reserve_nhs_number_op(nhs, patient.id));
     }
     ops.push(patients::put_patient_op(&patient, version));
+    if !patient.pending_changes.is_empty() {
+        // §7.3: the patient is now an import issue for the uploading team, listed with the pending changes.
+        ops.push(issues::open_op(&issues::IssueMarker {
+            id: patient.id,
+            subject: issues::IssueSubject::Patient,
+            patient_id: patient.id,
+            team_id: team.id.clone(),
+            import_id: Some(import.id),
+            row_index: Some(row.index),
+            matched_on_nhs_number: on_nhs_number,
+            created_at: now,
+            resolution: None,
+        }));
+    }
     ops.push(put(patients::import_link_item(import.id, patient.id, row.row_number)));
 
     // Child records count a proposed or confirmed school move as a change. Class lists do not: §5.5 counts the

@@ -114,8 +114,15 @@ pub fn move_out(ctx: &MoveContext, patient_id: uuid::Uuid) -> SchoolMove {
     }
 }
 
-/// §9.1 confirm, steps 1–4: school, archive reasons, location, log entry.
-fn confirm(ctx: &MoveContext, patient: &mut Patient, destination: SchoolPlacement, dest_team: String) -> ConfirmedMove {
+/// §9.1 confirm, steps 1–4: school, archive reasons, location, log entry. Used for auto-confirmed moves here and
+/// for reviewed ones by `review::school_moves`, which adds the steps a reviewed move needs (ended locations, the user,
+/// team_changed notices).
+pub fn confirm(
+    ctx: &MoveContext,
+    patient: &mut Patient,
+    destination: SchoolPlacement,
+    dest_team: String,
+) -> ConfirmedMove {
     patient.archived_in.remove(&dest_team);
     for other in patient.team_ids.iter().filter(|t| **t != dest_team) {
         patient.archived_in.insert(other.clone(), "moved_out_of_area".into());

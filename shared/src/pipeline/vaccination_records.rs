@@ -46,7 +46,7 @@ use crate::ports::{Condition, Item, ItemKey, ObjectReader, ObjectStore, RecordSt
 use crate::reference::vaccines::VaccineCatalogue;
 use crate::store::imports::{self, Versioned};
 use crate::store::vaccinations::{self, PlannedPatient, PlannedRecord, RowOutcome, RowPlan, RowStatus, StagedRow};
-use crate::store::{keys, patients};
+use crate::store::{issues, keys, patients};
 
 use in_file::InFilePatients;
 
@@ -784,6 +784,20 @@ async fn build_row(
                 Some(mut staged_record) if staged_record.modified => {
                     staged_record.record.updated_at = now;
                     ops.push(vaccinations::update_op(&staged_record.record, current.version));
+                    if !staged_record.record.pending_changes.is_empty() {
+                        // §7.3: a record with pending changes is an import issue for the uploading team.
+                        ops.push(issues::open_op(&issues::IssueMarker {
+                            id: record_id,
+                            subject: issues::IssueSubject::VaccinationRecord,
+                            patient_id: staged_record.record.patient_id,
+                            team_id: team.id.clone(),
+                            import_id: Some(import.id),
+                            row_index: Some(row.row.index),
+                            matched_on_nhs_number: false,
+                            created_at: now,
+                            resolution: None,
+                        }));
+                    }
                     if staged_record.gained_pending { RowOutcome::Changed } else { RowOutcome::ExactDuplicate }
                 }
                 _ => RowOutcome::ExactDuplicate,

@@ -207,3 +207,38 @@ pub fn merged_patient(id: Uuid) -> ItemKey {
 pub fn nhs_number_reservation(nhs_number: &str) -> ItemKey {
     ItemKey::new(nhs_number_pk(nhs_number), "#UNIQUE")
 }
+
+// Import issues (spec §7.3): one marker per patient or vaccination record with pending changes, written in the same
+// transaction as the pending changes. gsi1 lists a team's OPEN issues (the key is dropped when resolved); the marker
+// itself stays, resolved, so that a second decision on it is answered with a conflict rather than "not found".
+
+/// The issue marker of one patient or vaccination record (ids are UUIDs, so one namespace serves both).
+pub fn issue(subject_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("ISSUE#{subject_id}"), "#ISSUE")
+}
+
+/// gsi1: a team's open import issues, oldest first.
+pub fn open_issue_of_team(team_id: &str, created_at: DateTime<Utc>, subject_id: Uuid) -> ItemKey {
+    ItemKey::new(
+        open_issues_of_team_pk(team_id),
+        format!("{}#{subject_id}", created_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
+    )
+}
+
+pub fn open_issues_of_team_pk(team_id: &str) -> String {
+    format!("TEAM#{team_id}#ISSUES")
+}
+
+/// gsi1 of a school-move log entry: a team's confirmed moves, by time (the school-moves export).
+pub fn school_move_log_of_team(team_id: &str, at: DateTime<Utc>, patient_id: Uuid) -> ItemKey {
+    ItemKey::new(school_move_log_of_team_pk(team_id), format!("{}#{patient_id}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ")))
+}
+
+pub fn school_move_log_of_team_pk(team_id: &str) -> String {
+    format!("TEAM#{team_id}#SCHOOLMOVELOG")
+}
+
+/// What was decided on a patient's last reviewed school move, so that a second decision is a conflict, not a 404.
+pub fn school_move_decision(patient_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("PATIENT#{patient_id}"), "#SCHOOLMOVEDECISION")
+}

@@ -4,6 +4,7 @@
 pub mod changesets;
 pub mod claims;
 pub mod imports;
+pub mod issues;
 pub mod keys;
 pub mod notices;
 pub mod patients;

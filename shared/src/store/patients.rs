@@ -140,8 +140,24 @@ pub async fn locations_of(store: &dyn RecordStore, patient_id: Uuid) -> Result<V
     query_all(store, query).await?.iter().map(decode).collect()
 }
 
+/// A log entry, listed (gsi1) for the team the child moved to: the school-moves export reads that listing.
 pub fn school_move_log_item(entry: &SchoolMoveLogEntry) -> Item {
-    Item::new(keys::school_move_log(entry.patient_id, entry.created_at), encode(entry))
+    let item = Item::new(keys::school_move_log(entry.patient_id, entry.created_at), encode(entry));
+    match &entry.team_id {
+        Some(team) => {
+            item.with_index(IndexName::Gsi1, keys::school_move_log_of_team(team, entry.created_at, entry.patient_id))
+        }
+        None => item,
+    }
+}
+
+/// A team's school-move log entries (confirmed moves into the team), oldest first.
+pub async fn school_move_log_of_team(
+    store: &dyn RecordStore,
+    team_id: &str,
+) -> Result<Vec<SchoolMoveLogEntry>, StoreError> {
+    let query = Query::index(IndexName::Gsi1, keys::school_move_log_of_team_pk(team_id));
+    query_all(store, query).await?.iter().map(decode).collect()
 }
 
 /// Links an import to a patient it touched ("imported records").

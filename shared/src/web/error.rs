@@ -28,6 +28,9 @@ pub enum ApiError {
     /// Well-formed, but asks for something this service does not do (yet).
     #[error("{0}")]
     Unprocessable(String),
+    /// Someone else changed or decided the same thing first. The message says what happened.
+    #[error("{0}")]
+    Conflict(String),
     /// Well-formed, but one field's value cannot be used. Answered 422 with the field named, so that a client can
     /// show the message next to it: `{"error": "…", "field": "school_urn"}`.
     #[error("{field}: {message}")]
@@ -54,6 +57,7 @@ impl ApiError {
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unprocessable(_) | ApiError::InvalidField { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -67,6 +71,7 @@ impl ApiError {
             | ApiError::Forbidden(m)
             | ApiError::NotFound(m)
             | ApiError::Unprocessable(m)
+            | ApiError::Conflict(m)
             | ApiError::InvalidField { message: m, .. } => m.clone(),
             ApiError::Unauthenticated(AuthError::MissingToken) => {
                 "Sign in: send an Authorization: Bearer token with this request".to_string()

@@ -19,7 +19,10 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod imports_api;
+pub mod issues_api;
 pub mod notices_api;
+pub mod openapi;
+pub mod school_moves_api;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -96,7 +99,16 @@ pub fn app(state: AppState) -> Router {
         .route("/api/imports/{id}", get(imports_api::show_import))
         .route("/api/imports/{id}/patients", get(imports_api::import_patients))
         .route("/api/notices", get(notices_api::list_notices))
-        .route("/api/notices/{id}/dismiss", axum::routing::post(notices_api::dismiss_notice));
+        .route("/api/notices/{id}/dismiss", axum::routing::post(notices_api::dismiss_notice))
+        // Review: import issues, school moves, notice count, and the OpenAPI document of every /api route.
+        .route("/api/issues", get(issues_api::list_issues))
+        .route("/api/issues/{id}", get(issues_api::show_issue))
+        .route("/api/issues/{id}/resolve", axum::routing::post(issues_api::resolve_issue))
+        .route("/api/school-moves", get(school_moves_api::list_moves))
+        .route("/api/school-moves/export.csv", get(school_moves_api::export_moves))
+        .route("/api/school-moves/{id}", get(school_moves_api::show_move).post(school_moves_api::decide_move))
+        .route("/api/notices/count", get(notices_api::count_notices))
+        .route("/api/openapi.json", get(openapi::openapi_json));
     if state.local_issuer.is_some() {
         router = router.route("/.well-known/jwks.json", get(local_jwks));
     }

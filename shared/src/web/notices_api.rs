@@ -65,6 +65,25 @@ pub async fn list_notices(State(state): State<AppState>, user: CurrentUser) -> R
     Ok(Json(NoticeList { notices }))
 }
 
+#[derive(Debug, Serialize)]
+pub struct NoticeCount {
+    pub count: usize,
+    /// "N important notice(s) need(s) attention"; None at 0, when no banner is shown (§10, not the reference's quirk).
+    pub banner: Option<String>,
+}
+
+/// `GET /api/notices/count`: the number behind the "Important notices" tab and banner, counted like the list.
+pub async fn count_notices(State(state): State<AppState>, user: CurrentUser) -> Result<Json<NoticeCount>, ApiError> {
+    let Json(list) = list_notices(State(state), user).await?;
+    let count = list.notices.len();
+    let banner = match count {
+        0 => None,
+        1 => Some("1 important notice needs attention".to_string()),
+        n => Some(format!("{n} important notices need attention")),
+    };
+    Ok(Json(NoticeCount { count, banner }))
+}
+
 /// `POST /api/notices/{id}/dismiss`: dismisses the team's copy only. Invalidated notices are refused (422): they are
 /// resolved by fixing the NHS number. Dismissing an already dismissed notice answers it unchanged.
 pub async fn dismiss_notice(

@@ -1,0 +1,157 @@
+//! The OpenAPI 3.1 document of the JSON API, served at `GET /api/openapi.json`. Written by hand (serde_json) rather
+//! than generated: shared/tests/api_openapi.rs reads the routes from the router itself and fails when a route is
+//! missing here, or documented here but not routed, so the document cannot drift from the app.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// `GET /api/openapi.json` (no sign-in: it describes the API, it holds no data).
+pub async fn openapi_json() -> Json<Value> {
+    Json(document())
+}
+
+fn id_param(what: &str) -> Value {
+    json!({"name": "id", "in": "path", "required": true, "description": what, "schema": {"type": "string", "format": "uuid"}})
+}
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn json_response(description: &str, schema: Value) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": schema}}})
+}
+
+/// An operation with the errors every signed-in route can answer, plus `extra` (status → response).
+fn op(tag: &str, summary: &str, params: Vec<Value>, ok: Value, extra: &[(&str, &str)], body: Option<Value>) -> Value {
+    let mut responses = serde_json::Map::new();
+    responses.insert("200".into(), ok);
+    responses.insert("401".into(), error_response("No valid bearer token"));
+    responses.insert("403".into(), error_response("Not allowed for this user or team"));
+    for (status, description) in extra {
+        responses.insert((*status).into(), error_response(description));
+    }
+    let mut operation = json!({
+        "tags": [tag],
+        "summary": summary,
+        "security": [{"bearer": []}],
+        "parameters": params,
+        "responses": responses,
+    });
+    if let Some(schema) = body {
+        operation["requestBody"] = json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    }
+    operation
+}
+
+fn object() -> Value {
+    json!({"type": "object"})
+}
+
+fn decision(values: &[&str]) -> Value {
+    json!({"type": "object", "required": ["decision"], "properties": {"decision": {"type": "string", "enum": values}}})
+}
+
+pub fn document() -> Value {
+    let not_found: (&str, &str) = ("404", "Not found, or another team's");
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Mavis record imports",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Record imports, import issues, school moves and important notices of a school-age \
+                immunisation team. Every route is scoped to the signed-in user's team: another team's resource \
+                answers 404."
+        },
+        "paths": {
+            "/api/openapi.json": {"get": {
+                "tags": ["meta"], "summary": "This document",
+                "responses": {"200": json_response("The OpenAPI document", object())}
+            }},
+            "/api/imports": {
+                "get": op("imports", "The team's imports, newest first, a page at a time",
+                    vec![json!({"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}})],
+                    json_response("A page of imports", object()), &[("400", "Bad cursor")], None),
+                "post": op("imports", "Record an import and get the upload instructions", vec![],
+                    json_response("The import and where to upload the file", object()),
+                    &[("400", "Malformed request"), ("422", "A field cannot be used")],
+                    Some(json!({"type": "object", "required": ["kind"], "properties": {
+                        "kind": {"type": "string", "enum": ["child-records", "class-list", "vaccination-records"]},
+                        "filename": {"type": "string"},
+                        "school_urn": {"type": "string"},
+                        "year_groups": {"type": "array", "items": {"type": "integer"}}
+                    }}))),
+            },
+            "/api/imports/{id}": {"get": op("imports", "One import: status, counts, errors", vec![id_param("Import id")],
+                json_response("The import", object()), &[not_found], None)},
+            "/api/imports/{id}/patients": {"get": op("imports", "The patients an import created or updated",
+                vec![id_param("Import id")], json_response("The import's patients", object()), &[not_found], None)},
+            "/api/issues": {"get": op("issues", "The team's import issues (records with pending changes)", vec![],
+                json_response("Issues", {
+                    let item = json!({"type": "object", "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "type": {"type": "string", "enum": ["patient", "vaccination_record"]},
+                        "patient_id": {"type": "string", "format": "uuid"},
+                        "name": {"type": "string"}, "nhs_number": {"type": ["string", "null"]},
+                        "issue": {"type": "string"}
+                    }});
+                    json!({"type": "object", "properties": {"summary": {"type": "string"}, "count": {"type": "integer"},
+                        "issues": {"type": "array", "items": item}}})
+                }), &[], None)},
+            "/api/issues/{id}": {"get": op("issues",
+                "Uploaded and existing record side by side, changed fields marked (no address for sensitive records)",
+                vec![id_param("Patient or vaccination record id")],
+                json_response("The comparison", json!({"type": "object", "properties": {
+                    "heading": {"type": "string"}, "caption": {"type": "string"}, "issue": {"type": "string"},
+                    "uploaded": object(), "existing": object(),
+                    "changed": {"type": "array", "items": {"type": "string"}},
+                    "decisions": {"type": "array", "items": {"type": "string"}},
+                    "restriction": {"type": "string"}
+                }})), &[not_found], None)},
+            "/api/issues/{id}/resolve": {"post": op("issues", "Resolve an import issue",
+                vec![id_param("Patient or vaccination record id")],
+                json_response("Record updated", object()),
+                &[not_found, ("400", "Malformed request"), ("409", "Someone else resolved it first"),
+                  ("422", "Decision not allowed here (the reason is given)")],
+                Some(decision(&["use-uploaded", "keep-existing", "keep-both"])))},
+            "/api/school-moves": {"get": op("school moves", "The school moves the team reviews", vec![],
+                json_response("School moves", object()), &[], None)},
+            "/api/school-moves/export.csv": {"get": {
+                "tags": ["school moves"], "summary": "Confirmed school moves as CSV, optionally between two dates",
+                "security": [{"bearer": []}],
+                "parameters": [
+                    {"name": "from", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}},
+                    {"name": "to", "in": "query", "required": false, "schema": {"type": "string", "format": "date"}}
+                ],
+                "responses": {
+                    "200": {"description": "school_moves_export[_from][_to_to].csv",
+                        "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    "401": error_response("No valid bearer token"),
+                    "403": error_response("Not a point-of-care team"),
+                    "422": error_response("A date is not YYYY-MM-DD")
+                }
+            }},
+            "/api/school-moves/{id}": {
+                "get": op("school moves", "Review data of a school move", vec![id_param("Patient id")],
+                    json_response("The move, the child as is and with the new school", object()), &[not_found], None),
+                "post": op("school moves", "Confirm or ignore a school move", vec![id_param("Patient id")],
+                    json_response("Decided", object()),
+                    &[not_found, ("400", "Malformed request"), ("409", "Someone else decided it first")],
+                    Some(decision(&["confirm", "ignore"]))),
+            },
+            "/api/notices": {"get": op("notices", "The team's active important notices (super admins only)", vec![],
+                json_response("Notices, newest first", object()), &[], None)},
+            "/api/notices/count": {"get": op("notices", "How many active important notices the team has", vec![],
+                json_response("The count and banner text", object()), &[], None)},
+            "/api/notices/{id}/dismiss": {"post": op("notices", "Dismiss the team's copy of a notice",
+                vec![id_param("Notice id")], json_response("The dismissed notice", object()),
+                &[not_found, ("422", "Invalidated notices cannot be dismissed")], None)},
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": {"Error": {"type": "object", "required": ["error"], "properties": {
+                "error": {"type": "string"}, "field": {"type": "string"}
+            }}}
+        }
+    })
+}
