@@ -23,10 +23,23 @@ use uuid::Uuid;
 pub use notices::{NoticeChanges, dismiss_all_for_patient, generate_for_patient};
 
 use crate::domain::Patient;
-use crate::nhs_api::{PdsError, PdsPatient};
+use crate::nhs_api::{PdsClient, PdsError, PdsPatient};
 use crate::ports::{Condition, RecordStore, StoreError, WriteOp};
 use crate::store::imports::Versioned;
 use crate::store::{keys, patients};
+
+/// One PDS GET. The PDS client implements it; the pds worker paces every call.
+#[async_trait::async_trait]
+pub trait PatientFetcher: Send + Sync {
+    async fn get_patient(&self, nhs_number: &str) -> Result<PdsPatient, PdsError>;
+}
+
+#[async_trait::async_trait]
+impl PatientFetcher for PdsClient {
+    async fn get_patient(&self, nhs_number: &str) -> Result<PdsPatient, PdsError> {
+        PdsClient::get_patient(self, nhs_number).await
+    }
+}
 
 /// How many times a refresh re-reads the patient after losing a race before giving up (the job is retried then).
 const MAX_ATTEMPTS: usize = 5;
