@@ -51,6 +51,18 @@ impl Pds {
         }
     }
 
+    /// Statuses of the PDS GETs (`/Patient/{nhs}`) received so far, oldest first.
+    pub async fn get_statuses(&self) -> Vec<u16> {
+        let url = format!("{}/_emulator/requests?path=/personal-demographics", self.emulator.base_url);
+        let body: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        let requests = body["requests"].as_array().cloned().unwrap_or_default();
+        requests
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.contains("/Patient/")))
+            .map(|r| r["status"].as_u64().unwrap() as u16)
+            .collect()
+    }
+
     /// Statuses of the PDS searches received so far, oldest first.
     pub async fn search_statuses(&self) -> Vec<u16> {
         let url = format!("{}/_emulator/requests?path=/personal-demographics", self.emulator.base_url);
@@ -63,7 +75,7 @@ impl Pds {
             .collect()
     }
 
-    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) {
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) {
         let mut request = self.http.request(method, format!("{}/_emulator/{path}", self.emulator.base_url));
         if let Some(body) = body {
             request = request.json(&body);
@@ -105,6 +117,7 @@ pub async fn valid_file_takes_numbers_from_pds(h: &Harness, pds: &Pds) {
     }
     assert_eq!(import.nhs_numbers_updated, [update(2, "9990000018", "9999075320")]);
     assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((3, 3)));
+    assert_eq!(pds.get_statuses().await, [200, 200, 200], "after the commit, one GET refresh per patient");
     for changeset in changesets_of(h, &import).await {
         let steps: Vec<_> = changeset.pds_search.iter().map(|r| (r.step, r.result)).collect();
         assert_eq!(steps, [(SearchStep::NoFuzzyWithHistory, StepResult::OneMatch)]);
@@ -303,6 +316,71 @@ async fn changesets_of(h: &Harness, import: &Import) -> Vec<changesets::Changese
     page.into_iter().map(|c| c.value).collect()
 }
 
+/// Emulator patients whose GET answers are special (emulators/pds/data/patients.json).
+const RESTRICTED: &str = "9000000025";
+const DECEASED: &str = "9000000041";
+const INVALIDATED: &str = "9990003343";
+const SUPERSEDED: &str = "9452372230";
+const SUPERSEDING: &str = "9467351307";
+
+/// §11.3 through the real pipeline: four children whose uploaded numbers PDS's search does not confirm (their names
+/// match nobody) keep those numbers; the post-commit GET refresh then flags the restricted one (postcode hidden),
+/// records the death and archives the deceased one, flags the invalidated one, and silently replaces the
+/// superseded number. A super admin sees exactly the three notices; a nurse of the team is refused them.
+pub async fn refresh_after_commit_flags_and_notifies(h: &Harness, pds: &Pds) {
+    let rows = [
+        format!("Rhea,Quorvex,2010-03-01,LS1 1AA,123456,{RESTRICTED}"),
+        format!("Dora,Quorvex,2010-03-02,LS1 1AA,123456,{DECEASED}"),
+        format!("Ivan,Quorvex,2010-03-03,LS1 1AA,123456,{INVALIDATED}"),
+        format!("Sami,Quorvex,2010-03-04,LS1 1AA,123456,{SUPERSEDED}"),
+    ];
+    let import = drop_csv(h, "R1L", &rows).await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert_eq!(import.counts.map(|c| c.new), Some(4));
+    assert_eq!(pds.search_statuses().await.len(), 16, "four cascade steps per row, none found");
+    assert_eq!(pds.get_statuses().await.len(), 4, "one GET per patient");
+
+    let restricted = h.patient_named(&import, "Rhea", "Quorvex").await;
+    assert!(restricted.restricted_at.is_some());
+    let deceased = h.patient_named(&import, "Dora", "Quorvex").await;
+    assert!(deceased.date_of_death.is_some());
+    assert!(deceased.archived_in.contains_key("r1l"), "archived in the team: {:?}", deceased.archived_in);
+    let invalidated = h.patient_named(&import, "Ivan", "Quorvex").await;
+    assert!(invalidated.invalidated_at.is_some());
+    assert_eq!(invalidated.attributes.nhs_number.as_deref(), Some(INVALIDATED), "kept, shown struck through");
+    let superseded = h.patient_named(&import, "Sami", "Quorvex").await;
+    assert_eq!(superseded.attributes.nhs_number.as_deref(), Some(SUPERSEDING));
+    assert!(superseded.restricted_at.is_none() && superseded.invalidated_at.is_none());
+
+    let api = crate::api::Api::over(h);
+    let (status, body) = api.get("/api/notices", "superuser@example.com").await;
+    assert_eq!(status, 200, "{body}");
+    let mut notices: Vec<(String, String)> = body["notices"]
+        .as_array()
+        .expect("notices")
+        .iter()
+        .map(|n| (n["type"].as_str().unwrap().to_owned(), n["patient_id"].as_str().unwrap().to_owned()))
+        .collect();
+    notices.sort();
+    let expected = [("deceased", deceased.id), ("invalidated", invalidated.id), ("restricted", restricted.id)];
+    let expected: Vec<(String, String)> = expected.iter().map(|(k, id)| ((*k).to_owned(), id.to_string())).collect();
+    assert_eq!(notices, expected);
+    let (status, _) = api.get("/api/notices", "nurse@example.com").await;
+    assert_eq!(status, 403);
+
+    let (status, body) = api.get(&format!("/api/imports/{}/patients", import.id), "nurse@example.com").await;
+    assert_eq!(status, 200, "{body}");
+    let listed = body["patients"].as_array().expect("patients");
+    let view = |id: Uuid| listed.iter().find(|p| p["id"] == id.to_string()).cloned().expect("listed");
+    let flags = |v: &Value| (v["restricted"].as_bool(), v["deceased"].as_bool(), v["invalidated"].as_bool());
+    assert_eq!(flags(&view(restricted.id)), (Some(true), Some(false), Some(false)));
+    assert_eq!(view(restricted.id)["postcode"], Value::Null, "hidden for a sensitive patient");
+    assert_eq!(flags(&view(deceased.id)), (Some(false), Some(true), Some(false)));
+    assert_eq!(flags(&view(invalidated.id)), (Some(false), Some(false), Some(true)));
+    assert_eq!(flags(&view(superseded.id)), (Some(false), Some(false), Some(false)));
+    assert_eq!(view(superseded.id)["nhs_number"], SUPERSEDING);
+}
+
 /// Every scenario, each on a fresh harness and a fresh emulator.
 pub async fn all<F, Fut>(make: F)
 where
@@ -323,4 +401,6 @@ where
     low_match_rate_is_rejected(&mut with_pds(&make, clock_2023(), &pds).await).await;
     let pds = Pds::start().await;
     faults_lose_no_rows(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    refresh_after_commit_flags_and_notifies(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
 }
