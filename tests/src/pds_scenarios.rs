@@ -63,6 +63,18 @@ impl Pds {
             .collect()
     }
 
+    /// The NHS numbers PDS was asked for with a GET, sorted, without repeats.
+    pub async fn get_numbers(&self) -> Vec<String> {
+        let url = format!("{}/_emulator/requests?path=/personal-demographics", self.emulator.base_url);
+        let body: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        let requests = body["requests"].as_array().cloned().unwrap_or_default();
+        let mut numbers: Vec<String> =
+            requests.iter().filter_map(|r| r["path"].as_str()?.split("/Patient/").nth(1).map(str::to_owned)).collect();
+        numbers.sort();
+        numbers.dedup();
+        numbers
+    }
+
     /// Statuses of the PDS searches received so far, oldest first.
     pub async fn search_statuses(&self) -> Vec<u16> {
         let url = format!("{}/_emulator/requests?path=/personal-demographics", self.emulator.base_url);
@@ -381,6 +393,31 @@ pub async fn refresh_after_commit_flags_and_notifies(h: &Harness, pds: &Pds) {
     assert_eq!(view(superseded.id)["nhs_number"], SUPERSEDING);
 }
 
+/// §11.4: straight after a vaccination-records import commits, every patient it names with an NHS number gets a
+/// GET refresh on the pds queue (no cascading search: vaccination imports do not search). The emulator knows none
+/// of these numbers, so §11.3 "not found" applies: each number is cleared, to be searched for again.
+pub async fn vaccination_import_refreshes_its_patients(h: &mut Harness, pds: &Pds) {
+    crate::vaccination_scenarios::with_programmes(h, "r1l", &[shared::domain::Programme::Hpv]);
+    let import = h.import_fixture("R1L", "immunisation_import/point_of_care/valid_hpv.csv").await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert!(pds.search_statuses().await.is_empty(), "vaccination imports do not search PDS");
+    let expected = [
+        "1108533868",
+        "2675725722",
+        "3314278071",
+        "4146825652",
+        "7420180008",
+        "8160442742",
+        "9999148581",
+        "9999525156",
+        "9999525164",
+    ];
+    assert_eq!(pds.get_numbers().await, expected, "one GET for each number in the file");
+    let patients = h.patients_of(&import).await;
+    assert_eq!(patients.len(), 10);
+    assert!(patients.iter().all(|p| p.attributes.nhs_number.is_none()), "numbers PDS does not know are cleared");
+}
+
 /// Every scenario, each on a fresh harness and a fresh emulator.
 pub async fn all<F, Fut>(make: F)
 where
@@ -403,4 +440,7 @@ where
     faults_lose_no_rows(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
     let pds = Pds::start().await;
     refresh_after_commit_flags_and_notifies(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    let hpv_clock = NaiveDate::from_ymd_opt(2025, 5, 20).expect("date");
+    vaccination_import_refreshes_its_patients(&mut with_pds(&make, hpv_clock, &pds).await, &pds).await;
 }
