@@ -133,6 +133,25 @@ impl Harness {
     /// ObjectCreated event S3 would send is handled. Returns the import at its resting status.
     pub async fn upload(&self, request: UploadRequest<'_>, name: &str, body: Vec<u8>) -> Import {
         let id = Uuid::new_v4();
+        let handled = self.upload_as(id, request, name, body).await;
+        self.run_pds_queue().await;
+        match handled {
+            Ok(Handled::Processed { import_id, .. }) => {
+                assert_eq!(import_id, id, "the upload is processed as the import it was created for");
+                self.import(id).await
+            }
+            other => panic!("{name} was not processed: {other:?}"),
+        }
+    }
+
+    /// The import function's part of an upload as import `id`: the pds queue is left as the import function left it.
+    pub async fn upload_as(
+        &self,
+        id: Uuid,
+        request: UploadRequest<'_>,
+        name: &str,
+        body: Vec<u8>,
+    ) -> Result<Handled, PipelineError> {
         let filename = name.rsplit('/').next().unwrap_or(name).to_string();
         let object_key = format!("uploads/{}/{id}/{filename}", request.team_id);
         let today = self.pipeline.settings.today();
@@ -162,15 +181,7 @@ impl Harness {
         };
         imports::create(self.records(), &import).await.expect("create import");
         let event = self.put(&object_key, body).await;
-        let handled = self.pipeline.handle_object_created(&event).await;
-        self.run_pds_queue().await;
-        match handled {
-            Ok(Handled::Processed { import_id, .. }) => {
-                assert_eq!(import_id, id, "the upload is processed as the import it was created for");
-                self.import(id).await
-            }
-            other => panic!("{name} was not processed: {other:?}"),
-        }
+        self.pipeline.handle_object_created(&event).await
     }
 
     /// Drops a fixture and returns the resulting import.
