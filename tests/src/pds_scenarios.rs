@@ -328,6 +328,39 @@ async fn changesets_of(h: &Harness, import: &Import) -> Vec<changesets::Changese
     page.into_iter().map(|c| c.value).collect()
 }
 
+/// Two pds functions consuming the same queue at once (as concurrent Lambda invocations do): 250 rows in 3 pages,
+/// each step searched once, every row applied once, and the import committed with the right counts.
+pub async fn concurrent_workers_commit_once(h: &Harness, pds: &Pds) {
+    let mut rows: Vec<String> = MATCHED.iter().map(|r| (*r).to_owned()).collect();
+    rows.extend(unmatched(247));
+    let event = h.put(&format!("drops/R1L/{}-concurrent.csv", Uuid::new_v4().simple()), csv(&rows)).await;
+    let Ok(Handled::Processed { import_id, .. }) = h.pipeline.handle_object_created(&event).await else {
+        panic!("the import function failed")
+    };
+    let tally = shared::pipeline::pds_queue::tally(h.records(), import_id).await.expect("read").expect("tally");
+    assert_eq!((tally.total_pages, tally.total_rows), (3, 250));
+    let settings = shared::pipeline::pds_queue::consumer::ConsumerSettings::immediate_retries();
+    let consume = || {
+        let queue = h.pds_queue.clone();
+        shared::pipeline::pds_queue::consumer::run_until_idle(&h.pipeline, queue, settings)
+    };
+    let (first, second) = tokio::join!(consume(), consume());
+    assert!(first.expect("first worker") + second.expect("second worker") >= 4, "3 pages and a commit");
+    h.run_pds_queue().await;
+
+    let import = h.import(import_id).await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert_eq!(import.counts.map(|c| c.new), Some(250));
+    assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((250, 250)));
+    let steps: usize = changesets_of(h, &import).await.iter().map(|c| c.pds_search.len()).sum();
+    assert_eq!(steps, 3 + 247 * 4);
+    assert_eq!(pds.search_statuses().await.len(), steps, "no step searched twice");
+    assert_eq!(h.patients_of(&import).await.len(), 250);
+    let tally = shared::pipeline::pds_queue::tally(h.records(), import_id).await.expect("read").expect("tally");
+    assert!(tally.is_complete());
+    assert!(h.pds_queue.dead_letters(10).await.expect("dead letters").is_empty());
+}
+
 /// Emulator patients whose GET answers are special (emulators/pds/data/patients.json).
 const RESTRICTED: &str = "9000000025";
 const DECEASED: &str = "9000000041";
@@ -438,6 +471,8 @@ where
     low_match_rate_is_rejected(&mut with_pds(&make, clock_2023(), &pds).await).await;
     let pds = Pds::start().await;
     faults_lose_no_rows(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    concurrent_workers_commit_once(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
     let pds = Pds::start().await;
     refresh_after_commit_flags_and_notifies(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
     let pds = Pds::start().await;
