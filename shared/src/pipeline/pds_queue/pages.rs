@@ -167,3 +167,59 @@ async fn record_progress(store: &dyn RecordStore, import_id: Uuid, tally: &PageT
     tracing::info!(%import_id, "progress not recorded this time: the import kept changing");
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::sqlite_store::SqliteRecordStore;
+
+    async fn store_with_tally(import_id: Uuid, total_pages: u32, total_rows: u64) -> SqliteRecordStore {
+        let store = SqliteRecordStore::in_memory().expect("store");
+        let tally = PageTally { total_pages, total_rows, done: BTreeMap::new() };
+        store.put(Item::new(tally_key(import_id), encode(&tally)), Condition::NotExists).await.expect("tally");
+        store
+    }
+
+    #[tokio::test]
+    async fn when_a_page_is_reported_twice_the_tally_should_count_it_once() {
+        let import_id = Uuid::new_v4();
+        let store = store_with_tally(import_id, 2, 150).await;
+
+        let first = mark_done(&store, import_id, 0, 100).await.expect("first");
+        let again = mark_done(&store, import_id, 0, 100).await.expect("redelivered");
+
+        assert_eq!(first, again);
+        assert_eq!((again.checked(), again.is_complete()), (100, false));
+        let last = mark_done(&store, import_id, 1, 50).await.expect("last");
+        assert_eq!((last.checked(), last.is_complete()), (150, true));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn when_workers_finish_pages_at_once_every_page_should_be_counted() {
+        let import_id = Uuid::new_v4();
+        let store = std::sync::Arc::new(store_with_tally(import_id, 20, 2000).await);
+        let mut tasks = Vec::new();
+        for page in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(
+                async move { mark_done(store.as_ref(), import_id, page, 100).await.expect("mark") },
+            ));
+        }
+        let mut completed_by = 0;
+        for task in tasks {
+            if task.await.expect("task").is_complete() {
+                completed_by += 1;
+            }
+        }
+        // Exactly one writer sees the tally complete as it writes (only the last write adds the last page).
+        assert_eq!(completed_by, 1);
+        let tally = tally(store.as_ref(), import_id).await.expect("read").expect("tally");
+        assert_eq!((tally.checked(), tally.is_complete()), (2000, true));
+    }
+
+    #[tokio::test]
+    async fn when_a_page_names_an_import_without_tally_should_fail_for_a_retry() {
+        let store = SqliteRecordStore::in_memory().expect("store");
+        assert!(mark_done(&store, Uuid::new_v4(), 0, 1).await.is_err());
+    }
+}
