@@ -105,6 +105,11 @@ mod pds_function {
         let import = h.import(import_id).await;
         assert_eq!(import.status, ImportStatus::PendingImport, "'Processing' until the commit message is handled");
         assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((3, 3)));
+        let api = integration_tests::api::Api::over(&h);
+        let (status, body) = api.get(&format!("/api/imports/{import_id}"), "nurse@example.com").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["status_tag"], "Processing");
+        assert_eq!(body["progress"], json!({"checked": 3, "total": 3}));
 
         // The queue now holds the page again (a redelivery) and the commit: the page is not searched twice, and the
         // commit happens once.
