@@ -361,12 +361,55 @@ pub async fn concurrent_workers_commit_once(h: &Harness, pds: &Pds) {
     assert!(h.pds_queue.dead_letters(10).await.expect("dead letters").is_empty());
 }
 
+/// A child as an earlier import left it, in team r1l.
+fn child(given: &str, family: &str, date_of_birth: NaiveDate, nhs_number: &str) -> Patient {
+    let mut patient = john_doe();
+    patient.id = Uuid::new_v4();
+    patient.attributes.given_name = Some(given.into());
+    patient.attributes.family_name = Some(family.into());
+    patient.attributes.date_of_birth = Some(date_of_birth);
+    patient.attributes.nhs_number = Some(nhs_number.into());
+    patient
+}
+
+/// §11.3 "then search for it", through the pds worker: a refresh that finds the number invalidated, or unknown to
+/// PDS, searches with the child's details; the unique find is adopted (the invalidated flag and its notice go), and
+/// merged into the patient already holding it when there is one.
+pub async fn refresh_searches_again_when_the_number_is_refused(h: &Harness, pds: &Pds) {
+    let date = |d| NaiveDate::from_ymd_opt(2010, 1, d).expect("date");
+    let jennifer = child("Jennifer", "Clarke", date(1), INVALIDATED);
+    let jimmy = child("Jimmy", "Smith", date(2), UNKNOWN);
+    let mark_elsewhere = child("Mark", "Doe", date(3), "9435764479");
+    let mark = child("Mark", "Doe", date(3), UNKNOWN_TOO);
+    for patient in [&jennifer, &jimmy, &mark_elsewhere, &mark] {
+        h.existing_patient(patient).await;
+    }
+    let ids = vec![jennifer.id, jimmy.id, mark.id];
+    let message = shared::pipeline::pds_queue::PdsMessage::RefreshPatients { patient_ids: ids };
+    shared::pipeline::pds_queue::handle_message(&h.pipeline, &message.body()).await.expect("refreshed");
+
+    let jennifer = h.patient(jennifer.id).await;
+    assert_eq!(jennifer.attributes.nhs_number.as_deref(), Some("9999075320"), "found by the search");
+    assert!(jennifer.invalidated_at.is_none());
+    let jimmy = h.patient(jimmy.id).await;
+    assert_eq!(jimmy.attributes.nhs_number.as_deref(), Some("9990000026"));
+    let gone = shared::store::patients::get(h.records(), mark.id).await.expect("read");
+    assert!(gone.is_none(), "merged into the patient who holds the number found");
+    assert_eq!(h.patient(mark_elsewhere.id).await.attributes.nhs_number.as_deref(), Some("9435764479"));
+    let notices = shared::store::notices::active_for_team(h.records(), "r1l").await.expect("notices");
+    assert!(notices.is_empty(), "the invalidated notice dismissed itself: {notices:?}");
+    assert_eq!(pds.get_statuses().await.len(), 6, "three refused GETs, then one GET of each number found");
+}
+
 /// Emulator patients whose GET answers are special (emulators/pds/data/patients.json).
 const RESTRICTED: &str = "9000000025";
 const DECEASED: &str = "9000000041";
 const INVALIDATED: &str = "9990003343";
 const SUPERSEDED: &str = "9452372230";
 const SUPERSEDING: &str = "9467351307";
+/// Valid numbers PDS has no record of.
+const UNKNOWN: &str = "9000000106";
+const UNKNOWN_TOO: &str = "9000000114";
 
 /// §11.3 through the real pipeline: four children whose uploaded numbers PDS's search does not confirm (their names
 /// match nobody) keep those numbers; the post-commit GET refresh then flags the restricted one (postcode hidden),
@@ -382,7 +425,9 @@ pub async fn refresh_after_commit_flags_and_notifies(h: &Harness, pds: &Pds) {
     let import = drop_csv(h, "R1L", &rows).await;
     assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
     assert_eq!(import.counts.map(|c| c.new), Some(4));
-    assert_eq!(pds.search_statuses().await.len(), 16, "four cascade steps per row, none found");
+    // Four cascade steps per row during the import, none found; four more for the invalidated child, searched for
+    // again after its refresh (§11.3), finding nobody either.
+    assert_eq!(pds.search_statuses().await.len(), 16 + 4);
     assert_eq!(pds.get_statuses().await.len(), 4, "one GET per patient");
 
     let restricted = h.patient_named(&import, "Rhea", "Quorvex").await;
@@ -427,13 +472,12 @@ pub async fn refresh_after_commit_flags_and_notifies(h: &Harness, pds: &Pds) {
 }
 
 /// §11.4: straight after a vaccination-records import commits, every patient it names with an NHS number gets a
-/// GET refresh on the pds queue (no cascading search: vaccination imports do not search). The emulator knows none
-/// of these numbers, so §11.3 "not found" applies: each number is cleared, to be searched for again.
+/// GET refresh on the pds queue (vaccination imports run no search of their own). The emulator knows none of these
+/// numbers, so §11.3 "not found" applies: each number is cleared and the child searched for, finding nobody.
 pub async fn vaccination_import_refreshes_its_patients(h: &mut Harness, pds: &Pds) {
     crate::vaccination_scenarios::with_programmes(h, "r1l", &[shared::domain::Programme::Hpv]);
     let import = h.import_fixture("R1L", "immunisation_import/point_of_care/valid_hpv.csv").await;
     assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
-    assert!(pds.search_statuses().await.is_empty(), "vaccination imports do not search PDS");
     let expected = [
         "1108533868",
         "2675725722",
@@ -475,6 +519,8 @@ where
     concurrent_workers_commit_once(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
     let pds = Pds::start().await;
     refresh_after_commit_flags_and_notifies(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    refresh_searches_again_when_the_number_is_refused(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
     let pds = Pds::start().await;
     let hpv_clock = NaiveDate::from_ymd_opt(2025, 5, 20).expect("date");
     vaccination_import_refreshes_its_patients(&mut with_pds(&make, hpv_clock, &pds).await, &pds).await;

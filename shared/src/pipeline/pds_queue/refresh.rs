@@ -1,11 +1,14 @@
 //! The post-commit GET refresh (mavis-import.md §11.3, §11.4): every patient of a committed import who has an NHS
-//! number is fetched from PDS (paced by the same limiter as the searches) and `pds_refresh` applies the answer.
+//! number is fetched from PDS (paced by the same limiter as the searches) and `pds_refresh` applies the answer. When
+//! PDS says the number is not found or invalid, the patient is searched for (the cascade of §11.1) and a unique find
+//! is adopted.
 
 use futures::{StreamExt, stream};
 use uuid::Uuid;
 
 use super::PdsMessage;
-use crate::pds_refresh::{self, PatientFetcher};
+use crate::pds::cascade::{self, CascadeError, Identity, SearchRecord};
+use crate::pds_refresh::{self, PatientFetcher, RefreshOutcome};
 use crate::pipeline::pds_step::{Paced, PdsSettings};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::ports::RecordStore;
@@ -82,7 +85,10 @@ async fn refresh_one(
             continue;
         }
         return match pds_refresh::apply_get_result(store, patient_id, &nhs_number, result).await {
-            Ok(_) => true,
+            Ok(refreshed) => match refreshed.outcome {
+                RefreshOutcome::SearchNeeded(_) => search_again(store, paced, fetcher, pds, patient_id).await,
+                _ => true,
+            },
             Err(error) if error.is_transient() => {
                 tracing::warn!(%patient_id, %error, "PDS refresh will be retried");
                 false
@@ -91,6 +97,76 @@ async fn refresh_one(
                 // PDS refused the GET for good (not a status that §11.3 acts on): retrying cannot change that.
                 tracing::warn!(%patient_id, %error, "PDS refresh failed");
                 true
+            }
+        };
+    }
+    false
+}
+
+/// §11.3 "then search for it": the cascading search with the patient's details; exactly one number found is
+/// fetched and adopted (`pds_refresh::apply_found_number`). False when PDS kept deferring (the message is retried;
+/// the GET before it is then repeated, which is harmless).
+async fn search_again(
+    store: &dyn RecordStore,
+    paced: &Paced<'_>,
+    fetcher: &dyn PatientFetcher,
+    pds: &PdsSettings,
+    patient_id: Uuid,
+) -> bool {
+    let patient = match patients::get(store, patient_id).await {
+        Ok(Some(patient)) => patient.value,
+        Ok(None) => return true,
+        Err(error) => {
+            tracing::warn!(%patient_id, %error, "cannot read the patient to search for");
+            return false;
+        }
+    };
+    let attributes = &patient.attributes;
+    let (Some(given_name), Some(family_name), Some(date_of_birth)) =
+        (attributes.given_name.clone(), attributes.family_name.clone(), attributes.date_of_birth)
+    else {
+        return true;
+    };
+    let identity = Identity { given_name, family_name, date_of_birth, postcode: attributes.address_postcode.clone() };
+    let mut records: Vec<SearchRecord> = Vec::new();
+    let mut finished = false;
+    for attempt in 0..pds.max_attempts.max(1) {
+        match cascade::resume(paced, &identity, &records).await {
+            Ok(done) => {
+                records = done;
+                finished = true;
+                break;
+            }
+            Err(CascadeError::Retry { records: so_far, .. }) => {
+                records = so_far;
+                tokio::time::sleep(crate::pacing::backoff(attempt, pds.backoff_base, pds.backoff_cap)).await;
+            }
+        }
+    }
+    if !finished {
+        return false;
+    }
+    let Some(found) = cascade::outcome(&records).pds_nhs_number else {
+        tracing::info!(%patient_id, steps = records.len(), "PDS search after the refresh found no unique number");
+        return true;
+    };
+    let previous = attributes.nhs_number.clone();
+    for attempt in 0..pds.max_attempts.max(1) {
+        let result = paced.get_patient(fetcher, &found).await;
+        if let Err(error) = &result
+            && error.is_transient()
+        {
+            tokio::time::sleep(crate::pacing::backoff(attempt, pds.backoff_base, pds.backoff_cap)).await;
+            continue;
+        }
+        return match pds_refresh::apply_found_number(store, patient_id, previous.as_deref(), result).await {
+            Ok(refreshed) => {
+                tracing::info!(%patient_id, outcome = ?refreshed.outcome, "number found by the search adopted");
+                true
+            }
+            Err(error) => {
+                tracing::warn!(%patient_id, %error, "number found by the search not adopted");
+                !error.is_transient()
             }
         };
     }
