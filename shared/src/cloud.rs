@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::adapters::{aws, dynamodb_store::DynamoRecordStore, s3_object_store::S3ObjectStore};
+use crate::adapters::{aws, dynamodb_store::DynamoRecordStore, s3_object_store::S3ObjectStore, sqs_queue::SqsQueue};
 use crate::config::{ConfigError, optional_env, required_env};
 use crate::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
 use crate::pipeline::PdsSettings;
@@ -114,11 +114,41 @@ impl PdsConfig {
     /// The pipeline's PDS settings: a [`PdsClient`] with this auth, at this rate.
     pub fn settings(&self) -> PdsSettings {
         let client = PdsClient::new(self.pds_base_url.clone(), self.auth.clone(), self.http.clone());
-        let mut settings = PdsSettings::new(Arc::new(client));
+        let mut settings = PdsSettings::for_client(Arc::new(client));
         settings.requests_per_second = self.requests_per_second;
         settings
     }
 }
+
+// ---- pds queue (import function → pds function) ----
+
+/// The pds queue from `MAVIS_PDS_QUEUE_URL` and `MAVIS_PDS_DEAD_LETTER_QUEUE_URL`; `None` when the first is unset.
+pub async fn pds_queue_from_env() -> Result<Option<Arc<SqsQueue>>, ConfigError> {
+    let Some(queue_url) = optional_env("MAVIS_PDS_QUEUE_URL") else { return Ok(None) };
+    let dead_letters = optional_env("MAVIS_PDS_DEAD_LETTER_QUEUE_URL").unwrap_or_default();
+    let sdk = aws::sdk_config().await;
+    Ok(Some(Arc::new(SqsQueue::new(aws::sqs_client(&sdk), queue_url, dead_letters))))
+}
+
+/// The pipeline's PDS settings for a function: PDS from [`PdsConfig::from_env`], its work on the pds queue when
+/// `MAVIS_PDS_QUEUE_URL` is set (the deployed shape; without it the search runs inside the import function).
+/// `None` when PDS is off.
+pub async fn pipeline_pds_settings_from_env() -> Result<Option<PdsSettings>, ConfigError> {
+    let Some(pds) = PdsConfig::from_env()? else { return Ok(None) };
+    tracing::info!(
+        pds_base_url = %pds.pds_base_url,
+        requests_per_second = pds.requests_per_second,
+        auth = if pds.auth.is_disabled() { "disabled" } else { "signed JWT" },
+        "PDS on"
+    );
+    let settings = pds.settings();
+    Ok(Some(match pds_queue_from_env().await? {
+        Some(queue) => settings.with_queue(queue),
+        None => settings,
+    }))
+}
+
+// ---- end of pds queue ----
 
 /// `MAVIS_PDS_RATE_PER_SECOND`, [`DEFAULT_PDS_RATE_PER_SECOND`] when unset.
 pub fn pds_rate_from_env() -> Result<u32, ConfigError> {

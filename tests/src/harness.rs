@@ -6,19 +6,24 @@ use chrono::NaiveDate;
 use chrono::Utc;
 use shared::adapters::aws;
 use shared::adapters::dynamodb_store::{self, DynamoRecordStore};
+use shared::adapters::embedded_queue::EmbeddedQueue;
 use shared::adapters::folder_object_store::FolderObjectStore;
 use shared::adapters::s3_object_store::{self, S3ObjectStore};
 use shared::adapters::sqlite_store::SqliteRecordStore;
+use shared::adapters::sqs_queue::{self, SqsQueue};
 use shared::domain::patient::Patient;
 use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus, ReferenceData};
-use shared::pipeline::{Handled, ObjectCreated, Pipeline, PipelineError, PipelineSettings};
-use shared::ports::{ObjectStore, RecordStore};
+use shared::pipeline::pds_queue::consumer::{self, ConsumerSettings};
+use shared::pipeline::{Handled, ObjectCreated, PdsSettings, Pipeline, PipelineError, PipelineSettings};
+use shared::ports::{ObjectStore, Queue, RecordStore};
 use shared::store::{imports, patients};
 use uuid::Uuid;
 
 pub struct Harness {
     pub pipeline: Pipeline,
     pub bucket: String,
+    /// The pds queue (embedded queue, or SQS on moto), used once PDS is switched on with [`Harness::use_pds`].
+    pub pds_queue: Arc<dyn Queue>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -39,6 +44,9 @@ pub fn emulators_or_skip(test: &str) -> Option<(String, String)> {
     endpoints
 }
 
+/// Deliveries of one pds-queue message before it goes to the dead letters.
+const MAX_RECEIVES: u32 = 10;
+
 fn settings(today: NaiveDate) -> PipelineSettings {
     PipelineSettings { today_override: Some(today), ..PipelineSettings::default() }
 }
@@ -51,7 +59,8 @@ impl Harness {
             Arc::new(SqliteRecordStore::open(&dir.path().join("records.sqlite")).expect("sqlite store"));
         let objects: Arc<dyn ObjectStore> =
             Arc::new(FolderObjectStore::new(dir.path().join("objects"), "http://127.0.0.1:9".into(), [7u8; 32]));
-        Self::with(records, objects, "local".into(), today, Some(dir)).await
+        let queue: Arc<dyn Queue> = Arc::new(EmbeddedQueue::in_memory(MAX_RECEIVES).expect("embedded queue"));
+        Self::with(records, objects, queue, "local".into(), today, Some(dir)).await
     }
 
     /// DynamoDB Local and moto S3, each harness with its own table and bucket.
@@ -67,12 +76,17 @@ impl Harness {
         s3_object_store::create_bucket(&s3, &bucket).await.expect("create bucket");
         let records: Arc<dyn RecordStore> = Arc::new(DynamoRecordStore::new(ddb, table));
         let objects: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3, bucket.clone()));
-        Self::with(records, objects, bucket, today, None).await
+        let sqs = aws::sqs_client(&s3_config);
+        let (queue_url, dlq_url) =
+            sqs_queue::create_queue_with_dlq(&sqs, &format!("pds-{unique}"), MAX_RECEIVES).await.expect("pds queue");
+        let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs, queue_url, dlq_url));
+        Self::with(records, objects, queue, bucket, today, None).await
     }
 
     async fn with(
         records: Arc<dyn RecordStore>,
         objects: Arc<dyn ObjectStore>,
+        pds_queue: Arc<dyn Queue>,
         bucket: String,
         today: NaiveDate,
         dir: Option<tempfile::TempDir>,
@@ -80,7 +94,19 @@ impl Harness {
         let reference: ReferenceData = shared::reference::demo();
         shared::store::reference::save(records.as_ref(), &reference).await.expect("seed");
         let pipeline = Pipeline { records, objects, reference: Arc::new(reference), settings: settings(today) };
-        Harness { pipeline, bucket, _dir: dir }
+        Harness { pipeline, bucket, pds_queue, _dir: dir }
+    }
+
+    /// Switches PDS on, its work going through this harness's pds queue as in the deployed shape.
+    pub fn use_pds(&mut self, pds: PdsSettings) {
+        self.pipeline.settings.pds = Some(pds.with_queue(self.pds_queue.clone()));
+    }
+
+    /// Runs the pds function on the pds queue until nothing is left (searches, commits, GET refreshes), failures
+    /// retried at once. Returns the deliveries handled. Does nothing while PDS is off.
+    pub async fn run_pds_queue(&self) -> usize {
+        let Some(queue) = self.pipeline.settings.pds.as_ref().and_then(|p| p.queue.clone()) else { return 0 };
+        consumer::run_until_idle(&self.pipeline, queue, ConsumerSettings::immediate_retries()).await.expect("pds queue")
     }
 
     pub fn records(&self) -> &dyn RecordStore {
@@ -97,7 +123,9 @@ impl Harness {
     /// A CHIS drop for team `ods`, processed to its resting status.
     pub async fn drop_file(&self, ods: &str, name: &str, body: Vec<u8>) -> Result<Handled, PipelineError> {
         let event = self.put(&format!("drops/{ods}/{name}"), body).await;
-        self.pipeline.handle_object_created(&event).await
+        let handled = self.pipeline.handle_object_created(&event).await;
+        self.run_pds_queue().await;
+        handled
     }
 
     /// An upload as the API and the browser make it: the import is recorded (kind, and for class lists the school
@@ -105,6 +133,25 @@ impl Harness {
     /// ObjectCreated event S3 would send is handled. Returns the import at its resting status.
     pub async fn upload(&self, request: UploadRequest<'_>, name: &str, body: Vec<u8>) -> Import {
         let id = Uuid::new_v4();
+        let handled = self.upload_as(id, request, name, body).await;
+        self.run_pds_queue().await;
+        match handled {
+            Ok(Handled::Processed { import_id, .. }) => {
+                assert_eq!(import_id, id, "the upload is processed as the import it was created for");
+                self.import(id).await
+            }
+            other => panic!("{name} was not processed: {other:?}"),
+        }
+    }
+
+    /// The import function's part of an upload as import `id`: the pds queue is left as the import function left it.
+    pub async fn upload_as(
+        &self,
+        id: Uuid,
+        request: UploadRequest<'_>,
+        name: &str,
+        body: Vec<u8>,
+    ) -> Result<Handled, PipelineError> {
         let filename = name.rsplit('/').next().unwrap_or(name).to_string();
         let object_key = format!("uploads/{}/{id}/{filename}", request.team_id);
         let today = self.pipeline.settings.today();
@@ -134,13 +181,7 @@ impl Harness {
         };
         imports::create(self.records(), &import).await.expect("create import");
         let event = self.put(&object_key, body).await;
-        match self.pipeline.handle_object_created(&event).await {
-            Ok(Handled::Processed { import_id, .. }) => {
-                assert_eq!(import_id, id, "the upload is processed as the import it was created for");
-                self.import(id).await
-            }
-            other => panic!("{name} was not processed: {other:?}"),
-        }
+        self.pipeline.handle_object_created(&event).await
     }
 
     /// Drops a fixture and returns the resulting import.

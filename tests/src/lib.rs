@@ -2,6 +2,7 @@
 //! adapters or the AWS emulators, and the fixture scenarios of shared/spec/fixture-outcomes.md §2, written once and
 //! run against both (tests/tests/cohort_*.rs).
 
+pub mod api;
 pub mod class_list_scenarios;
 pub mod harness;
 pub mod pds_scenarios;

@@ -47,8 +47,32 @@ impl Pds {
             requests_per_second: 500,
             backoff_base: Duration::from_millis(10),
             backoff_cap: Duration::from_millis(200),
-            ..PdsSettings::new(Arc::new(client))
+            ..PdsSettings::for_client(Arc::new(client))
         }
+    }
+
+    /// Statuses of the PDS GETs (`/Patient/{nhs}`) received so far, oldest first.
+    pub async fn get_statuses(&self) -> Vec<u16> {
+        let url = format!("{}/_emulator/requests?path=/personal-demographics", self.emulator.base_url);
+        let body: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        let requests = body["requests"].as_array().cloned().unwrap_or_default();
+        requests
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.contains("/Patient/")))
+            .map(|r| r["status"].as_u64().unwrap() as u16)
+            .collect()
+    }
+
+    /// The NHS numbers PDS was asked for with a GET, sorted, without repeats.
+    pub async fn get_numbers(&self) -> Vec<String> {
+        let url = format!("{}/_emulator/requests?path=/personal-demographics", self.emulator.base_url);
+        let body: Value = self.http.get(url).send().await.unwrap().json().await.unwrap();
+        let requests = body["requests"].as_array().cloned().unwrap_or_default();
+        let mut numbers: Vec<String> =
+            requests.iter().filter_map(|r| r["path"].as_str()?.split("/Patient/").nth(1).map(str::to_owned)).collect();
+        numbers.sort();
+        numbers.dedup();
+        numbers
     }
 
     /// Statuses of the PDS searches received so far, oldest first.
@@ -63,7 +87,7 @@ impl Pds {
             .collect()
     }
 
-    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) {
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) {
         let mut request = self.http.request(method, format!("{}/_emulator/{path}", self.emulator.base_url));
         if let Some(body) = body {
             request = request.json(&body);
@@ -84,7 +108,7 @@ where
     Fut: Future<Output = Harness>,
 {
     let mut harness = make(today).await;
-    harness.pipeline.settings.pds = Some(pds.settings());
+    harness.use_pds(pds.settings());
     harness
 }
 
@@ -105,6 +129,7 @@ pub async fn valid_file_takes_numbers_from_pds(h: &Harness, pds: &Pds) {
     }
     assert_eq!(import.nhs_numbers_updated, [update(2, "9990000018", "9999075320")]);
     assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((3, 3)));
+    assert_eq!(pds.get_statuses().await, [200, 200, 200], "after the commit, one GET refresh per patient");
     for changeset in changesets_of(h, &import).await {
         let steps: Vec<_> = changeset.pds_search.iter().map(|r| (r.step, r.result)).collect();
         assert_eq!(steps, [(SearchStep::NoFuzzyWithHistory, StepResult::OneMatch)]);
@@ -266,19 +291,19 @@ pub async fn faults_lose_no_rows(h: &Harness, pds: &Pds) {
     let mut rows: Vec<String> = MATCHED.iter().map(|r| (*r).to_owned()).collect();
     rows.extend(unmatched(17));
     let event = h.put(&format!("drops/R1L/{}-faults.csv", Uuid::new_v4().simple()), csv(&rows)).await;
-    let mut import_id = None;
-    for _ in 0..10 {
-        // A failed run leaves the claim to expire (the harness's lease is short here): the redelivery resumes.
-        match h.pipeline.handle_object_created(&event).await {
-            Ok(Handled::Processed { import_id: id, .. }) => {
-                import_id = Some(id);
-                break;
-            }
-            other => eprintln!("run deferred: {other:?}"),
+    // The import function only stages and sends pages: PDS trouble cannot make it fail or hold the object's claim.
+    let import_id = match h.pipeline.handle_object_created(&event).await.expect("import function") {
+        Handled::Processed { import_id, status } => {
+            assert_eq!(status, ImportStatus::PendingImport, "'Processing' until the pds function commits");
+            import_id
         }
-    }
+        other => panic!("not processed: {other:?}"),
+    };
+    assert!(matches!(h.pipeline.handle_object_created(&event).await, Ok(Handled::AlreadyDone { .. })));
+    let deliveries = h.run_pds_queue().await;
+    assert!(deliveries >= 2, "pages and the commit went through the pds queue: {deliveries}");
     pds.control(reqwest::Method::DELETE, "faults", None).await;
-    let import = h.import(import_id.expect("processed within ten deliveries")).await;
+    let import = h.import(import_id).await;
     assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
     assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((20, 20)));
     let changesets = changesets_of(h, &import).await;
@@ -303,6 +328,173 @@ async fn changesets_of(h: &Harness, import: &Import) -> Vec<changesets::Changese
     page.into_iter().map(|c| c.value).collect()
 }
 
+/// Two pds functions consuming the same queue at once (as concurrent Lambda invocations do): 250 rows in 3 pages,
+/// each step searched once, every row applied once, and the import committed with the right counts.
+pub async fn concurrent_workers_commit_once(h: &Harness, pds: &Pds) {
+    let mut rows: Vec<String> = MATCHED.iter().map(|r| (*r).to_owned()).collect();
+    rows.extend(unmatched(247));
+    let event = h.put(&format!("drops/R1L/{}-concurrent.csv", Uuid::new_v4().simple()), csv(&rows)).await;
+    let Ok(Handled::Processed { import_id, .. }) = h.pipeline.handle_object_created(&event).await else {
+        panic!("the import function failed")
+    };
+    let tally = shared::pipeline::pds_queue::tally(h.records(), import_id).await.expect("read").expect("tally");
+    assert_eq!((tally.total_pages, tally.total_rows), (3, 250));
+    let settings = shared::pipeline::pds_queue::consumer::ConsumerSettings::immediate_retries();
+    let consume = || {
+        let queue = h.pds_queue.clone();
+        shared::pipeline::pds_queue::consumer::run_until_idle(&h.pipeline, queue, settings)
+    };
+    let (first, second) = tokio::join!(consume(), consume());
+    assert!(first.expect("first worker") + second.expect("second worker") >= 4, "3 pages and a commit");
+    h.run_pds_queue().await;
+
+    let import = h.import(import_id).await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert_eq!(import.counts.map(|c| c.new), Some(250));
+    assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((250, 250)));
+    let steps: usize = changesets_of(h, &import).await.iter().map(|c| c.pds_search.len()).sum();
+    assert_eq!(steps, 3 + 247 * 4);
+    assert_eq!(pds.search_statuses().await.len(), steps, "no step searched twice");
+    assert_eq!(h.patients_of(&import).await.len(), 250);
+    let tally = shared::pipeline::pds_queue::tally(h.records(), import_id).await.expect("read").expect("tally");
+    assert!(tally.is_complete());
+    assert!(h.pds_queue.dead_letters(10).await.expect("dead letters").is_empty());
+}
+
+/// A child as an earlier import left it, in team r1l.
+fn child(given: &str, family: &str, date_of_birth: NaiveDate, nhs_number: &str) -> Patient {
+    let mut patient = john_doe();
+    patient.id = Uuid::new_v4();
+    patient.attributes.given_name = Some(given.into());
+    patient.attributes.family_name = Some(family.into());
+    patient.attributes.date_of_birth = Some(date_of_birth);
+    patient.attributes.nhs_number = Some(nhs_number.into());
+    patient
+}
+
+/// §11.3 "then search for it", through the pds worker: a refresh that finds the number invalidated, or unknown to
+/// PDS, searches with the child's details; the unique find is adopted (the invalidated flag and its notice go), and
+/// merged into the patient already holding it when there is one.
+pub async fn refresh_searches_again_when_the_number_is_refused(h: &Harness, pds: &Pds) {
+    let date = |d| NaiveDate::from_ymd_opt(2010, 1, d).expect("date");
+    let jennifer = child("Jennifer", "Clarke", date(1), INVALIDATED);
+    let jimmy = child("Jimmy", "Smith", date(2), UNKNOWN);
+    let mark_elsewhere = child("Mark", "Doe", date(3), "9435764479");
+    let mark = child("Mark", "Doe", date(3), UNKNOWN_TOO);
+    for patient in [&jennifer, &jimmy, &mark_elsewhere, &mark] {
+        h.existing_patient(patient).await;
+    }
+    let ids = vec![jennifer.id, jimmy.id, mark.id];
+    let message = shared::pipeline::pds_queue::PdsMessage::RefreshPatients { patient_ids: ids };
+    shared::pipeline::pds_queue::handle_message(&h.pipeline, &message.body()).await.expect("refreshed");
+
+    let jennifer = h.patient(jennifer.id).await;
+    assert_eq!(jennifer.attributes.nhs_number.as_deref(), Some("9999075320"), "found by the search");
+    assert!(jennifer.invalidated_at.is_none());
+    let jimmy = h.patient(jimmy.id).await;
+    assert_eq!(jimmy.attributes.nhs_number.as_deref(), Some("9990000026"));
+    let gone = shared::store::patients::get(h.records(), mark.id).await.expect("read");
+    assert!(gone.is_none(), "merged into the patient who holds the number found");
+    assert_eq!(h.patient(mark_elsewhere.id).await.attributes.nhs_number.as_deref(), Some("9435764479"));
+    let notices = shared::store::notices::active_for_team(h.records(), "r1l").await.expect("notices");
+    assert!(notices.is_empty(), "the invalidated notice dismissed itself: {notices:?}");
+    assert_eq!(pds.get_statuses().await.len(), 6, "three refused GETs, then one GET of each number found");
+}
+
+/// Emulator patients whose GET answers are special (emulators/pds/data/patients.json).
+const RESTRICTED: &str = "9000000025";
+const DECEASED: &str = "9000000041";
+const INVALIDATED: &str = "9990003343";
+const SUPERSEDED: &str = "9452372230";
+const SUPERSEDING: &str = "9467351307";
+/// Valid numbers PDS has no record of.
+const UNKNOWN: &str = "9000000106";
+const UNKNOWN_TOO: &str = "9000000114";
+
+/// §11.3 through the real pipeline: four children whose uploaded numbers PDS's search does not confirm (their names
+/// match nobody) keep those numbers; the post-commit GET refresh then flags the restricted one (postcode hidden),
+/// records the death and archives the deceased one, flags the invalidated one, and silently replaces the
+/// superseded number. A super admin sees exactly the three notices; a nurse of the team is refused them.
+pub async fn refresh_after_commit_flags_and_notifies(h: &Harness, pds: &Pds) {
+    let rows = [
+        format!("Rhea,Quorvex,2010-03-01,LS1 1AA,123456,{RESTRICTED}"),
+        format!("Dora,Quorvex,2010-03-02,LS1 1AA,123456,{DECEASED}"),
+        format!("Ivan,Quorvex,2010-03-03,LS1 1AA,123456,{INVALIDATED}"),
+        format!("Sami,Quorvex,2010-03-04,LS1 1AA,123456,{SUPERSEDED}"),
+    ];
+    let import = drop_csv(h, "R1L", &rows).await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    assert_eq!(import.counts.map(|c| c.new), Some(4));
+    // Four cascade steps per row during the import, none found; four more for the invalidated child, searched for
+    // again after its refresh (§11.3), finding nobody either.
+    assert_eq!(pds.search_statuses().await.len(), 16 + 4);
+    assert_eq!(pds.get_statuses().await.len(), 4, "one GET per patient");
+
+    let restricted = h.patient_named(&import, "Rhea", "Quorvex").await;
+    assert!(restricted.restricted_at.is_some());
+    let deceased = h.patient_named(&import, "Dora", "Quorvex").await;
+    assert!(deceased.date_of_death.is_some());
+    assert!(deceased.archived_in.contains_key("r1l"), "archived in the team: {:?}", deceased.archived_in);
+    let invalidated = h.patient_named(&import, "Ivan", "Quorvex").await;
+    assert!(invalidated.invalidated_at.is_some());
+    assert_eq!(invalidated.attributes.nhs_number.as_deref(), Some(INVALIDATED), "kept, shown struck through");
+    let superseded = h.patient_named(&import, "Sami", "Quorvex").await;
+    assert_eq!(superseded.attributes.nhs_number.as_deref(), Some(SUPERSEDING));
+    assert!(superseded.restricted_at.is_none() && superseded.invalidated_at.is_none());
+
+    let api = crate::api::Api::over(h);
+    let (status, body) = api.get("/api/notices", "superuser@example.com").await;
+    assert_eq!(status, 200, "{body}");
+    let mut notices: Vec<(String, String)> = body["notices"]
+        .as_array()
+        .expect("notices")
+        .iter()
+        .map(|n| (n["type"].as_str().unwrap().to_owned(), n["patient_id"].as_str().unwrap().to_owned()))
+        .collect();
+    notices.sort();
+    let expected = [("deceased", deceased.id), ("invalidated", invalidated.id), ("restricted", restricted.id)];
+    let expected: Vec<(String, String)> = expected.iter().map(|(k, id)| ((*k).to_owned(), id.to_string())).collect();
+    assert_eq!(notices, expected);
+    let (status, _) = api.get("/api/notices", "nurse@example.com").await;
+    assert_eq!(status, 403);
+
+    let (status, body) = api.get(&format!("/api/imports/{}/patients", import.id), "nurse@example.com").await;
+    assert_eq!(status, 200, "{body}");
+    let listed = body["patients"].as_array().expect("patients");
+    let view = |id: Uuid| listed.iter().find(|p| p["id"] == id.to_string()).cloned().expect("listed");
+    let flags = |v: &Value| (v["restricted"].as_bool(), v["deceased"].as_bool(), v["invalidated"].as_bool());
+    assert_eq!(flags(&view(restricted.id)), (Some(true), Some(false), Some(false)));
+    assert_eq!(view(restricted.id)["postcode"], Value::Null, "hidden for a sensitive patient");
+    assert_eq!(flags(&view(deceased.id)), (Some(false), Some(true), Some(false)));
+    assert_eq!(flags(&view(invalidated.id)), (Some(false), Some(false), Some(true)));
+    assert_eq!(flags(&view(superseded.id)), (Some(false), Some(false), Some(false)));
+    assert_eq!(view(superseded.id)["nhs_number"], SUPERSEDING);
+}
+
+/// §11.4: straight after a vaccination-records import commits, every patient it names with an NHS number gets a
+/// GET refresh on the pds queue (vaccination imports run no search of their own). The emulator knows none of these
+/// numbers, so §11.3 "not found" applies: each number is cleared and the child searched for, finding nobody.
+pub async fn vaccination_import_refreshes_its_patients(h: &mut Harness, pds: &Pds) {
+    crate::vaccination_scenarios::with_programmes(h, "r1l", &[shared::domain::Programme::Hpv]);
+    let import = h.import_fixture("R1L", "immunisation_import/point_of_care/valid_hpv.csv").await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
+    let expected = [
+        "1108533868",
+        "2675725722",
+        "3314278071",
+        "4146825652",
+        "7420180008",
+        "8160442742",
+        "9999148581",
+        "9999525156",
+        "9999525164",
+    ];
+    assert_eq!(pds.get_numbers().await, expected, "one GET for each number in the file");
+    let patients = h.patients_of(&import).await;
+    assert_eq!(patients.len(), 10);
+    assert!(patients.iter().all(|p| p.attributes.nhs_number.is_none()), "numbers PDS does not know are cleared");
+}
+
 /// Every scenario, each on a fresh harness and a fresh emulator.
 pub async fn all<F, Fut>(make: F)
 where
@@ -322,7 +514,14 @@ where
     rows_sharing_a_pds_number_fail(&with_pds(&make, clock_2023(), &pds).await).await;
     low_match_rate_is_rejected(&mut with_pds(&make, clock_2023(), &pds).await).await;
     let pds = Pds::start().await;
-    let mut faulty = with_pds(&make, clock_2023(), &pds).await;
-    faulty.pipeline.settings.claim_lease = chrono::Duration::zero();
-    faults_lose_no_rows(&faulty, &pds).await;
+    faults_lose_no_rows(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    concurrent_workers_commit_once(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    refresh_after_commit_flags_and_notifies(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    refresh_searches_again_when_the_number_is_refused(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    let hpv_clock = NaiveDate::from_ymd_opt(2025, 5, 20).expect("date");
+    vaccination_import_refreshes_its_patients(&mut with_pds(&make, hpv_clock, &pds).await, &pds).await;
 }

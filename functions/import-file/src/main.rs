@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use shared::cloud::{CloudAdapters, CloudConfig, PdsConfig};
+use shared::cloud::{CloudAdapters, CloudConfig, pipeline_pds_settings_from_env};
 use shared::pipeline::{Pipeline, PipelineSettings, invocation};
 
 #[tokio::main]
@@ -13,22 +13,14 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = CloudConfig::from_env()?;
     let adapters = CloudAdapters::connect(&config).await;
     let reference = shared::store::reference::load(adapters.records.as_ref()).await?;
-    // PDS is optional: without NHS_API_BASE_URL the cascading search step is skipped (said once, here).
-    let pds = match PdsConfig::from_env()? {
-        Some(pds) => {
-            tracing::info!(
-                pds_base_url = %pds.pds_base_url,
-                requests_per_second = pds.requests_per_second,
-                auth = if pds.auth.is_disabled() { "disabled" } else { "signed JWT" },
-                "PDS step on"
-            );
-            Some(pds.settings())
-        }
-        None => {
-            tracing::warn!("NHS_API_BASE_URL is not set: imports run without the PDS search step");
-            None
-        }
-    };
+    // PDS is optional: without NHS_API_BASE_URL the cascading search step is skipped (said once, here). With
+    // MAVIS_PDS_QUEUE_URL the rows go to the pds function once staged.
+    let pds = pipeline_pds_settings_from_env().await?;
+    match &pds {
+        Some(pds) if pds.queue.is_some() => tracing::info!("staged rows go to the pds queue"),
+        Some(_) => tracing::warn!("MAVIS_PDS_QUEUE_URL is not set: the PDS search runs inside the import function"),
+        None => tracing::warn!("NHS_API_BASE_URL is not set: imports run without the PDS search step"),
+    }
     let pipeline = Pipeline {
         records: adapters.records,
         objects: adapters.objects,

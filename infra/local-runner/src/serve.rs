@@ -4,6 +4,8 @@
 //! - signed upload URLs served by the folder object store, each stored upload becoming an ObjectCreated event
 //! - a drops folder (`DATA/drops/{ODS}/file.csv`) that behaves as a CHIS bulk drop
 //! - the events go through a durable embedded queue (retries, dead letters) to the import pipeline
+//! - the pds function: staged rows go to a second durable embedded queue, consumed here as Lambda would (paced PDS
+//!   searches, then the commit, then the GET refresh of the import's patients)
 //! - PDS: by default the PDS emulator, in this process on a free 127.0.0.1 port, with its demo patients and its
 //!   signed-JWT auth switched on (the emulator's TEST-ONLY key); `--pds-data FILE` swaps the patients,
 //!   `--pds-url URL` uses a real environment (auth from the `NHS_API_*` variables), `--no-pds` skips the step
@@ -20,6 +22,7 @@ use shared::adapters::folder_object_store::{FolderObjectStore, ObjectStored, upl
 use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::cloud::PdsConfig;
 use shared::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
+use shared::pipeline::pds_queue::consumer::{self, ConsumerSettings};
 use shared::pipeline::{PdsSettings, Pipeline, PipelineSettings, invocation};
 use shared::ports::{ObjectStore, Queue, RecordStore};
 use shared::web::auth::LocalIssuer;
@@ -108,6 +111,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     // Kept alive for as long as the runner serves: dropping it stops the emulator.
     let (pds, _emulator, pds_banner) = pds(&args).await?;
+    // ---- pds function (its own queue, consumed in this process) ----
+    let pds_queue: Arc<dyn Queue> = Arc::new(EmbeddedQueue::open(&data.join("pds-queue.sqlite"), MAX_RECEIVES).await?);
+    let pds = pds.map(|settings| settings.with_queue(pds_queue.clone()));
+    // ---- end of pds function ----
     let pipeline = Pipeline {
         records: records.clone(),
         objects: objects.clone(),
@@ -132,6 +139,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let dropped: Arc<dyn ObjectStore> = folder.clone();
     tokio::spawn(drops::watch(data.join("drops"), dropped, queue.clone()));
+    if pipeline.settings.pds.is_some() {
+        tokio::spawn(consumer::run_forever(pipeline.clone(), pds_queue, ConsumerSettings::default()));
+    }
     tokio::spawn(work(pipeline, queue));
 
     println!("Mavis is running at {base_url}");
@@ -183,7 +193,7 @@ async fn pds(args: &ServeArgs) -> anyhow::Result<(Option<PdsSettings>, Option<pd
         http.clone(),
     )?;
     let client = PdsClient::new(emulator.pds_base_url.clone(), auth, http);
-    let mut settings = PdsSettings::new(Arc::new(client));
+    let mut settings = PdsSettings::for_client(Arc::new(client));
     settings.requests_per_second = EMULATOR_RATE_PER_SECOND;
     let banner = format!("emulator at {} ({source}, TEST-ONLY key)", emulator.pds_base_url);
     Ok((Some(settings), Some(emulator), banner))

@@ -9,7 +9,8 @@
 //! the rules re-evaluated, so two refreshes racing each other never half-apply; an answer about a number the patient
 //! no longer has is dropped ([`RefreshOutcome::Stale`]).
 //!
-//! Not done here yet: the follow-up search (the caller runs it on [`RefreshOutcome::SearchNeeded`]), the GP practice
+//! The follow-up search is the caller's (the pds queue runs the cascade on [`RefreshOutcome::SearchNeeded`] and hands
+//! a unique find to [`apply_found_number`]). Not done here yet: the GP practice
 //! (the patient record has no GP field), ending future session locations of a deceased patient, and the
 //! vaccination-history re-sync after an NHS number change.
 
@@ -23,10 +24,23 @@ use uuid::Uuid;
 pub use notices::{NoticeChanges, dismiss_all_for_patient, generate_for_patient};
 
 use crate::domain::Patient;
-use crate::nhs_api::{PdsError, PdsPatient};
+use crate::nhs_api::{PdsClient, PdsError, PdsPatient};
 use crate::ports::{Condition, RecordStore, StoreError, WriteOp};
 use crate::store::imports::Versioned;
 use crate::store::{keys, patients};
+
+/// One PDS GET. The PDS client implements it; the pds worker paces every call.
+#[async_trait::async_trait]
+pub trait PatientFetcher: Send + Sync {
+    async fn get_patient(&self, nhs_number: &str) -> Result<PdsPatient, PdsError>;
+}
+
+#[async_trait::async_trait]
+impl PatientFetcher for PdsClient {
+    async fn get_patient(&self, nhs_number: &str) -> Result<PdsPatient, PdsError> {
+        PdsClient::get_patient(self, nhs_number).await
+    }
+}
 
 /// How many times a refresh re-reads the patient after losing a race before giving up (the job is retried then).
 const MAX_ATTEMPTS: usize = 5;
@@ -105,14 +119,46 @@ pub async fn apply_get_result(
         Err(other) => return Err(RefreshError::Pds(other)),
     };
     let requested = requested_nhs.trim();
+    apply_answer(store, patient_id, Some(requested), requested, &answer).await
+}
+
+/// §11.3 "then search for it": after a refresh cleared or invalidated the patient's number (`previous`, `None` when
+/// cleared), the cascading search found exactly one number and `result` is the GET of that number. The found record
+/// is adopted as a superseding number would be: merged into a patient already holding it, or set on this patient
+/// and updated from PDS (which clears `invalidated_at`, so the notice dismisses itself). A GET error changes nothing.
+pub async fn apply_found_number(
+    store: &dyn RecordStore,
+    patient_id: Uuid,
+    previous: Option<&str>,
+    result: Result<PdsPatient, PdsError>,
+) -> Result<Refreshed, RefreshError> {
+    let pds = result.map_err(RefreshError::Pds)?;
+    let previous = previous.map(str::trim);
+    if previous == Some(pds.nhs_number.as_str()) {
+        // The search found the very number PDS just refused: nothing to adopt.
+        return Ok(Refreshed { outcome: RefreshOutcome::Stale, notices: NoticeChanges::default() });
+    }
+    // Planned as a GET of `previous` answered with a different number: the superseded path.
+    apply_answer(store, patient_id, previous, previous.unwrap_or(""), &Answer::Found(pds)).await
+}
+
+/// Applies `answer` while the patient still has the number `expected` (else the answer is stale), re-reading the
+/// patient after a lost race, then regenerates its notices.
+async fn apply_answer(
+    store: &dyn RecordStore,
+    patient_id: Uuid,
+    expected: Option<&str>,
+    requested: &str,
+    answer: &Answer,
+) -> Result<Refreshed, RefreshError> {
     for _ in 0..MAX_ATTEMPTS {
         let Some(current) = patients::get(store, patient_id).await? else {
             return Ok(Refreshed { outcome: RefreshOutcome::PatientGone, notices: NoticeChanges::default() });
         };
-        if current.value.attributes.nhs_number.as_deref() != Some(requested) {
+        if current.value.attributes.nhs_number.as_deref() != expected {
             return Ok(Refreshed { outcome: RefreshOutcome::Stale, notices: NoticeChanges::default() });
         }
-        let (ops, remaining, outcome) = plan(store, &current, requested, &answer).await?;
+        let (ops, remaining, outcome) = plan(store, &current, requested, answer).await?;
         match store.transact(ops).await {
             Ok(()) => {
                 if let RefreshOutcome::MergedInto(_) = outcome {

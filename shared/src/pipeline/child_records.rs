@@ -7,7 +7,7 @@ use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
 use super::reading::{RowBatches, opener};
-use super::{Pipeline, PipelineError, apply, class_list, pds_step, plan};
+use super::{Pipeline, PipelineError, apply, class_list, pds_queue, pds_step, plan};
 use crate::csv_import::Limits;
 use crate::csv_import::ValidateError;
 use crate::csv_import::child_records::{self as format, ChildFormat, ChildRecordsContext, ChildRow};
@@ -54,20 +54,39 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
     }
     import.version = imports::update(store, &import.value, import.version).await?;
 
-    stage(pipeline, &import.value, &team).await?;
+    let staged_rows = stage(pipeline, &import.value, &team).await?;
 
-    // PDS (§6.2 item 3): cascading searches run here, between staging and planning, so that matching and the
-    // uniqueness checks (§7.4) see the NHS numbers PDS found.
-    let mut nhs_numbers_updated = Vec::new();
+    // PDS (§6.2 item 3): the cascading searches run between staging and planning, so that matching and the
+    // uniqueness checks (§7.4) see the NHS numbers PDS found. With a pds queue they run in the pds function, which
+    // commits the import when the last page is searched; the import stays 'Processing' until then.
     if let Some(pds) = &pipeline.settings.pds {
-        import = pds_step::search_import(pipeline, pds, import).await?;
+        match &pds.queue {
+            Some(queue) => {
+                pds_queue::send_search_pages(pipeline, queue.as_ref(), &mut import, staged_rows).await?;
+                return Ok(import.value.status);
+            }
+            None => import = pds_step::search_import(pipeline, pds, import).await?,
+        }
+    }
+    commit(pipeline, import, &team).await
+}
+
+/// Everything after the PDS search: the match rate (§11.2), planning (matching and §7.4) and applying every row.
+pub async fn commit(
+    pipeline: &Pipeline,
+    mut import: Versioned<Import>,
+    team: &crate::domain::Team,
+) -> Result<ImportStatus, PipelineError> {
+    let store = pipeline.records.as_ref();
+    let mut nhs_numbers_updated = Vec::new();
+    if pipeline.settings.pds.is_some() {
         let summary = pds_step::summarise(pipeline, &import.value).await?;
         if let Some(rate) = summary.match_rate.filter(|&rate| team.reject_low_pds_match_rate && rate < MIN_MATCH_RATE) {
             return finish_low_match_rate(pipeline, import, rate).await;
         }
         nhs_numbers_updated = summary.nhs_numbers_updated;
     }
-    match plan::plan_import(pipeline, &import.value, &team).await? {
+    match plan::plan_import(pipeline, &import.value, team).await? {
         plan::PlanResult::Ready => {}
         plan::PlanResult::RowErrors(errors) => {
             let rows = rows_with_errors(&errors);
@@ -83,7 +102,7 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
         }
     }
 
-    let counts = apply::apply_import(pipeline, &import.value, &team).await?;
+    let counts = apply::apply_import(pipeline, &import.value, team).await?;
     if import.value.kind == ImportKind::ClassList {
         class_list::create_move_outs(pipeline, &import.value).await?;
     }
@@ -109,7 +128,7 @@ async fn finish_low_match_rate(
     Ok(ImportStatus::LowPdsMatchRate)
 }
 
-async fn finish_invalid(
+pub(crate) async fn finish_invalid(
     pipeline: &Pipeline,
     mut import: Versioned<Import>,
     file_error: Option<String>,
@@ -186,7 +205,8 @@ async fn validate(
     .map_err(|e| PipelineError::Task(e.to_string()))
 }
 
-async fn stage(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Result<(), PipelineError> {
+/// Stages every row; returns the rows' indices in file order (8 bytes a row: what the pds queue's pages name).
+async fn stage(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Result<Vec<u64>, PipelineError> {
     let job = job(pipeline, import, team);
     let import_id = import.id;
     let handle = Handle::current();
@@ -201,13 +221,15 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team)
     // Only rows that were planned or committed must not be overwritten, and nothing is planned before every row is
     // staged: an import with no staged rows at all needs no checks (the common case).
     let resuming = !changesets::page(pipeline.records.as_ref(), import_id, 1, None).await?.0.is_empty();
+    let mut indices = Vec::new();
     while let Some(rows) = receiver.recv().await {
+        indices.extend(rows.iter().map(|row| row.index));
         let changesets: Vec<Changeset> = rows.into_iter().map(|row| changeset(import_id, row)).collect();
         let changesets = if resuming { not_yet_staged(pipeline, changesets).await? } else { changesets };
         changesets::stage(pipeline.records.as_ref(), &changesets).await?;
     }
     match reader.await.map_err(|e| PipelineError::Task(e.to_string()))? {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(indices),
         Err(ValidateError::Io(e)) => Err(PipelineError::Read(e)),
         Err(e) => Err(PipelineError::Task(format!("the file changed after validation: {e}"))),
     }

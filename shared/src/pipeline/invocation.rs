@@ -8,17 +8,18 @@ use tracing::Instrument;
 
 use super::{Handled, Pipeline, PipelineError, parse_notification};
 
+/// The part of an SQS event both functions read.
 #[derive(Deserialize)]
-struct SqsBatch {
+pub(crate) struct SqsBatch {
     #[serde(rename = "Records")]
-    records: Vec<SqsRecord>,
+    pub records: Vec<SqsRecord>,
 }
 
 #[derive(Deserialize)]
-struct SqsRecord {
+pub(crate) struct SqsRecord {
     #[serde(rename = "messageId")]
-    message_id: String,
-    body: String,
+    pub message_id: String,
+    pub body: String,
 }
 
 /// Handles one notification body; `Ok` means it may be acknowledged.

@@ -4,6 +4,8 @@
 //! ObjectCreated ─► route key ─► claim (once per object) ─► import ─► validate (stream) ─► stage rows
 //!     ─► plan (match every row against existing patients) ─► apply (one transaction per row) ─► Completed
 //! ```
+//! With PDS on, child records and class lists go through the pds queue between staging and planning
+//! ([`pds_queue`]): the import function ends after staging, and the pds function searches, commits and refreshes.
 //! Each step can be re-run after a crash: staging overwrites the same items, planning is stored on each row, and a
 //! row is applied in one transaction together with its "committed" mark.
 
@@ -13,6 +15,7 @@ pub mod class_list;
 pub mod invocation;
 pub mod matching;
 pub mod object_event;
+pub mod pds_queue;
 pub mod pds_step;
 pub mod plan;
 pub mod reading;
@@ -26,7 +29,7 @@ use std::sync::Arc;
 use chrono::NaiveDate;
 
 use crate::domain::ReferenceData;
-use crate::ports::{ObjectStore, ObjectStoreError, RecordStore, StoreError};
+use crate::ports::{ObjectStore, ObjectStoreError, QueueError, RecordStore, StoreError};
 
 pub use object_event::{ObjectCreated, parse_notification};
 pub use pds_step::PdsSettings;
@@ -93,4 +96,9 @@ pub enum PipelineError {
     /// PDS kept asking us to come back later for some rows; their searches resume on the next delivery.
     #[error("PDS search of import {import_id} deferred for {rows} rows; retry later")]
     PdsDeferred { import_id: uuid::Uuid, rows: usize },
+    /// PDS or the store kept failing the GET refresh of some patients; the message is redelivered.
+    #[error("PDS GET refresh deferred for {patients} patients; retry later")]
+    PdsRefreshDeferred { patients: usize },
+    #[error(transparent)]
+    Queue(#[from] QueueError),
 }

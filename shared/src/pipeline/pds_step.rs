@@ -2,10 +2,12 @@
 //! and before planning, every staged row gets a cascading PDS search, and when exactly one NHS number is found it
 //! replaces the uploaded one.
 //!
-//! The step runs inside the import function here. It is re-startable like every other step: each row's search
-//! records are stored on its changeset after every page, a row whose cascade is finished is never searched again,
-//! and a row PDS keeps deferring fails the run with [`PipelineError::PdsDeferred`] so that the event is redelivered
-//! and the search resumes after the last recorded step.
+//! Deployed, the step runs in the pds function: the import function stages the rows and sends them in pages to the
+//! pds queue ([`PdsSettings::queue`], see `crate::pds_worker`). Without a queue (unit-sized tests) it runs inside the
+//! import function with [`search_import`]. Either way it is re-startable: each row's search records are stored on
+//! its changeset, a row whose cascade is finished is never searched again, and a row PDS keeps deferring fails the
+//! page (or the run) with [`PipelineError::PdsDeferred`] so that it is redelivered and resumes after the last
+//! recorded step.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,15 +18,17 @@ use futures::{StreamExt, stream};
 use super::{Pipeline, PipelineError};
 use crate::domain::Import;
 use crate::domain::import::{NHS_NUMBER_UPDATES_KEPT, NhsNumberUpdate, PdsProgress};
-use crate::nhs_api::{PdsError, PdsSearch, SearchResult};
+use crate::nhs_api::{PdsError, PdsPatient, PdsSearch, SearchResult};
 use crate::pacing::{self, RatePacer};
 use crate::pds::cascade::{self, CascadeError, Identity, PatientSearcher, SearchRecord, SearchStep, StepResult};
 use crate::pds::match_rate;
+use crate::pds_refresh::PatientFetcher;
+use crate::ports::Queue;
 use crate::store::changesets::{self, Changeset, ChangesetStatus};
 use crate::store::imports::{self, Versioned};
 
-/// Rows read, searched and saved together; also how often the import's progress is updated.
-const PAGE: usize = 100;
+/// Rows read, searched and saved together (one pds-queue message); also how often the import's progress is updated.
+pub const PAGE: usize = 100;
 
 /// How the import function talks to PDS.
 #[derive(Clone)]
@@ -39,6 +43,12 @@ pub struct PdsSettings {
     pub max_attempts: u32,
     pub backoff_base: Duration,
     pub backoff_cap: Duration,
+    /// The pds queue: the import function sends pages of rows to it and the pds function searches them, then
+    /// commits the import and refreshes its patients. None: the search runs inside the import function and no GET
+    /// refresh follows the commit.
+    pub queue: Option<Arc<dyn Queue>>,
+    /// PDS GET for the post-commit refresh (§11.3); None skips the refresh.
+    pub fetcher: Option<Arc<dyn PatientFetcher>>,
 }
 
 impl PdsSettings {
@@ -51,7 +61,19 @@ impl PdsSettings {
             max_attempts: 6,
             backoff_base: Duration::from_millis(200),
             backoff_cap: Duration::from_secs(10),
+            queue: None,
+            fetcher: None,
         }
+    }
+
+    /// Searches and GETs with the PDS client.
+    pub fn for_client(client: Arc<crate::nhs_api::PdsClient>) -> Self {
+        Self { fetcher: Some(client.clone()), ..Self::new(client) }
+    }
+
+    /// The same settings, sending the PDS work to `queue`.
+    pub fn with_queue(self, queue: Arc<dyn Queue>) -> Self {
+        Self { queue: Some(queue), ..self }
     }
 }
 
@@ -61,18 +83,35 @@ impl std::fmt::Debug for PdsSettings {
             .field("requests_per_second", &self.requests_per_second)
             .field("concurrency", &self.concurrency)
             .field("max_attempts", &self.max_attempts)
+            .field("queue", &self.queue.is_some())
+            .field("get_refresh", &self.fetcher.is_some())
             .finish_non_exhaustive()
     }
 }
 
-/// Name of the shared rate limit, the same for every import and every invocation.
-const RATE_LIMIT: &str = "pds";
+/// Name of the shared rate limit, the same for every import, every invocation, searches and GETs alike.
+pub const RATE_LIMIT: &str = "pds";
 
 /// One `acquire` on the shared pacer before every PDS request, so that concurrent rows and concurrent invocations
 /// together stay within the agreed rate.
-struct Paced<'a> {
-    inner: &'a dyn PatientSearcher,
-    pacer: RatePacer<'a>,
+pub(crate) struct Paced<'a> {
+    pub inner: &'a dyn PatientSearcher,
+    pub pacer: RatePacer<'a>,
+}
+
+impl<'a> Paced<'a> {
+    pub fn new(store: &'a dyn crate::ports::RecordStore, pds: &'a PdsSettings) -> Self {
+        Self { inner: pds.searcher.as_ref(), pacer: RatePacer::new(store, RATE_LIMIT, pds.requests_per_second) }
+    }
+
+    /// A paced PDS GET with `fetcher`.
+    pub async fn get_patient(&self, fetcher: &dyn PatientFetcher, nhs_number: &str) -> Result<PdsPatient, PdsError> {
+        if let Err(error) = self.pacer.acquire().await {
+            tracing::warn!(%error, "PDS rate pacer unavailable");
+            return Err(PdsError::Unavailable { status: None, retry_after: None });
+        }
+        fetcher.get_patient(nhs_number).await
+    }
 }
 
 #[async_trait]
@@ -95,8 +134,7 @@ pub async fn search_import(
     mut import: Versioned<Import>,
 ) -> Result<Versioned<Import>, PipelineError> {
     let store = pipeline.records.as_ref();
-    let searcher =
-        Paced { inner: pds.searcher.as_ref(), pacer: RatePacer::new(store, RATE_LIMIT, pds.requests_per_second) };
+    let searcher = Paced::new(store, pds);
     let total = import.value.row_count.unwrap_or_default();
     let (mut checked, mut deferred, mut after) = (0u64, 0usize, None);
     loop {
@@ -123,7 +161,7 @@ pub async fn search_import(
 }
 
 /// Counts the rows whose search is finished, counts the deferred ones, and keeps the rows that changed.
-fn split(searched: Vec<(Changeset, bool)>, deferred: &mut usize) -> (u64, Vec<Changeset>) {
+pub(crate) fn split(searched: Vec<(Changeset, bool)>, deferred: &mut usize) -> (u64, Vec<Changeset>) {
     let mut done = 0;
     let mut to_save = Vec::new();
     for (changeset, changed) in searched {
@@ -146,7 +184,11 @@ pub fn is_finished(changeset: &Changeset) -> bool {
 }
 
 /// Searches one row, retrying with back-off while PDS defers it. Returns the row and whether it changed.
-async fn search_row(searcher: &dyn PatientSearcher, pds: &PdsSettings, mut changeset: Changeset) -> (Changeset, bool) {
+pub(crate) async fn search_row(
+    searcher: &dyn PatientSearcher,
+    pds: &PdsSettings,
+    mut changeset: Changeset,
+) -> (Changeset, bool) {
     if is_finished(&changeset) {
         return (changeset, false);
     }

@@ -127,7 +127,12 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
         }
     }
     // Seam for PDS refreshes (§11.4) and the Immunisations API sync (§6.1 item 4): they follow the commit.
-    commit_planned(pipeline, import, &team).await
+    let import_id = import.value.id;
+    let status = commit_planned(pipeline, import, &team).await?;
+    if status == ImportStatus::Processed {
+        super::pds_queue::send_refresh(pipeline, import_id).await?;
+    }
+    Ok(status)
 }
 
 /// What the parsing thread needs, owned so that it can move to a blocking thread.

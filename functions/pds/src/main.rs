@@ -1,0 +1,42 @@
+//! The pds function: messages of the pds queue (pages of staged rows, commits, GET refreshes) → PDS, paced.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use shared::cloud::{CloudAdapters, CloudConfig, pipeline_pds_settings_from_env};
+use shared::pipeline::{Pipeline, PipelineSettings, pds_queue};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shared::telemetry::init();
+    let config = CloudConfig::from_env().context("configuration")?;
+    let pds = pipeline_pds_settings_from_env()
+        .await
+        .context("PDS configuration")?
+        .context("the pds function needs NHS_API_BASE_URL")?;
+    anyhow::ensure!(pds.queue.is_some(), "the pds function needs MAVIS_PDS_QUEUE_URL (it sends commits and refreshes)");
+    let adapters = CloudAdapters::connect(&config).await;
+    let reference = shared::store::reference::load(adapters.records.as_ref()).await.context("reference data")?;
+    let pipeline = Pipeline {
+        records: adapters.records,
+        objects: adapters.objects,
+        reference: Arc::new(reference),
+        settings: PipelineSettings {
+            max_rows: config.max_rows,
+            today_override: config.today_override,
+            pds: Some(pds),
+            ..PipelineSettings::default()
+        },
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let pipeline = pipeline.clone();
+        // Failures are reported per message (ReportBatchItemFailures): the invocation itself always succeeds.
+        async move {
+            Ok::<Value, lambda_runtime::Error>(pds_queue::invocation::handle_invocation(&pipeline, event.payload).await)
+        }
+    }))
+    .await
+    .map_err(|e| anyhow::anyhow!("lambda runtime: {e}"))
+}

@@ -1,0 +1,69 @@
+//! The pds function's work (DESIGN.md "pds queue ──► pds fn"): the import function stages an import's rows and sends
+//! them here in pages; the pds function searches each page against PDS (paced, §11.1); the worker that finishes the
+//! last page asks for the commit (match rate, plan, apply); after the commit every imported patient is refreshed
+//! with a PDS GET (§11.3).
+//!
+//! ```text
+//! import fn: stage ─► SearchPage × ⌈rows/100⌉ ─► pds fn: search page ─► tally (one item per import)
+//!     ─► last page done ─► CommitImport ─► commit (claim-guarded) ─► RefreshPatients × ⌈patients/100⌉ ─► GET
+//! ```
+//! Every message is idempotent, because SQS delivers at least once: a finished row is never searched again, a page
+//! counts once in the tally, and the commit runs under a claim so a redelivered CommitImport finds it done.
+
+mod commit;
+pub mod consumer;
+pub mod invocation;
+mod pages;
+mod refresh;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::{Pipeline, PipelineError};
+
+pub use pages::{PageTally, send_search_pages, tally};
+pub use refresh::send_refresh;
+
+/// One message on the pds queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum PdsMessage {
+    /// Run the cascading search for these staged rows (changeset indices) of the import.
+    SearchPage { import_id: Uuid, page: u32, rows: Vec<u64> },
+    /// Every row's search is finished: match rate, plan and apply.
+    CommitImport { import_id: Uuid },
+    /// GET refresh of these patients (post-commit, §11.3).
+    RefreshPatients { patient_ids: Vec<Uuid> },
+}
+
+impl PdsMessage {
+    pub fn body(&self) -> String {
+        serde_json::to_string(self).expect("pds messages always serialise")
+    }
+}
+
+/// Handles one pds-queue message body; `Ok` means it may be acknowledged, `Err` that it must be redelivered.
+pub async fn handle_message(pipeline: &Pipeline, body: &str) -> Result<(), PipelineError> {
+    let message: PdsMessage = match serde_json::from_str(body) {
+        Ok(message) => message,
+        Err(e) => {
+            // A body that is not ours can never succeed: drop it rather than retry it into the dead letters.
+            tracing::error!(error = %e, "dropping a message that is not a pds-queue message");
+            return Ok(());
+        }
+    };
+    let Some(pds) = &pipeline.settings.pds else {
+        // Misconfigured function: keep the message, it lands in the dead-letter queue for an operator.
+        return Err(PipelineError::Task("the pds function has no PDS configuration".into()));
+    };
+    let Some(queue) = &pds.queue else {
+        return Err(PipelineError::Task("the pds function has no pds queue configured".into()));
+    };
+    match message {
+        PdsMessage::SearchPage { import_id, page, rows } => {
+            pages::search_page(pipeline, pds, queue.as_ref(), import_id, page, &rows).await
+        }
+        PdsMessage::CommitImport { import_id } => commit::commit_import(pipeline, import_id).await,
+        PdsMessage::RefreshPatients { patient_ids } => refresh::refresh_patients(pipeline, pds, &patient_ids).await,
+    }
+}
