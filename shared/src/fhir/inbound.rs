@@ -44,7 +44,7 @@ fn str_at<'a>(value: &'a Value, pointer: &str) -> Option<&'a str> {
 }
 
 /// The first SNOMED coding's code of a CodeableConcept.
-fn snomed_code<'a>(concept: Option<&'a Value>) -> Option<&'a str> {
+fn snomed_code(concept: Option<&Value>) -> Option<&str> {
     concept?
         .get("coding")?
         .as_array()?

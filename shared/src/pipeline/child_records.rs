@@ -87,6 +87,7 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
     if import.value.kind == ImportKind::ClassList {
         class_list::create_move_outs(pipeline, &import.value).await?;
     }
+    crate::imms_sync::import_committed(store, import.value.id).await?;
     import.value.status = ImportStatus::Processed;
     import.value.counts = Some(counts);
     import.value.nhs_numbers_updated = nhs_numbers_updated;

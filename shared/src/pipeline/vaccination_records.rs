@@ -768,6 +768,7 @@ async fn build_row(
                 updated_at: now,
             };
             ops.extend(vaccinations::create_ops(&record));
+            ops.extend(crate::imms_sync::record_changed_op(&record, now));
             RowOutcome::New
         }
         PlannedRecord::Matched { record_id } | PlannedRecord::ByUuid { record_id } => {
@@ -784,6 +785,7 @@ async fn build_row(
                 Some(mut staged_record) if staged_record.modified => {
                     staged_record.record.updated_at = now;
                     ops.push(vaccinations::update_op(&staged_record.record, current.version));
+                    ops.extend(crate::imms_sync::record_changed_op(&staged_record.record, now));
                     if staged_record.gained_pending { RowOutcome::Changed } else { RowOutcome::ExactDuplicate }
                 }
                 _ => RowOutcome::ExactDuplicate,
