@@ -217,19 +217,19 @@ pub struct TokenResponse {
 
 /// Issues tokens and remembers them, and the `jti`s already used, for the life of the emulator.
 #[derive(Debug)]
-pub(crate) struct Authority {
+pub struct Authority {
     settings: AuthSettings,
     tokens: Mutex<HashMap<String, Instant>>,
     seen_jtis: Mutex<HashMap<String, i64>>,
 }
 
 impl Authority {
-    pub(crate) fn new(settings: AuthSettings) -> Self {
+    pub fn new(settings: AuthSettings) -> Self {
         Self { settings, tokens: Mutex::default(), seen_jtis: Mutex::default() }
     }
 
     /// Handles the form of `POST /oauth2/token`. `own_audiences` are used when no audience is configured.
-    pub(crate) fn exchange(
+    pub fn exchange(
         &self,
         form: &[(String, String)],
         own_audiences: &[String],
@@ -344,7 +344,7 @@ impl Authority {
     }
 
     /// The check the API proxy makes before PDS sees a request.
-    pub(crate) fn check_bearer(&self, authorization: Option<&str>) -> Result<(), PdsError> {
+    pub fn check_bearer(&self, authorization: Option<&str>) -> Result<(), PdsError> {
         let Some(header) = authorization else {
             return Err(PdsError::AccessDenied("Missing Authorization header".into()));
         };

@@ -60,7 +60,7 @@ impl FaultConfig {
 
 /// What happens to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Decision {
+pub struct Decision {
     pub latency: Duration,
     pub fault: Option<PdsError>,
 }
@@ -92,31 +92,31 @@ impl TokenBucket {
 
 /// The live fault state behind the admin endpoint.
 #[derive(Debug)]
-pub(crate) struct Faults {
+pub struct Faults {
     config: FaultConfig,
     rng: StdRng,
     bucket: Option<TokenBucket>,
 }
 
 impl Faults {
-    pub(crate) fn new(config: FaultConfig) -> Self {
+    pub fn new(config: FaultConfig) -> Self {
         let mut faults = Self { config: FaultConfig::default(), rng: StdRng::from_os_rng(), bucket: None };
         faults.set(config);
         faults
     }
 
     /// Replaces the settings (the bucket starts full, the RNG restarts from the seed).
-    pub(crate) fn set(&mut self, config: FaultConfig) {
+    pub fn set(&mut self, config: FaultConfig) {
         self.rng = config.seed.map_or_else(StdRng::from_os_rng, StdRng::seed_from_u64);
         self.bucket = config.rate_limit_per_second.map(|rate| TokenBucket::new(rate, Instant::now()));
         self.config = config;
     }
 
-    pub(crate) fn config(&self) -> &FaultConfig {
+    pub fn config(&self) -> &FaultConfig {
         &self.config
     }
 
-    pub(crate) fn decide(&mut self, now: Instant) -> Decision {
+    pub fn decide(&mut self, now: Instant) -> Decision {
         let draw: f64 = self.rng.random();
         let latency = Duration::from_millis(self.config.latency_ms);
         if self.bucket.as_mut().is_some_and(|bucket| !bucket.take(now)) {

@@ -27,14 +27,21 @@ pub struct LoggedRequest {
 /// A long-running emulator (the local runner) must not grow without bound; tests clear the log long before this.
 const MAX_ENTRIES: usize = 10_000;
 
-#[derive(Debug, Default)]
-pub(crate) struct RequestLog {
-    entries: Mutex<VecDeque<LoggedRequest>>,
+/// A bounded log; generic so other emulators (the Immunisations one) can keep their own entry type.
+#[derive(Debug)]
+pub struct RequestLog<T = LoggedRequest> {
+    entries: Mutex<VecDeque<T>>,
 }
 
-impl RequestLog {
+impl<T> Default for RequestLog<T> {
+    fn default() -> Self {
+        Self { entries: Mutex::new(VecDeque::new()) }
+    }
+}
+
+impl<T: Clone> RequestLog<T> {
     /// Appends, dropping the oldest entry beyond `MAX_ENTRIES`.
-    pub(crate) fn push(&self, entry: LoggedRequest) {
+    pub fn push(&self, entry: T) {
         let mut entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if entries.len() == MAX_ENTRIES {
             entries.pop_front();
@@ -42,13 +49,20 @@ impl RequestLog {
         entries.push_back(entry);
     }
 
-    /// Entries whose path starts with `prefix` (all when `None`), oldest first.
-    pub(crate) fn snapshot(&self, prefix: Option<&str>) -> Vec<LoggedRequest> {
+    /// Entries that pass `keep`, oldest first.
+    pub fn snapshot_where(&self, keep: impl Fn(&T) -> bool) -> Vec<T> {
         let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        entries.iter().filter(|e| prefix.is_none_or(|p| e.path.starts_with(p))).cloned().collect()
+        entries.iter().filter(|e| keep(e)).cloned().collect()
     }
 
-    pub(crate) fn clear(&self) {
+    pub fn clear(&self) {
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+    }
+}
+
+impl RequestLog<LoggedRequest> {
+    /// Entries whose path starts with `prefix` (all when `None`), oldest first.
+    pub(crate) fn snapshot(&self, prefix: Option<&str>) -> Vec<LoggedRequest> {
+        self.snapshot_where(|e| prefix.is_none_or(|p| e.path.starts_with(p)))
     }
 }
