@@ -9,6 +9,7 @@
 
 pub mod history;
 pub mod hooks;
+pub mod invocation;
 pub mod rules;
 pub mod worker;
 
