@@ -7,6 +7,7 @@
 //! - [`worker`]: the fhir function's work per queue message, and the sweep that re-enqueues forgotten markers.
 //! - [`history`]: the history search and its de-duplication.
 
+pub mod config;
 pub mod history;
 pub mod hooks;
 pub mod invocation;
