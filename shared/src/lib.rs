@@ -6,6 +6,8 @@ pub mod cloud;
 pub mod config;
 pub mod csv_import;
 pub mod domain;
+pub mod fhir;
+pub mod imms_sync;
 pub mod nhs_api;
 pub mod pacing;
 pub mod pds;

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod class_list_scenarios;
 pub mod harness;
+pub mod imms_scenarios;
 pub mod pds_scenarios;
 pub mod review_scenarios;
 pub mod scenarios;

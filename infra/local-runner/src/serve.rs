@@ -29,6 +29,7 @@ use shared::web::auth::LocalIssuer;
 use shared::web::{AppState, WebSettings};
 
 mod drops;
+mod fhir_worker;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -55,6 +56,15 @@ pub struct ServeArgs {
     /// Import without the PDS search step.
     #[arg(long = "no-pds")]
     no_pds: bool,
+    /// Immunization resources (a Bundle or array) preloaded into the built-in Imms emulator: GP-recorded history.
+    #[arg(long = "imms-data", value_name = "FILE", conflicts_with_all = ["imms_url", "no_imms"])]
+    imms_data: Option<PathBuf>,
+    /// Use this NHS API platform's Immunisations API instead of the emulator (auth as for --pds-url).
+    #[arg(long = "imms-url", value_name = "URL", conflicts_with = "no_imms")]
+    imms_url: Option<String>,
+    /// Do not sync vaccinations to the Immunisations API.
+    #[arg(long = "no-imms")]
+    no_imms: bool,
 }
 
 impl Default for ServeArgs {
@@ -67,6 +77,9 @@ impl Default for ServeArgs {
             pds_data: Vec::new(),
             pds_url: None,
             no_pds: false,
+            imms_data: None,
+            imms_url: None,
+            no_imms: false,
         }
     }
 }
@@ -122,9 +135,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         settings: PipelineSettings { today_override: args.today, pds, ..PipelineSettings::default() },
     };
 
+    let imms_flags = fhir_worker::ImmsFlags {
+        data: fhir_worker::data_path(&args.imms_data),
+        url: args.imms_url.as_deref(),
+        off: args.no_imms,
+    };
+    let imms = fhir_worker::start(imms_flags, records.clone(), reference.clone(), &data).await?;
     let issuer = LocalIssuer::load_or_create(&data)?;
     let settings = WebSettings { today_override: args.today, ..WebSettings::default() };
-    let state = AppState::new(records, objects, reference, issuer.authenticator(), settings).with_local_issuer(issuer);
+    let mut state =
+        AppState::new(records, objects, reference, issuer.authenticator(), settings).with_local_issuer(issuer);
+    if let Some(fhir_queue) = imms.queue.clone() {
+        state = state.with_imms_queue(fhir_queue);
+    }
     let events = queue.clone();
     let on_stored: Arc<dyn Fn(ObjectStored) + Send + Sync> = Arc::new(move |stored: ObjectStored| {
         let queue = events.clone();
@@ -148,6 +171,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     println!("  a token for the API:  cargo run -- token --user nurse@example.com");
     println!("  CHIS drops folder:    {}/{{ODS code}}/", data.join("drops").display());
     println!("  PDS:                  {pds_banner}");
+    println!("  Immunisations API:    {}", imms.banner);
     axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
     Ok(())
 }

@@ -9,10 +9,12 @@
 //! Nothing here logs personal data, key material or tokens: only request ids and status codes.
 
 pub mod auth;
+pub mod immunisations;
 mod outcome;
 pub mod patient;
 pub mod pds;
 
 pub use auth::{AccessToken, ApiPlatformAuth, AuthConfig, AuthError};
+pub use immunisations::{ImmsClient, ImmsError, SearchBundle, Stored};
 pub use patient::{PatientParseError, PdsPatient};
 pub use pds::{PdsClient, PdsError, PdsSearch, RequestIds, SearchResult};

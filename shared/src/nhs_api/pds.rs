@@ -19,7 +19,7 @@ use super::patient::PdsPatient;
 
 const FHIR_JSON: &str = "application/fhir+json";
 /// Query values are encoded like JavaScript's `encodeURIComponent`: PDS wants wildcards sent as `%2A`.
-const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+pub(crate) const QUERY_VALUE: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// What went wrong with a PDS call. Messages carry codes and statuses only, never personal data.
 #[derive(Debug, thiserror::Error)]

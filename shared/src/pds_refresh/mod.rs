@@ -165,6 +165,7 @@ async fn apply_answer(
                     dismiss_all_for_patient(store, patient_id).await?;
                 }
                 let notices = generate_for_patient(store, &remaining).await?;
+                crate::imms_sync::hooks::after_pds_refresh(store, patient_id, &outcome).await?;
                 tracing::info!(patient_id = %patient_id, outcome = ?outcome, "patient refreshed from PDS");
                 return Ok(Refreshed { outcome, notices });
             }

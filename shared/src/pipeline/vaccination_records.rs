@@ -773,6 +773,7 @@ async fn build_row(
                 updated_at: now,
             };
             ops.extend(vaccinations::create_ops(&record));
+            ops.extend(crate::imms_sync::record_changed_op(&record, now));
             RowOutcome::New
         }
         PlannedRecord::Matched { record_id } | PlannedRecord::ByUuid { record_id } => {
@@ -803,6 +804,7 @@ async fn build_row(
                             resolution: None,
                         }));
                     }
+                    ops.extend(crate::imms_sync::record_changed_op(&staged_record.record, now));
                     if staged_record.gained_pending { RowOutcome::Changed } else { RowOutcome::ExactDuplicate }
                 }
                 _ => RowOutcome::ExactDuplicate,

@@ -242,3 +242,36 @@ pub fn school_move_log_of_team_pk(team_id: &str) -> String {
 pub fn school_move_decision(patient_id: Uuid) -> ItemKey {
     ItemKey::new(format!("PATIENT#{patient_id}"), "#SCHOOLMOVEDECISION")
 }
+
+// NHS Immunisations API sync (nhs-apis.md §6, §7). A record's API link and its "needs sync" marker live under the
+// record; the marker carries a gsi1 key in one partition, oldest first, so a sweep finds markers left unprocessed.
+// A patient's history-search marker works the same way, ordered by when the search is due.
+
+/// A record's link to the API: id, version, last sync.
+pub fn imms_link(record_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("VACCINATION#{record_id}"), "#IMMS")
+}
+
+/// A record's "needs sync" marker, written in the same transaction as the change that needs it.
+pub fn imms_pending(record_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("VACCINATION#{record_id}"), "#IMMSPENDING")
+}
+
+pub const IMMS_PENDING_PK: &str = "IMMS#PENDING";
+
+/// gsi1: markers by the time they were set.
+pub fn imms_pending_by_time(pending_at: DateTime<Utc>, record_id: Uuid) -> ItemKey {
+    ItemKey::new(IMMS_PENDING_PK, format!("{}#{record_id}", pending_at.format("%Y-%m-%dT%H:%M:%S%.6fZ")))
+}
+
+/// A patient's history search: when it last ran and whether one is due.
+pub fn imms_search(patient_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("PATIENT#{patient_id}"), "#IMMSSEARCH")
+}
+
+pub const IMMS_SEARCH_PK: &str = "IMMS#SEARCH";
+
+/// gsi1: patients by when their next search is due (`due` sorts as text; "0" first for searches asked for now).
+pub fn imms_search_by_due(due: &str, patient_id: Uuid) -> ItemKey {
+    ItemKey::new(IMMS_SEARCH_PK, format!("{due}#{patient_id}"))
+}

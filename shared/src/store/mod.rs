@@ -3,6 +3,7 @@
 
 pub mod changesets;
 pub mod claims;
+pub mod imms;
 pub mod imports;
 pub mod issues;
 pub mod keys;

@@ -22,7 +22,9 @@ pub mod imports_api;
 pub mod issues_api;
 pub mod notices_api;
 pub mod openapi;
+pub mod patients_api;
 pub mod school_moves_api;
+pub mod vaccination_records_api;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -38,7 +40,7 @@ pub use error::ApiError;
 pub use extract::CurrentUser;
 
 use crate::domain::ReferenceData;
-use crate::ports::{ObjectStore, RecordStore};
+use crate::ports::{ObjectStore, Queue, RecordStore};
 
 /// Everything a handler needs, cheap to clone (all `Arc`s).
 #[derive(Clone)]
@@ -51,6 +53,9 @@ pub struct AppState {
     /// Set only by the local runner, which issues its own tokens: `app` then also serves the issuer's public keys at
     /// `/.well-known/jwks.json`. None on AWS, where the identity provider publishes its own.
     pub local_issuer: Option<Arc<LocalIssuer>>,
+    /// The fhir queue, told at once when a vaccination changes through the API. None: the fhir function's sweep
+    /// finds the change's marker instead.
+    pub imms_queue: Option<Arc<dyn Queue>>,
 }
 
 impl AppState {
@@ -61,7 +66,20 @@ impl AppState {
         auth: Authenticator,
         settings: WebSettings,
     ) -> Self {
-        Self { records, objects, reference, auth: Arc::new(auth), settings: Arc::new(settings), local_issuer: None }
+        Self {
+            records,
+            objects,
+            reference,
+            auth: Arc::new(auth),
+            settings: Arc::new(settings),
+            local_issuer: None,
+            imms_queue: None,
+        }
+    }
+
+    pub fn with_imms_queue(mut self, queue: Arc<dyn Queue>) -> Self {
+        self.imms_queue = Some(queue);
+        self
     }
 
     pub fn with_local_issuer(mut self, issuer: LocalIssuer) -> Self {
@@ -108,7 +126,15 @@ pub fn app(state: AppState) -> Router {
         .route("/api/school-moves/export.csv", get(school_moves_api::export_moves))
         .route("/api/school-moves/{id}", get(school_moves_api::show_move).post(school_moves_api::decide_move))
         .route("/api/notices/count", get(notices_api::count_notices))
-        .route("/api/openapi.json", get(openapi::openapi_json));
+        .route("/api/openapi.json", get(openapi::openapi_json))
+        // Vaccination records and the child record, with their Immunisations API sync status (issue #6).
+        .route("/api/patients/{id}", get(patients_api::show_patient))
+        .route("/api/vaccination-records", axum::routing::post(vaccination_records_api::create_record))
+        .route(
+            "/api/vaccination-records/{id}",
+            axum::routing::patch(vaccination_records_api::update_record)
+                .delete(vaccination_records_api::discard_record),
+        );
     if state.local_issuer.is_some() {
         router = router.route("/.well-known/jwks.json", get(local_jwks));
     }

@@ -1,0 +1,43 @@
+//! The fhir function: SQS messages (one record to sync, or one child's history to search) and the scheduled sweep
+//! that re-enqueues changes whose message never arrived. The logic is in `shared::imms_sync`.
+
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+use shared::adapters::{aws, sqs_queue::SqsQueue};
+use shared::cloud::{CloudAdapters, CloudConfig};
+use shared::imms_sync::config::ImmsConfig;
+use shared::imms_sync::invocation::handle_invocation;
+use shared::imms_sync::{ImmsSync, SyncSettings};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    shared::telemetry::init();
+    let config = CloudConfig::from_env()?;
+    let imms = ImmsConfig::from_env()?;
+    let adapters = CloudAdapters::connect(&config).await;
+    let reference = shared::store::reference::load(adapters.records.as_ref()).await?;
+    let sdk = aws::sdk_config().await;
+    let queue = Arc::new(SqsQueue::new(aws::sqs_client(&sdk), imms.queue_url.clone(), imms.dead_letter_queue_url));
+    tracing::info!(
+        requests_per_second = imms.requests_per_second,
+        imms_base_url = imms.client.base_url(),
+        "fhir function ready"
+    );
+    let sync = ImmsSync {
+        records: adapters.records,
+        client: imms.client,
+        reference: Arc::new(reference),
+        settings: SyncSettings {
+            requests_per_second: imms.requests_per_second,
+            history_since: imms.history_since,
+            ..SyncSettings::default()
+        },
+    };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+        let (sync, queue) = (sync.clone(), queue.clone());
+        async move { handle_invocation(&sync, queue.as_ref(), event.payload).await.map_err(lambda_runtime::Error::from) }
+    }))
+    .await
+}

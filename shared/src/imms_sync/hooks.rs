@@ -1,0 +1,76 @@
+//! The writes other code makes so that records sync: the "needs sync" marker that goes into the same transaction as
+//! a record change, and the hooks for a patient whose NHS number arrived or changed, or whose import committed.
+//! Each hook only writes markers (the outbox): the fhir function's sweep enqueues them, so a crash between the write
+//! and a queue send loses nothing.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::rules::is_sync_source;
+use crate::domain::vaccination::VaccinationRecord;
+use crate::ports::{RecordStore, StoreError, WriteOp};
+use crate::store::{imms, patients, vaccinations};
+
+/// The marker op for a changed record (None for records that never sync): add it to the record's transaction.
+pub fn record_changed_op(record: &VaccinationRecord, at: DateTime<Utc>) -> Option<WriteOp> {
+    is_sync_source(record).then(|| imms::mark_pending_op(record.id, at))
+}
+
+/// A patient's NHS number was set or changed (PDS, a user): every record of theirs that syncs is marked (created
+/// now that it can be, or updated with the new number), and a history search is asked for.
+pub async fn nhs_number_changed(store: &dyn RecordStore, patient_id: Uuid) -> Result<(), StoreError> {
+    let now = Utc::now();
+    let ops: Vec<WriteOp> = vaccinations::of_patient(store, patient_id)
+        .await?
+        .iter()
+        .filter_map(|record| record_changed_op(record, now))
+        .collect();
+    write_markers(store, ops).await?;
+    imms::request_search(store, patient_id).await
+}
+
+/// An import committed: each of its patients with an NHS number gets a history search, and records of theirs that
+/// waited for a number (never sent, no marker) are marked, since PDS may have supplied it in this import.
+pub async fn import_committed(store: &dyn RecordStore, import_id: Uuid) -> Result<(), StoreError> {
+    let now = Utc::now();
+    for patient_id in patients::of_import(store, import_id).await? {
+        let Some(patient) = patients::get(store, patient_id).await? else { continue };
+        if patient.value.attributes.nhs_number.is_none() {
+            continue;
+        }
+        let mut ops = Vec::new();
+        for record in vaccinations::of_patient(store, patient_id).await? {
+            if !is_sync_source(&record) || imms::get_pending(store, record.id).await?.is_some() {
+                continue;
+            }
+            let in_api = imms::get_link(store, record.id).await?.is_some_and(|l| l.value.api_id.is_some());
+            if !in_api && super::rules::eligibility(&record, Some(&patient.value)).is_ok() {
+                ops.extend(record_changed_op(&record, now));
+            }
+        }
+        write_markers(store, ops).await?;
+        imms::request_search(store, patient_id).await?;
+    }
+    Ok(())
+}
+
+async fn write_markers(store: &dyn RecordStore, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+    for chunk in ops.chunks(crate::ports::record_store::MAX_TRANSACTION_OPS) {
+        store.transact(chunk.to_vec()).await?;
+    }
+    Ok(())
+}
+
+/// The PDS refresh's hook: only a changed number needs anything.
+pub async fn after_pds_refresh(
+    store: &dyn RecordStore,
+    patient_id: Uuid,
+    outcome: &crate::pds_refresh::RefreshOutcome,
+) -> Result<(), StoreError> {
+    match outcome {
+        crate::pds_refresh::RefreshOutcome::Updated { nhs_number_changed: true } => {
+            nhs_number_changed(store, patient_id).await
+        }
+        _ => Ok(()),
+    }
+}
