@@ -48,6 +48,7 @@ struct Resources {
     issue: String,
     school_move: String,
     notice: String,
+    vaccination_record: String,
 }
 
 fn child(pending: bool, restricted: bool) -> Patient {
@@ -57,6 +58,7 @@ fn child(pending: bool, restricted: bool) -> Patient {
         attributes: ChildAttributes {
             given_name: Some("Ada".into()),
             family_name: Some("Lovelace".into()),
+            date_of_birth: chrono::NaiveDate::from_ymd_opt(2012, 3, 4),
             address_postcode: Some("LS1 1AA".into()),
             ..Default::default()
         },
@@ -121,7 +123,24 @@ async fn leeds_resources(app: &TestApi) -> Resources {
         ])
         .await
         .expect("school move");
-    Resources { import, issue: with_issue.id.to_string(), school_move: moving.id.to_string(), notice }
+    let (status, recorded) =
+        app.call("post", "/api/vaccination-records", OWNER, Some(vaccination_for(&moving.id.to_string()))).await;
+    assert_eq!(status, StatusCode::CREATED, "{recorded}");
+    let vaccination_record = recorded["id"].as_str().expect("record id").to_string();
+    Resources {
+        import,
+        issue: with_issue.id.to_string(),
+        school_move: moving.id.to_string(),
+        notice,
+        vaccination_record,
+    }
+}
+
+/// A vaccination the team gave `patient_id`, valid as an offline-recording row.
+fn vaccination_for(patient_id: &str) -> Value {
+    json!({"patient_id": patient_id, "programme": "HPV", "vaccine": "gardasil_9", "date": "2026-11-02",
+        "time": "10:15", "batch": "AB1234", "batch_expiry": "2027-06-01", "site": "left arm (upper position)",
+        "dose_sequence": 1, "performer_email": OWNER, "notify_parents": true})
 }
 
 /// The Leeds resource a documented path with `{id}` is about. A new route with an id needs a line here.
@@ -134,6 +153,10 @@ fn concrete(path: &str, r: &Resources) -> String {
         &r.school_move
     } else if path.starts_with("/api/notices/") {
         &r.notice
+    } else if path.starts_with("/api/patients/") {
+        &r.school_move
+    } else if path.starts_with("/api/vaccination-records/") {
+        &r.vaccination_record
     } else {
         panic!("no test resource for {path}: add one to api_authorisation.rs")
     };
@@ -146,6 +169,8 @@ fn body_for(path: &str) -> Option<Value> {
         Some(json!({"decision": "keep-existing"}))
     } else if path.starts_with("/api/school-moves/") {
         Some(json!({"decision": "ignore"}))
+    } else if path.starts_with("/api/vaccination-records/") {
+        Some(json!({"batch": "ZZ9999"}))
     } else if path == "/api/imports" {
         Some(json!({"kind": "child-records"}))
     } else {
@@ -190,6 +215,10 @@ async fn another_teams_user_should_get_404_for_every_resource_and_see_none_in_li
     assert_eq!(app.call("get", "/api/issues", OWNER, None).await.1["count"], 1);
     assert_eq!(app.call("get", "/api/school-moves", OTHER_TEAM, None).await.1["count"], 0);
     assert_eq!(app.call("get", "/api/school-moves", OWNER, None).await.1["count"], 1);
+    // Recording a vaccination for another team's child: the child is not found.
+    let (status, body) =
+        app.call("post", "/api/vaccination-records", OTHER_TEAM, Some(vaccination_for(&r.school_move))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     let imports = app.call("get", "/api/imports", OTHER_TEAM, None).await.1;
     assert!(!imports.to_string().contains(&r.import), "{imports}");
 }

@@ -52,6 +52,25 @@ fn decision(values: &[&str]) -> Value {
     json!({"type": "object", "required": ["decision"], "properties": {"decision": {"type": "string", "enum": values}}})
 }
 
+/// `operation` answering `status` on success instead of 200.
+fn with_status(mut operation: Value, status: &str) -> Value {
+    let responses = operation["responses"].as_object_mut().expect("responses");
+    if let Some(ok) = responses.remove("200") {
+        responses.insert(status.into(), ok);
+    }
+    operation
+}
+
+fn vaccination_input() -> Value {
+    let text = json!({"type": "string"});
+    json!({"type": "object", "properties": {
+        "patient_id": {"type": "string", "format": "uuid"}, "programme": text, "vaccine": text,
+        "date": {"type": "string", "format": "date"}, "time": text, "batch": text,
+        "batch_expiry": {"type": "string", "format": "date"}, "site": text, "dose_sequence": text,
+        "performer_email": text, "notify_parents": {"type": "boolean"}
+    }})
+}
+
 pub fn document() -> Value {
     let not_found: (&str, &str) = ("404", "Not found, or another team's");
     json!({
@@ -146,6 +165,25 @@ pub fn document() -> Value {
             "/api/notices/{id}/dismiss": {"post": op("notices", "Dismiss the team's copy of a notice",
                 vec![id_param("Notice id")], json_response("The dismissed notice", object()),
                 &[not_found, ("422", "Invalidated notices cannot be dismissed")], None)},
+            "/api/patients/{id}": {"get": op("patients",
+                "A child's record with its vaccinations and each one's Immunisations API sync status \
+                 (no address or contact details for sensitive records)",
+                vec![id_param("Patient id")], json_response("The child record", object()), &[not_found], None)},
+            "/api/vaccination-records": {"post": with_status(op("vaccinations",
+                "Record a vaccination given by the team (validated as an offline-recording row); it then syncs",
+                vec![], json_response("The record with its sync status", object()),
+                &[("400", "Malformed request"), ("404", "No such child in this team"),
+                  ("422", "A field is not valid (the field and the message are given)")],
+                Some(vaccination_input())), "201")},
+            "/api/vaccination-records/{id}": {
+                "patch": op("vaccinations", "Edit a vaccination the team recorded; the change syncs as an update",
+                    vec![id_param("Vaccination record id")], json_response("The record with its sync status", object()),
+                    &[not_found, ("400", "Malformed request"), ("422", "A field is not valid, or the record changed")],
+                    Some(vaccination_input())),
+                "delete": with_status(op("vaccinations", "Discard a vaccination record; it is deleted from the API",
+                    vec![id_param("Vaccination record id")], json!({"description": "Discarded"}),
+                    &[not_found], None), "204"),
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
