@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use imms_emulator::{Config, RunningEmulator, test_keys};
@@ -81,16 +81,16 @@ impl Rig {
 
     /// Handles queued messages until the queue stays empty (retries included), as the fhir function would.
     pub async fn drain(&self) {
-        let mut idle = 0;
-        for _ in 0..2_000 {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        let mut last_message = Instant::now();
+        // Retried messages come back after the worker's retry delay (2 s): quiet for longer than that means done.
+        while last_message.elapsed() < Duration::from_secs(4) {
+            assert!(Instant::now() < deadline, "the queue never drained");
             let handled = work_once(&self.sync, self.queue.as_ref(), Duration::from_millis(100)).await.expect("work");
-            idle = if handled == 0 { idle + 1 } else { 0 };
-            // Retried messages come back after a short delay: wait through a few empty polls.
-            if idle >= 40 {
-                return;
+            if handled > 0 {
+                last_message = Instant::now();
             }
         }
-        panic!("the queue never drained");
     }
 
     /// What the sweep does on its schedule: enqueue markers (all of them here) and due searches.

@@ -41,12 +41,11 @@ async fn start(data: &Path, extra: &[&str]) -> Server {
         }
     });
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut banner = Vec::new();
     let base = loop {
         match stdout.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) => match line.strip_prefix("Mavis is running at ") {
                 Some(url) => break url.trim().to_string(),
-                None => banner.push(line),
+                None => continue,
             },
             Err(e) => panic!("mavis serve did not print its address: {e}"),
         }

@@ -61,14 +61,17 @@ async fn write_markers(store: &dyn RecordStore, ops: Vec<WriteOp>) -> Result<(),
     Ok(())
 }
 
-/// The PDS refresh's hook: only a changed number needs anything.
+/// The PDS refresh's hook (§6.1: a patient's NHS number or invalidation changed): a superseding number updates the
+/// API copies; a number PDS no longer knows, or an invalidated record, takes them out of the API (no longer
+/// eligible). Anything else changes nothing the API holds.
 pub async fn after_pds_refresh(
     store: &dyn RecordStore,
     patient_id: Uuid,
     outcome: &crate::pds_refresh::RefreshOutcome,
 ) -> Result<(), StoreError> {
+    use crate::pds_refresh::RefreshOutcome;
     match outcome {
-        crate::pds_refresh::RefreshOutcome::Updated { nhs_number_changed: true } => {
+        RefreshOutcome::Updated { nhs_number_changed: true } | RefreshOutcome::SearchNeeded(_) => {
             nhs_number_changed(store, patient_id).await
         }
         _ => Ok(()),
