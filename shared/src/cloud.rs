@@ -130,6 +130,15 @@ pub async fn pds_queue_from_env() -> Result<Option<Arc<SqsQueue>>, ConfigError> 
     Ok(Some(Arc::new(SqsQueue::new(aws::sqs_client(&sdk), queue_url, dead_letters))))
 }
 
+/// The fhir queue from `MAVIS_FHIR_QUEUE_URL` (and `MAVIS_FHIR_DLQ_URL`), for functions that change vaccination
+/// records and tell the fhir function at once; `None` when unset (the fhir function's sweep still finds the change).
+pub async fn fhir_queue_from_env() -> Option<Arc<SqsQueue>> {
+    let queue_url = optional_env("MAVIS_FHIR_QUEUE_URL")?;
+    let dead_letters = optional_env("MAVIS_FHIR_DLQ_URL").unwrap_or_default();
+    let sdk = aws::sdk_config().await;
+    Some(Arc::new(SqsQueue::new(aws::sqs_client(&sdk), queue_url, dead_letters)))
+}
+
 /// The pipeline's PDS settings for a function: PDS from [`PdsConfig::from_env`], its work on the pds queue when
 /// `MAVIS_PDS_QUEUE_URL` is set (the deployed shape; without it the search runs inside the import function).
 /// `None` when PDS is off.

@@ -18,6 +18,10 @@ async fn main() -> Result<(), lambda_http::Error> {
     let adapters = CloudAdapters::connect(&config).await;
     let reference = shared::store::reference::load(adapters.records.as_ref()).await?;
     let settings = WebSettings { today_override: config.today_override, ..WebSettings::default() };
-    let state = AppState::new(adapters.records, adapters.objects, Arc::new(reference), auth, settings);
+    let mut state = AppState::new(adapters.records, adapters.objects, Arc::new(reference), auth, settings);
+    // Vaccinations recorded or edited through the API reach the fhir function at once, not only on its next sweep.
+    if let Some(fhir_queue) = shared::cloud::fhir_queue_from_env().await {
+        state = state.with_imms_queue(fhir_queue);
+    }
     lambda_http::run(app(state)).await
 }
