@@ -7,6 +7,7 @@ pub mod class_list_scenarios;
 pub mod harness;
 pub mod imms_scenarios;
 pub mod pds_scenarios;
+pub mod refusing_queue;
 pub mod review_scenarios;
 pub mod scenarios;
 pub mod vaccination_scenarios;

@@ -11,14 +11,14 @@ use pds_emulator::{Config, RunningEmulator, test_keys};
 use serde_json::{Value, json};
 use shared::domain::import::NhsNumberUpdate;
 use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
-use shared::domain::{AcademicYear, Import, ImportStatus, RowError};
+use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus, RowError};
 use shared::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
 use shared::pds::cascade::{SearchStep, StepResult};
 use shared::pipeline::{Handled, PdsSettings};
 use shared::store::changesets;
 use uuid::Uuid;
 
-use crate::harness::Harness;
+use crate::harness::{Harness, UploadRequest};
 use crate::scenarios::clock_2023;
 
 /// A running emulator and an HTTP client for its test controls.
@@ -495,6 +495,41 @@ pub async fn vaccination_import_refreshes_its_patients(h: &mut Harness, pds: &Pd
     assert!(patients.iter().all(|p| p.attributes.nhs_number.is_none()), "numbers PDS does not know are cleared");
 }
 
+/// Issue #4 robustness: a vaccination import whose worker dies between its commit and sending the GET refreshes (the
+/// first send is refused) is redelivered; the redelivery finds the import committed and sends the refreshes, so every
+/// number still gets its GET.
+pub async fn vaccination_refresh_survives_a_crash_after_commit(h: &mut Harness, pds: &Pds) {
+    crate::vaccination_scenarios::with_programmes(h, "r1l", &[shared::domain::Programme::Hpv]);
+    let refusing: Arc<dyn shared::ports::Queue> =
+        Arc::new(crate::refusing_queue::RefusingQueue::new(h.pds_queue.clone(), 1));
+    h.pipeline.settings.pds = h.pipeline.settings.pds.take().map(|settings| settings.with_queue(refusing));
+    // The dead worker's claim lapses at once, so the redelivery may take it over.
+    h.pipeline.settings.claim_lease = chrono::Duration::zero();
+    let fixture = "immunisation_import/point_of_care/valid_hpv.csv";
+    let request = UploadRequest {
+        team_id: "r1l",
+        uploaded_by: "nurse@example.com",
+        kind: ImportKind::VaccinationRecords,
+        school_urn: None,
+        year_groups: &[],
+    };
+    let id = Uuid::new_v4();
+    let crashed = h.upload_as(id, request, "valid_hpv.csv", crate::fixture(fixture)).await;
+    assert!(crashed.is_err(), "the send after the commit fails: {crashed:?}");
+    assert_eq!(h.import(id).await.status, ImportStatus::Processed, "the commit happened before the crash");
+    h.run_pds_queue().await;
+    assert!(pds.get_numbers().await.is_empty(), "no refresh reached the queue");
+
+    let key = format!("uploads/r1l/{id}/valid_hpv.csv");
+    let redelivered = h.put(&key, crate::fixture(fixture)).await;
+    let handled = h.pipeline.handle_object_created(&redelivered).await.expect("redelivery");
+    assert_eq!(handled, Handled::Processed { import_id: id, status: ImportStatus::Processed });
+    h.run_pds_queue().await;
+    assert_eq!(pds.get_numbers().await.len(), 9, "one GET for each number in the file, after the redelivery");
+    let import = h.import(id).await;
+    assert!(h.patients_of(&import).await.iter().all(|p| p.attributes.nhs_number.is_none()), "the GETs applied");
+}
+
 /// Every scenario, each on a fresh harness and a fresh emulator.
 pub async fn all<F, Fut>(make: F)
 where
@@ -524,4 +559,6 @@ where
     let pds = Pds::start().await;
     let hpv_clock = NaiveDate::from_ymd_opt(2025, 5, 20).expect("date");
     vaccination_import_refreshes_its_patients(&mut with_pds(&make, hpv_clock, &pds).await, &pds).await;
+    let pds = Pds::start().await;
+    vaccination_refresh_survives_a_crash_after_commit(&mut with_pds(&make, hpv_clock, &pds).await, &pds).await;
 }

@@ -168,6 +168,12 @@ impl Pipeline {
     /// Runs (or resumes) an import to its next resting status.
     pub async fn process(&self, import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
         if import.value.status.is_final() {
+            // Only a worker that took over an unfinished claim gets here: the one before it committed and died
+            // before finishing the claim. A vaccination import sends its GET refresh after that commit in the same
+            // invocation, so the refresh may be missing; sending it again is harmless (a refresh is idempotent).
+            if import.value.kind == ImportKind::VaccinationRecords && import.value.status == ImportStatus::Processed {
+                super::pds_queue::send_refresh(self, import.value.id).await?;
+            }
             return Ok(import.value.status);
         }
         match import.value.kind {
