@@ -98,7 +98,7 @@ impl Rig {
         self.sync.sweep(self.queue.as_ref(), Utc::now()).await.expect("sweep")
     }
 
-    async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
         let mut request = self.http.request(method, format!("{}/_emulator/{path}", self.emulator.base_url));
         if let Some(body) = body {
             request = request.json(&body);
@@ -310,7 +310,7 @@ pub async fn not_synced_until_the_number_arrives(rig: &Rig) {
 }
 
 /// A GP record for `nhs_number` on `date` (the flu GP fixture, re-dated).
-fn gp_record(nhs_number: &str, date: &str, id: &str) -> Value {
+pub fn gp_record(nhs_number: &str, date: &str, id: &str) -> Value {
     let mut record = fhir_fixture("flu/fhir_record_gp.json");
     record["id"] = json!(id);
     record["identifier"][0]["value"] = json!(Uuid::new_v4().to_string().to_uppercase());

@@ -6,6 +6,7 @@ pub mod api;
 pub mod class_list_scenarios;
 pub mod harness;
 pub mod imms_scenarios;
+pub mod pds_imms_scenarios;
 pub mod pds_scenarios;
 pub mod refusing_queue;
 pub mod review_scenarios;

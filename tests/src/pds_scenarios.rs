@@ -402,14 +402,14 @@ pub async fn refresh_searches_again_when_the_number_is_refused(h: &Harness, pds:
 }
 
 /// Emulator patients whose GET answers are special (emulators/pds/data/patients.json).
-const RESTRICTED: &str = "9000000025";
-const DECEASED: &str = "9000000041";
-const INVALIDATED: &str = "9990003343";
-const SUPERSEDED: &str = "9452372230";
-const SUPERSEDING: &str = "9467351307";
+pub const RESTRICTED: &str = "9000000025";
+pub const DECEASED: &str = "9000000041";
+pub const INVALIDATED: &str = "9990003343";
+pub const SUPERSEDED: &str = "9452372230";
+pub const SUPERSEDING: &str = "9467351307";
 /// Valid numbers PDS has no record of.
-const UNKNOWN: &str = "9000000106";
-const UNKNOWN_TOO: &str = "9000000114";
+pub const UNKNOWN: &str = "9000000106";
+pub const UNKNOWN_TOO: &str = "9000000114";
 
 /// §11.3 through the real pipeline: four children whose uploaded numbers PDS's search does not confirm (their names
 /// match nobody) keep those numbers; the post-commit GET refresh then flags the restricted one (postcode hidden),

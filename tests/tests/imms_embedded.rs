@@ -23,3 +23,8 @@ async fn when_records_change_on_embedded_adapters_should_sync_and_pull_history_a
 async fn when_5_percent_429_and_5xx_are_injected_should_lose_nothing_and_create_nothing_twice() {
     imms_scenarios::faults_lose_nothing_and_create_nothing_twice(&rig(vec![]).await, 60).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn when_pds_merges_or_takes_a_number_away_on_embedded_adapters_should_bring_the_imms_api_in_line() {
+    integration_tests::pds_imms_scenarios::all(rig).await;
+}

@@ -41,3 +41,15 @@ async fn when_faults_are_injected_on_dynamodb_and_sqs_should_lose_nothing_and_cr
     };
     imms_scenarios::faults_lose_nothing_and_create_nothing_twice(&rig(&endpoints, vec![]).await, 30).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn when_pds_merges_or_takes_a_number_away_on_dynamodb_and_sqs_should_bring_the_imms_api_in_line() {
+    let Some(endpoints) = emulators_or_skip("imms_emulators") else {
+        return;
+    };
+    integration_tests::pds_imms_scenarios::all(|preload| {
+        let endpoints = endpoints.clone();
+        async move { rig(&endpoints, preload).await }
+    })
+    .await;
+}

@@ -11,7 +11,7 @@ use crate::domain::Programme;
 use crate::domain::vaccination::{RecordSource, VaccinationRecord};
 use crate::fhir::{self, ApiRecord, RECORD_IDENTIFIER_SYSTEM, Variant};
 use crate::nhs_api::pds::RequestIds;
-use crate::ports::{Condition, StoreError, WriteOp};
+use crate::ports::{Condition, RecordStore, StoreError, WriteOp};
 use crate::store::imms::{self, ImmsLink};
 use crate::store::{keys, patients, vaccinations};
 
@@ -58,15 +58,24 @@ pub fn deduplicate(found: Vec<ApiRecord>, ours: &BTreeSet<Group>) -> (Vec<ApiRec
 }
 
 impl ImmsSync {
-    /// Searches one patient's history and reconciles it (§7.6). Patients without an NHS number are not searched.
+    /// Searches one patient's history and reconciles it (§7.6). Patients without a usable NHS number (none, or
+    /// invalidated) are not searched: their records from the API are removed.
     pub async fn search_history(&self, patient_id: Uuid) -> Result<HistoryChanges, SyncError> {
         let store = self.records.as_ref();
         let Some(patient) = patients::get(store, patient_id).await?.map(|p| p.value) else {
             return Ok(HistoryChanges::default());
         };
-        let Some(nhs_number) = patient.attributes.nhs_number.clone() else {
-            imms::searched(store, patient_id, Utc::now()).await?;
-            return Ok(HistoryChanges::default());
+        let nhs_number = match &patient.attributes.nhs_number {
+            Some(number) if patient.invalidated_at.is_none() => number.clone(),
+            // §7.6 with nothing found: a child who lost their number, or whose number was invalidated, no longer has
+            // a history in the API, so what earlier searches brought in is removed.
+            _ => {
+                let existing = vaccinations::of_patient(store, patient_id).await?;
+                let removed = remove_api_records(store, patient_id, &existing, &BTreeSet::new()).await?;
+                imms::searched(store, patient_id, Utc::now()).await?;
+                tracing::info!(patient_id = %patient_id, removed, "Imms history cleared: no usable NHS number");
+                return Ok(HistoryChanges { removed, ..HistoryChanges::default() });
+            }
         };
         let since = self.settings.history_since;
         self.pace().await?;
@@ -100,20 +109,8 @@ impl ImmsSync {
         let mut changes = HistoryChanges { skipped: skipped + unmappable, ..HistoryChanges::default() };
 
         let now = Utc::now();
-        let previous: Vec<&VaccinationRecord> =
-            existing.iter().filter(|r| r.details.source == RecordSource::NhsImmunisationsApi).collect();
         let kept_ids: BTreeSet<Uuid> = kept.iter().map(|r| api_record_id(&r.api_id)).collect();
-        for old in previous.iter().filter(|r| !kept_ids.contains(&r.id)) {
-            // No longer returned (deleted upstream, or now a duplicate of ours): removed, as Mavis does.
-            store
-                .transact(vec![
-                    WriteOp::Delete { key: keys::vaccination(old.id), condition: Condition::None },
-                    WriteOp::Delete { key: keys::patient_vaccination(patient_id, old.id), condition: Condition::None },
-                    WriteOp::Delete { key: keys::imms_link(old.id), condition: Condition::None },
-                ])
-                .await?;
-            changes.removed += 1;
-        }
+        changes.removed = remove_api_records(store, patient_id, &existing, &kept_ids).await?;
         let team_id = patient.team_ids.first().cloned().unwrap_or_default();
         for found in kept {
             let id = api_record_id(&found.api_id);
@@ -164,6 +161,31 @@ impl ImmsSync {
             removed = changes.removed, skipped = changes.skipped, "Imms history searched");
         Ok(changes)
     }
+}
+
+/// Removes the patient's records that came from the API (§7.6) except `kept`, as Mavis does: they were deleted
+/// upstream, are now a duplicate of ours, or the child no longer has a number to search with. Returns how many.
+async fn remove_api_records(
+    store: &dyn RecordStore,
+    patient_id: Uuid,
+    existing: &[VaccinationRecord],
+    kept: &BTreeSet<Uuid>,
+) -> Result<usize, StoreError> {
+    let mut removed = 0;
+    for old in existing.iter().filter(|r| r.details.source == RecordSource::NhsImmunisationsApi) {
+        if kept.contains(&old.id) {
+            continue;
+        }
+        store
+            .transact(vec![
+                WriteOp::Delete { key: keys::vaccination(old.id), condition: Condition::None },
+                WriteOp::Delete { key: keys::patient_vaccination(patient_id, old.id), condition: Condition::None },
+                WriteOp::Delete { key: keys::imms_link(old.id), condition: Condition::None },
+            ])
+            .await?;
+        removed += 1;
+    }
+    Ok(removed)
 }
 
 pub fn api_record_id(api_id: &str) -> Uuid {

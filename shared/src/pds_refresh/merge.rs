@@ -4,7 +4,8 @@
 //! - updates the kept patient from PDS and adds the merged patient's teams (and its archive reasons for teams the
 //!   kept patient was not in);
 //! - moves parent relationships, patient locations and vaccination records (record and patient link) to the kept
-//!   patient; a relationship or location the kept patient already has wins;
+//!   patient, re-marking the moved records that sync (their NHS number changed); a relationship or location the kept
+//!   patient already has wins;
 //! - deletes the merged patient, releases its NHS-number reservation and leaves a `#MERGEDINTO` marker under its id.
 //!
 //! Not moved: import links (`IMPORT#…/PATIENT#…` has no index by patient, so they keep the old id and readers follow
@@ -85,6 +86,9 @@ pub(super) async fn merge_ops(
         let mut moved = current.value.clone();
         moved.patient_id = kept.id;
         ops.push(vaccinations::update_op(&moved, current.version));
+        // The record's contained patient and NHS number change (nhs-apis.md §6.1): it is re-marked for sync in the
+        // same transaction as the move, so the API copy is updated however the process ends.
+        ops.extend(crate::imms_sync::record_changed_op(&moved, now));
         ops.push(WriteOp::Delete { key: keys::patient_vaccination(merged.id, record.id), condition: Condition::None });
         ops.push(WriteOp::Put {
             item: Item::new(keys::patient_vaccination(kept.id, record.id), json!({ "record_id": record.id })),
