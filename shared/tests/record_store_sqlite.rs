@@ -70,3 +70,28 @@ async fn when_shared_between_tasks_should_serve_them_all() {
         assert_eq!(task.await.expect("task finishes"), 100);
     }
 }
+
+/// A database written before gsi5 existed (schema version 1) opens, keeps its items, and takes gsi5 keys.
+#[tokio::test]
+async fn when_a_version_1_database_is_opened_should_add_gsi5_and_keep_the_items() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("records.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("sqlite");
+        conn.execute_batch(
+            "CREATE TABLE items (pk TEXT NOT NULL, sk TEXT NOT NULL, gsi1pk TEXT, gsi1sk TEXT, gsi2pk TEXT,
+                gsi2sk TEXT, gsi3pk TEXT, gsi3sk TEXT, gsi4pk TEXT, gsi4sk TEXT, version INTEGER NOT NULL,
+                body TEXT NOT NULL, expires_at INTEGER, PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+             INSERT INTO items (pk, sk, version, body) VALUES ('OLD', 'ITEM', 1, '{\"kept\":true}');
+             PRAGMA user_version = 1;",
+        )
+        .expect("version 1 layout");
+    }
+    let store = SqliteRecordStore::open(&path).expect("opens and migrates");
+    let old = store.get(&ItemKey::new("OLD", "ITEM")).await.expect("read").expect("kept");
+    assert_eq!(old.body, json!({ "kept": true }));
+    let item = Item::new(ItemKey::new("NEW", "ITEM"), json!({})).with_index(IndexName::Gsi5, ItemKey::new("G5", "a"));
+    store.put(item, Condition::NotExists).await.expect("put with gsi5");
+    let found = store.query(&Query::index(IndexName::Gsi5, "G5")).await.expect("query gsi5");
+    assert_eq!(found.items.len(), 1);
+}

@@ -8,6 +8,7 @@ pub mod harness;
 pub mod imms_scenarios;
 pub mod pds_imms_scenarios;
 pub mod pds_scenarios;
+pub mod pds_schedule_scenarios;
 pub mod refusing_queue;
 pub mod review_scenarios;
 pub mod scenarios;

@@ -102,7 +102,7 @@ impl Pds {
 }
 
 /// A harness whose pipeline searches PDS on `pds`.
-async fn with_pds<F, Fut>(make: &F, today: NaiveDate, pds: &Pds) -> Harness
+pub async fn with_pds<F, Fut>(make: &F, today: NaiveDate, pds: &Pds) -> Harness
 where
     F: Fn(NaiveDate) -> Fut,
     Fut: Future<Output = Harness>,
@@ -362,7 +362,7 @@ pub async fn concurrent_workers_commit_once(h: &Harness, pds: &Pds) {
 }
 
 /// A child as an earlier import left it, in team r1l.
-fn child(given: &str, family: &str, date_of_birth: NaiveDate, nhs_number: &str) -> Patient {
+pub fn child(given: &str, family: &str, date_of_birth: NaiveDate, nhs_number: &str) -> Patient {
     let mut patient = john_doe();
     patient.id = Uuid::new_v4();
     patient.attributes.given_name = Some(given.into());

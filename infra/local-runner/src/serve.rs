@@ -164,6 +164,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(drops::watch(data.join("drops"), dropped, queue.clone()));
     if pipeline.settings.pds.is_some() {
         tokio::spawn(consumer::run_forever(pipeline.clone(), pds_queue, ConsumerSettings::default()));
+        tokio::spawn(shared::pipeline::pds_queue::schedule::run_on_schedule(pipeline.clone()));
     }
     tokio::spawn(work(pipeline, queue));
 

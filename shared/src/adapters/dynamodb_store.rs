@@ -101,7 +101,7 @@ impl DynamoRecordStore {
 // ---------------------------------------------------------------------------------------------------------------
 // Table creation (tests and infra bootstrap)
 
-/// Creates the table with the layout this adapter expects (on-demand billing, gsi1..gsi4 projecting everything, TTL
+/// Creates the table with the layout this adapter expects (on-demand billing, gsi1..gsi5 projecting everything, TTL
 /// on `expires_at`) and waits until it and its indexes are ACTIVE. Idempotent: an existing table is fine, so every
 /// test and every bootstrap run can call it.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
@@ -211,6 +211,7 @@ fn key_attributes(index: Option<IndexName>) -> (&'static str, &'static str) {
         Some(IndexName::Gsi2) => ("gsi2pk", "gsi2sk"),
         Some(IndexName::Gsi3) => ("gsi3pk", "gsi3sk"),
         Some(IndexName::Gsi4) => ("gsi4pk", "gsi4sk"),
+        Some(IndexName::Gsi5) => ("gsi5pk", "gsi5sk"),
     }
 }
 
@@ -242,7 +243,7 @@ fn item_to_attributes(item: &Item) -> Result<Attributes, StoreError> {
 
 fn item_from_attributes(mut attributes: Attributes) -> Result<Item, StoreError> {
     let key = ItemKey { pk: take_string(&mut attributes, PK)?, sk: take_string(&mut attributes, SK)? };
-    let mut indexes: [Option<ItemKey>; 4] = Default::default();
+    let mut indexes: [Option<ItemKey>; 5] = Default::default();
     for (slot, index) in indexes.iter_mut().zip(IndexName::ALL) {
         let (pk, sk) = key_attributes(Some(index));
         *slot = match (attributes.remove(pk), attributes.remove(sk)) {

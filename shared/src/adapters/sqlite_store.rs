@@ -23,7 +23,7 @@ use crate::ports::record_store::MAX_TRANSACTION_OPS;
 use crate::ports::{Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp};
 
 /// Bumped when the layout changes; a database written by a newer build is refused rather than misread.
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS items (
     gsi2pk     TEXT, gsi2sk TEXT,
     gsi3pk     TEXT, gsi3sk TEXT,
     gsi4pk     TEXT, gsi4sk TEXT,
+    gsi5pk     TEXT, gsi5sk TEXT,
     version    INTEGER NOT NULL,
     body       TEXT NOT NULL,
     expires_at INTEGER,
@@ -42,17 +43,20 @@ CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gs
 CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_gsi3 ON items (gsi3pk, gsi3sk, pk, sk) WHERE gsi3pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_gsi4 ON items (gsi4pk, gsi4sk, pk, sk) WHERE gsi4pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi5 ON items (gsi5pk, gsi5sk, pk, sk) WHERE gsi5pk IS NOT NULL;
 ";
 
 const COLUMNS: &str =
-    "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, version, body, expires_at";
+    "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, gsi5pk, gsi5sk, version, body, expires_at";
 
 const UPSERT: &str = "
-INSERT INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, version, body, expires_at)
-VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+INSERT INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, gsi3pk, gsi3sk, gsi4pk, gsi4sk, gsi5pk, gsi5sk, version, body,
+    expires_at)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
 ON CONFLICT (pk, sk) DO UPDATE SET
     gsi1pk = excluded.gsi1pk, gsi1sk = excluded.gsi1sk, gsi2pk = excluded.gsi2pk, gsi2sk = excluded.gsi2sk,
     gsi3pk = excluded.gsi3pk, gsi3sk = excluded.gsi3sk, gsi4pk = excluded.gsi4pk, gsi4sk = excluded.gsi4sk,
+    gsi5pk = excluded.gsi5pk, gsi5sk = excluded.gsi5sk,
     version = excluded.version, body = excluded.body, expires_at = excluded.expires_at";
 
 /// DynamoDB's limits, enforced here too so that the embedded store refuses what the cloud would.
@@ -165,6 +169,11 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
         return Err(StoreError::Invalid(format!(
             "the database has schema version {found}, newer than this build understands ({SCHEMA_VERSION})"
         )));
+    }
+    if found == 1 {
+        // Version 2 added gsi5 (patients by last PDS refresh); existing rows stay out of it until rewritten.
+        conn.execute_batch("ALTER TABLE items ADD COLUMN gsi5pk TEXT; ALTER TABLE items ADD COLUMN gsi5sk TEXT;")
+            .map_err(sql("add gsi5"))?;
     }
     conn.execute_batch(SCHEMA).map_err(sql("create the schema"))?;
     conn.execute_batch(&format!("PRAGMA user_version = {SCHEMA_VERSION};")).map_err(sql("record the schema version"))
@@ -319,6 +328,8 @@ fn write_row(conn: &Connection, encoded: &EncodedItem) -> Result<(), StoreError>
                 index_sk(2),
                 index_pk(3),
                 index_sk(3),
+                index_pk(4),
+                index_sk(4),
                 encoded.version,
                 encoded.body,
                 item.expires_at,
@@ -377,7 +388,7 @@ fn require(conn: &Connection, key: &ItemKey, condition: Condition, position: Opt
 struct StoredRow {
     pk: String,
     sk: String,
-    indexes: [(Option<String>, Option<String>); 4],
+    indexes: [(Option<String>, Option<String>); 5],
     version: i64,
     body: String,
     expires_at: Option<i64>,
@@ -392,10 +403,10 @@ impl StoredRow {
         Ok(Self {
             pk: row.get(0)?,
             sk: row.get(1)?,
-            indexes: [index(0)?, index(1)?, index(2)?, index(3)?],
-            version: row.get(10)?,
-            body: row.get(11)?,
-            expires_at: row.get(12)?,
+            indexes: [index(0)?, index(1)?, index(2)?, index(3)?, index(4)?],
+            version: row.get(12)?,
+            body: row.get(13)?,
+            expires_at: row.get(14)?,
         })
     }
 
@@ -404,7 +415,7 @@ impl StoredRow {
             .map_err(|_| StoreError::Corrupt(format!("stored version {} is negative", self.version)))?;
         let body = serde_json::from_str(&self.body)
             .map_err(|e| StoreError::Corrupt(format!("stored body is not JSON: {e}")))?;
-        let mut indexes: [Option<ItemKey>; 4] = Default::default();
+        let mut indexes: [Option<ItemKey>; 5] = Default::default();
         for ((slot, (pk, sk)), name) in indexes.iter_mut().zip(self.indexes).zip(IndexName::ALL) {
             *slot = match (pk, sk) {
                 (Some(pk), Some(sk)) => Some(ItemKey { pk, sk }),
@@ -429,6 +440,7 @@ fn key_columns(index: Option<IndexName>) -> (&'static str, &'static str) {
         Some(IndexName::Gsi2) => ("gsi2pk", "gsi2sk"),
         Some(IndexName::Gsi3) => ("gsi3pk", "gsi3sk"),
         Some(IndexName::Gsi4) => ("gsi4pk", "gsi4sk"),
+        Some(IndexName::Gsi5) => ("gsi5pk", "gsi5sk"),
     }
 }
 

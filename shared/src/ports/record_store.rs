@@ -25,10 +25,12 @@ pub enum IndexName {
     Gsi2,
     Gsi3,
     Gsi4,
+    Gsi5,
 }
 
 impl IndexName {
-    pub const ALL: [IndexName; 4] = [IndexName::Gsi1, IndexName::Gsi2, IndexName::Gsi3, IndexName::Gsi4];
+    pub const ALL: [IndexName; 5] =
+        [IndexName::Gsi1, IndexName::Gsi2, IndexName::Gsi3, IndexName::Gsi4, IndexName::Gsi5];
 
     /// The index name as it appears in the table definition (`gsi1` …).
     pub fn as_str(self) -> &'static str {
@@ -37,6 +39,7 @@ impl IndexName {
             IndexName::Gsi2 => "gsi2",
             IndexName::Gsi3 => "gsi3",
             IndexName::Gsi4 => "gsi4",
+            IndexName::Gsi5 => "gsi5",
         }
     }
 }
@@ -46,8 +49,8 @@ impl IndexName {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     pub key: ItemKey,
-    /// Secondary index keys, by position: `indexes[0]` is gsi1 … `indexes[3]` is gsi4.
-    pub indexes: [Option<ItemKey>; 4],
+    /// Secondary index keys, by position: `indexes[0]` is gsi1 … `indexes[4]` is gsi5.
+    pub indexes: [Option<ItemKey>; 5],
     pub version: u64,
     pub body: serde_json::Value,
     /// Seconds since the epoch after which the item may be removed (DynamoDB TTL). None keeps it for ever.
@@ -56,7 +59,7 @@ pub struct Item {
 
 impl Item {
     pub fn new(key: ItemKey, body: serde_json::Value) -> Self {
-        Self { key, indexes: [None, None, None, None], version: 1, body, expires_at: None }
+        Self { key, indexes: [None, None, None, None, None], version: 1, body, expires_at: None }
     }
 
     pub fn with_index(mut self, index: IndexName, key: ItemKey) -> Self {

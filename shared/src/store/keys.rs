@@ -68,6 +68,16 @@ pub fn postcode_pk(postcode: &str) -> String {
     format!("POSTCODE#{}", postcode.to_ascii_uppercase())
 }
 
+/// gsi5 partition of the patients a scheduled PDS refresh may pick (mavis-import.md §11.4).
+pub const PDS_REFRESH_PK: &str = "PDSREFRESH";
+
+/// gsi5: a patient with an NHS number who is not deceased, by last PDS refresh, never refreshed first ("0" sorts
+/// before any time; the times have a fixed width, so text order is time order).
+pub fn patient_by_pds_refresh(updated_from_pds_at: Option<chrono::DateTime<chrono::Utc>>, id: Uuid) -> ItemKey {
+    let at = updated_from_pds_at.map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true));
+    ItemKey::new(PDS_REFRESH_PK, format!("{}#PATIENT#{id}", at.as_deref().unwrap_or("0")))
+}
+
 /// gsi4: patients by school and birth academic year.
 pub fn patient_by_school(school_urn: &str, birth_academic_year: i32, id: Uuid) -> ItemKey {
     ItemKey::new(school_pk(school_urn), format!("BAY#{birth_academic_year}#PATIENT#{id}"))

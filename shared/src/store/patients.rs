@@ -30,6 +30,9 @@ pub fn patient_item(patient: &Patient, version: u64) -> Item {
     {
         item = item.with_index(IndexName::Gsi4, keys::patient_by_school(urn, bay.0, patient.id));
     }
+    if a.nhs_number.is_some() && patient.date_of_death.is_none() {
+        item = item.with_index(IndexName::Gsi5, keys::patient_by_pds_refresh(patient.updated_from_pds_at, patient.id));
+    }
     item
 }
 
@@ -169,6 +172,34 @@ pub fn import_link_item(import_id: Uuid, patient_id: Uuid, row_number: u64) -> I
 }
 
 /// The patients an import touched, in patient-id order.
+/// Patients with an NHS number, not deceased, last refreshed from PDS before `refreshed_before` (never refreshed
+/// first), oldest first, at most `limit` (gsi5, mavis-import.md §11.4).
+pub async fn due_pds_refresh(
+    store: &dyn RecordStore,
+    refreshed_before: chrono::DateTime<chrono::Utc>,
+    limit: usize,
+) -> Result<Vec<Uuid>, StoreError> {
+    let cutoff = refreshed_before.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let mut due = Vec::new();
+    let mut after = None;
+    loop {
+        let query = Query::index(IndexName::Gsi5, keys::PDS_REFRESH_PK).limit(limit.clamp(1, 500)).after(after);
+        let page = store.query(&query).await?;
+        for item in &page.items {
+            let sort_key = item.index(IndexName::Gsi5).map(|k| k.sk.as_str()).unwrap_or_default();
+            if sort_key >= cutoff.as_str() || due.len() >= limit {
+                return Ok(due);
+            }
+            let patient: Patient = decode(item)?;
+            due.push(patient.id);
+        }
+        match page.next {
+            Some(cursor) => after = Some(cursor),
+            None => return Ok(due),
+        }
+    }
+}
+
 pub async fn of_import(store: &dyn RecordStore, import_id: Uuid) -> Result<Vec<Uuid>, StoreError> {
     let query = Query::table(keys::import(import_id).pk).prefix(keys::IMPORT_PATIENT_PREFIX);
     Ok(query_all(store, query)

@@ -10,6 +10,16 @@ use crate::pipeline::{Pipeline, pds_queue};
 
 /// Handles the batch's messages concurrently (the pacer keeps the PDS rate) and lists the ones to redeliver.
 pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Value {
+    if is_scheduled(&payload) {
+        // The EventBridge rule of §11.4: queue the due GET refreshes. A failure is logged; the next run catches up.
+        return match pds_queue::schedule::send_scheduled_refresh(pipeline, chrono::Utc::now()).await {
+            Ok(enqueued) => json!({ "enqueued": enqueued }),
+            Err(e) => {
+                tracing::error!(error = %e, "scheduled PDS refresh failed");
+                json!({ "enqueued": 0, "error": "scheduled PDS refresh failed" })
+            }
+        };
+    }
     let batch: SqsBatch = match serde_json::from_value(payload) {
         Ok(batch) => batch,
         Err(e) => {
@@ -31,4 +41,11 @@ pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Value {
         })
         .collect();
     json!({ "batchItemFailures": failures })
+}
+
+/// An EventBridge schedule event (not an SQS batch).
+fn is_scheduled(payload: &Value) -> bool {
+    payload.get("Records").is_none()
+        && (payload.get("source").and_then(Value::as_str) == Some("aws.events")
+            || payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event"))
 }

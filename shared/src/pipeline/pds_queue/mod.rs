@@ -15,6 +15,7 @@ pub mod consumer;
 pub mod invocation;
 mod pages;
 mod refresh;
+pub mod schedule;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -11,7 +11,7 @@ use crate::pds::cascade::{self, CascadeError, Identity, SearchRecord};
 use crate::pds_refresh::{self, PatientFetcher, RefreshOutcome};
 use crate::pipeline::pds_step::{Paced, PdsSettings};
 use crate::pipeline::{Pipeline, PipelineError};
-use crate::ports::RecordStore;
+use crate::ports::{Queue, RecordStore};
 use crate::store::patients;
 
 /// Patients per RefreshPatients message.
@@ -24,6 +24,13 @@ pub async fn send_refresh(pipeline: &Pipeline, import_id: Uuid) -> Result<(), Pi
     let Some(pds) = &pipeline.settings.pds else { return Ok(()) };
     let (Some(queue), Some(_)) = (&pds.queue, &pds.fetcher) else { return Ok(()) };
     let ids = patients::of_import(pipeline.records.as_ref(), import_id).await?;
+    send_refresh_pages(queue.as_ref(), &ids).await?;
+    tracing::info!(%import_id, patients = ids.len(), "PDS GET refresh queued");
+    Ok(())
+}
+
+/// Sends RefreshPatients messages for `ids`, in their order, a page per message.
+pub(super) async fn send_refresh_pages(queue: &dyn Queue, ids: &[Uuid]) -> Result<(), PipelineError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -32,7 +39,6 @@ pub async fn send_refresh(pipeline: &Pipeline, import_id: Uuid) -> Result<(), Pi
         .map(|chunk| PdsMessage::RefreshPatients { patient_ids: chunk.to_vec() }.body())
         .collect();
     queue.send_batch(bodies).await?;
-    tracing::info!(%import_id, patients = ids.len(), "PDS GET refresh queued");
     Ok(())
 }
 
