@@ -153,7 +153,8 @@ async fn build_row(
         MoveAction::Pending(school_move) => {
             let reviewing =
                 school_moves::destination_team(&move_ctx, &school_move.destination).unwrap_or_else(|| team.id.clone());
-            ops.push(put(patients::school_move_item(school_move, &reviewing)));
+            let also_seen_by = patients::move_also_seen_by(school_move, &patient);
+            ops.push(put(patients::school_move_item(school_move, &reviewing, &also_seen_by)));
         }
     }
 

@@ -43,8 +43,9 @@ fn reviewing_team_pk(team_id: &str) -> String {
     keys::school_moves_of_team(team_id, DateTime::UNIX_EPOCH, Uuid::nil()).pk
 }
 
+/// Whether the team sees the move: its listing in any of the move's indexes (see `patients::school_move_item`).
 fn listed_for(item: &Item, team_id: &str) -> bool {
-    item.index(IndexName::Gsi1).is_some_and(|k| k.pk == reviewing_team_pk(team_id))
+    IndexName::ALL.into_iter().any(|index| item.index(index).is_some_and(|k| k.pk == reviewing_team_pk(team_id)))
 }
 
 /// The team's pending move of a patient. A move the team already decided is a conflict; anything else missing (or
