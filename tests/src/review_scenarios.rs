@@ -376,6 +376,39 @@ pub async fn home_schooled_move_raised_by_another_team(h: &Harness) {
     assert_eq!(api.get("/api/school-moves", NURSE_B).await["count"], 0, "gone for the raising team too");
 }
 
+/// §10: a team_changed notice is dismissed automatically when the child comes back into the team by any confirmed
+/// move, here one the class-list import confirms at once (not a reviewed one).
+pub async fn team_changed_dismissed_by_an_automatic_move_back(h: &Harness) {
+    let api = ReviewApi::on(h);
+    let csv = || crate::fixture("class_import/valid.csv");
+    import_class_list(h, "r1l", WATERLOO_ROAD, &SECONDARY, "valid.csv", csv()).await;
+    import_class_list(h, "rxb", SECOND_TEAM_SCHOOL, &SECONDARY, "valid.csv", csv()).await;
+    let moves = api.get("/api/school-moves", NURSE_B).await;
+    let id = moves["school_moves"][0]["id"].as_str().expect("a move").to_string();
+    let (status, body) = api.decide(&id, "confirm", NURSE_B).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let child_id: Uuid = id.parse().expect("uuid");
+    let notices = api.get("/api/notices", SUPER_ADMIN_A).await;
+    assert!(notices.to_string().contains(&id), "Team A has the team_changed notice: {notices}");
+
+    // Recorded offline in one of Team A's sessions (§6.1), the child is in both teams: Team A's next class list
+    // is then not a move from another team, and confirms the move back at once.
+    let mut both = patients::get(h.records(), child_id).await.expect("read").expect("child");
+    both.value.team_ids.push("r1l".into());
+    h.records().transact(vec![patients::put_patient_op(&both.value, Some(both.version))]).await.expect("saved");
+    import_class_list(h, "r1l", WATERLOO_ROAD, &SECONDARY, "valid.csv", csv()).await;
+
+    let back = h.patient(child_id).await;
+    assert_eq!(back.school, SchoolPlacement::School { urn: WATERLOO_ROAD.into() });
+    assert_eq!(back.team_ids, ["r1l"]);
+    let log = patients::school_move_log_of_team(h.records(), "r1l").await.expect("log");
+    let automatic = log.iter().rev().find(|e| e.patient_id == child_id).expect("the move back is logged");
+    assert_eq!(automatic.user_email, None, "confirmed by the import, not a user");
+    let notices = api.get("/api/notices", SUPER_ADMIN_A).await;
+    assert!(!notices.to_string().contains(&id), "dismissed once back in the team: {notices}");
+    assert_eq!(api.get("/api/school-moves", NURSE_A).await["count"], 0, "nothing left to review");
+}
+
 /// Two decisions that both read the issue (or move) before either writes: the conditional transaction lets exactly
 /// one through, whatever the interleaving of the HTTP requests above happened to be.
 pub async fn decisions_read_before_either_writes_conflict(h: &Harness) {
@@ -477,6 +510,7 @@ where
     keep_both_records(&make(clock_2023()).await).await;
     school_moves_across_teams(&make(clock_2023()).await).await;
     home_schooled_move_raised_by_another_team(&make(clock_2023()).await).await;
+    team_changed_dismissed_by_an_automatic_move_back(&make(clock_2023()).await).await;
     decisions_read_before_either_writes_conflict(&make(clock_2023()).await).await;
     vaccination_record_issues(&make(crate::vaccination_scenarios::clock_2025_08_01()).await).await;
 }

@@ -291,12 +291,7 @@ async fn confirm_ops(
     ops.push(WriteOp::Put { item: patients::school_move_log_item(&confirmed.log_entry), condition: Condition::None });
 
     // §10: a team_changed notice is dismissed automatically once the child is back in that team.
-    for notice in notices::of_patient(store, patient.id).await? {
-        if notice.value.kind == NoticeKind::TeamChanged && notice.value.team_id == dest_team && notice.value.is_active()
-        {
-            ops.push(notices::dismiss_op(&notice, now, None));
-        }
-    }
+    ops.extend(notices::dismiss_team_changed_ops(store, patient.id, &dest_team, now).await?);
     // Step 6: a team_changed notice for every team the child leaves, at the log entry's time.
     let new_team_name = reference.team(&dest_team).map(|t| t.name.clone());
     let left: Vec<&String> = teams_before.iter().filter(|t| **t != dest_team).collect();
