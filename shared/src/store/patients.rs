@@ -95,6 +95,11 @@ pub async fn at_school(
     query_all(store, query).await?.iter().map(decode).collect()
 }
 
+/// Every patient at a school (by the school index, which may lag: re-read a patient before changing it).
+pub async fn all_at_school(store: &dyn RecordStore, school_urn: &str) -> Result<Vec<Patient>, StoreError> {
+    query_all(store, Query::index(IndexName::Gsi4, keys::school_pk(school_urn))).await?.iter().map(decode).collect()
+}
+
 pub fn parent_item(parent: &Parent) -> Item {
     let mut item = Item::new(keys::parent(parent.id), encode(parent));
     if let Some(email) = &parent.email {
