@@ -117,7 +117,7 @@ async fn leeds_resources(app: &TestApi) -> Resources {
         .transact(vec![
             patients::put_patient_op(&moving, None),
             shared::ports::WriteOp::Put {
-                item: patients::school_move_item(&school_move, "r1l"),
+                item: patients::school_move_item(&school_move, "r1l", &[]),
                 condition: shared::ports::Condition::None,
             },
         ])

@@ -8,6 +8,7 @@
 //! Schools (seed/demo.toml): Waterloo Road 141001, Different Road 141002, Liverpool Road 141003 (years 7–10) of Leeds
 //! SAIS Team (r1l); Second Team School 142001 of Bradford SAIS Team (rxb); 123456 (all-through) of r1l.
 
+mod aged_out;
 mod moves;
 
 use std::future::Future;
@@ -409,4 +410,5 @@ where
     menacwy_class_list_creates_one_child(&make(clock_2025_july()).await).await;
     menacwy_class_list_outside_the_year_groups_is_invalid(&make(clock_2025()).await).await;
     moves::all(&make).await;
+    aged_out::all(&make).await;
 }

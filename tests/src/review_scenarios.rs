@@ -343,6 +343,72 @@ pub async fn school_moves_across_teams(h: &Harness) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// §9.4: a move with no school (home-schooled) raised by another team is seen by the team the child is in, as well as
+/// by the raising team; a team that has nothing to do with it does not see it. Either may ignore it.
+pub async fn home_schooled_move_raised_by_another_team(h: &Harness) {
+    let api = ReviewApi::on(h);
+    import_class_list(h, "r1l", WATERLOO_ROAD, &SECONDARY, "valid.csv", crate::fixture("class_import/valid.csv")).await;
+    let header =
+        "CHILD_SCHOOL_URN,CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE,CHILD_NHS_NUMBER";
+    let file = format!("{header}\n999999,Jennifer,Clarke,2010-01-01,SW1A 1AA,9990000018\n");
+    h.drop_file("RXB", "home.csv", file.into_bytes()).await.expect("imported");
+
+    let seen_by_child_team = api.get("/api/school-moves", NURSE_A).await;
+    assert_eq!(seen_by_child_team["count"], 1, "{seen_by_child_team}");
+    let listed = &seen_by_child_team["school_moves"][0];
+    assert_eq!(listed["full_name"], "Jennifer Clarke");
+    assert_eq!(listed["from_school"], "Waterloo Road");
+    assert_eq!(listed["to_school"], "Home-schooled");
+    assert_eq!(listed["updated_by"], "Another SAIS team updated");
+    let seen_by_raising_team = api.get("/api/school-moves", NURSE_B).await;
+    assert_eq!(seen_by_raising_team["school_moves"][0]["id"], listed["id"], "{seen_by_raising_team}");
+    assert_eq!(seen_by_raising_team["school_moves"][0]["updated_by"], "Cohort updated");
+
+    let id = listed["id"].as_str().expect("id").to_string();
+    let detail = api.get(&format!("/api/school-moves/{id}"), NURSE_A).await;
+    assert_eq!(detail["uploaded"]["school"], "Home-schooled");
+    let jennifer: Uuid = id.parse().expect("uuid");
+    let before = h.patient(jennifer).await;
+    let (status, body) = api.decide(&id, "ignore", NURSE_A).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(h.patient(jennifer).await, before, "ignoring changes nothing");
+    assert_eq!(api.get("/api/school-moves", NURSE_A).await["count"], 0);
+    assert_eq!(api.get("/api/school-moves", NURSE_B).await["count"], 0, "gone for the raising team too");
+}
+
+/// §10: a team_changed notice is dismissed automatically when the child comes back into the team by any confirmed
+/// move, here one the class-list import confirms at once (not a reviewed one).
+pub async fn team_changed_dismissed_by_an_automatic_move_back(h: &Harness) {
+    let api = ReviewApi::on(h);
+    let csv = || crate::fixture("class_import/valid.csv");
+    import_class_list(h, "r1l", WATERLOO_ROAD, &SECONDARY, "valid.csv", csv()).await;
+    import_class_list(h, "rxb", SECOND_TEAM_SCHOOL, &SECONDARY, "valid.csv", csv()).await;
+    let moves = api.get("/api/school-moves", NURSE_B).await;
+    let id = moves["school_moves"][0]["id"].as_str().expect("a move").to_string();
+    let (status, body) = api.decide(&id, "confirm", NURSE_B).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let child_id: Uuid = id.parse().expect("uuid");
+    let notices = api.get("/api/notices", SUPER_ADMIN_A).await;
+    assert!(notices.to_string().contains(&id), "Team A has the team_changed notice: {notices}");
+
+    // Recorded offline in one of Team A's sessions (§6.1), the child is in both teams: Team A's next class list
+    // is then not a move from another team, and confirms the move back at once.
+    let mut both = patients::get(h.records(), child_id).await.expect("read").expect("child");
+    both.value.team_ids.push("r1l".into());
+    h.records().transact(vec![patients::put_patient_op(&both.value, Some(both.version))]).await.expect("saved");
+    import_class_list(h, "r1l", WATERLOO_ROAD, &SECONDARY, "valid.csv", csv()).await;
+
+    let back = h.patient(child_id).await;
+    assert_eq!(back.school, SchoolPlacement::School { urn: WATERLOO_ROAD.into() });
+    assert_eq!(back.team_ids, ["r1l"]);
+    let log = patients::school_move_log_of_team(h.records(), "r1l").await.expect("log");
+    let automatic = log.iter().rev().find(|e| e.patient_id == child_id).expect("the move back is logged");
+    assert_eq!(automatic.user_email, None, "confirmed by the import, not a user");
+    let notices = api.get("/api/notices", SUPER_ADMIN_A).await;
+    assert!(!notices.to_string().contains(&id), "dismissed once back in the team: {notices}");
+    assert_eq!(api.get("/api/school-moves", NURSE_A).await["count"], 0, "nothing left to review");
+}
+
 /// Two decisions that both read the issue (or move) before either writes: the conditional transaction lets exactly
 /// one through, whatever the interleaving of the HTTP requests above happened to be.
 pub async fn decisions_read_before_either_writes_conflict(h: &Harness) {
@@ -443,6 +509,8 @@ where
     duplicate_matched_on_nhs_number(&make(clock_2023()).await).await;
     keep_both_records(&make(clock_2023()).await).await;
     school_moves_across_teams(&make(clock_2023()).await).await;
+    home_schooled_move_raised_by_another_team(&make(clock_2023()).await).await;
+    team_changed_dismissed_by_an_automatic_move_back(&make(clock_2023()).await).await;
     decisions_read_before_either_writes_conflict(&make(clock_2023()).await).await;
     vaccination_record_issues(&make(crate::vaccination_scenarios::clock_2025_08_01()).await).await;
 }

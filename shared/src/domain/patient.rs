@@ -42,8 +42,8 @@ pub enum SchoolPlacement {
 }
 
 /// The child attributes an import can set. Every field is optional because blank upload values are dropped;
-/// the same struct carries uploaded values and a patient's current values.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// the same struct carries uploaded values and a patient's current values. `Debug` hides personal data.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChildAttributes {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub given_name: Option<String>,
@@ -75,7 +75,8 @@ pub struct ChildAttributes {
     pub registration_academic_year: Option<AcademicYear>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `Debug` hides personal data (see [`ChildAttributes`]), so a patient printed with `{:?}` cannot leak it into logs.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct Patient {
     pub id: Uuid,
     #[serde(flatten)]
@@ -103,6 +104,24 @@ pub struct Patient {
 }
 
 impl Patient {
+    /// A patient with these details and nothing else: no pending changes, teams, archive reasons or flags.
+    pub fn new(id: Uuid, attributes: ChildAttributes, school: SchoolPlacement, now: DateTime<Utc>) -> Self {
+        Patient {
+            id,
+            attributes,
+            school,
+            pending_changes: BTreeMap::new(),
+            team_ids: Vec::new(),
+            archived_in: BTreeMap::new(),
+            restricted_at: None,
+            invalidated_at: None,
+            date_of_death: None,
+            updated_from_pds_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     pub fn full_name(&self) -> String {
         format!(
             "{} {}",
@@ -128,7 +147,8 @@ pub enum Relationship {
     Unknown,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` hides the name and contact details.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Parent {
     pub id: Uuid,
     #[serde(default)]
@@ -211,4 +231,116 @@ pub enum SchoolMoveSource {
     ParentalConsentForm,
     ClassListImport,
     CohortImport,
+}
+
+/// How personal data shows in `Debug`: whether a value is there, never the value.
+fn redacted<T>(value: &Option<T>) -> &'static str {
+    if value.is_some() { "Some(<redacted>)" } else { "None" }
+}
+
+impl std::fmt::Debug for ChildAttributes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChildAttributes")
+            .field("given_name", &format_args!("{}", redacted(&self.given_name)))
+            .field("family_name", &format_args!("{}", redacted(&self.family_name)))
+            .field("preferred_given_name", &format_args!("{}", redacted(&self.preferred_given_name)))
+            .field("preferred_family_name", &format_args!("{}", redacted(&self.preferred_family_name)))
+            .field("date_of_birth", &format_args!("{}", redacted(&self.date_of_birth)))
+            .field("birth_academic_year", &self.birth_academic_year)
+            .field("gender", &self.gender)
+            .field("nhs_number", &format_args!("{}", redacted(&self.nhs_number)))
+            .field("address_line_1", &format_args!("{}", redacted(&self.address_line_1)))
+            .field("address_line_2", &format_args!("{}", redacted(&self.address_line_2)))
+            .field("address_town", &format_args!("{}", redacted(&self.address_town)))
+            .field("address_postcode", &format_args!("{}", redacted(&self.address_postcode)))
+            .field("registration", &self.registration)
+            .field("registration_academic_year", &self.registration_academic_year)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Patient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let pending: Vec<&String> = self.pending_changes.keys().collect();
+        f.debug_struct("Patient")
+            .field("id", &self.id)
+            .field("attributes", &self.attributes)
+            .field("school", &self.school)
+            .field("pending_changes", &format_args!("{pending:?} (values redacted)"))
+            .field("team_ids", &self.team_ids)
+            .field("archived_in", &self.archived_in)
+            .field("restricted_at", &self.restricted_at)
+            .field("invalidated_at", &self.invalidated_at)
+            .field("date_of_death", &format_args!("{}", redacted(&self.date_of_death)))
+            .field("updated_from_pds_at", &self.updated_from_pds_at)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for Parent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Parent")
+            .field("id", &self.id)
+            .field("full_name", &format_args!("{}", redacted(&self.full_name)))
+            .field("email", &format_args!("{}", redacted(&self.email)))
+            .field("phone", &format_args!("{}", redacted(&self.phone)))
+            .field("phone_receive_updates", &self.phone_receive_updates)
+            .field("created_by_import", &self.created_by_import)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_should_not_show_personal_data() {
+        let attributes = ChildAttributes {
+            given_name: Some("Jennifer".into()),
+            family_name: Some("Clarke".into()),
+            preferred_given_name: Some("Jenny".into()),
+            date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 1),
+            nhs_number: Some("9990000018".into()),
+            address_line_1: Some("10 Downing Street".into()),
+            address_town: Some("London".into()),
+            address_postcode: Some("SW1A 1AA".into()),
+            ..ChildAttributes::default()
+        };
+        let mut patient = Patient::new(Uuid::nil(), attributes, SchoolPlacement::Unknown, DateTime::UNIX_EPOCH);
+        patient.pending_changes.insert("address_postcode".into(), serde_json::json!("SW1A 1AB"));
+        patient.date_of_death = NaiveDate::from_ymd_opt(2024, 2, 3);
+        let parent = Parent {
+            id: Uuid::nil(),
+            full_name: Some("Susan Clarke".into()),
+            email: Some("susan@example.com".into()),
+            phone: Some("07412345678".into()),
+            phone_receive_updates: false,
+            created_by_import: None,
+        };
+
+        let printed = format!("{patient:?} {parent:?} {patient:#?}");
+
+        for personal in [
+            "Jennifer",
+            "Clarke",
+            "Jenny",
+            "2010",
+            "9990000018",
+            "Downing",
+            "London",
+            "SW1A",
+            "2024",
+            "Susan",
+            "susan@",
+            "07412",
+        ] {
+            assert!(!printed.contains(personal), "{personal} in {printed}");
+        }
+        assert!(printed.contains("given_name: Some(<redacted>)"), "{printed}");
+        assert!(printed.contains("address_line_2: None"), "{printed}");
+        assert!(printed.contains("\"address_postcode\""), "which fields changed is kept: {printed}");
+    }
 }

@@ -13,7 +13,7 @@ use crate::domain::{Import, ImportCounts, ImportKind, Team};
 use crate::ports::{Item, StoreError, WriteOp};
 use crate::store::changesets::{self, Changeset, ChangesetStatus, PlannedMatch, RowOutcome};
 use crate::store::imports::Versioned;
-use crate::store::{issues, patients};
+use crate::store::{issues, notices, patients};
 
 const PAGE: usize = 200;
 /// A row whose transaction keeps conflicting with other writers is re-planned this many times before giving up.
@@ -143,6 +143,11 @@ async fn build_row(
         MoveAction::Confirm(confirmed) => {
             ops.push(put(patients::location_item(&confirmed.location)));
             ops.push(put(patients::school_move_log_item(&confirmed.log_entry)));
+            if !is_new {
+                // §10: back in a team the child had left, that team's team_changed notice is dismissed.
+                let back_in = &confirmed.location.team_id;
+                ops.extend(notices::dismiss_team_changed_ops(store, patient.id, back_in, now).await?);
+            }
             if pending_move.is_some() {
                 ops.push(WriteOp::Delete {
                     key: crate::store::keys::school_move(patient.id),
@@ -153,7 +158,8 @@ async fn build_row(
         MoveAction::Pending(school_move) => {
             let reviewing =
                 school_moves::destination_team(&move_ctx, &school_move.destination).unwrap_or_else(|| team.id.clone());
-            ops.push(put(patients::school_move_item(school_move, &reviewing)));
+            let also_seen_by = patients::move_also_seen_by(school_move, &patient);
+            ops.push(put(patients::school_move_item(school_move, &reviewing, &also_seen_by)));
         }
     }
 

@@ -106,6 +106,7 @@ pub async fn commit(
     if import.value.kind == ImportKind::ClassList {
         class_list::create_move_outs(pipeline, &import.value).await?;
     }
+    super::aged_out::after_import(pipeline, &import.value).await?;
     crate::imms_sync::import_committed(store, import.value.id).await?;
     import.value.status = ImportStatus::Processed;
     import.value.counts = Some(counts);

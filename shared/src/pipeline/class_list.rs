@@ -213,7 +213,11 @@ async fn move_out_one(
         let ops = vec![
             WriteOp::Check { key: keys::patient(patient_id), condition: Condition::VersionIs(patient.version) },
             WriteOp::Put {
-                item: patients::school_move_item(&proposed, &import.team_id),
+                item: patients::school_move_item(
+                    &proposed,
+                    &import.team_id,
+                    &patients::move_also_seen_by(&proposed, &patient.value),
+                ),
                 condition: Condition::NotExists,
             },
         ];

@@ -9,6 +9,7 @@
 //! Each step can be re-run after a crash: staging overwrites the same items, planning is stored on each row, and a
 //! row is applied in one transaction together with its "committed" mark.
 
+pub mod aged_out;
 pub mod apply;
 pub mod child_records;
 pub mod class_list;

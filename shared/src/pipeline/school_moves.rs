@@ -2,10 +2,12 @@
 //! move, which moves are confirmed at once, what confirming changes, and the move a class list proposes for a child
 //! absent from it.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 
 use crate::domain::patient::{PatientLocation, SchoolMove, SchoolMoveLogEntry, SchoolMoveSource, SchoolPlacement};
 use crate::domain::{Patient, ReferenceData};
+use crate::ports::{Condition, RecordStore, StoreError, WriteOp};
+use crate::store::patients;
 
 /// What an upload does to a patient's school.
 #[derive(Debug, Clone, PartialEq)]
@@ -154,6 +156,36 @@ pub fn confirm(
             created_at: ctx.now,
         },
     }
+}
+
+/// §9.1 confirm, step 3 as writes: every location of the patient in the move's academic year or later at another
+/// place ends yesterday (its begin date clamped), and the move's new location is written, keeping a future begin date
+/// if the patient already had one there. Used by reviewed moves and by aged-out moves.
+pub async fn location_ops(
+    store: &dyn RecordStore,
+    confirmed: &mut ConfirmedMove,
+    today: NaiveDate,
+) -> Result<Vec<WriteOp>, StoreError> {
+    let yesterday = today.checked_sub_days(Days::new(1)).unwrap_or(today);
+    let mut ops = Vec::new();
+    for mut location in patients::locations_of(store, confirmed.location.patient_id).await? {
+        if location.academic_year < confirmed.location.academic_year {
+            continue;
+        }
+        if location.location == confirmed.location.location {
+            if location.begin_date.is_some_and(|begin| begin > today) {
+                confirmed.location.begin_date = location.begin_date;
+            }
+            continue;
+        }
+        if location.end_date.is_none_or(|end| end > yesterday) {
+            location.end_date = Some(yesterday);
+            location.begin_date = location.begin_date.map(|begin| begin.min(yesterday));
+            ops.push(WriteOp::Put { item: patients::location_item(&location), condition: Condition::None });
+        }
+    }
+    ops.push(WriteOp::Put { item: patients::location_item(&confirmed.location), condition: Condition::None });
+    Ok(ops)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! or ignore. Confirming reuses the pipeline's confirmation (`pipeline::school_moves::confirm`, steps 1–4) and adds
 //! what only a reviewed move needs: ended locations, the user on the log entry, team_changed notices.
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -11,7 +11,7 @@ use super::issues::{ChildRecordView, child_view, school_name};
 use crate::domain::notice::{ImportantNotice, NoticeKind};
 use crate::domain::patient::{SchoolMove, SchoolMoveSource, SchoolPlacement};
 use crate::domain::{Patient, ReferenceData};
-use crate::pipeline::school_moves::{MoveContext, confirm, destination_team};
+use crate::pipeline::school_moves::{MoveContext, confirm, destination_team, location_ops};
 use crate::ports::{Condition, IndexName, Item, RecordStore, StoreError, WriteOp};
 use crate::store::imports::Versioned;
 use crate::store::{decode, keys, notices, patients};
@@ -43,8 +43,9 @@ fn reviewing_team_pk(team_id: &str) -> String {
     keys::school_moves_of_team(team_id, DateTime::UNIX_EPOCH, Uuid::nil()).pk
 }
 
+/// Whether the team sees the move: its listing in any of the move's indexes (see `patients::school_move_item`).
 fn listed_for(item: &Item, team_id: &str) -> bool {
-    item.index(IndexName::Gsi1).is_some_and(|k| k.pk == reviewing_team_pk(team_id))
+    IndexName::ALL.into_iter().any(|index| item.index(index).is_some_and(|k| k.pk == reviewing_team_pk(team_id)))
 }
 
 /// The team's pending move of a patient. A move the team already decided is a conflict; anything else missing (or
@@ -268,34 +269,12 @@ async fn confirm_ops(
     let mut confirmed = confirm(&ctx, patient, destination, dest_team.clone());
     confirmed.log_entry.user_email = Some(user.to_string());
 
-    // Step 3: end this year's (and later) locations elsewhere yesterday; keep a future start at the new location.
-    let yesterday = today.checked_sub_days(Days::new(1)).unwrap_or(today);
-    for mut location in patients::locations_of(store, patient.id).await? {
-        if location.academic_year < school_move.academic_year {
-            continue;
-        }
-        if location.location == confirmed.location.location {
-            if location.begin_date.is_some_and(|begin| begin > today) {
-                confirmed.location.begin_date = location.begin_date;
-            }
-            continue;
-        }
-        if location.end_date.is_none_or(|end| end > yesterday) {
-            location.end_date = Some(yesterday);
-            location.begin_date = location.begin_date.map(|begin| begin.min(yesterday));
-            ops.push(WriteOp::Put { item: patients::location_item(&location), condition: Condition::None });
-        }
-    }
-    ops.push(WriteOp::Put { item: patients::location_item(&confirmed.location), condition: Condition::None });
+    // Step 3: end this year's (and later) locations elsewhere; the new location.
+    ops.extend(location_ops(store, &mut confirmed, today).await?);
     ops.push(WriteOp::Put { item: patients::school_move_log_item(&confirmed.log_entry), condition: Condition::None });
 
     // §10: a team_changed notice is dismissed automatically once the child is back in that team.
-    for notice in notices::of_patient(store, patient.id).await? {
-        if notice.value.kind == NoticeKind::TeamChanged && notice.value.team_id == dest_team && notice.value.is_active()
-        {
-            ops.push(notices::dismiss_op(&notice, now, None));
-        }
-    }
+    ops.extend(notices::dismiss_team_changed_ops(store, patient.id, &dest_team, now).await?);
     // Step 6: a team_changed notice for every team the child leaves, at the log entry's time.
     let new_team_name = reference.team(&dest_team).map(|t| t.name.clone());
     let left: Vec<&String> = teams_before.iter().filter(|t| **t != dest_team).collect();

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::imports::Versioned;
 use super::{decode, encode, keys, query_all};
-use crate::domain::notice::ImportantNotice;
+use crate::domain::notice::{ImportantNotice, NoticeKind};
 use crate::ports::{Condition, IndexName, Item, Query, RecordStore, StoreError, WriteOp};
 
 /// The item for a notice at `version`. Only active notices carry the team-listing key, so the team's list never has
@@ -36,6 +36,22 @@ pub fn dismiss_op(notice: &Versioned<ImportantNotice>, at: DateTime<Utc>, by: Op
     dismissed.dismissed_at = Some(at);
     dismissed.dismissed_by = by.map(str::to_string);
     WriteOp::Put { item: notice_item(&dismissed, notice.version + 1), condition: Condition::VersionIs(notice.version) }
+}
+
+/// §10: the dismissals of a patient's active team_changed notices for `team_id`, which a confirmed move back into
+/// that team makes (a reviewed move, or one the import pipeline confirms at once). No user: it is automatic.
+pub async fn dismiss_team_changed_ops(
+    store: &dyn RecordStore,
+    patient_id: Uuid,
+    team_id: &str,
+    at: DateTime<Utc>,
+) -> Result<Vec<WriteOp>, StoreError> {
+    Ok(of_patient(store, patient_id)
+        .await?
+        .iter()
+        .filter(|n| n.value.kind == NoticeKind::TeamChanged && n.value.team_id == team_id && n.value.is_active())
+        .map(|n| dismiss_op(n, at, None))
+        .collect())
 }
 
 fn versioned(item: &Item) -> Result<Versioned<ImportantNotice>, StoreError> {

@@ -98,6 +98,11 @@ pub async fn at_school(
     query_all(store, query).await?.iter().map(decode).collect()
 }
 
+/// Every patient at a school (by the school index, which may lag: re-read a patient before changing it).
+pub async fn all_at_school(store: &dyn RecordStore, school_urn: &str) -> Result<Vec<Patient>, StoreError> {
+    query_all(store, Query::index(IndexName::Gsi4, keys::school_pk(school_urn))).await?.iter().map(decode).collect()
+}
+
 pub fn parent_item(parent: &Parent) -> Item {
     let mut item = Item::new(keys::parent(parent.id), encode(parent));
     if let Some(email) = &parent.email {
@@ -209,12 +214,35 @@ pub async fn of_import(store: &dyn RecordStore, import_id: Uuid) -> Result<Vec<U
         .collect())
 }
 
-/// A pending school move, listed for the team that will review it.
-pub fn school_move_item(school_move: &crate::domain::patient::SchoolMove, reviewing_team: &str) -> Item {
-    Item::new(keys::school_move(school_move.patient_id), encode(school_move)).with_index(
-        IndexName::Gsi1,
-        keys::school_moves_of_team(reviewing_team, school_move.updated_at, school_move.patient_id),
-    )
+/// A pending school move, listed (gsi1) for the team that will review it, and (gsi2..gsi4) for up to three more teams
+/// that also see it: §9.4 shows a move with no school to the teams of the patient too, not only to the raising team.
+pub fn school_move_item(
+    school_move: &crate::domain::patient::SchoolMove,
+    reviewing_team: &str,
+    also_seen_by: &[String],
+) -> Item {
+    let listing = |team: &str| keys::school_moves_of_team(team, school_move.updated_at, school_move.patient_id);
+    let mut item = Item::new(keys::school_move(school_move.patient_id), encode(school_move))
+        .with_index(IndexName::Gsi1, listing(reviewing_team));
+    let mut others: Vec<&String> = also_seen_by.iter().filter(|t| t.as_str() != reviewing_team).collect();
+    others.sort();
+    others.dedup();
+    for (index, team) in [IndexName::Gsi2, IndexName::Gsi3, IndexName::Gsi4].into_iter().zip(others) {
+        item = item.with_index(index, listing(team));
+    }
+    item
+}
+
+/// The teams other than the raising one that see a pending move (§9.4): for a move with no destination school, the
+/// teams the patient is in.
+pub fn move_also_seen_by(
+    school_move: &crate::domain::patient::SchoolMove,
+    patient: &crate::domain::Patient,
+) -> Vec<String> {
+    match school_move.destination {
+        crate::domain::patient::SchoolPlacement::School { .. } => Vec::new(),
+        _ => patient.team_ids.clone(),
+    }
 }
 
 /// A patient's pending school move, if any.
@@ -225,12 +253,22 @@ pub async fn school_move_of(
     store.get(&keys::school_move(patient_id)).await?.as_ref().map(decode).transpose()
 }
 
-/// The pending school moves a team reviews (its gsi1 listing), oldest update first.
+/// The pending school moves a team sees (its listings in gsi1..gsi4), oldest update first.
 pub async fn pending_school_moves_for_team(
     store: &dyn RecordStore,
     team_id: &str,
 ) -> Result<Vec<crate::domain::patient::SchoolMove>, StoreError> {
     // The partition key of the team's listing; the sort key's time and patient only order the items in it.
     let pk = keys::school_moves_of_team(team_id, chrono::DateTime::UNIX_EPOCH, Uuid::nil()).pk;
-    query_all(store, Query::index(IndexName::Gsi1, pk)).await?.iter().map(decode).collect()
+    let mut moves: Vec<crate::domain::patient::SchoolMove> = Vec::new();
+    for index in IndexName::ALL {
+        for item in query_all(store, Query::index(index, pk.clone())).await? {
+            let school_move: crate::domain::patient::SchoolMove = decode(&item)?;
+            if !moves.iter().any(|m| m.patient_id == school_move.patient_id) {
+                moves.push(school_move);
+            }
+        }
+    }
+    moves.sort_by(|a, b| a.updated_at.cmp(&b.updated_at).then(a.patient_id.cmp(&b.patient_id)));
+    Ok(moves)
 }

@@ -285,7 +285,7 @@ pub async fn move_outs_follow_every_rule(h: &Harness) {
         created_at: earlier,
         updated_at: earlier,
     };
-    h.records().put(patients::school_move_item(&booked, TEAM_A), Condition::None).await.expect("save move");
+    h.records().put(patients::school_move_item(&booked, TEAM_A, &[]), Condition::None).await.expect("save move");
 
     let import = import_fixture(h, WATERLOO_ROAD, &[8], "class_import/valid_minimal.csv").await;
 

@@ -1,0 +1,177 @@
+//! Aged-out children (mavis-import.md §9.5): after child and class imports, for each school involved, and daily, every
+//! pupil whose year group in the pending academic year is not offered by their school moves to unknown school. The
+//! move is confirmed at once for the school's team: no review, a log entry without a user.
+//!
+//! The seed gives a school one list of year groups, for the current and the pending year alike: a school whose list
+//! is empty counts as "year groups not set up for the pending year" and is left alone.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use uuid::Uuid;
+
+use super::school_moves::{MoveContext, confirm, location_ops};
+use super::{Pipeline, PipelineError};
+use crate::domain::patient::{SchoolMoveSource, SchoolPlacement};
+use crate::domain::{AcademicYear, Import, ImportKind, Patient, School};
+use crate::ports::{Condition, StoreError, WriteOp};
+use crate::store::{changesets, keys, notices, patients};
+
+const MAX_ATTEMPTS: usize = 4;
+
+/// Whether a pupil of `school` has aged out of it in `pending`: their year group that year is not one it offers.
+pub fn has_aged_out(patient: &Patient, school: &School, pending: AcademicYear) -> bool {
+    let Some(birth_year) = patient.attributes.birth_academic_year else { return false };
+    let at_school = matches!(&patient.school, SchoolPlacement::School { urn } if *urn == school.urn_and_site());
+    at_school
+        && patient.date_of_death.is_none()
+        && !school.year_groups.is_empty()
+        && !school.year_groups.contains(&pending.year_group_of(birth_year))
+}
+
+/// The daily run: every school of the reference data. Returns how many children were moved.
+pub async fn move_aged_out_everywhere(pipeline: &Pipeline, today: NaiveDate) -> Result<usize, PipelineError> {
+    let mut moved = 0;
+    for school in &pipeline.reference.schools {
+        moved += move_aged_out_of(pipeline, &school.urn_and_site(), today).await?;
+    }
+    tracing::info!(moved, "aged-out children moved to unknown school");
+    Ok(moved)
+}
+
+/// After a committed child-record or class-list import: the schools its rows (or its class list) are for.
+pub async fn after_import(pipeline: &Pipeline, import: &Import) -> Result<usize, PipelineError> {
+    let mut schools = BTreeSet::new();
+    if import.kind == ImportKind::ClassList {
+        schools.extend(import.school_urn.clone());
+    } else {
+        let mut after = None;
+        loop {
+            let (page, next) = changesets::page(pipeline.records.as_ref(), import.id, 500, after).await?;
+            for changeset in page {
+                if let Some(SchoolPlacement::School { urn }) = changeset.value.school {
+                    schools.insert(urn);
+                }
+            }
+            match next {
+                Some(cursor) => after = Some(cursor),
+                None => break,
+            }
+        }
+    }
+    let mut moved = 0;
+    for urn in &schools {
+        moved += move_aged_out_of(pipeline, urn, import.today).await?;
+    }
+    Ok(moved)
+}
+
+/// Moves the aged-out pupils of one school; a school without a team or without year groups is left alone.
+pub async fn move_aged_out_of(pipeline: &Pipeline, school_urn: &str, today: NaiveDate) -> Result<usize, PipelineError> {
+    let Some(school) = pipeline.reference.school(school_urn) else { return Ok(0) };
+    let Some(team_id) = school.team_id.as_deref() else { return Ok(0) };
+    let pending = AcademicYear::pending(today);
+    let mut moved = 0;
+    for pupil in patients::all_at_school(pipeline.records.as_ref(), school_urn).await? {
+        if has_aged_out(&pupil, school, pending) && move_one(pipeline, school, team_id, pupil.id, today).await? {
+            moved += 1;
+        }
+    }
+    Ok(moved)
+}
+
+/// Confirms the move of one pupil to unknown school, if they still qualify when read afresh; true if moved.
+async fn move_one(
+    pipeline: &Pipeline,
+    school: &School,
+    team_id: &str,
+    patient_id: Uuid,
+    today: NaiveDate,
+) -> Result<bool, PipelineError> {
+    let store = pipeline.records.as_ref();
+    let pending = AcademicYear::pending(today);
+    for _ in 0..MAX_ATTEMPTS {
+        let Some(current) = patients::get(store, patient_id).await? else { return Ok(false) };
+        if !has_aged_out(&current.value, school, pending) {
+            return Ok(false);
+        }
+        let now: DateTime<Utc> = Utc::now();
+        let ctx = MoveContext {
+            reference: &pipeline.reference,
+            team_id,
+            academic_year: pending.0,
+            source: SchoolMoveSource::ClassListImport,
+            today,
+            now,
+        };
+        let mut patient = current.value.clone();
+        let mut confirmed = confirm(&ctx, &mut patient, SchoolPlacement::Unknown, team_id.to_string());
+        patient.updated_at = now;
+        let mut ops = location_ops(store, &mut confirmed, today).await?;
+        ops.push(WriteOp::Put {
+            item: patients::school_move_log_item(&confirmed.log_entry),
+            condition: Condition::None,
+        });
+        ops.extend(notices::dismiss_team_changed_ops(store, patient_id, team_id, now).await?);
+        // The confirmed move replaces any move still waiting for review (§9.1 step 7).
+        ops.push(WriteOp::Delete { key: keys::school_move(patient_id), condition: Condition::None });
+        ops.push(patients::put_patient_op(&patient, Some(current.version)));
+        match store.transact(ops).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(PipelineError::Task("an aged-out move kept conflicting with other writers".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::patient::ChildAttributes;
+
+    fn pupil_born_in(birth_year: i32, urn: &str) -> Patient {
+        let now = Utc::now();
+        Patient {
+            id: Uuid::new_v4(),
+            attributes: ChildAttributes {
+                birth_academic_year: Some(AcademicYear(birth_year)),
+                ..ChildAttributes::default()
+            },
+            school: SchoolPlacement::School { urn: urn.into() },
+            pending_changes: Default::default(),
+            team_ids: vec!["r1l".into()],
+            archived_in: Default::default(),
+            restricted_at: None,
+            invalidated_at: None,
+            date_of_death: None,
+            updated_from_pds_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn when_year_group_in_the_pending_year_is_not_offered_should_age_out() {
+        let reference = crate::reference::demo();
+        let liverpool_road = reference.school("141003").expect("years 7-10");
+        let pending = AcademicYear(2023);
+
+        assert!(has_aged_out(&pupil_born_in(2007, "141003"), liverpool_road, pending), "year 11");
+        assert!(!has_aged_out(&pupil_born_in(2008, "141003"), liverpool_road, pending), "year 10");
+        assert!(!has_aged_out(&pupil_born_in(2007, "141001"), liverpool_road, pending), "another school's pupil");
+    }
+
+    #[test]
+    fn when_school_has_no_year_groups_or_child_is_deceased_should_leave_them() {
+        let reference = crate::reference::demo();
+        let mut not_set_up = reference.school("141003").expect("school").clone();
+        not_set_up.year_groups.clear();
+        let mut deceased = pupil_born_in(2007, "141003");
+
+        assert!(!has_aged_out(&pupil_born_in(2007, "141003"), &not_set_up, AcademicYear(2023)));
+        deceased.date_of_death = NaiveDate::from_ymd_opt(2023, 1, 1);
+        let liverpool_road = reference.school("141003").expect("school");
+        assert!(!has_aged_out(&deceased, liverpool_road, AcademicYear(2023)));
+    }
+}
