@@ -9,6 +9,7 @@ pub mod imms_scenarios;
 pub mod pds_scenarios;
 pub mod review_scenarios;
 pub mod scenarios;
+pub mod support;
 pub mod vaccination_scenarios;
 
 /// A fixture file from the steering repo's shared/fixtures/mavis folder.
