@@ -54,28 +54,25 @@ struct Resources {
 fn child(pending: bool, restricted: bool) -> Patient {
     let at = Utc.with_ymd_and_hms(2025, 1, 1, 9, 0, 0).unwrap();
     Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
-            given_name: Some("Ada".into()),
-            family_name: Some("Lovelace".into()),
-            date_of_birth: chrono::NaiveDate::from_ymd_opt(2012, 3, 4),
-            address_postcode: Some("LS1 1AA".into()),
-            ..Default::default()
-        },
-        school: SchoolPlacement::School { urn: "123456".into() },
         pending_changes: if pending {
             [("address_postcode".to_string(), json!("LS2 2BB"))].into_iter().collect()
         } else {
             Default::default()
         },
         team_ids: vec!["r1l".into()],
-        archived_in: Default::default(),
         restricted_at: restricted.then_some(at),
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: at,
-        updated_at: at,
+        ..Patient::new(
+            Uuid::new_v4(),
+            ChildAttributes {
+                given_name: Some("Ada".into()),
+                family_name: Some("Lovelace".into()),
+                date_of_birth: chrono::NaiveDate::from_ymd_opt(2012, 3, 4),
+                address_postcode: Some("LS1 1AA".into()),
+                ..Default::default()
+            },
+            SchoolPlacement::School { urn: "123456".into() },
+            at,
+        )
     }
 }
 

@@ -70,25 +70,20 @@ impl TestApp {
 fn patient(given: &str, family: &str, nhs_number: &str) -> Patient {
     let now = Utc::now();
     Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
-            given_name: Some(given.into()),
-            family_name: Some(family.into()),
-            nhs_number: Some(nhs_number.into()),
-            date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 1),
-            address_postcode: Some("SW1A 1AA".into()),
-            ..ChildAttributes::default()
-        },
-        school: SchoolPlacement::Unknown,
-        pending_changes: Default::default(),
         team_ids: vec!["r1l".into()],
-        archived_in: Default::default(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: now,
-        updated_at: now,
+        ..Patient::new(
+            Uuid::new_v4(),
+            ChildAttributes {
+                given_name: Some(given.into()),
+                family_name: Some(family.into()),
+                nhs_number: Some(nhs_number.into()),
+                date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 1),
+                address_postcode: Some("SW1A 1AA".into()),
+                ..ChildAttributes::default()
+            },
+            SchoolPlacement::Unknown,
+            now,
+        )
     }
 }
 

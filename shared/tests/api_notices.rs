@@ -33,18 +33,13 @@ impl TestApp {
     async fn flagged_patient(&self, teams: &[&str], flag: impl FnOnce(&mut Patient)) -> Patient {
         let at = Utc.with_ymd_and_hms(2025, 1, 1, 9, 0, 0).unwrap();
         let mut patient = Patient {
-            id: Uuid::new_v4(),
-            attributes: ChildAttributes { nhs_number: Some("9000000009".into()), ..Default::default() },
-            school: SchoolPlacement::Unknown,
-            pending_changes: Default::default(),
             team_ids: teams.iter().map(|t| t.to_string()).collect(),
-            archived_in: Default::default(),
-            restricted_at: None,
-            invalidated_at: None,
-            date_of_death: None,
-            updated_from_pds_at: None,
-            created_at: at,
-            updated_at: at,
+            ..Patient::new(
+                Uuid::new_v4(),
+                ChildAttributes { nhs_number: Some("9000000009".into()), ..Default::default() },
+                SchoolPlacement::Unknown,
+                at,
+            )
         };
         flag(&mut patient);
         self.records.transact(vec![patients::put_patient_op(&patient, None)]).await.expect("saved");

@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -42,27 +41,23 @@ impl TestApi {
     async fn add_patient(&self, nhs_number: Option<&str>, restricted: bool) -> Uuid {
         let now = Utc::now();
         let patient = Patient {
-            id: Uuid::new_v4(),
-            attributes: ChildAttributes {
-                given_name: Some("Sarah".into()),
-                family_name: Some("Taylor".into()),
-                date_of_birth: NaiveDate::from_ymd_opt(2011, 9, 9),
-                gender: Some(Gender::Female),
-                nhs_number: nhs_number.map(String::from),
-                address_line_1: Some("1 High Street".into()),
-                address_postcode: Some("LS1 1AA".into()),
-                ..ChildAttributes::default()
-            },
-            school: SchoolPlacement::School { urn: "123456".into() },
-            pending_changes: BTreeMap::new(),
             team_ids: vec!["r1l".into()],
-            archived_in: BTreeMap::new(),
             restricted_at: restricted.then_some(now),
-            invalidated_at: None,
-            date_of_death: None,
-            updated_from_pds_at: None,
-            created_at: now,
-            updated_at: now,
+            ..Patient::new(
+                Uuid::new_v4(),
+                ChildAttributes {
+                    given_name: Some("Sarah".into()),
+                    family_name: Some("Taylor".into()),
+                    date_of_birth: NaiveDate::from_ymd_opt(2011, 9, 9),
+                    gender: Some(Gender::Female),
+                    nhs_number: nhs_number.map(String::from),
+                    address_line_1: Some("1 High Street".into()),
+                    address_postcode: Some("LS1 1AA".into()),
+                    ..ChildAttributes::default()
+                },
+                SchoolPlacement::School { urn: "123456".into() },
+                now,
+            )
         };
         self.records.transact(vec![patients::put_patient_op(&patient, None)]).await.expect("patient");
         patient.id

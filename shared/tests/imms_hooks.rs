@@ -42,24 +42,19 @@ async fn pds() -> (pds_emulator::RunningEmulator, PdsClient) {
 async fn child_with_record(store: &dyn RecordStore, nhs: &str) -> (Uuid, Uuid) {
     let now = Utc::now();
     let patient = Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
-            given_name: Some("Test".into()),
-            family_name: Some("Child".into()),
-            date_of_birth: NaiveDate::from_ymd_opt(2010, 10, 22),
-            nhs_number: Some(nhs.into()),
-            ..ChildAttributes::default()
-        },
-        school: SchoolPlacement::Unknown,
-        pending_changes: BTreeMap::new(),
         team_ids: vec!["r1l".into()],
-        archived_in: BTreeMap::new(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: now,
-        updated_at: now,
+        ..Patient::new(
+            Uuid::new_v4(),
+            ChildAttributes {
+                given_name: Some("Test".into()),
+                family_name: Some("Child".into()),
+                date_of_birth: NaiveDate::from_ymd_opt(2010, 10, 22),
+                nhs_number: Some(nhs.into()),
+                ..ChildAttributes::default()
+            },
+            SchoolPlacement::Unknown,
+            now,
+        )
     };
     let record = VaccinationRecord {
         id: Uuid::new_v4(),

@@ -52,24 +52,19 @@ async fn start() -> Harness {
 fn new_patient(nhs: &str, teams: &[&str]) -> Patient {
     let at = Utc::now() - chrono::Duration::days(30);
     Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
-            given_name: Some("Test".into()),
-            family_name: Some("Child".into()),
-            date_of_birth: NaiveDate::from_ymd_opt(2010, 10, 22),
-            nhs_number: Some(nhs.into()),
-            ..Default::default()
-        },
-        school: SchoolPlacement::Unknown,
-        pending_changes: Default::default(),
         team_ids: teams.iter().map(|t| t.to_string()).collect(),
-        archived_in: Default::default(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: at,
-        updated_at: at,
+        ..Patient::new(
+            Uuid::new_v4(),
+            ChildAttributes {
+                given_name: Some("Test".into()),
+                family_name: Some("Child".into()),
+                date_of_birth: NaiveDate::from_ymd_opt(2010, 10, 22),
+                nhs_number: Some(nhs.into()),
+                ..Default::default()
+            },
+            SchoolPlacement::Unknown,
+            at,
+        )
     }
 }
 

@@ -103,24 +103,19 @@ pub fn child(given: &str, family: &str, date_of_birth: &str, at: SchoolPlacement
     let now = Utc::now();
     let date_of_birth = d(date_of_birth);
     Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
-            given_name: Some(given.into()),
-            family_name: Some(family.into()),
-            date_of_birth: Some(date_of_birth),
-            birth_academic_year: Some(AcademicYear::of_birth(date_of_birth)),
-            ..ChildAttributes::default()
-        },
-        school: at,
-        pending_changes: Default::default(),
         team_ids: vec![TEAM_A.into()],
-        archived_in: Default::default(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: now,
-        updated_at: now,
+        ..Patient::new(
+            Uuid::new_v4(),
+            ChildAttributes {
+                given_name: Some(given.into()),
+                family_name: Some(family.into()),
+                date_of_birth: Some(date_of_birth),
+                birth_academic_year: Some(AcademicYear::of_birth(date_of_birth)),
+                ..ChildAttributes::default()
+            },
+            at,
+            now,
+        )
     }
 }
 

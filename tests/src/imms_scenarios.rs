@@ -126,26 +126,21 @@ impl Rig {
     pub async fn add_patient(&self, nhs_number: Option<&str>) -> Patient {
         let now = Utc::now();
         let patient = Patient {
-            id: Uuid::new_v4(),
-            attributes: ChildAttributes {
-                given_name: Some("Sarah".into()),
-                family_name: Some("Taylor".into()),
-                date_of_birth: NaiveDate::from_ymd_opt(2011, 9, 9),
-                gender: Some(Gender::NotKnown),
-                nhs_number: nhs_number.map(String::from),
-                address_postcode: Some("EC1A 1BB".into()),
-                ..ChildAttributes::default()
-            },
-            school: SchoolPlacement::Unknown,
-            pending_changes: BTreeMap::new(),
             team_ids: vec!["r1l".into()],
-            archived_in: BTreeMap::new(),
-            restricted_at: None,
-            invalidated_at: None,
-            date_of_death: None,
-            updated_from_pds_at: None,
-            created_at: now,
-            updated_at: now,
+            ..Patient::new(
+                Uuid::new_v4(),
+                ChildAttributes {
+                    given_name: Some("Sarah".into()),
+                    family_name: Some("Taylor".into()),
+                    date_of_birth: NaiveDate::from_ymd_opt(2011, 9, 9),
+                    gender: Some(Gender::NotKnown),
+                    nhs_number: nhs_number.map(String::from),
+                    address_postcode: Some("EC1A 1BB".into()),
+                    ..ChildAttributes::default()
+                },
+                SchoolPlacement::Unknown,
+                now,
+            )
         };
         // No NHS-number reservation: the fault run gives many children the fixture's number.
         self.store().transact(vec![patients::put_patient_op(&patient, None)]).await.expect("patient");

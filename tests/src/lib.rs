@@ -12,6 +12,7 @@ pub mod pds_schedule_scenarios;
 pub mod refusing_queue;
 pub mod review_scenarios;
 pub mod scenarios;
+pub mod support;
 pub mod vaccination_scenarios;
 
 /// A fixture file from the steering repo's shared/fixtures/mavis folder.

@@ -159,28 +159,23 @@ pub async fn twins_are_kept_apart_by_pds(h: &Harness, pds: &Pds) {
 fn john_doe() -> Patient {
     let now = Utc::now();
     Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
-            given_name: Some("John".into()),
-            family_name: Some("Doe".into()),
-            nhs_number: Some("9000000009".into()),
-            date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 3),
-            birth_academic_year: Some(AcademicYear(2009)),
-            address_line_1: Some("11 Downing Street".into()),
-            address_town: Some("London".into()),
-            address_postcode: Some("SW1A 1AA".into()),
-            ..ChildAttributes::default()
-        },
-        school: SchoolPlacement::School { urn: "123456".into() },
-        pending_changes: Default::default(),
         team_ids: vec!["r1l".into()],
-        archived_in: Default::default(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: now,
-        updated_at: now,
+        ..Patient::new(
+            Uuid::new_v4(),
+            ChildAttributes {
+                given_name: Some("John".into()),
+                family_name: Some("Doe".into()),
+                nhs_number: Some("9000000009".into()),
+                date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 3),
+                birth_academic_year: Some(AcademicYear(2009)),
+                address_line_1: Some("11 Downing Street".into()),
+                address_town: Some("London".into()),
+                address_postcode: Some("SW1A 1AA".into()),
+                ..ChildAttributes::default()
+            },
+            SchoolPlacement::School { urn: "123456".into() },
+            now,
+        )
     }
 }
 

@@ -19,7 +19,7 @@ use axum::http::{Method, Request, StatusCode, header};
 use chrono::{NaiveDate, Utc};
 use serde_json::{Value, json};
 use shared::domain::AcademicYear;
-use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
+use shared::domain::patient::SchoolPlacement;
 use shared::domain::vaccination::RecordSource;
 use shared::ports::Condition;
 use shared::review::ReviewError;
@@ -32,6 +32,7 @@ use uuid::Uuid;
 
 use crate::class_list_scenarios::{SECOND_TEAM_SCHOOL, WATERLOO_ROAD, clock_2023, import_class_list};
 use crate::harness::Harness;
+use crate::support::taylor_reed;
 
 const NURSE_A: &str = "nurse@example.com";
 const SUPER_ADMIN_A: &str = "superuser@example.com";
@@ -172,33 +173,6 @@ pub async fn duplicate_matched_on_nhs_number(h: &Harness) {
     let kept = h.patient(jennifer.id).await;
     assert!(kept.pending_changes.is_empty());
     assert_eq!(kept.attributes, before.attributes, "nothing of the upload applied");
-}
-
-fn taylor_reed() -> Patient {
-    let now = Utc::now();
-    Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
-            given_name: Some("Taylor".into()),
-            family_name: Some("Reed".into()),
-            date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 1),
-            birth_academic_year: Some(AcademicYear(2009)),
-            address_line_1: Some("10 Downing Street".into()),
-            address_town: Some("London".into()),
-            address_postcode: Some("SW1A 1AA".into()),
-            ..ChildAttributes::default()
-        },
-        school: SchoolPlacement::School { urn: "123456".into() },
-        pending_changes: Default::default(),
-        team_ids: vec!["r1l".into()],
-        archived_in: Default::default(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: now,
-        updated_at: now,
-    }
 }
 
 /// §2.11: Taylor Reed matched on name and date of birth only; "keep both" makes a second Taylor Reed without NHS

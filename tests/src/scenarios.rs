@@ -3,15 +3,16 @@
 
 use std::future::Future;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::json;
-use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
+use shared::domain::patient::SchoolPlacement;
 use shared::domain::{AcademicYear, ImportCounts, ImportStatus, RowError};
 use shared::pipeline::Handled;
 use shared::store::patients;
 use uuid::Uuid;
 
 use crate::harness::Harness;
+use crate::support::taylor_reed;
 
 /// Clock 2023-05-20: academic year 2022, as most Mavis child-record specs use.
 pub fn clock_2023() -> NaiveDate {
@@ -160,33 +161,6 @@ pub async fn changed_details_become_pending_changes(h: &Harness) {
         json!({ "address_line_1": "1 Whitehall", "address_postcode": "SW1A 1AB", "birth_academic_year": 2009 })
     );
     assert_eq!(after.attributes.address_postcode.as_deref(), Some("SW1A 1AA"), "nothing applied");
-}
-
-fn taylor_reed() -> Patient {
-    let now = Utc::now();
-    Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
-            given_name: Some("Taylor".into()),
-            family_name: Some("Reed".into()),
-            date_of_birth: NaiveDate::from_ymd_opt(2010, 1, 1),
-            birth_academic_year: Some(AcademicYear(2009)),
-            address_line_1: Some("10 Downing Street".into()),
-            address_town: Some("London".into()),
-            address_postcode: Some("SW1A 1AA".into()),
-            ..ChildAttributes::default()
-        },
-        school: SchoolPlacement::School { urn: "123456".into() },
-        pending_changes: Default::default(),
-        team_ids: vec!["r1l".into()],
-        archived_in: Default::default(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: now,
-        updated_at: now,
-    }
 }
 
 /// §2.11: a close match on name and date of birth (not NHS number) stages the new postcode and year for review.

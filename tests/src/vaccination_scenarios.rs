@@ -192,9 +192,9 @@ pub async fn valid_flu(mut h: Harness) {
 
 fn chyna(nhs: Option<&str>, given: &str, family: &str, dob: NaiveDate) -> Patient {
     let now = Utc::now();
-    Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
+    Patient::new(
+        Uuid::new_v4(),
+        ChildAttributes {
             given_name: Some(given.into()),
             family_name: Some(family.into()),
             date_of_birth: Some(dob),
@@ -204,17 +204,9 @@ fn chyna(nhs: Option<&str>, given: &str, family: &str, dob: NaiveDate) -> Patien
             address_postcode: Some("LE3 2DA".into()),
             ..ChildAttributes::default()
         },
-        school: SchoolPlacement::Unknown,
-        pending_changes: Default::default(),
-        team_ids: vec![],
-        archived_in: Default::default(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: now,
-        updated_at: now,
-    }
+        SchoolPlacement::Unknown,
+        now,
+    )
 }
 
 /// §4.1: an existing Chyna without NHS number, stored as "chyna" / "PICKLE", is matched on all four fields; 10

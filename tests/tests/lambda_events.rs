@@ -127,26 +127,21 @@ mod pds_function {
     fn restricted_child() -> Patient {
         let now = Utc::now();
         Patient {
-            id: PATIENT_ID.parse().unwrap(),
-            attributes: ChildAttributes {
-                given_name: Some("Rhea".into()),
-                family_name: Some("Quorvex".into()),
-                nhs_number: Some(RESTRICTED.into()),
-                date_of_birth: NaiveDate::from_ymd_opt(2010, 3, 1),
-                birth_academic_year: Some(AcademicYear(2009)),
-                address_postcode: Some("LS1 1AA".into()),
-                ..ChildAttributes::default()
-            },
-            school: SchoolPlacement::School { urn: "123456".into() },
-            pending_changes: Default::default(),
             team_ids: vec!["r1l".into()],
-            archived_in: Default::default(),
-            restricted_at: None,
-            invalidated_at: None,
-            date_of_death: None,
-            updated_from_pds_at: None,
-            created_at: now,
-            updated_at: now,
+            ..Patient::new(
+                PATIENT_ID.parse().unwrap(),
+                ChildAttributes {
+                    given_name: Some("Rhea".into()),
+                    family_name: Some("Quorvex".into()),
+                    nhs_number: Some(RESTRICTED.into()),
+                    date_of_birth: NaiveDate::from_ymd_opt(2010, 3, 1),
+                    birth_academic_year: Some(AcademicYear(2009)),
+                    address_postcode: Some("LS1 1AA".into()),
+                    ..ChildAttributes::default()
+                },
+                SchoolPlacement::School { urn: "123456".into() },
+                now,
+            )
         }
     }
 

@@ -51,26 +51,21 @@ fn at(text: &str) -> DateTime<Utc> {
 /// The record behind `immunisation_create.json`.
 fn fixture_record() -> (VaccinationRecord, Patient) {
     let patient = Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
-            given_name: Some("Sarah".into()),
-            family_name: Some("Taylor".into()),
-            date_of_birth: NaiveDate::from_ymd_opt(2011, 9, 9),
-            gender: Some(Gender::NotKnown),
-            nhs_number: Some("9449310475".into()),
-            address_postcode: Some("EC1A 1BB".into()),
-            ..ChildAttributes::default()
-        },
-        school: SchoolPlacement::Unknown,
-        pending_changes: BTreeMap::new(),
         team_ids: vec!["t1".into()],
-        archived_in: BTreeMap::new(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: at("2021-01-01T00:00:00Z"),
-        updated_at: at("2021-01-01T00:00:00Z"),
+        ..Patient::new(
+            Uuid::new_v4(),
+            ChildAttributes {
+                given_name: Some("Sarah".into()),
+                family_name: Some("Taylor".into()),
+                date_of_birth: NaiveDate::from_ymd_opt(2011, 9, 9),
+                gender: Some(Gender::NotKnown),
+                nhs_number: Some("9449310475".into()),
+                address_postcode: Some("EC1A 1BB".into()),
+                ..ChildAttributes::default()
+            },
+            SchoolPlacement::Unknown,
+            at("2021-01-01T00:00:00Z"),
+        )
     };
     let record = VaccinationRecord {
         id: "11112222-3333-4444-5555-666677778888".parse().unwrap(),

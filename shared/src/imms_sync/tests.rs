@@ -58,20 +58,12 @@ fn record() -> VaccinationRecord {
 
 fn patient(nhs: Option<&str>) -> Patient {
     let now = Utc::now();
-    Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes { nhs_number: nhs.map(String::from), ..ChildAttributes::default() },
-        school: SchoolPlacement::Unknown,
-        pending_changes: BTreeMap::new(),
-        team_ids: vec![],
-        archived_in: BTreeMap::new(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: now,
-        updated_at: now,
-    }
+    Patient::new(
+        Uuid::new_v4(),
+        ChildAttributes { nhs_number: nhs.map(String::from), ..ChildAttributes::default() },
+        SchoolPlacement::Unknown,
+        now,
+    )
 }
 
 #[test]

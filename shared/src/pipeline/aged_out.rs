@@ -133,21 +133,13 @@ mod tests {
     fn pupil_born_in(birth_year: i32, urn: &str) -> Patient {
         let now = Utc::now();
         Patient {
-            id: Uuid::new_v4(),
-            attributes: ChildAttributes {
-                birth_academic_year: Some(AcademicYear(birth_year)),
-                ..ChildAttributes::default()
-            },
-            school: SchoolPlacement::School { urn: urn.into() },
-            pending_changes: Default::default(),
             team_ids: vec!["r1l".into()],
-            archived_in: Default::default(),
-            restricted_at: None,
-            invalidated_at: None,
-            date_of_death: None,
-            updated_from_pds_at: None,
-            created_at: now,
-            updated_at: now,
+            ..Patient::new(
+                Uuid::new_v4(),
+                ChildAttributes { birth_academic_year: Some(AcademicYear(birth_year)), ..ChildAttributes::default() },
+                SchoolPlacement::School { urn: urn.into() },
+                now,
+            )
         }
     }
 

@@ -236,8 +236,6 @@ async fn move_out_one(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use chrono::NaiveDate;
 
     use super::*;
@@ -250,21 +248,13 @@ mod tests {
     fn patient(school: &str, birth_year: i32) -> Patient {
         let now = Utc::now();
         Patient {
-            id: Uuid::new_v4(),
-            attributes: ChildAttributes {
-                birth_academic_year: Some(AcademicYear(birth_year)),
-                ..ChildAttributes::default()
-            },
-            school: SchoolPlacement::School { urn: school.into() },
-            pending_changes: BTreeMap::new(),
             team_ids: vec!["r1l".into()],
-            archived_in: BTreeMap::new(),
-            restricted_at: None,
-            invalidated_at: None,
-            date_of_death: None,
-            updated_from_pds_at: None,
-            created_at: now,
-            updated_at: now,
+            ..Patient::new(
+                Uuid::new_v4(),
+                ChildAttributes { birth_academic_year: Some(AcademicYear(birth_year)), ..ChildAttributes::default() },
+                SchoolPlacement::School { urn: school.into() },
+                now,
+            )
         }
     }
 

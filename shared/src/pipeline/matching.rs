@@ -159,8 +159,6 @@ fn normalise_postcode(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use chrono::{TimeZone, Utc};
     use uuid::Uuid;
 
@@ -173,9 +171,9 @@ mod tests {
 
     fn patient(given: &str, family: &str, dob: &str, postcode: Option<&str>, nhs: Option<&str>) -> Patient {
         let at = Utc.with_ymd_and_hms(2023, 5, 20, 9, 0, 0).single().expect("test time");
-        Patient {
-            id: Uuid::new_v4(),
-            attributes: ChildAttributes {
+        Patient::new(
+            Uuid::new_v4(),
+            ChildAttributes {
                 given_name: Some(given.into()),
                 family_name: Some(family.into()),
                 date_of_birth: Some(d(dob)),
@@ -183,17 +181,9 @@ mod tests {
                 nhs_number: nhs.map(Into::into),
                 ..ChildAttributes::default()
             },
-            school: SchoolPlacement::Unknown,
-            pending_changes: BTreeMap::new(),
-            team_ids: vec![],
-            archived_in: BTreeMap::new(),
-            restricted_at: None,
-            invalidated_at: None,
-            date_of_death: None,
-            updated_from_pds_at: None,
-            created_at: at,
-            updated_at: at,
-        }
+            SchoolPlacement::Unknown,
+            at,
+        )
     }
 
     fn input<'a>(

@@ -190,8 +190,6 @@ pub async fn location_ops(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use chrono::TimeZone;
     use uuid::Uuid;
 
@@ -219,18 +217,8 @@ mod tests {
 
     fn patient(at_school: SchoolPlacement, teams: &[&str]) -> Patient {
         Patient {
-            id: Uuid::new_v4(),
-            attributes: ChildAttributes::default(),
-            school: at_school,
-            pending_changes: BTreeMap::new(),
             team_ids: teams.iter().map(|t| t.to_string()).collect(),
-            archived_in: BTreeMap::new(),
-            restricted_at: None,
-            invalidated_at: None,
-            date_of_death: None,
-            updated_from_pds_at: None,
-            created_at: at(9),
-            updated_at: at(9),
+            ..Patient::new(Uuid::new_v4(), ChildAttributes::default(), at_school, at(9))
         }
     }
 

@@ -171,9 +171,9 @@ fn row(index: u64, given: &str, dob: &str, postcode: &str, nhs: Option<&str>) ->
 
 fn existing_chyna(nhs: Option<&str>) -> Patient {
     let now = Utc::now();
-    Patient {
-        id: Uuid::new_v4(),
-        attributes: ChildAttributes {
+    Patient::new(
+        Uuid::new_v4(),
+        ChildAttributes {
             given_name: Some("chyna".into()),
             family_name: Some("PICKLE".into()),
             date_of_birth: NaiveDate::from_ymd_opt(2010, 9, 12),
@@ -182,17 +182,9 @@ fn existing_chyna(nhs: Option<&str>) -> Patient {
             gender: Some(Gender::NotSpecified),
             ..ChildAttributes::default()
         },
-        school: SchoolPlacement::School { urn: "123456".into() },
-        pending_changes: BTreeMap::new(),
-        team_ids: vec![],
-        archived_in: BTreeMap::new(),
-        restricted_at: None,
-        invalidated_at: None,
-        date_of_death: None,
-        updated_from_pds_at: None,
-        created_at: now,
-        updated_at: now,
-    }
+        SchoolPlacement::School { urn: "123456".into() },
+        now,
+    )
 }
 
 fn counts(new: u64, changed: u64, exact_duplicate: u64, ignored: u64) -> Option<ImportCounts> {
