@@ -43,6 +43,27 @@ async fn when_object_is_missing_should_report_the_message_as_failed() {
     assert_eq!(failures[0]["itemIdentifier"], "059f36b4-87a3-44ab-83d2-661975830a7d");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_aged_out_schedule_fires_should_move_aged_out_pupils_and_answer_how_many() {
+    use integration_tests::class_list_scenarios::{LIVERPOOL_ROAD, child, existing_at};
+    use shared::domain::patient::SchoolPlacement;
+    let h = Harness::embedded(clock_2023()).await;
+    // 2023-05-20: Liverpool Road offers years 7–10; a year-11 pupil has aged out, a year-7 pupil has not.
+    let at_school = || SchoolPlacement::School { urn: LIVERPOOL_ROAD.into() };
+    let year_11 = child("Olivia", "Older", "2007-03-01", at_school());
+    let year_7 = child("Yusuf", "Younger", "2011-03-01", at_school());
+    existing_at(&h, &year_11, LIVERPOOL_ROAD, 2022).await;
+    existing_at(&h, &year_7, LIVERPOOL_ROAD, 2022).await;
+
+    let response = invocation::handle_invocation(&h.pipeline, event("aged-out-schedule.json")).await.expect("handled");
+
+    assert_eq!(response, serde_json::json!({ "moved": 1 }));
+    assert_eq!(h.patient(year_11.id).await.school, SchoolPlacement::Unknown);
+    assert_eq!(h.patient(year_7.id).await.school, at_school());
+    let again = invocation::handle_invocation(&h.pipeline, event("aged-out-schedule.json")).await.expect("handled");
+    assert_eq!(again, serde_json::json!({ "moved": 0 }), "moved once");
+}
+
 // ---- the pds function's events (events/pds/) ----
 
 mod pds_function {

@@ -166,6 +166,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         tokio::spawn(consumer::run_forever(pipeline.clone(), pds_queue, ConsumerSettings::default()));
         tokio::spawn(shared::pipeline::pds_queue::schedule::run_on_schedule(pipeline.clone()));
     }
+    tokio::spawn(shared::pipeline::aged_out::run_on_schedule(pipeline.clone()));
     tokio::spawn(work(pipeline, queue));
 
     println!("Mavis is running at {base_url}");

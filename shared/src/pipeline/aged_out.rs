@@ -39,6 +39,31 @@ pub async fn move_aged_out_everywhere(pipeline: &Pipeline, today: NaiveDate) -> 
     Ok(moved)
 }
 
+/// The local runner's timer (the import function's EventBridge rule on AWS): the daily run at 05:00 London time.
+pub async fn run_on_schedule(pipeline: Pipeline) {
+    loop {
+        let now = Utc::now();
+        let next = next_daily_run(now + chrono::Duration::seconds(1));
+        tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
+        if let Err(e) = move_aged_out_everywhere(&pipeline, pipeline.settings.today()).await {
+            tracing::error!(error = %e, "daily aged-out run failed; tomorrow's run catches up");
+        }
+    }
+}
+
+/// The next 05:00 Europe/London at or after `now` (05:00 is never skipped or repeated by a clock change there).
+pub fn next_daily_run(now: DateTime<Utc>) -> DateTime<Utc> {
+    use chrono::TimeZone;
+    let london = chrono_tz::Europe::London;
+    let at_five = |day: NaiveDate| {
+        let local = day.and_hms_opt(5, 0, 0).unwrap_or_default();
+        london.from_local_datetime(&local).earliest().map(|t| t.with_timezone(&Utc)).unwrap_or(now)
+    };
+    let today = now.with_timezone(&london).date_naive();
+    let run = at_five(today);
+    if run >= now { run } else { at_five(today.succ_opt().unwrap_or(today)) }
+}
+
 /// After a committed child-record or class-list import: the schools its rows (or its class list) are for.
 pub async fn after_import(pipeline: &Pipeline, import: &Import) -> Result<usize, PipelineError> {
     let mut schools = BTreeSet::new();
@@ -165,5 +190,14 @@ mod tests {
         deceased.date_of_death = NaiveDate::from_ymd_opt(2023, 1, 1);
         let liverpool_road = reference.school("141003").expect("school");
         assert!(!has_aged_out(&deceased, liverpool_road, AcademicYear(2023)));
+    }
+
+    #[test]
+    fn when_asked_for_the_next_daily_run_should_give_five_in_the_morning_london_time() {
+        let at = |text: &str| text.parse::<DateTime<Utc>>().expect("time");
+        assert_eq!(next_daily_run(at("2026-11-21T16:17:00Z")), at("2026-11-22T05:00:00Z"));
+        assert_eq!(next_daily_run(at("2026-11-21T05:00:00Z")), at("2026-11-21T05:00:00Z"));
+        assert_eq!(next_daily_run(at("2026-07-01T03:00:00Z")), at("2026-07-01T04:00:00Z"), "05:00 BST");
+        assert_eq!(next_daily_run(at("2026-07-01T04:00:01Z")), at("2026-07-02T04:00:00Z"));
     }
 }

@@ -22,6 +22,26 @@ pub(crate) struct SqsRecord {
     pub body: String,
 }
 
+/// The `job` of the import function's daily schedule (infra/template.yaml): the aged-out run of §9.5.
+pub const AGED_OUT_JOB: &str = "aged-out";
+
+/// An EventBridge schedule event (not an SQS batch or an S3 notification).
+pub(crate) fn is_scheduled(payload: &Value) -> bool {
+    payload.get("Records").is_none()
+        && (payload.get("source").and_then(Value::as_str) == Some("aws.events")
+            || payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event"))
+}
+
+/// The job a schedule asks for: a SAM Schedule event with `Input` delivers that input (`{"job": ...}`) instead of the
+/// EventBridge event; a plain EventBridge event may carry it in its `detail`.
+fn scheduled_job(payload: &Value) -> Option<&str> {
+    if payload.get("Records").is_some() {
+        return None;
+    }
+    let job = if is_scheduled(payload) { payload.get("detail")?.get("job")? } else { payload.get("job")? };
+    job.as_str()
+}
+
 /// Handles one notification body; `Ok` means it may be acknowledged.
 pub async fn handle_notification(pipeline: &Pipeline, body: &str) -> Result<Vec<Handled>, PipelineError> {
     let events = match parse_notification(body) {
@@ -41,6 +61,11 @@ pub async fn handle_notification(pipeline: &Pipeline, body: &str) -> Result<Vec<
 
 /// The function's handler: returns the SQS partial-batch response, or fails the whole S3 invocation for a retry.
 pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Result<Value, PipelineError> {
+    if scheduled_job(&payload) == Some(AGED_OUT_JOB) {
+        // The daily rule of §9.5. An error fails the invocation so EventBridge retries it; moving is idempotent.
+        let moved = super::aged_out::move_aged_out_everywhere(pipeline, pipeline.settings.today()).await?;
+        return Ok(json!({ "moved": moved }));
+    }
     let is_sqs = payload["Records"].get(0).is_some_and(|r| r.get("messageId").is_some());
     if !is_sqs {
         handle_notification(pipeline, &payload.to_string()).await?;
@@ -62,4 +87,19 @@ pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Result<Va
         }
     }
     Ok(json!({ "batchItemFailures": failures }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_payload_names_a_job_should_read_it_from_the_input_or_the_detail() {
+        assert_eq!(scheduled_job(&json!({ "job": "aged-out" })), Some(AGED_OUT_JOB));
+        let event =
+            json!({ "source": "aws.events", "detail-type": "Scheduled Event", "detail": { "job": "aged-out" } });
+        assert_eq!(scheduled_job(&event), Some(AGED_OUT_JOB));
+        assert_eq!(scheduled_job(&json!({ "source": "aws.events", "detail": {} })), None);
+        assert_eq!(scheduled_job(&json!({ "Records": [], "job": "aged-out" })), None);
+    }
 }

@@ -5,7 +5,7 @@ use futures::future::join_all;
 use serde_json::{Value, json};
 use tracing::Instrument;
 
-use crate::pipeline::invocation::SqsBatch;
+use crate::pipeline::invocation::{SqsBatch, is_scheduled};
 use crate::pipeline::{Pipeline, pds_queue};
 
 /// Handles the batch's messages concurrently (the pacer keeps the PDS rate) and lists the ones to redeliver.
@@ -41,11 +41,4 @@ pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Value {
         })
         .collect();
     json!({ "batchItemFailures": failures })
-}
-
-/// An EventBridge schedule event (not an SQS batch).
-fn is_scheduled(payload: &Value) -> bool {
-    payload.get("Records").is_none()
-        && (payload.get("source").and_then(Value::as_str) == Some("aws.events")
-            || payload.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event"))
 }
