@@ -28,8 +28,6 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use pds_emulator::{AuthSettings, FaultConfig, KeyError, KeySet, test_keys};
 pub use records::{DataError, load_records};
@@ -106,25 +104,13 @@ pub struct RunningEmulator {
     /// `base_url` + `/oauth2/token`: also the `aud` client assertions must carry.
     pub token_url: String,
     pub addr: SocketAddr,
-    pub handle: JoinHandle<()>,
-    shutdown: Option<oneshot::Sender<()>>,
+    server: pds_emulator::server::Background,
 }
 
 impl RunningEmulator {
     /// Stops accepting connections and waits for the server task to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.handle).await;
-    }
-}
-
-impl Drop for RunningEmulator {
-    fn drop(&mut self) {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }
 
@@ -144,7 +130,8 @@ pub(crate) fn initial_store(records: &[Value]) -> Result<store::Store, DataError
 
 /// Binds, then serves in a background task. Returns once the port is bound, so the URLs are usable at once.
 pub async fn spawn(config: Config) -> Result<RunningEmulator, EmulatorError> {
-    let base_path = normalise_base_path(&config.base_path)?;
+    let base_path = pds_emulator::server::normalise_base_path(&config.base_path, DEFAULT_BASE_PATH)
+        .map_err(EmulatorError::Config)?;
     config.faults.validate().map_err(|e| EmulatorError::Config(format!("faults: {e}")))?;
     let store = initial_store(&config.records)?;
     let requested = SocketAddr::new(config.host, config.port);
@@ -164,33 +151,12 @@ pub async fn spawn(config: Config) -> Result<RunningEmulator, EmulatorError> {
         origin: origin.clone(),
     });
     let app = routes::router(state);
-    let (stop, stopped) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-            tracing::error!(%error, "Immunisations emulator stopped");
-        }
-    });
+    let server = pds_emulator::server::Background::serve(listener, app, "Immunisations");
     Ok(RunningEmulator {
         imms_base_url: format!("{origin}{base_path}"),
         token_url: format!("{origin}/oauth2/token"),
         base_url: origin,
         addr,
-        handle,
-        shutdown: Some(stop),
+        server,
     })
-}
-
-/// `""`/`"/"` → `""`; otherwise a leading slash, no trailing slash, and no characters axum treats as route syntax.
-fn normalise_base_path(path: &str) -> Result<String, EmulatorError> {
-    let trimmed = path.trim().trim_end_matches('/');
-    if trimmed.is_empty() {
-        return Ok(String::new());
-    }
-    if !trimmed.starts_with('/') || trimmed.contains(['{', '}', '*', '?', '#']) || trimmed.contains("//") {
-        return Err(EmulatorError::Config(format!("base path {path:?} must look like {DEFAULT_BASE_PATH}")));
-    }
-    Ok(trimmed.to_owned())
 }

@@ -17,6 +17,7 @@ pub mod nhs_number;
 pub mod outcome;
 mod routes;
 pub mod search;
+pub mod server;
 pub mod store;
 pub mod test_keys;
 
@@ -24,8 +25,6 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, RwLock};
 
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 pub use auth::{AuthSettings, KeyError, KeySet};
 pub use faults::FaultConfig;
@@ -96,31 +95,19 @@ pub struct RunningEmulator {
     /// `base_url` + `/oauth2/token`: also the `aud` client assertions must carry.
     pub token_url: String,
     pub addr: SocketAddr,
-    pub handle: JoinHandle<()>,
-    shutdown: Option<oneshot::Sender<()>>,
+    server: crate::server::Background,
 }
 
 impl RunningEmulator {
     /// Stops accepting connections and waits for the server task to finish.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
-        let _ = (&mut self.handle).await;
-    }
-}
-
-impl Drop for RunningEmulator {
-    fn drop(&mut self) {
-        if let Some(stop) = self.shutdown.take() {
-            let _ = stop.send(());
-        }
+    pub async fn shutdown(self) {
+        self.server.stop().await;
     }
 }
 
 /// Binds, then serves in a background task. Returns once the port is bound, so `base_url` is usable at once.
 pub async fn spawn(config: Config) -> Result<RunningEmulator, EmulatorError> {
-    let base_path = normalise_base_path(&config.base_path)?;
+    let base_path = server::normalise_base_path(&config.base_path, DEFAULT_BASE_PATH).map_err(EmulatorError::Config)?;
     let requested = SocketAddr::new(config.host, config.port);
     let bind_error = |source| EmulatorError::Bind { addr: requested, source };
     let listener = TcpListener::bind(requested).await.map_err(bind_error)?;
@@ -138,46 +125,12 @@ pub async fn spawn(config: Config) -> Result<RunningEmulator, EmulatorError> {
         origin: origin.clone(),
     });
     let app = routes::router(state);
-    let (stop, stopped) = oneshot::channel::<()>();
-    let handle = tokio::spawn(async move {
-        let shutdown = async {
-            let _ = stopped.await;
-        };
-        if let Err(error) = axum::serve(listener, app).with_graceful_shutdown(shutdown).await {
-            tracing::error!(%error, "PDS emulator stopped");
-        }
-    });
+    let server = crate::server::Background::serve(listener, app, "PDS");
     Ok(RunningEmulator {
         pds_base_url: format!("{origin}{base_path}"),
         token_url: format!("{origin}/oauth2/token"),
         base_url: origin,
         addr,
-        handle,
-        shutdown: Some(stop),
+        server,
     })
-}
-
-/// `""`/`"/"` → `""`; otherwise a leading slash, no trailing slash, and no characters axum treats as route syntax.
-fn normalise_base_path(path: &str) -> Result<String, EmulatorError> {
-    let trimmed = path.trim().trim_end_matches('/');
-    if trimmed.is_empty() {
-        return Ok(String::new());
-    }
-    if !trimmed.starts_with('/') || trimmed.contains(['{', '}', '*', '?', '#']) || trimmed.contains("//") {
-        return Err(EmulatorError::Config(format!("base path {path:?} must look like /personal-demographics/FHIR/R4")));
-    }
-    Ok(trimmed.to_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::normalise_base_path;
-
-    #[test]
-    fn base_paths() {
-        assert_eq!(normalise_base_path("/").unwrap(), "");
-        assert_eq!(normalise_base_path("/pds/R4/").unwrap(), "/pds/R4");
-        assert!(normalise_base_path("pds").is_err());
-        assert!(normalise_base_path("/{id}").is_err());
-    }
 }
