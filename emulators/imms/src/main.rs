@@ -2,7 +2,6 @@
 //! `base_url`, `imms_base_url` and `token_url`, so a test or the local runner can start it on `--port 0` and read
 //! where it landed.
 
-use std::io::Write;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -75,10 +74,7 @@ fn config(cli: Cli) -> Result<Config, EmulatorError> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
-        .init();
+    pds_emulator::server::init_cli_logging();
     let emulator = match config(Cli::parse()) {
         Ok(config) => imms_emulator::spawn(config).await,
         Err(error) => Err(error),
@@ -95,27 +91,9 @@ async fn main() -> ExitCode {
         "imms_base_url": emulator.imms_base_url,
         "token_url": emulator.token_url,
     });
-    let mut stdout = std::io::stdout().lock();
-    if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+    if !pds_emulator::server::announce_and_wait(&line).await {
         return ExitCode::FAILURE;
     }
-    drop(stdout);
-    wait_for_stop().await;
     emulator.shutdown().await;
     ExitCode::SUCCESS
-}
-
-async fn wait_for_stop() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = term.recv() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
 }

@@ -71,3 +71,40 @@ mod tests {
         assert!(normalise_base_path("/{id}", example).is_err());
     }
 }
+
+/// The command-line emulators' shared start and stop: logs to stderr (RUST_LOG, default info), then
+/// [`announce_and_wait`].
+pub fn init_cli_logging() {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .init();
+}
+
+/// Prints `line` (the emulator's URLs, one JSON line that test harnesses read) and waits for Ctrl-C or SIGTERM.
+/// False when stdout is gone, so there is nobody to serve.
+pub async fn announce_and_wait(line: &serde_json::Value) -> bool {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+        return false;
+    }
+    drop(stdout);
+    wait_for_stop().await;
+    true
+}
+
+async fn wait_for_stop() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
