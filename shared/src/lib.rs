@@ -2,6 +2,7 @@
 //! runner. See DESIGN.md (the shape), README.md (how to run it) and shared/spec/ in the steering repo (the rules).
 
 pub mod adapters;
+pub mod clock;
 pub mod cloud;
 pub mod config;
 pub mod csv_import;

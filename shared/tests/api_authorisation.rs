@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chrono::{TimeZone, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 use serde_json::{Value, json};
 use shared::domain::Patient;
 use shared::domain::patient::{ChildAttributes, SchoolMove, SchoolMoveSource, SchoolPlacement};
@@ -92,15 +92,15 @@ async fn leeds_resources(app: &TestApi) -> Resources {
         import_id: None,
         row_index: None,
         matched_on_nhs_number: false,
-        created_at: Utc::now(),
+        created_at: recorded_at(),
         resolution: None,
     };
     store.transact(vec![patients::put_patient_op(&with_issue, None), issues::open_op(&marker)]).await.expect("issue");
-    generate_for_patient(store, &with_issue).await.expect("restricted notice");
+    generate_for_patient(store, &with_issue, recorded_at()).await.expect("restricted notice");
     let notice = notices::active_for_team(store, "r1l").await.expect("notices")[0].id.to_string();
 
     let moving = child(false, false);
-    let now = Utc::now();
+    let now = recorded_at();
     let school_move = SchoolMove {
         patient_id: moving.id,
         academic_year: 2024,
@@ -135,8 +135,8 @@ async fn leeds_resources(app: &TestApi) -> Resources {
 
 /// A vaccination the team gave `patient_id`, valid as an offline-recording row.
 fn vaccination_for(patient_id: &str) -> Value {
-    json!({"patient_id": patient_id, "programme": "HPV", "vaccine": "gardasil_9", "date": "2026-11-02",
-        "time": "10:15", "batch": "AB1234", "batch_expiry": "2027-06-01", "site": "left arm (upper position)",
+    json!({"patient_id": patient_id, "programme": "HPV", "vaccine": "gardasil_9", "date": "2025-12-01",
+        "time": "10:15", "batch": "AB1234", "batch_expiry": "2026-06-01", "site": "left arm (upper position)",
         "dose_sequence": 1, "performer_email": OWNER, "notify_parents": true})
 }
 
@@ -187,7 +187,7 @@ fn routes(doc: &Value) -> Vec<(String, String)> {
 
 #[tokio::test]
 async fn another_teams_user_should_get_404_for_every_resource_and_see_none_in_lists() {
-    let app = TestApi::new(None);
+    let app = TestApi::new(NaiveDate::from_ymd_opt(2025, 12, 2));
     let r = leeds_resources(&app).await;
     let doc = shared::web::openapi::document();
     let all = routes(&doc);
@@ -222,7 +222,7 @@ async fn another_teams_user_should_get_404_for_every_resource_and_see_none_in_li
 
 #[tokio::test]
 async fn notices_routes_should_answer_403_without_the_permission_and_404_for_another_teams_notice() {
-    let app = TestApi::new(None);
+    let app = TestApi::new(NaiveDate::from_ymd_opt(2025, 12, 2));
     let r = leeds_resources(&app).await;
     let doc = shared::web::openapi::document();
     let notice_routes: Vec<(String, String)> =
@@ -244,7 +244,7 @@ async fn notices_routes_should_answer_403_without_the_permission_and_404_for_ano
         let mut bradford_child = child(false, true);
         bradford_child.team_ids = vec!["rxb".into()];
         store.transact(vec![patients::put_patient_op(&bradford_child, None)]).await.expect("saved");
-        generate_for_patient(store, &bradford_child).await.expect("notice");
+        generate_for_patient(store, &bradford_child, recorded_at()).await.expect("notice");
         notices::active_for_team(store, "rxb").await.expect("notices")[0].id
     };
     let uri = format!("/api/notices/{bradford_notice}/dismiss");
@@ -253,7 +253,7 @@ async fn notices_routes_should_answer_403_without_the_permission_and_404_for_ano
 
 #[tokio::test]
 async fn the_comparison_should_hide_a_sensitive_childs_address() {
-    let app = TestApi::new(None);
+    let app = TestApi::new(NaiveDate::from_ymd_opt(2025, 12, 2));
     let r = leeds_resources(&app).await;
     let (status, detail) = app.call("get", &format!("/api/issues/{}", r.issue), OWNER, None).await;
     assert_eq!(status, StatusCode::OK, "{detail}");
@@ -261,4 +261,9 @@ async fn the_comparison_should_hide_a_sensitive_childs_address() {
     assert_eq!(detail["existing"]["address"], Value::Null, "{detail}");
     assert!(!detail.to_string().contains("LS1 1AA") && !detail.to_string().contains("LS2 2BB"), "{detail}");
     assert_eq!(detail["changed"], json!([]), "a hidden row is not marked either");
+}
+
+/// When this file's records were written: a fixed instant, so that nothing here depends on when the tests run.
+fn recorded_at() -> chrono::DateTime<chrono::Utc> {
+    "2025-10-06T10:00:00Z".parse().expect("instant")
 }

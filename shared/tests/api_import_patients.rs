@@ -2,7 +2,7 @@
 //! team only, restricted patients without their postcode, and the progress and updated NHS numbers as stored.
 
 use axum::http::{Method, StatusCode};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 use shared::domain::import::{NhsNumberUpdate, PdsProgress};
 use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
@@ -25,7 +25,7 @@ impl TestApp {
     /// A processed import of team r1l with two patients, one of them restricted, deceased and invalidated.
     async fn import_with_patients(&self) -> (Uuid, Patient, Patient) {
         let today = NaiveDate::from_ymd_opt(2023, 5, 20).expect("date");
-        let now = Utc::now();
+        let now = recorded_at();
         let import = Import {
             id: Uuid::new_v4(),
             team_id: "r1l".into(),
@@ -68,7 +68,7 @@ impl TestApp {
 }
 
 fn patient(given: &str, family: &str, nhs_number: &str) -> Patient {
-    let now = Utc::now();
+    let now = recorded_at();
     Patient {
         team_ids: vec!["r1l".into()],
         ..Patient::new(
@@ -129,4 +129,9 @@ async fn show_import_should_expose_pds_progress_and_updated_numbers() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["progress"], json!({"checked": 2, "total": 2}));
     assert_eq!(body["nhs_numbers_updated"], json!([{"row": 2, "uploaded": "9990000018", "pds": "9999075320"}]));
+}
+
+/// When this file's records were written: a fixed instant, so that nothing here depends on when the tests run.
+fn recorded_at() -> chrono::DateTime<chrono::Utc> {
+    "2025-10-06T10:00:00Z".parse().expect("instant")
 }

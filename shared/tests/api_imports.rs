@@ -26,6 +26,8 @@ const OTHER_TEAM_NURSE: &str = "nurse.jenny@other.example";
 const REPORTER: &str = "reporter@national.example";
 
 const UPLOAD_BASE_URL: &str = "http://127.0.0.1:3000";
+/// The API's clock: a morning in the August preparation period.
+const NOW: &str = "2025-08-15T09:30:00Z";
 
 /// The app as the local runner wires it: embedded record store, folder object store whose upload endpoint is merged
 /// into the same router, and a local token issuer.
@@ -34,12 +36,14 @@ struct TestApp {
     records: Arc<dyn RecordStore>,
     objects: Arc<FolderObjectStore>,
     issuer: LocalIssuer,
+    clock: shared::clock::Clock,
     key_dir: tempfile::TempDir,
     _objects_dir: tempfile::TempDir,
 }
 
 impl TestApp {
     fn new() -> Self {
+        let clock = shared::clock::Clock::fixed(NOW.parse().expect("instant"));
         let key_dir = tempfile::tempdir().expect("tempdir");
         let objects_dir = tempfile::tempdir().expect("tempdir");
         let issuer = LocalIssuer::load_or_create(key_dir.path()).expect("issuer");
@@ -49,6 +53,7 @@ impl TestApp {
             upload_url_ttl: Duration::from_secs(900),
             // In the August preparation period: imports belong to the coming academic year.
             today_override: Some(NaiveDate::from_ymd_opt(2025, 8, 15).expect("date")),
+            clock: clock.clone(),
         };
         let state = AppState::new(
             records.clone(),
@@ -61,7 +66,7 @@ impl TestApp {
         let served_issuer = LocalIssuer::load_or_create(key_dir.path()).expect("same key");
         let router =
             app(state.with_local_issuer(served_issuer)).merge(upload_router(objects.clone(), Arc::new(|_| {})));
-        Self { router, records, objects, issuer, key_dir, _objects_dir: objects_dir }
+        Self { router, records, objects, issuer, clock, key_dir, _objects_dir: objects_dir }
     }
 
     fn token(&self, email: &str) -> String {
@@ -77,7 +82,9 @@ impl TestApp {
         jsonwebtoken::encode(&header, &claims, &key).expect("sign")
     }
 
+    /// Each request arrives a second after the one before, so that what it creates is ordered in time.
     async fn send(&self, method: Method, uri: &str, token: Option<&str>, body: Option<&str>) -> (StatusCode, Response) {
+        self.clock.advance(chrono::Duration::seconds(1));
         let mut request = Request::builder().method(method).uri(uri);
         if let Some(token) = token {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
@@ -348,7 +355,7 @@ async fn show_should_return_the_import_to_its_team_only() {
 #[tokio::test]
 async fn show_should_list_the_first_rows_with_errors_and_say_how_many_there_are() {
     let app = TestApp::new();
-    let now = chrono::Utc::now();
+    let now: chrono::DateTime<chrono::Utc> = NOW.parse().expect("instant");
     let import = Import {
         id: Uuid::new_v4(),
         team_id: "sais".into(),

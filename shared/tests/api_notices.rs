@@ -43,7 +43,7 @@ impl TestApp {
         };
         flag(&mut patient);
         self.records.transact(vec![patients::put_patient_op(&patient, None)]).await.expect("saved");
-        generate_for_patient(self.records.as_ref(), &patient).await.expect("notices");
+        generate_for_patient(self.records.as_ref(), &patient, self.clock.now()).await.expect("notices");
         patient
     }
 
@@ -120,7 +120,7 @@ async fn dismissing_should_remove_the_teams_copy_only() {
     assert_eq!(stored.value.dismissed_by.as_deref(), Some(SUPER_ADMIN));
     assert!(stored.value.dismissed_at.is_some());
     // Regenerating while the status still holds does not bring it back (same unique key).
-    generate_for_patient(app.records.as_ref(), &patient).await.unwrap();
+    generate_for_patient(app.records.as_ref(), &patient, app.clock.now()).await.unwrap();
     assert_eq!(app.list(SUPER_ADMIN).await.1, json!({"notices": []}));
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use common::TestApi;
 use serde_json::{Value, json};
 use shared::domain::patient::{ChildAttributes, Gender, Patient, SchoolPlacement};
@@ -39,7 +39,7 @@ impl TestApi {
     }
 
     async fn add_patient(&self, nhs_number: Option<&str>, restricted: bool) -> Uuid {
-        let now = Utc::now();
+        let now = self.clock.now();
         let patient = Patient {
             team_ids: vec!["r1l".into()],
             restricted_at: restricted.then_some(now),

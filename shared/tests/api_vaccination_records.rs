@@ -49,7 +49,11 @@ impl TestApp {
         let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
         let objects = Arc::new(FolderObjectStore::new(objects_dir.path(), UPLOAD_BASE_URL.into(), [7; 32]));
         let reference = Arc::new(shared::reference::demo());
-        let settings = WebSettings { upload_url_ttl: Duration::from_secs(900), today_override: Some(today()) };
+        let settings = WebSettings {
+            upload_url_ttl: Duration::from_secs(900),
+            today_override: Some(today()),
+            clock: shared::clock::Clock::fixed(shared::clock::noon_in_london(today())),
+        };
         let state = AppState::new(
             records.clone(),
             objects.clone() as Arc<dyn ObjectStore>,
@@ -154,7 +158,11 @@ mod through_the_pipeline {
                 records: self.records.clone(),
                 objects: self.objects.clone() as Arc<dyn ObjectStore>,
                 reference: self.reference.clone(),
-                settings: PipelineSettings { today_override: Some(today()), ..PipelineSettings::default() },
+                settings: PipelineSettings {
+                    today_override: Some(today()),
+                    clock: shared::clock::Clock::fixed(shared::clock::noon_in_london(today())),
+                    ..PipelineSettings::default()
+                },
             }
         }
     }

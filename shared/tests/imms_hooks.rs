@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use pds_emulator::{Config, test_keys};
 use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::domain::Programme;
@@ -40,7 +40,7 @@ async fn pds() -> (pds_emulator::RunningEmulator, PdsClient) {
 
 /// A child with `nhs` and one vaccination recorded by the team, already in sync (no marker).
 async fn child_with_record(store: &dyn RecordStore, nhs: &str) -> (Uuid, Uuid) {
-    let now = Utc::now();
+    let now = recorded_at();
     let patient = Patient {
         team_ids: vec!["r1l".into()],
         ..Patient::new(
@@ -105,10 +105,15 @@ async fn when_pds_changes_or_invalidates_the_number_should_mark_the_childs_recor
     for (nhs, marked) in [(SUPERSEDED, true), (INVALIDATED, true), (RESTRICTED, false)] {
         let (patient, record) = child_with_record(store, nhs).await;
         let answer = client.get_patient(nhs).await;
-        apply_get_result(store, patient, nhs, answer).await.expect("refresh");
+        apply_get_result(store, patient, nhs, answer, recorded_at()).await.expect("refresh");
         let marker = imms::get_pending(store, record).await.expect("read");
         assert_eq!(marker.is_some(), marked, "{nhs}");
         let search = imms::get_search(store, patient).await.expect("read");
         assert_eq!(search.is_some_and(|s| s.requested), marked, "{nhs}: history search asked for");
     }
+}
+
+/// When this file's records were written: a fixed instant, so that nothing here depends on when the tests run.
+fn recorded_at() -> chrono::DateTime<chrono::Utc> {
+    "2025-10-06T10:00:00Z".parse().expect("instant")
 }

@@ -105,7 +105,8 @@ fn taylor_reed_requests() -> Vec<Vec<(String, String)>> {
 #[tokio::test]
 async fn jennifer_clarke_matches_at_the_first_step_with_one_request() {
     let h = start().await;
-    let records = cascade::run(&h.pds, &identity("Jennifer", "Clarke", (2010, 1, 1), "SW1A 1AA")).await.unwrap();
+    let records =
+        cascade::run(&h.pds, &identity("Jennifer", "Clarke", (2010, 1, 1), "SW1A 1AA"), &clock()).await.unwrap();
     assert_eq!(summary(&records), [(SearchStep::NoFuzzyWithHistory, StepResult::OneMatch, Some("9999075320"))]);
     assert_eq!(outcome(&records).pds_nhs_number.as_deref(), Some("9999075320"));
 
@@ -127,7 +128,8 @@ async fn jennifer_clarke_matches_at_the_first_step_with_one_request() {
 #[tokio::test]
 async fn jennifer_clarke_at_her_current_postcode_also_matches_with_one_request() {
     let h = start().await;
-    let records = cascade::run(&h.pds, &identity("Jennifer", "Clarke", (2010, 1, 1), "SW1A 1AB")).await.unwrap();
+    let records =
+        cascade::run(&h.pds, &identity("Jennifer", "Clarke", (2010, 1, 1), "SW1A 1AB"), &clock()).await.unwrap();
     assert_eq!(summary(&records), [(SearchStep::NoFuzzyWithHistory, StepResult::OneMatch, Some("9999075320"))]);
     assert_eq!(h.searches().await.len(), 1);
 }
@@ -135,7 +137,7 @@ async fn jennifer_clarke_at_her_current_postcode_also_matches_with_one_request()
 #[tokio::test]
 async fn taylor_reed_walks_the_four_wildcard_steps_without_a_match() {
     let h = start().await;
-    let records = cascade::run(&h.pds, &identity("Taylor", "Reed", (2010, 1, 1), "SW1A 1AB")).await.unwrap();
+    let records = cascade::run(&h.pds, &identity("Taylor", "Reed", (2010, 1, 1), "SW1A 1AB"), &clock()).await.unwrap();
     assert_eq!(
         summary(&records),
         [
@@ -159,7 +161,7 @@ async fn taylor_reed_walks_the_four_wildcard_steps_without_a_match() {
 async fn too_many_matches_goes_to_without_history() {
     let h = start().await;
     // Two Alex Youds have had LS6 1AA: one lives there now, the other only in the past.
-    let records = cascade::run(&h.pds, &identity("Alex", "Youds", (2010, 6, 15), "LS6 1AA")).await.unwrap();
+    let records = cascade::run(&h.pds, &identity("Alex", "Youds", (2010, 6, 15), "LS6 1AA"), &clock()).await.unwrap();
     assert_eq!(
         summary(&records),
         [
@@ -178,14 +180,14 @@ async fn rate_limit_asks_for_a_retry_and_records_nothing() {
     let h = start().await;
     h.set_faults(json!({"rate_429": 1.0})).await;
     let who = identity("Jennifer", "Clarke", (2010, 1, 1), "SW1A 1AA");
-    let error = cascade::run(&h.pds, &who).await.unwrap_err();
+    let error = cascade::run(&h.pds, &who, &clock()).await.unwrap_err();
     let CascadeError::Retry { records, source } = error;
     assert!(records.is_empty());
     assert!(matches!(source, PdsError::RateLimited { .. }));
     assert_eq!(h.searches().await.iter().map(|(_, s)| *s).collect::<Vec<_>>(), [429]);
 
     h.clear_faults().await;
-    let records = cascade::resume(&h.pds, &who, &records).await.unwrap();
+    let records = cascade::resume(&h.pds, &who, &records, &clock()).await.unwrap();
     assert_eq!(summary(&records), [(SearchStep::NoFuzzyWithHistory, StepResult::OneMatch, Some("9999075320"))]);
 }
 
@@ -220,7 +222,7 @@ async fn resuming_after_a_rate_limit_does_not_repeat_completed_steps() {
         nth: 3,
         calls: AtomicUsize::new(0),
     };
-    let CascadeError::Retry { records: prior, source } = cascade::run(&interrupted, &who).await.unwrap_err();
+    let CascadeError::Retry { records: prior, source } = cascade::run(&interrupted, &who, &clock()).await.unwrap_err();
     assert!(matches!(source, PdsError::RateLimited { .. }));
     assert_eq!(
         summary(&prior),
@@ -232,7 +234,7 @@ async fn resuming_after_a_rate_limit_does_not_repeat_completed_steps() {
 
     h.clear_faults().await;
     h.clear_log().await;
-    let records = cascade::resume(&h.pds, &who, &prior).await.unwrap();
+    let records = cascade::resume(&h.pds, &who, &prior, &clock()).await.unwrap();
     assert_eq!(&records[..2], &prior[..], "completed steps are kept as they were");
     assert_eq!(
         summary(&records[2..]),
@@ -244,4 +246,9 @@ async fn resuming_after_a_rate_limit_does_not_repeat_completed_steps() {
     // Only the rate-limited step and the one after it were sent again.
     let queries: Vec<_> = h.searches().await.into_iter().map(|(q, _)| q).collect();
     assert_eq!(queries, taylor_reed_requests()[2..]);
+}
+
+/// When the searches run: a fixed instant, so that nothing here depends on when the tests run.
+fn clock() -> shared::clock::Clock {
+    shared::clock::Clock::fixed("2025-10-06T10:00:00Z".parse().expect("instant"))
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use pds_emulator::{Config, RunningEmulator, test_keys};
 use serde_json::json;
 use shared::adapters::sqlite_store::SqliteRecordStore;
@@ -50,7 +50,7 @@ async fn start() -> Harness {
 }
 
 fn new_patient(nhs: &str, teams: &[&str]) -> Patient {
-    let at = Utc::now() - chrono::Duration::days(30);
+    let at = recorded_at() - chrono::Duration::days(30);
     Patient {
         team_ids: teams.iter().map(|t| t.to_string()).collect(),
         ..Patient::new(
@@ -86,7 +86,7 @@ impl Harness {
     async fn refresh(&self, patient: &Patient) -> Result<shared::pds_refresh::Refreshed, RefreshError> {
         let nhs = patient.attributes.nhs_number.clone().expect("has a number");
         let result = self.pds.get_patient(&nhs).await;
-        apply_get_result(self.store.as_ref(), patient.id, &nhs, result).await
+        apply_get_result(self.store.as_ref(), patient.id, &nhs, result, recorded_at()).await
     }
 
     async fn active(&self, team: &str) -> Vec<ImportantNotice> {
@@ -124,7 +124,8 @@ async fn when_restricted_should_flag_and_notify_each_team_then_dismiss_when_lift
     // PDS lifts the restriction: the flag is cleared and both teams' notices are dismissed automatically.
     let mut lifted = h.pds.get_patient(RESTRICTED).await.expect("found");
     lifted.restricted = false;
-    let refreshed = apply_get_result(h.store.as_ref(), patient.id, RESTRICTED, Ok(lifted)).await.expect("applied");
+    let refreshed =
+        apply_get_result(h.store.as_ref(), patient.id, RESTRICTED, Ok(lifted), recorded_at()).await.expect("applied");
     assert_eq!(refreshed.notices.dismissed.len(), 2);
     assert!(refreshed.notices.dismissed.iter().all(|n| n.dismissed_at.is_some() && n.dismissed_by.is_none()));
     assert_eq!(h.patient(patient.id).await.unwrap().restricted_at, None);
@@ -153,7 +154,7 @@ async fn when_deceased_should_record_the_date_archive_in_every_team_and_notify()
     assert!(again.notices.created.is_empty());
     let notice = notices::of_patient(h.store.as_ref(), patient.id).await.unwrap();
     let r1l = notice.iter().find(|n| n.value.team_id == "r1l").expect("r1l notice");
-    dismiss(h.store.as_ref(), r1l, Utc::now(), Some("superuser@example.com")).await.expect("dismissed");
+    dismiss(h.store.as_ref(), r1l, recorded_at(), Some("superuser@example.com")).await.expect("dismissed");
     let again = h.refresh(&patient).await.expect("refreshed");
     assert!(again.notices.created.is_empty());
     assert!(h.active("r1l").await.is_empty());
@@ -180,7 +181,7 @@ async fn when_invalidated_should_flag_notify_and_ask_for_a_search_then_clear_on_
     // A later successful GET for the number clears the flag, which dismisses the notices.
     let mut good = h.pds.get_patient("9000000009").await.expect("found");
     good.nhs_number = INVALIDATED.into();
-    apply_get_result(h.store.as_ref(), patient.id, INVALIDATED, Ok(good)).await.expect("applied");
+    apply_get_result(h.store.as_ref(), patient.id, INVALIDATED, Ok(good), recorded_at()).await.expect("applied");
     assert_eq!(h.patient(patient.id).await.unwrap().invalidated_at, None);
     assert!(h.active("r1l").await.is_empty());
 }
@@ -216,7 +217,8 @@ async fn when_superseded_should_replace_the_number_silently() {
     assert!(h.store.get(&keys::nhs_number_reservation(SUPERSEDED)).await.unwrap().is_none());
 
     // The same answer again is about a number the patient no longer has.
-    let stale = apply_get_result(h.store.as_ref(), patient.id, SUPERSEDED, h.pds.get_patient(SUPERSEDED).await);
+    let stale =
+        apply_get_result(h.store.as_ref(), patient.id, SUPERSEDED, h.pds.get_patient(SUPERSEDED).await, recorded_at());
     assert_eq!(stale.await.expect("applied").outcome, RefreshOutcome::Stale);
 }
 
@@ -303,9 +305,15 @@ async fn concurrent_refreshes_should_apply_once() {
     let patient = new_patient(SUPERSEDED, &TEAMS);
     h.create(&patient).await;
     let answer = h.pds.get_patient(SUPERSEDED).await.expect("found");
-    let runs = (0..4).map(|_| apply_get_result(h.store.as_ref(), patient.id, SUPERSEDED, Ok(answer.clone())));
+    let runs =
+        (0..4).map(|_| apply_get_result(h.store.as_ref(), patient.id, SUPERSEDED, Ok(answer.clone()), recorded_at()));
     let outcomes: Vec<_> = futures::future::join_all(runs).await.into_iter().map(|r| r.expect("ok").outcome).collect();
     let changed = outcomes.iter().filter(|o| **o == RefreshOutcome::Updated { nhs_number_changed: true }).count();
     assert_eq!(changed, 1, "{outcomes:?}");
     assert!(outcomes.iter().all(|o| matches!(o, RefreshOutcome::Updated { .. } | RefreshOutcome::Stale)));
+}
+
+/// When this file's records were written: a fixed instant, so that nothing here depends on when the tests run.
+fn recorded_at() -> chrono::DateTime<chrono::Utc> {
+    "2025-10-06T10:00:00Z".parse().expect("instant")
 }

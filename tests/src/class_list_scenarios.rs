@@ -13,7 +13,7 @@ mod moves;
 
 use std::future::Future;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use shared::domain::patient::{ChildAttributes, Gender, Patient, PatientLocation, SchoolMove, SchoolPlacement};
 use shared::domain::{AcademicYear, Import, ImportCounts, ImportKind, ImportStatus, Relationship, RowError};
 use shared::ports::Condition;
@@ -93,14 +93,14 @@ pub async fn resume(h: &Harness, import: &Import) -> Import {
     let mut stored = imports::get(h.records(), import.id).await.expect("read import").expect("import exists");
     stored.value.status = ImportStatus::PendingImport;
     stored.value.counts = None;
-    stored.version = imports::update(h.records(), &stored.value, stored.version).await.expect("reopen import");
+    stored.version = imports::update(h.records(), &stored.value, stored.version, h.now()).await.expect("reopen import");
     h.pipeline.process(stored).await.expect("resumed");
     h.import(import.id).await
 }
 
 /// A child as an earlier import would have left them: at `at`, in Leeds SAIS Team.
 pub fn child(given: &str, family: &str, date_of_birth: &str, at: SchoolPlacement) -> Patient {
-    let now = Utc::now();
+    let now = crate::support::long_ago();
     let date_of_birth = d(date_of_birth);
     Patient {
         team_ids: vec![TEAM_A.into()],

@@ -2,8 +2,7 @@
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
-use chrono::Utc;
+use chrono::{DateTime, NaiveDate, Utc};
 use shared::adapters::aws;
 use shared::adapters::dynamodb_store::{self, DynamoRecordStore};
 use shared::adapters::embedded_queue::EmbeddedQueue;
@@ -11,6 +10,7 @@ use shared::adapters::folder_object_store::FolderObjectStore;
 use shared::adapters::s3_object_store::{self, S3ObjectStore};
 use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::adapters::sqs_queue::{self, SqsQueue};
+use shared::clock::Clock;
 use shared::domain::patient::Patient;
 use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus, ReferenceData};
 use shared::pipeline::pds_queue::consumer::{self, ConsumerSettings};
@@ -47,8 +47,10 @@ pub fn emulators_or_skip(test: &str) -> Option<(String, String)> {
 /// Deliveries of one pds-queue message before it goes to the dead letters.
 const MAX_RECEIVES: u32 = 10;
 
+/// The pipeline at noon in London on `today`, by a clock that moves only when a test moves it.
 fn settings(today: NaiveDate) -> PipelineSettings {
-    PipelineSettings { today_override: Some(today), ..PipelineSettings::default() }
+    let clock = Clock::fixed(shared::clock::noon_in_london(today));
+    PipelineSettings { today_override: Some(today), clock, ..PipelineSettings::default() }
 }
 
 impl Harness {
@@ -113,6 +115,16 @@ impl Harness {
         self.pipeline.records.as_ref()
     }
 
+    /// "Now" by the pipeline's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.pipeline.now()
+    }
+
+    /// Time passes: the pipeline's clock moves on.
+    pub fn wait(&self, by: chrono::Duration) {
+        self.pipeline.settings.clock.advance(by);
+    }
+
     /// Stores a file under `key` and returns the ObjectCreated event S3 would send for it.
     pub async fn put(&self, key: &str, body: Vec<u8>) -> ObjectCreated {
         self.pipeline.objects.put(key, body.into(), "text/csv").await.expect("put object");
@@ -121,7 +133,9 @@ impl Harness {
     }
 
     /// A CHIS drop for team `ods`, processed to its resting status.
+    /// Each file arrives a minute after whatever happened before, so that imports are ordered in time.
     pub async fn drop_file(&self, ods: &str, name: &str, body: Vec<u8>) -> Result<Handled, PipelineError> {
+        self.wait(chrono::Duration::minutes(1));
         let event = self.put(&format!("drops/{ods}/{name}"), body).await;
         let handled = self.pipeline.handle_object_created(&event).await;
         self.run_pds_queue().await;
@@ -152,10 +166,11 @@ impl Harness {
         name: &str,
         body: Vec<u8>,
     ) -> Result<Handled, PipelineError> {
+        self.wait(chrono::Duration::minutes(1));
         let filename = name.rsplit('/').next().unwrap_or(name).to_string();
         let object_key = format!("uploads/{}/{id}/{filename}", request.team_id);
         let today = self.pipeline.settings.today();
-        let now = Utc::now();
+        let now = self.now();
         let import = Import {
             id,
             team_id: request.team_id.into(),

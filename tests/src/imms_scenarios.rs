@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, NaiveDate, Utc};
 use imms_emulator::{Config, RunningEmulator, test_keys};
 use serde_json::{Value, json};
+use shared::clock::Clock;
 use shared::domain::notice::NoticeKind;
 use shared::domain::patient::{ChildAttributes, Gender, Patient, SchoolPlacement};
 use shared::domain::reference::User;
@@ -31,6 +32,9 @@ const FIXTURE_NHS_NUMBER: &str = "9449310475";
 const FLORENCE: &str = "florence@example.com";
 
 /// The store and queue under test, the emulator, and the worker talking to it.
+/// The sync's clock: a school day after every fixture's vaccination.
+const NOW: &str = "2025-10-06T10:00:00Z";
+
 pub struct Rig {
     pub records: Arc<dyn RecordStore>,
     pub queue: Arc<dyn Queue>,
@@ -69,14 +73,33 @@ impl Rig {
         )
         .expect("key parses");
         let client = ImmsClient::new(&emulator.imms_base_url, auth, http.clone());
-        let settings =
-            SyncSettings { requests_per_second: 500, sweep_after: chrono::Duration::zero(), ..SyncSettings::default() };
+        let settings = SyncSettings {
+            requests_per_second: 500,
+            sweep_after: chrono::Duration::zero(),
+            clock: Clock::fixed(NOW.parse().expect("instant")),
+            ..SyncSettings::default()
+        };
         let sync = ImmsSync { records: records.clone(), client, reference: Arc::new(reference()), settings };
         Rig { records, queue, emulator, sync, http }
     }
 
     fn store(&self) -> &dyn RecordStore {
         self.records.as_ref()
+    }
+
+    /// "Now" by the sync's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.sync.settings.clock.now()
+    }
+
+    /// The sync's clock, for the other functions a scenario runs beside it.
+    pub fn clock(&self) -> Clock {
+        self.sync.settings.clock.clone()
+    }
+
+    /// Time passes (between a change and the sweep that finds its marker, say).
+    pub fn wait(&self, by: chrono::Duration) {
+        self.sync.settings.clock.advance(by);
     }
 
     /// Handles queued messages until the queue stays empty (retries included), as the fhir function would.
@@ -93,9 +116,10 @@ impl Rig {
         }
     }
 
-    /// What the sweep does on its schedule: enqueue markers (all of them here) and due searches.
+    /// What the sweep does on its schedule, a minute on: enqueue markers (all of them here) and due searches.
     pub async fn sweep(&self) -> usize {
-        self.sync.sweep(self.queue.as_ref(), Utc::now()).await.expect("sweep")
+        self.wait(chrono::Duration::minutes(1));
+        self.sync.sweep(self.queue.as_ref(), self.now()).await.expect("sweep")
     }
 
     pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -124,7 +148,7 @@ impl Rig {
     }
 
     pub async fn add_patient(&self, nhs_number: Option<&str>) -> Patient {
-        let now = Utc::now();
+        let now = crate::support::long_ago();
         let patient = Patient {
             team_ids: vec!["r1l".into()],
             ..Patient::new(
@@ -151,7 +175,7 @@ impl Rig {
     /// transaction, then a message on the queue.
     pub async fn record(&self, record: &VaccinationRecord) {
         let mut ops = vaccinations::create_ops(record);
-        ops.extend(record_changed_op(record, Utc::now()));
+        ops.extend(record_changed_op(record, self.now()));
         self.store().transact(ops).await.expect("record");
         shared::imms_sync::enqueue_sync(Some(self.queue.as_ref()), record.id).await;
     }
@@ -161,9 +185,9 @@ impl Rig {
         let current = vaccinations::get(self.store(), id).await.expect("get").expect("record");
         let mut record = current.value.clone();
         edit(&mut record);
-        record.updated_at = Utc::now();
+        record.updated_at = self.now();
         let mut ops = vec![vaccinations::update_op(&record, current.version)];
-        ops.extend(record_changed_op(&record, Utc::now()));
+        ops.extend(record_changed_op(&record, self.now()));
         self.store().transact(ops).await.expect("change");
         shared::imms_sync::enqueue_sync(Some(self.queue.as_ref()), id).await;
     }
@@ -172,7 +196,7 @@ impl Rig {
     pub async fn status(&self, id: Uuid) -> (SyncState, Option<&'static str>, Option<DateTime<Utc>>) {
         let record = vaccinations::get(self.store(), id).await.expect("get").expect("record").value;
         let patient = patients::get(self.store(), record.patient_id).await.expect("get").map(|p| p.value);
-        let view = vaccination_view(self.store(), &record, patient.as_ref(), Utc::now()).await.expect("view");
+        let view = vaccination_view(self.store(), &record, patient.as_ref(), self.now()).await.expect("view");
         let sync = view.sync.expect("a service record has a sync status");
         (sync.status, sync.reason, sync.last_synced_at)
     }
@@ -257,7 +281,8 @@ pub async fn create_update_delete(rig: &Rig) {
     assert_eq!(imms::get_link(rig.store(), id).await.unwrap().unwrap().value.version, Some(2), "read from E-Tag");
     assert_eq!(rig.status(id).await.0, SyncState::Synced);
 
-    rig.change(id, |r| r.discarded_at = Some(Utc::now())).await;
+    let at = rig.now();
+    rig.change(id, |r| r.discarded_at = Some(at)).await;
     rig.drain().await;
     let deletes: Vec<Value> = rig.requests().await.into_iter().filter(|r| r["method"] == "DELETE").collect();
     assert_eq!(deletes.len(), 1, "one delete");
@@ -294,7 +319,7 @@ pub async fn not_synced_until_the_number_arrives(rig: &Rig) {
     let mut current = patients::get(rig.store(), without_number.id).await.unwrap().unwrap();
     current.value.attributes.nhs_number = Some("9449306168".into());
     rig.store().transact(vec![patients::put_patient_op(&current.value, Some(current.version))]).await.unwrap();
-    shared::imms_sync::nhs_number_changed(rig.store(), without_number.id).await.expect("hook");
+    shared::imms_sync::nhs_number_changed(rig.store(), without_number.id, rig.now()).await.expect("hook");
     assert_eq!(rig.status(waiting.id).await.0, SyncState::Pending);
     assert!(rig.sweep().await >= 1);
     rig.drain().await;

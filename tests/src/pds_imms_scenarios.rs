@@ -24,7 +24,11 @@ use crate::pds_scenarios::{INVALIDATED, Pds, SUPERSEDED, SUPERSEDING, UNKNOWN};
 async fn refresh(rig: &Rig, pds: &Pds, patient_ids: Vec<Uuid>) {
     let dir = tempfile::tempdir().expect("temp dir");
     let pds_queue = Arc::new(EmbeddedQueue::in_memory(5).expect("queue"));
-    let settings = PipelineSettings { pds: Some(pds.settings().with_queue(pds_queue)), ..PipelineSettings::default() };
+    let settings = PipelineSettings {
+        pds: Some(pds.settings().with_queue(pds_queue)),
+        clock: rig.clock(),
+        ..PipelineSettings::default()
+    };
     let pipeline = Pipeline {
         records: rig.records.clone(),
         objects: Arc::new(FolderObjectStore::new(dir.path(), "http://127.0.0.1:9".into(), [7u8; 32])),

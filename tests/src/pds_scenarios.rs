@@ -6,7 +6,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use pds_emulator::{Config, RunningEmulator, test_keys};
 use serde_json::{Value, json};
 use shared::domain::import::NhsNumberUpdate;
@@ -157,7 +157,7 @@ pub async fn twins_are_kept_apart_by_pds(h: &Harness, pds: &Pds) {
 }
 
 fn john_doe() -> Patient {
-    let now = Utc::now();
+    let now = crate::support::long_ago();
     Patient {
         team_ids: vec!["r1l".into()],
         ..Patient::new(

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::json;
 use shared::pipeline::pds_queue::PdsMessage;
 use shared::pipeline::pds_queue::invocation::handle_invocation;
@@ -22,7 +22,7 @@ fn schedule_event() -> serde_json::Value {
 /// and without an NHS number. The first three are queued in that order; their GETs apply; a second run queues none.
 pub async fn scheduled_refresh_queues_the_due_oldest_first(h: &Harness, pds: &Pds) {
     let dob = NaiveDate::from_ymd_opt(2012, 1, 1).expect("date");
-    let now = Utc::now();
+    let now = h.now();
     let never = child("Nia", "Sched", dob, "9000000009");
     let mut days = child("Dai", "Sched", dob, "9000000017");
     days.updated_from_pds_at = Some(now - chrono::Duration::days(2));

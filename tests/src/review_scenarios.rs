@@ -16,7 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde_json::{Value, json};
 use shared::domain::AcademicYear;
 use shared::domain::patient::SchoolPlacement;
@@ -43,6 +43,7 @@ const SECONDARY: [i32; 4] = [8, 9, 10, 11];
 pub struct ReviewApi {
     router: Router,
     issuer: LocalIssuer,
+    clock: shared::clock::Clock,
     _keys: tempfile::TempDir,
 }
 
@@ -50,7 +51,11 @@ impl ReviewApi {
     pub fn on(h: &Harness) -> Self {
         let keys = tempfile::tempdir().expect("tempdir");
         let issuer = LocalIssuer::load_or_create(keys.path()).expect("issuer");
-        let settings = WebSettings { upload_url_ttl: Duration::from_secs(900), today_override: Some(clock_2023()) };
+        let settings = WebSettings {
+            upload_url_ttl: Duration::from_secs(900),
+            today_override: Some(clock_2023()),
+            clock: h.pipeline.settings.clock.clone(),
+        };
         let state = AppState::new(
             h.pipeline.records.clone(),
             h.pipeline.objects.clone(),
@@ -58,10 +63,12 @@ impl ReviewApi {
             issuer.authenticator(),
             settings,
         );
-        Self { router: app(state), issuer, _keys: keys }
+        Self { router: app(state), issuer, clock: h.pipeline.settings.clock.clone(), _keys: keys }
     }
 
+    /// A user acts a few seconds after whatever happened before (an import, another decision).
     async fn raw(&self, method: Method, uri: &str, user: &str, body: Option<Value>) -> (StatusCode, Vec<u8>) {
+        self.clock.advance(chrono::Duration::seconds(5));
         let token = self.issuer.issue(user, Duration::from_secs(300));
         let request = Request::builder()
             .method(method)
@@ -392,7 +399,7 @@ pub async fn decisions_read_before_either_writes_conflict(h: &Harness) {
     let store = h.records();
     let load = || async { issues::load(store, "r1l", taylor.id).await.expect("load").expect("open issue") };
     let (first, second) = (load().await, load().await);
-    let now = Utc::now();
+    let now = h.now();
     let won = issues::resolve(store, first, Decision::KeepBoth, NURSE_A, now).await.expect("first decision");
     assert_eq!(won.len(), 2, "keep-both made a copy");
     let lost = issues::resolve(store, second, Decision::UseUploaded, NURSE_A, now).await;

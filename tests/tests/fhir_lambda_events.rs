@@ -3,7 +3,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use integration_tests::imms_scenarios::{FIXTURE_RECORD_ID, Rig, fixture_record};
 use serde_json::{Value, json};
 use shared::adapters::embedded_queue::EmbeddedQueue;
@@ -31,7 +30,7 @@ async fn when_sqs_batch_names_a_record_should_sync_it_and_report_no_failures() {
     let record = fixture_record(&patient, FIXTURE_RECORD_ID.parse().unwrap());
     // Marked but never enqueued: the event stands in for the message.
     let mut ops = vaccinations::create_ops(&record);
-    ops.extend(record_changed_op(&record, Utc::now()));
+    ops.extend(record_changed_op(&record, rig.now()));
     rig.records.transact(ops).await.unwrap();
 
     let response = handle_invocation(&rig.sync, rig.queue.as_ref(), event("sqs-batch.json")).await.expect("handled");
@@ -47,7 +46,7 @@ async fn when_the_api_fails_should_report_only_that_message_for_redelivery() {
     let patient = rig.add_patient(Some("9449310475")).await;
     let record = fixture_record(&patient, FIXTURE_RECORD_ID.parse().unwrap());
     let mut ops = vaccinations::create_ops(&record);
-    ops.extend(record_changed_op(&record, Utc::now()));
+    ops.extend(record_changed_op(&record, rig.now()));
     rig.records.transact(ops).await.unwrap();
     rig.set_faults(json!({"rate_500": 1.0})).await;
 
@@ -63,9 +62,10 @@ async fn when_the_schedule_fires_should_enqueue_forgotten_markers() {
     let patient = rig.add_patient(Some("9449310475")).await;
     let record = fixture_record(&patient, FIXTURE_RECORD_ID.parse().unwrap());
     let mut ops = vaccinations::create_ops(&record);
-    ops.extend(record_changed_op(&record, Utc::now()));
+    ops.extend(record_changed_op(&record, rig.now()));
     rig.records.transact(ops).await.unwrap();
 
+    rig.wait(chrono::Duration::minutes(1));
     let response = handle_invocation(&rig.sync, rig.queue.as_ref(), event("schedule.json")).await.expect("handled");
 
     assert_eq!(response, json!({"enqueued": 1}));

@@ -71,7 +71,9 @@ pub fn run(args: ValidateArgs) -> ExitCode {
     if let Err(e) = File::open(&args.file) {
         return usage(format!("cannot read {}: {e}", args.file.display()));
     }
-    let today = args.today.unwrap_or_else(shared::pipeline::today_in_london);
+    // The command line is the edge: the one place this command reads the machine's clock.
+    let clock = shared::clock::Clock::system();
+    let today = args.today.unwrap_or_else(|| clock.today_in_london());
     let limits = Limits { max_rows: args.max_rows };
     let mut open = || File::open(&args.file).map(BufReader::new);
     let summarised = match args.kind {
@@ -94,7 +96,8 @@ pub fn run(args: ValidateArgs) -> ExitCode {
         }
         Kind::VaccinationRecords => {
             let catalogue = VaccineCatalogue::bundled();
-            let context = VaccinationContext { reference: &reference, catalogue: &catalogue, team: &team, today };
+            let now = shared::clock::on_date(today, clock.now());
+            let context = VaccinationContext { reference: &reference, catalogue: &catalogue, team: &team, today, now };
             summarise_vaccination_records(&mut open, &context, &limits)
         }
     };

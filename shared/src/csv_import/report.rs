@@ -144,6 +144,7 @@ mod tests {
             catalogue: &catalogue,
             team: reference.team_by_ods("R1L").expect("R1L"),
             today: chrono::NaiveDate::from_ymd_opt(2025, 8, 1).expect("a date"),
+            now: crate::clock::noon_in_london(chrono::NaiveDate::from_ymd_opt(2025, 8, 1).expect("a date")),
         };
         let path = format!(
             "{}/../../shared/fixtures/mavis/immunisation_import/point_of_care/duplicate_row.csv",

@@ -117,7 +117,7 @@ mod tests {
     #[test]
     fn id_should_depend_only_on_the_unique_key() {
         let patient = Uuid::new_v4();
-        let at = Utc::now();
+        let at = crate::clock::test_instant();
         let a = ImportantNotice::new(patient, "r1l", NoticeKind::Restricted, at);
         let b = ImportantNotice::new(patient, "r1l", NoticeKind::Restricted, at);
         let other_team = ImportantNotice::new(patient, "rxb", NoticeKind::Restricted, at);
@@ -127,7 +127,7 @@ mod tests {
 
     #[test]
     fn messages_should_match_the_spec() {
-        let n = |kind| ImportantNotice::new(Uuid::nil(), "t", kind, Utc::now()).message();
+        let n = |kind| ImportantNotice::new(Uuid::nil(), "t", kind, crate::clock::test_instant()).message();
         assert_eq!(n(NoticeKind::Deceased), "Record updated with child’s date of death");
         assert_eq!(n(NoticeKind::Invalidated), "Record flagged as invalid");
         assert_eq!(n(NoticeKind::Restricted), "Record flagged as sensitive");

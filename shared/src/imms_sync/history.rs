@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::worker::{ImmsSync, SyncError};
@@ -72,7 +72,7 @@ impl ImmsSync {
             _ => {
                 let existing = vaccinations::of_patient(store, patient_id).await?;
                 let removed = remove_api_records(store, patient_id, &existing, &BTreeSet::new()).await?;
-                imms::searched(store, patient_id, Utc::now()).await?;
+                imms::searched(store, patient_id, self.settings.clock.now()).await?;
                 tracing::info!(patient_id = %patient_id, removed, "Imms history cleared: no usable NHS number");
                 return Ok(HistoryChanges { removed, ..HistoryChanges::default() });
             }
@@ -108,7 +108,7 @@ impl ImmsSync {
         let (kept, skipped) = deduplicate(found, &ours);
         let mut changes = HistoryChanges { skipped: skipped + unmappable, ..HistoryChanges::default() };
 
-        let now = Utc::now();
+        let now = self.settings.clock.now();
         let kept_ids: BTreeSet<Uuid> = kept.iter().map(|r| api_record_id(&r.api_id)).collect();
         changes.removed = remove_api_records(store, patient_id, &existing, &kept_ids).await?;
         let team_id = patient.team_ids.first().cloned().unwrap_or_default();

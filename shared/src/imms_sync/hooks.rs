@@ -18,8 +18,11 @@ pub fn record_changed_op(record: &VaccinationRecord, at: DateTime<Utc>) -> Optio
 
 /// A patient's NHS number was set or changed (PDS, a user): every record of theirs that syncs is marked (created
 /// now that it can be, or updated with the new number), and a history search is asked for.
-pub async fn nhs_number_changed(store: &dyn RecordStore, patient_id: Uuid) -> Result<(), StoreError> {
-    let now = Utc::now();
+pub async fn nhs_number_changed(
+    store: &dyn RecordStore,
+    patient_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
     let ops: Vec<WriteOp> = vaccinations::of_patient(store, patient_id)
         .await?
         .iter()
@@ -31,8 +34,7 @@ pub async fn nhs_number_changed(store: &dyn RecordStore, patient_id: Uuid) -> Re
 
 /// An import committed: each of its patients with an NHS number gets a history search, and records of theirs that
 /// waited for a number (never sent, no marker) are marked, since PDS may have supplied it in this import.
-pub async fn import_committed(store: &dyn RecordStore, import_id: Uuid) -> Result<(), StoreError> {
-    let now = Utc::now();
+pub async fn import_committed(store: &dyn RecordStore, import_id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
     for patient_id in patients::of_import(store, import_id).await? {
         let Some(patient) = patients::get(store, patient_id).await? else { continue };
         if patient.value.attributes.nhs_number.is_none() {
@@ -68,11 +70,12 @@ pub async fn after_pds_refresh(
     store: &dyn RecordStore,
     patient_id: Uuid,
     outcome: &crate::pds_refresh::RefreshOutcome,
+    now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     use crate::pds_refresh::RefreshOutcome;
     match outcome {
         RefreshOutcome::Updated { nhs_number_changed: true } | RefreshOutcome::SearchNeeded(_) => {
-            nhs_number_changed(store, patient_id).await
+            nhs_number_changed(store, patient_id, now).await
         }
         _ => Ok(()),
     }

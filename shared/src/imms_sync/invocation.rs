@@ -3,7 +3,6 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::worker::{ImmsSync, SyncError};
@@ -37,7 +36,7 @@ pub async fn handle_invocation(sync: &ImmsSync, queue: &dyn Queue, event: Value)
     let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events")
         || event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");
     if scheduled {
-        let enqueued = sync.sweep(queue, Utc::now()).await?;
+        let enqueued = sync.sweep(queue, sync.settings.clock.now()).await?;
         return Ok(json!({"enqueued": enqueued}));
     }
     Err(SyncError::BadMessage("the event is neither an SQS batch nor a scheduled event".into()))

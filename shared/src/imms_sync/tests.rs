@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use uuid::Uuid;
 
 use super::history::deduplicate;
@@ -43,7 +43,7 @@ fn details(source: RecordSource) -> VaccinationDetails {
 }
 
 fn record() -> VaccinationRecord {
-    let now = Utc::now();
+    let now = crate::clock::test_instant();
     VaccinationRecord {
         id: Uuid::new_v4(),
         patient_id: Uuid::new_v4(),
@@ -57,7 +57,7 @@ fn record() -> VaccinationRecord {
 }
 
 fn patient(nhs: Option<&str>) -> Patient {
-    let now = Utc::now();
+    let now = crate::clock::test_instant();
     Patient::new(
         Uuid::new_v4(),
         ChildAttributes { nhs_number: nhs.map(String::from), ..ChildAttributes::default() },
@@ -90,13 +90,13 @@ fn eligibility_gives_the_user_guide_reasons() {
     refused.details.outcome = VaccinationOutcome::Refused;
     assert_eq!(eligibility(&refused, Some(&with_number)), Err(NotSynced::NotGiven));
     let mut discarded = record();
-    discarded.discarded_at = Some(Utc::now());
+    discarded.discarded_at = Some(crate::clock::test_instant());
     assert_eq!(eligibility(&discarded, Some(&with_number)), Err(NotSynced::Discarded));
 }
 
 #[test]
 fn status_is_synced_pending_failed_or_not_synced() {
-    let now = Utc::now();
+    let now = crate::clock::test_instant();
     let r = record();
     let p = patient(Some("9449310475"));
     let synced = ImmsLink { record_id: r.id, synced_at: Some(now), ..ImmsLink::default() };

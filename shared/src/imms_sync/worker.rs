@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::rules::{self, Action, NotSynced};
+use crate::clock::Clock;
 use crate::domain::ReferenceData;
 use crate::domain::notice::{ImportantNotice, NoticeKind};
 use crate::domain::patient::Patient;
@@ -55,6 +56,8 @@ pub struct SyncSettings {
     pub search_every: chrono::Duration,
     /// At most this many markers or searches per sweep.
     pub sweep_batch: usize,
+    /// "Now" for sync timestamps and the sweep.
+    pub clock: Clock,
 }
 
 impl Default for SyncSettings {
@@ -65,6 +68,7 @@ impl Default for SyncSettings {
             sweep_after: chrono::Duration::minutes(3),
             search_every: chrono::Duration::days(28),
             sweep_batch: 500,
+            clock: Clock::system(),
         }
     }
 }
@@ -166,7 +170,7 @@ impl ImmsSync {
             }
         };
         if done != Synced::Nothing {
-            new_link.synced_at = Some(Utc::now());
+            new_link.synced_at = Some(self.settings.clock.now());
             new_link.last_error = None;
         }
         if eligibility == Err(NotSynced::Gillick)

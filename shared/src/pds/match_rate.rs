@@ -30,13 +30,12 @@ pub fn match_rate(changesets: &[&[SearchRecord]]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
-    use chrono::Utc;
 
     use super::*;
     use crate::pds::cascade::{SearchStep, StepResult};
 
     fn one(step: SearchStep, result: StepResult, nhs: Option<&str>) -> SearchRecord {
-        SearchRecord { step, result, nhs_number: nhs.map(str::to_owned), created_at: Utc::now() }
+        SearchRecord { step, result, nhs_number: nhs.map(str::to_owned), created_at: crate::clock::test_instant() }
     }
 
     fn matched() -> Vec<SearchRecord> {

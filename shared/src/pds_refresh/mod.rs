@@ -18,7 +18,7 @@ mod merge;
 pub mod notices;
 pub mod update;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 pub use notices::{NoticeChanges, dismiss_all_for_patient, generate_for_patient};
@@ -111,6 +111,7 @@ pub async fn apply_get_result(
     patient_id: Uuid,
     requested_nhs: &str,
     result: Result<PdsPatient, PdsError>,
+    now: DateTime<Utc>,
 ) -> Result<Refreshed, RefreshError> {
     let answer = match result {
         Ok(pds) => Answer::Found(pds),
@@ -119,7 +120,7 @@ pub async fn apply_get_result(
         Err(other) => return Err(RefreshError::Pds(other)),
     };
     let requested = requested_nhs.trim();
-    apply_answer(store, patient_id, Some(requested), requested, &answer).await
+    apply_answer(store, patient_id, Some(requested), requested, &answer, now).await
 }
 
 /// §11.3 "then search for it": after a refresh cleared or invalidated the patient's number (`previous`, `None` when
@@ -131,6 +132,7 @@ pub async fn apply_found_number(
     patient_id: Uuid,
     previous: Option<&str>,
     result: Result<PdsPatient, PdsError>,
+    now: DateTime<Utc>,
 ) -> Result<Refreshed, RefreshError> {
     let pds = result.map_err(RefreshError::Pds)?;
     let previous = previous.map(str::trim);
@@ -139,7 +141,7 @@ pub async fn apply_found_number(
         return Ok(Refreshed { outcome: RefreshOutcome::Stale, notices: NoticeChanges::default() });
     }
     // Planned as a GET of `previous` answered with a different number: the superseded path.
-    apply_answer(store, patient_id, previous, previous.unwrap_or(""), &Answer::Found(pds)).await
+    apply_answer(store, patient_id, previous, previous.unwrap_or(""), &Answer::Found(pds), now).await
 }
 
 /// Applies `answer` while the patient still has the number `expected` (else the answer is stale), re-reading the
@@ -150,6 +152,7 @@ async fn apply_answer(
     expected: Option<&str>,
     requested: &str,
     answer: &Answer,
+    now: DateTime<Utc>,
 ) -> Result<Refreshed, RefreshError> {
     for _ in 0..MAX_ATTEMPTS {
         let Some(current) = patients::get(store, patient_id).await? else {
@@ -158,14 +161,14 @@ async fn apply_answer(
         if current.value.attributes.nhs_number.as_deref() != expected {
             return Ok(Refreshed { outcome: RefreshOutcome::Stale, notices: NoticeChanges::default() });
         }
-        let (ops, remaining, outcome) = plan(store, &current, requested, answer).await?;
+        let (ops, remaining, outcome) = plan(store, &current, requested, answer, now).await?;
         match store.transact(ops).await {
             Ok(()) => {
                 if let RefreshOutcome::MergedInto(_) = outcome {
-                    dismiss_all_for_patient(store, patient_id).await?;
+                    dismiss_all_for_patient(store, patient_id, now).await?;
                 }
-                let notices = generate_for_patient(store, &remaining).await?;
-                crate::imms_sync::hooks::after_pds_refresh(store, patient_id, &outcome).await?;
+                let notices = generate_for_patient(store, &remaining, now).await?;
+                crate::imms_sync::hooks::after_pds_refresh(store, patient_id, &outcome, now).await?;
                 tracing::info!(patient_id = %patient_id, outcome = ?outcome, "patient refreshed from PDS");
                 return Ok(Refreshed { outcome, notices });
             }
@@ -182,8 +185,8 @@ async fn plan(
     current: &Versioned<Patient>,
     requested: &str,
     answer: &Answer,
+    now: DateTime<Utc>,
 ) -> Result<(Vec<WriteOp>, Patient, RefreshOutcome), StoreError> {
-    let now = Utc::now();
     let mut patient = current.value.clone();
     let put = |p: &Patient| patients::put_patient_op(p, Some(current.version));
     match answer {

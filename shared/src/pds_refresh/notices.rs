@@ -39,9 +39,12 @@ fn status_recorded_at(patient: &Patient, kind: NoticeKind) -> Option<DateTime<Ut
 /// For each team the patient belongs to (`team_ids`) and each status kind: creates one active notice when the status
 /// holds and none is active, and dismisses (automatically, no user) active ones whose status no longer holds. Teams
 /// the patient has left keep their notices as they are.
-pub async fn generate_for_patient(store: &dyn RecordStore, patient: &Patient) -> Result<NoticeChanges, StoreError> {
+pub async fn generate_for_patient(
+    store: &dyn RecordStore,
+    patient: &Patient,
+    now: DateTime<Utc>,
+) -> Result<NoticeChanges, StoreError> {
     let existing = notices::of_patient(store, patient.id).await?;
-    let now = Utc::now();
     let mut changes = NoticeChanges::default();
     for team_id in &patient.team_ids {
         for kind in NoticeKind::STATUS_KINDS {
@@ -74,8 +77,11 @@ pub async fn generate_for_patient(store: &dyn RecordStore, patient: &Patient) ->
 }
 
 /// Dismisses every active notice of a patient who no longer exists as such (merged into another record).
-pub async fn dismiss_all_for_patient(store: &dyn RecordStore, patient_id: Uuid) -> Result<usize, StoreError> {
-    let now = Utc::now();
+pub async fn dismiss_all_for_patient(
+    store: &dyn RecordStore,
+    patient_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
     let mut count = 0;
     for notice in notices::of_patient(store, patient_id).await?.iter().filter(|n| n.value.is_active()) {
         dismiss(store, notice, now, None).await?;

@@ -50,7 +50,7 @@ mod tests {
     use crate::domain::patient::{ChildAttributes, SchoolPlacement};
 
     fn patient() -> Patient {
-        let at = Utc::now() - Duration::days(3);
+        let at = crate::clock::test_instant() - Duration::days(3);
         Patient {
             id: Uuid::new_v4(),
             attributes: ChildAttributes { nhs_number: Some("9000000009".into()), ..Default::default() },
@@ -82,7 +82,7 @@ mod tests {
     #[test]
     fn when_restricted_twice_should_keep_the_first_timestamp() {
         let mut p = patient();
-        let first = Utc::now();
+        let first = crate::clock::test_instant();
         apply_pds_patient(&mut p, &pds(true, None), first);
         apply_pds_patient(&mut p, &pds(true, None), first + Duration::hours(6));
         assert_eq!(p.restricted_at, Some(first));
@@ -95,7 +95,7 @@ mod tests {
     fn when_date_of_death_appears_should_archive_in_every_team() {
         let mut p = patient();
         let death = NaiveDate::from_ymd_opt(2024, 1, 2);
-        apply_pds_patient(&mut p, &pds(false, death), Utc::now());
+        apply_pds_patient(&mut p, &pds(false, death), crate::clock::test_instant());
         assert_eq!(p.date_of_death, death);
         assert_eq!(p.archived_in.get("a").map(String::as_str), Some(ARCHIVE_REASON_DECEASED));
         assert_eq!(p.archived_in.get("b").map(String::as_str), Some(ARCHIVE_REASON_DECEASED));

@@ -42,7 +42,7 @@ pub async fn move_aged_out_everywhere(pipeline: &Pipeline, today: NaiveDate) -> 
 /// The local runner's timer (the import function's EventBridge rule on AWS): the daily run at 05:00 London time.
 pub async fn run_on_schedule(pipeline: Pipeline) {
     loop {
-        let now = Utc::now();
+        let now = pipeline.now();
         let next = next_daily_run(now + chrono::Duration::seconds(1));
         tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
         if let Err(e) = move_aged_out_everywhere(&pipeline, pipeline.settings.today()).await {
@@ -120,7 +120,7 @@ async fn move_one(
         if !has_aged_out(&current.value, school, pending) {
             return Ok(false);
         }
-        let now: DateTime<Utc> = Utc::now();
+        let now: DateTime<Utc> = pipeline.now();
         let ctx = MoveContext {
             reference: &pipeline.reference,
             team_id,
@@ -156,7 +156,7 @@ mod tests {
     use crate::domain::patient::ChildAttributes;
 
     fn pupil_born_in(birth_year: i32, urn: &str) -> Patient {
-        let now = Utc::now();
+        let now = crate::clock::test_instant();
         Patient {
             team_ids: vec!["r1l".into()],
             ..Patient::new(

@@ -1,7 +1,6 @@
 //! Applying planned rows: each row's patient, parents, relationships, school move and its "committed" mark are
 //! written in one transaction, so a row is applied exactly once however often the import is resumed.
 
-use chrono::Utc;
 use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
@@ -85,7 +84,7 @@ async fn build_row(
 ) -> Result<(Vec<WriteOp>, RowOutcome), PipelineError> {
     let store = pipeline.records.as_ref();
     let row = &changeset.value;
-    let now = Utc::now();
+    let now = pipeline.now();
     let kind = match import.kind {
         ImportKind::ClassList => StagingKind::ClassList,
         _ => StagingKind::ChildRecords,

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use chrono::Utc;
 use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 
@@ -22,7 +21,7 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
     let store = pipeline.records.as_ref();
     if import.value.status == ImportStatus::AwaitingUpload {
         import.value.status = ImportStatus::PendingImport;
-        import.version = imports::update(store, &import.value, import.version).await?;
+        import.version = imports::update(store, &import.value, import.version, pipeline.now()).await?;
     }
 
     let Some(team) = pipeline.reference.team(&import.value.team_id).cloned() else {
@@ -52,7 +51,7 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
     if outcome.rows_with_errors > 0 {
         return finish_invalid(pipeline, import, None, errors, outcome.rows_with_errors).await;
     }
-    import.version = imports::update(store, &import.value, import.version).await?;
+    import.version = imports::update(store, &import.value, import.version, pipeline.now()).await?;
 
     let staged_rows = stage(pipeline, &import.value, &team).await?;
 
@@ -97,7 +96,7 @@ pub async fn commit(
             import.value.status = ImportStatus::ChangesetsAreInvalid;
             import.value.rows_with_errors = rows;
             import.value.errors = errors_of_first_rows(errors);
-            imports::update(store, &import.value, import.version).await?;
+            imports::update(store, &import.value, import.version, pipeline.now()).await?;
             return Ok(ImportStatus::ChangesetsAreInvalid);
         }
     }
@@ -107,12 +106,12 @@ pub async fn commit(
         class_list::create_move_outs(pipeline, &import.value).await?;
     }
     super::aged_out::after_import(pipeline, &import.value).await?;
-    crate::imms_sync::import_committed(store, import.value.id).await?;
+    crate::imms_sync::import_committed(store, import.value.id, pipeline.now()).await?;
     import.value.status = ImportStatus::Processed;
     import.value.counts = Some(counts);
     import.value.nhs_numbers_updated = nhs_numbers_updated;
-    import.value.processed_at = Some(Utc::now());
-    imports::update(store, &import.value, import.version).await?;
+    import.value.processed_at = Some(pipeline.now());
+    imports::update(store, &import.value, import.version, pipeline.now()).await?;
     tracing::info!(import_id = %import.value.id, new = counts.new, changed = counts.changed,
         exact_duplicate = counts.exact_duplicate, "import completed");
     Ok(ImportStatus::Processed)
@@ -125,7 +124,7 @@ async fn finish_low_match_rate(
     rate: f64,
 ) -> Result<ImportStatus, PipelineError> {
     import.value.status = ImportStatus::LowPdsMatchRate;
-    imports::update(pipeline.records.as_ref(), &import.value, import.version).await?;
+    imports::update(pipeline.records.as_ref(), &import.value, import.version, pipeline.now()).await?;
     tracing::info!(import_id = %import.value.id, match_rate = rate, "import rejected: low PDS match rate");
     Ok(ImportStatus::LowPdsMatchRate)
 }
@@ -141,7 +140,7 @@ pub(crate) async fn finish_invalid(
     import.value.file_error = file_error;
     import.value.rows_with_errors = rows_with_errors;
     import.value.errors = errors_of_first_rows(errors);
-    imports::update(pipeline.records.as_ref(), &import.value, import.version).await?;
+    imports::update(pipeline.records.as_ref(), &import.value, import.version, pipeline.now()).await?;
     tracing::info!(import_id = %import.value.id, rows_with_errors, "import invalid");
     Ok(ImportStatus::RowsAreInvalid)
 }

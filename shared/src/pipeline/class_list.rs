@@ -13,7 +13,6 @@
 
 use std::collections::BTreeSet;
 
-use chrono::Utc;
 use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
@@ -135,7 +134,7 @@ pub async fn create_move_outs(pipeline: &Pipeline, import: &Import) -> Result<u6
         academic_year: import.academic_year.0,
         source: SchoolMoveSource::ClassListImport,
         today: import.today,
-        now: Utc::now(),
+        now: pipeline.now(),
     };
     let birth_years: BTreeSet<AcademicYear> =
         import.year_groups.iter().map(|&group| import.academic_year.birth_year_for_group(group)).collect();
@@ -246,7 +245,7 @@ mod tests {
     }
 
     fn patient(school: &str, birth_year: i32) -> Patient {
-        let now = Utc::now();
+        let now = crate::clock::test_instant();
         Patient {
             team_ids: vec!["r1l".into()],
             ..Patient::new(
@@ -347,7 +346,7 @@ mod tests {
     #[test]
     fn when_import_selection_no_longer_holds_should_explain_it() {
         let reference = reference();
-        let now = Utc::now();
+        let now = crate::clock::test_instant();
         let import = Import {
             id: Uuid::nil(),
             team_id: "r1l".into(),

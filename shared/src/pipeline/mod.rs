@@ -27,8 +27,9 @@ pub mod vaccination_records;
 
 use std::sync::Arc;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::clock::Clock;
 use crate::domain::ReferenceData;
 use crate::ports::{ObjectStore, ObjectStoreError, QueueError, RecordStore, StoreError};
 
@@ -45,6 +46,13 @@ pub struct Pipeline {
     pub settings: PipelineSettings,
 }
 
+impl Pipeline {
+    /// "Now" by the pipeline's clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.settings.clock.now()
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct PipelineSettings {
     /// Safety limit on data rows per file (there is no business cap).
@@ -57,6 +65,8 @@ pub struct PipelineSettings {
     pub commit_concurrency: usize,
     /// PDS cascading searches during child-record and class-list imports (§6.2 item 3); None skips them.
     pub pds: Option<PdsSettings>,
+    /// "Now" for every step: timestamps, "a time in the past", leases on claims.
+    pub clock: Clock,
 }
 
 impl Default for PipelineSettings {
@@ -67,18 +77,19 @@ impl Default for PipelineSettings {
             claim_lease: chrono::Duration::minutes(15),
             commit_concurrency: 8,
             pds: None,
+            clock: Clock::system(),
         }
     }
 }
 
 impl PipelineSettings {
     pub fn today(&self) -> NaiveDate {
-        self.today_override.unwrap_or_else(today_in_london)
+        self.today_override.unwrap_or_else(|| self.clock.today_in_london())
     }
-}
 
-pub fn today_in_london() -> NaiveDate {
-    chrono::Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive()
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
 }
 
 /// Failures worth retrying: the event or message is redelivered and processing resumes.

@@ -16,6 +16,7 @@ use async_trait::async_trait;
 use futures::{StreamExt, stream};
 
 use super::{Pipeline, PipelineError};
+use crate::clock::Clock;
 use crate::domain::Import;
 use crate::domain::import::{NHS_NUMBER_UPDATES_KEPT, NhsNumberUpdate, PdsProgress};
 use crate::nhs_api::{PdsError, PdsPatient, PdsSearch, SearchResult};
@@ -140,7 +141,7 @@ pub async fn search_import(
     loop {
         let (page, next) = changesets::page(store, import.value.id, PAGE, after).await?;
         let searched: Vec<(Changeset, bool)> = stream::iter(page.into_iter().map(|c| c.value))
-            .map(|changeset| search_row(&searcher, pds, changeset))
+            .map(|changeset| search_row(&searcher, pds, changeset, &pipeline.settings.clock))
             .buffer_unordered(pds.concurrency.max(1))
             .collect()
             .await;
@@ -148,7 +149,7 @@ pub async fn search_import(
         checked += done;
         changesets::stage(store, &to_save).await?;
         import.value.pds_progress = Some(PdsProgress { checked, total });
-        import.version = imports::update(store, &import.value, import.version).await?;
+        import.version = imports::update(store, &import.value, import.version, pipeline.now()).await?;
         match next {
             Some(cursor) => after = Some(cursor),
             None => break,
@@ -188,17 +189,18 @@ pub(crate) async fn search_row(
     searcher: &dyn PatientSearcher,
     pds: &PdsSettings,
     mut changeset: Changeset,
+    clock: &Clock,
 ) -> (Changeset, bool) {
     if is_finished(&changeset) {
         return (changeset, false);
     }
     let Some(identity) = identity(&changeset) else {
         // Validation requires names and a date of birth, so this is a row the search cannot describe at all.
-        changeset.pds_search = vec![unsearchable()];
+        changeset.pds_search = vec![unsearchable(clock)];
         return (changeset, true);
     };
     for attempt in 0..pds.max_attempts.max(1) {
-        match cascade::resume(searcher, &identity, &changeset.pds_search).await {
+        match cascade::resume(searcher, &identity, &changeset.pds_search, clock).await {
             Ok(records) => {
                 changeset.pds_search = records;
                 apply_outcome(&mut changeset);
@@ -214,13 +216,8 @@ pub(crate) async fn search_row(
 }
 
 /// A row without names or a date of birth: recorded as an error step so the cascade counts as finished.
-fn unsearchable() -> SearchRecord {
-    SearchRecord {
-        step: SearchStep::FIRST,
-        result: StepResult::Error,
-        nhs_number: None,
-        created_at: chrono::Utc::now(),
-    }
+fn unsearchable(clock: &Clock) -> SearchRecord {
+    SearchRecord { step: SearchStep::FIRST, result: StepResult::Error, nhs_number: None, created_at: clock.now() }
 }
 
 fn identity(changeset: &Changeset) -> Option<Identity> {

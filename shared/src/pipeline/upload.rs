@@ -1,6 +1,5 @@
 //! Turns an ObjectCreated event into an import and runs it, exactly once per object version.
 
-use chrono::Utc;
 use uuid::Uuid;
 
 use super::object_event::{KeyRoute, ObjectCreated, route};
@@ -59,6 +58,7 @@ impl Pipeline {
             &event.etag,
             import_id,
             self.settings.claim_lease,
+            self.settings.now(),
         )
         .await?;
         let (import_id, claim_version) = match claim {
@@ -107,7 +107,7 @@ impl Pipeline {
     ) -> Result<Versioned<Import>, PipelineError> {
         let (kind, file_error) = self.detect_drop_kind(&event.key).await?;
         let today = self.settings.today();
-        let now = Utc::now();
+        let now = self.settings.now();
         let import = Import {
             id,
             team_id: team_id.to_string(),

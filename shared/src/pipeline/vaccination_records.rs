@@ -95,7 +95,7 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
     let store = pipeline.records.as_ref();
     if import.value.status == ImportStatus::AwaitingUpload {
         import.value.status = ImportStatus::PendingImport;
-        import.version = imports::update(store, &import.value, import.version).await?;
+        import.version = imports::update(store, &import.value, import.version, pipeline.now()).await?;
     }
     let Some(team) = pipeline.reference.team(&import.value.team_id).cloned() else {
         // Reference data changed since the import was created: nothing can be validated against it.
@@ -116,7 +116,7 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
         import.value.rows_with_errors = outcome.rows_with_errors;
         return finish_invalid(pipeline, import, None, errors).await;
     }
-    import.version = imports::update(store, &import.value, import.version).await?;
+    import.version = imports::update(store, &import.value, import.version, pipeline.now()).await?;
 
     stage(pipeline, &import.value, &team).await?;
     match plan_import(pipeline, &import.value, &team).await? {
@@ -142,6 +142,7 @@ struct Job {
     reference: Arc<ReferenceData>,
     team: Team,
     today: chrono::NaiveDate,
+    now: chrono::DateTime<chrono::Utc>,
     limits: Limits,
 }
 
@@ -153,12 +154,19 @@ impl Job {
             reference: pipeline.reference.clone(),
             team: team.clone(),
             today: import.today,
+            now: pipeline.now(),
             limits: Limits { max_rows: pipeline.settings.max_rows },
         }
     }
 
     fn context(&self) -> VaccinationContext<'_> {
-        VaccinationContext { reference: &self.reference, catalogue: catalogue(), team: &self.team, today: self.today }
+        VaccinationContext {
+            reference: &self.reference,
+            catalogue: catalogue(),
+            team: &self.team,
+            today: self.today,
+            now: crate::clock::on_date(self.today, self.now),
+        }
     }
 
     /// Opens the object again from the start, as a blocking reader.
@@ -283,8 +291,8 @@ async fn commit_planned(
     let counts = apply_import(pipeline, &import.value, team).await?;
     import.value.status = ImportStatus::Processed;
     import.value.counts = Some(counts);
-    import.value.processed_at = Some(Utc::now());
-    imports::update(pipeline.records.as_ref(), &import.value, import.version).await?;
+    import.value.processed_at = Some(pipeline.now());
+    imports::update(pipeline.records.as_ref(), &import.value, import.version, pipeline.now()).await?;
     tracing::info!(import_id = %import.value.id, new = counts.new, changed = counts.changed,
         exact_duplicate = counts.exact_duplicate, ignored = counts.ignored, "vaccination import completed");
     Ok(ImportStatus::Processed)
@@ -302,7 +310,7 @@ pub async fn finish_invalid(
     import.value.file_error = file_error;
     import.value.rows_with_errors = rows_with_errors.max(import.value.rows_with_errors);
     import.value.errors = errors_of_first_rows(errors);
-    imports::update(pipeline.records.as_ref(), &import.value, import.version).await?;
+    imports::update(pipeline.records.as_ref(), &import.value, import.version, pipeline.now()).await?;
     tracing::info!(import_id = %import.value.id, rows_with_errors, "vaccination import invalid");
     Ok(ImportStatus::RowsAreInvalid)
 }
@@ -742,7 +750,7 @@ async fn build_row(
     let store = pipeline.records.as_ref();
     let row = &staged.value;
     let plan = row.plan.ok_or_else(|| PipelineError::Task(format!("row {} was not planned", row.row.row_number)))?;
-    let now = Utc::now();
+    let now = pipeline.now();
     let national_reporting = team.kind == TeamKind::NationalReporting;
     let session = offline_session(&pipeline.reference, team, &row.row);
     let mut ops = Vec::new();

@@ -402,7 +402,7 @@ pub async fn resolve(
     store.transact(ops).await?;
     if decision == Decision::UseUploaded
         && let Some(patient) = patients::get(store, issue.patient.value.id).await?
-        && let Err(error) = crate::pds_refresh::generate_for_patient(store, &patient.value).await
+        && let Err(error) = crate::pds_refresh::generate_for_patient(store, &patient.value, now).await
     {
         // §10 runs the notice generator after a change of NHS number; the next PDS refresh runs it again anyway.
         tracing::warn!(error = %error, "notices after resolving an issue were not generated");
@@ -665,7 +665,7 @@ mod tests {
             import_id: None,
             row_index: None,
             matched_on_nhs_number: on_nhs_number,
-            created_at: Utc::now(),
+            created_at: crate::clock::test_instant(),
             resolution: None,
         }
     }

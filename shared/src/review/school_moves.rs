@@ -234,7 +234,7 @@ pub async fn decide(
         }
         Err(e) => return Err(e.into()),
     }
-    if across_teams && let Err(error) = crate::pds_refresh::generate_for_patient(store, &patient).await {
+    if across_teams && let Err(error) = crate::pds_refresh::generate_for_patient(store, &patient, now).await {
         // The move stands; the status notices are raised again by the next refresh of this child.
         tracing::warn!(error = %error, "status notices after a school move were not generated");
     }

@@ -36,9 +36,9 @@ pub async fn acquire(
     etag: &str,
     import_id: Uuid,
     lease: Duration,
+    now: DateTime<Utc>,
 ) -> Result<ClaimOutcome, StoreError> {
     let claim_key = keys::object_claim(bucket, key);
-    let now = Utc::now();
     loop {
         let existing = store.get(&claim_key).await?;
         let (claim, condition, version) = match &existing {

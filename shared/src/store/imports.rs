@@ -52,9 +52,14 @@ pub async fn list_for_team(
 }
 
 /// Replaces the import if it is still at `version`; returns the new version. `Conflict` if someone else changed it.
-pub async fn update(store: &dyn RecordStore, import: &Import, version: u64) -> Result<u64, StoreError> {
+pub async fn update(
+    store: &dyn RecordStore,
+    import: &Import,
+    version: u64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<u64, StoreError> {
     let mut import = import.clone();
-    import.updated_at = chrono::Utc::now();
+    import.updated_at = now;
     store.put(item(&import, version + 1), Condition::VersionIs(version)).await?;
     Ok(version + 1)
 }

@@ -114,7 +114,7 @@ pub async fn create_import(
     let upload = state.objects.presign_upload(&object_key, "text/csv", state.settings.upload_url_ttl).await?;
 
     let today = state.settings.today();
-    let now = Utc::now();
+    let now = state.settings.now();
     let import = Import {
         id,
         team_id: user.team_id.clone(),
@@ -434,9 +434,6 @@ pub fn key_safe_filename(filename: &str) -> String {
 }
 
 /// The date academic years are computed from: the configured override, or today in England.
-pub fn today_in_london() -> NaiveDate {
-    Utc::now().with_timezone(&chrono_tz::Europe::London).date_naive()
-}
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,6 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -108,7 +107,7 @@ pub async fn resolve_issue(
         .await
         .map_err(|e| review_error(e, NOT_FOUND))?
         .ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))?;
-    let patient_ids = match issues::resolve(store, issue, request.decision, &user.email, Utc::now()).await {
+    let patient_ids = match issues::resolve(store, issue, request.decision, &user.email, state.settings.now()).await {
         Ok(ids) => ids,
         Err(ReviewError::Conflict(_)) if resolved_meanwhile(&state, &user, id).await => {
             return Err(ApiError::Conflict(issues::ALREADY_RESOLVED.into()));

@@ -32,13 +32,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use tower_http::trace::TraceLayer;
 
 pub use auth::{AuthError, Authenticator, LocalIssuer};
 pub use error::ApiError;
 pub use extract::CurrentUser;
 
+use crate::clock::Clock;
 use crate::domain::ReferenceData;
 use crate::ports::{ObjectStore, Queue, RecordStore};
 
@@ -88,24 +89,30 @@ impl AppState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct WebSettings {
     /// How long a presigned upload URL stays valid.
     pub upload_url_ttl: Duration,
     /// The date academic years are computed from; None means today in Europe/London. Set by tests and demos that
     /// must behave the same whatever the real date.
     pub today_override: Option<NaiveDate>,
+    /// "Now" for every handler: timestamps, decisions, sync status ages.
+    pub clock: Clock,
 }
 
 impl Default for WebSettings {
     fn default() -> Self {
-        Self { upload_url_ttl: Duration::from_secs(15 * 60), today_override: None }
+        Self { upload_url_ttl: Duration::from_secs(15 * 60), today_override: None, clock: Clock::system() }
     }
 }
 
 impl WebSettings {
     pub fn today(&self) -> NaiveDate {
-        self.today_override.unwrap_or_else(imports_api::today_in_london)
+        self.today_override.unwrap_or_else(|| self.clock.today_in_london())
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 }
 

@@ -102,7 +102,7 @@ pub async fn dismiss_notice(
     if !notice.value.is_active() {
         return Ok(Json(NoticeView::from(&notice.value)));
     }
-    match dismiss(store, &notice, Utc::now(), Some(&user.email)).await {
+    match dismiss(store, &notice, state.settings.now(), Some(&user.email)).await {
         Ok(dismissed) => Ok(Json(NoticeView::from(&dismissed))),
         // Dismissed (by someone else or automatically) between the read and the write: it is no longer active.
         Err(StoreError::Conflict(_)) => Ok(Json(NoticeView::from(&notice.value))),

@@ -113,7 +113,7 @@ pub async fn show_patient(
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound(NOT_FOUND.into()))?;
     let patient = team_patient(&state, &user, id).await?;
     let store = state.records.as_ref();
-    let now = Utc::now();
+    let now = state.settings.now();
     let mut views = Vec::new();
     for record in vaccinations::of_patient(store, id).await?.iter().filter(|r| r.discarded_at.is_none()) {
         views.push(vaccination_view(store, record, Some(&patient), now).await?);

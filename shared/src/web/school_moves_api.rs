@@ -5,7 +5,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -107,7 +107,7 @@ pub async fn decide_move(
         request.decision,
         &user.email,
         today,
-        Utc::now(),
+        state.settings.now(),
     )
     .await
     .map_err(|e| review_error(e, NOT_FOUND))?;

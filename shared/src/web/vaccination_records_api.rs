@@ -10,7 +10,7 @@ use std::ops::ControlFlow;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::Value;
 use uuid::Uuid;
@@ -188,8 +188,13 @@ fn field_of(error: &RowError) -> &'static str {
 /// Reads the row as the upload would; the first error (with its request field) or the row's values.
 fn read_as_upload(state: &AppState, team: &Team, cells: &[(&str, String)]) -> Result<VaccinationRow, ApiError> {
     let bytes = csv(cells).into_bytes();
-    let ctx =
-        VaccinationContext { reference: &state.reference, catalogue: catalogue(), team, today: state.settings.today() };
+    let ctx = VaccinationContext {
+        reference: &state.reference,
+        catalogue: catalogue(),
+        team,
+        today: state.settings.today(),
+        now: crate::clock::on_date(state.settings.today(), state.settings.now()),
+    };
     let mut errors = Vec::new();
     let mut open = || Ok::<_, std::io::Error>(bytes.as_slice());
     validate(&mut open, &ctx, &Limits::default(), &mut |e| errors.push(e))
@@ -224,7 +229,7 @@ async fn own_record(state: &AppState, user: &CurrentUser, id: &str) -> Result<Ve
 
 async fn respond(state: &AppState, record: &VaccinationRecord, patient: &Patient) -> Result<VaccinationView, ApiError> {
     enqueue_sync(state.imms_queue.as_deref(), record.id).await;
-    Ok(vaccination_view(state.records.as_ref(), record, Some(patient), Utc::now()).await?)
+    Ok(vaccination_view(state.records.as_ref(), record, Some(patient), state.settings.now()).await?)
 }
 
 fn conflict(e: StoreError) -> ApiError {
@@ -249,7 +254,7 @@ pub async fn create_record(
     cells.extend(session_cell(&state, &patient, team));
     cells.extend(record_cells(&input, None));
     let row = read_as_upload(&state, team, &cells)?;
-    let now = Utc::now();
+    let now = state.settings.now();
     let mut details = row.details;
     details.source = RecordSource::Service;
     details.notify_parents = Some(input.notify_parents.unwrap_or(true));
@@ -294,7 +299,7 @@ pub async fn update_record(
     cells.extend(session_cell(&state, &patient, team));
     cells.extend(record_cells(&input, Some(&current.value)));
     let row = read_as_upload(&state, team, &cells)?;
-    let now = Utc::now();
+    let now = state.settings.now();
     let mut record = current.value.clone();
     let kept = &current.value.details;
     record.details = crate::domain::vaccination::VaccinationDetails {
@@ -322,7 +327,7 @@ pub async fn discard_record(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let current = own_record(&state, &user, &id).await?;
-    let now = Utc::now();
+    let now = state.settings.now();
     let mut record = current.value.clone();
     record.discarded_at = Some(now);
     record.updated_at = now;

@@ -12,26 +12,34 @@ use chrono::NaiveDate;
 use serde_json::Value;
 use shared::adapters::folder_object_store::FolderObjectStore;
 use shared::adapters::sqlite_store::SqliteRecordStore;
+use shared::clock::Clock;
 use shared::ports::{ObjectStore, RecordStore};
 use shared::web::{AppState, LocalIssuer, WebSettings, app};
 use tower::ServiceExt;
 
 pub struct TestApi {
     pub router: Router,
+    pub clock: Clock,
     pub records: Arc<dyn RecordStore>,
     pub issuer: LocalIssuer,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
 }
 
 impl TestApi {
-    /// `today` fixes the date academic years are computed from; None is today.
+    /// The API at noon in London on `today` (None: a school day in the autumn term of 2025), by a clock that
+    /// moves only when a test moves it.
     pub fn new(today: Option<NaiveDate>) -> Self {
+        let today = today.unwrap_or(NaiveDate::from_ymd_opt(2025, 10, 6).expect("date"));
         let key_dir = tempfile::tempdir().expect("tempdir");
         let objects_dir = tempfile::tempdir().expect("tempdir");
         let issuer = LocalIssuer::load_or_create(key_dir.path()).expect("issuer");
         let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
         let objects = Arc::new(FolderObjectStore::new(objects_dir.path(), "http://127.0.0.1:9".into(), [7; 32]));
-        let settings = WebSettings { upload_url_ttl: Duration::from_secs(900), today_override: today };
+        let settings = WebSettings {
+            upload_url_ttl: Duration::from_secs(900),
+            today_override: Some(today),
+            clock: Clock::fixed(shared::clock::noon_in_london(today)),
+        };
         let state = AppState::new(
             records.clone(),
             objects as Arc<dyn ObjectStore>,
@@ -40,7 +48,8 @@ impl TestApi {
             settings,
         );
         let served = LocalIssuer::load_or_create(key_dir.path()).expect("same key");
-        Self { router: app(state.with_local_issuer(served)), records, issuer, _dirs: (key_dir, objects_dir) }
+        let clock = state.settings.clock.clone();
+        Self { router: app(state.with_local_issuer(served)), clock, records, issuer, _dirs: (key_dir, objects_dir) }
     }
 
     /// Sends a request without a body, with a bearer token for `as_user` when given; the JSON answer (Null if none).

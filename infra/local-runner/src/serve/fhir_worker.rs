@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
 use shared::adapters::embedded_queue::EmbeddedQueue;
 use shared::cloud::PdsConfig;
 use shared::domain::ReferenceData;
@@ -121,7 +120,7 @@ async fn work(sync: ImmsSync, queue: Arc<dyn Queue>) {
 async fn sweep(sync: ImmsSync, queue: Arc<dyn Queue>) {
     loop {
         tokio::time::sleep(SWEEP_EVERY).await;
-        if let Err(e) = sync.sweep(queue.as_ref(), Utc::now()).await {
+        if let Err(e) = sync.sweep(queue.as_ref(), sync.settings.clock.now()).await {
             tracing::error!(error = %e, "fhir sweep failed");
         }
     }

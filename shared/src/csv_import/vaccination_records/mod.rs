@@ -50,10 +50,9 @@ use std::io::{self, Read};
 use std::ops::ControlFlow;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use chrono_tz::Europe::London;
 
 use crate::csv_import::file::{self, Limits};
-use crate::csv_import::values::london_date_time;
+
 use crate::csv_import::{FileError, ValidateError, child_records};
 use crate::domain::vaccination::VaccinationRow;
 use crate::domain::{ReferenceData, RowError, Team, TeamKind};
@@ -75,6 +74,8 @@ pub struct VaccinationContext<'a> {
     pub team: &'a Team,
     /// Decides the current academic year, future dates and the batch-expiry window.
     pub today: NaiveDate,
+    /// "Enter a time in the past." is measured from this moment (on `today`: see [`crate::clock::on_date`]).
+    pub now: DateTime<Utc>,
 }
 
 impl VaccinationContext<'_> {
@@ -124,17 +125,7 @@ pub fn validate<R: Read>(
     limits: &Limits,
     on_error: &mut dyn FnMut(RowError),
 ) -> Result<ValidationOutcome, ValidateError> {
-    validate_at(open, ctx, limits, now_on(ctx.today), on_error)
-}
-
-/// [`validate`] with "now" given, for "Enter a time in the past.".
-fn validate_at<R: Read>(
-    open: &mut dyn FnMut() -> io::Result<R>,
-    ctx: &VaccinationContext,
-    limits: &Limits,
-    now: DateTime<Utc>,
-    on_error: &mut dyn FnMut(RowError),
-) -> Result<ValidationOutcome, ValidateError> {
+    let now = ctx.now;
     let scan = file::scan(open, limits)?;
     let duplicates = duplicates::find(open, &scan, ctx, now)?;
 
@@ -171,7 +162,7 @@ pub fn read_rows<R: Read>(
     limits: &Limits,
     on_row: &mut dyn FnMut(VaccinationRow) -> ControlFlow<()>,
 ) -> Result<u64, ValidateError> {
-    let now = now_on(ctx.today);
+    let now = ctx.now;
     let scan = file::scan(open, limits)?;
     let mut rows = file::open(open()?, &scan)?;
     let reader = Reader::new(rows.headers(), ctx, now);
@@ -203,12 +194,4 @@ pub fn read_rows<R: Read>(
         return Err(FileError::NoRecords.into());
     }
     Ok(handed_over)
-}
-
-/// "Now" as the clock `today` implies: the current time of day in London, on `today`. When `today` is the real
-/// date this is simply now; a frozen `today` (tests, replays) keeps "a time later today" meaning the same.
-fn now_on(today: NaiveDate) -> DateTime<Utc> {
-    let now = Utc::now();
-    let wall = now.with_timezone(&London);
-    if wall.date_naive() == today { now } else { london_date_time(today, wall.time()).unwrap_or(now) }
 }

@@ -9,7 +9,7 @@ use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use super::{VaccinationContext, ValidationOutcome, read_rows, validate_at};
+use super::{VaccinationContext, ValidationOutcome, read_rows, validate};
 use crate::csv_import::values::london_date_time;
 use crate::csv_import::{Limits, ValidateError};
 use crate::domain::vaccination::VaccinationRow;
@@ -135,35 +135,31 @@ pub fn reference(programmes: &[Programme]) -> ReferenceData {
 
 /// Team A's context (the first team) on `today`.
 pub fn poc<'a>(reference: &'a ReferenceData, today: &str) -> VaccinationContext<'a> {
-    VaccinationContext { reference, catalogue: &CATALOGUE, team: &reference.teams[0], today: date(today) }
+    at_noon(reference, &reference.teams[0], today)
 }
 
 /// The national-reporting team's context on `today`.
 pub fn national<'a>(reference: &'a ReferenceData, today: &str) -> VaccinationContext<'a> {
-    VaccinationContext { reference, catalogue: &CATALOGUE, team: &reference.teams[1], today: date(today) }
+    at_noon(reference, &reference.teams[1], today)
+}
+
+/// A team's context at noon in London on `today`.
+fn at_noon<'a>(reference: &'a ReferenceData, team: &'a Team, today: &str) -> VaccinationContext<'a> {
+    let now = london(today, "12:00");
+    VaccinationContext { reference, catalogue: &CATALOGUE, team, today: date(today), now }
 }
 
 pub type Listed = Vec<(u64, String)>;
 
-/// Validates `bytes` at noon on `ctx.today`, collecting the errors as `(row, stored form)`, which is how
+/// Validates `bytes` at `ctx.now`, collecting the errors as `(row, stored form)`, which is how
 /// fixture-outcomes.md lists them.
 pub fn validate_bytes(
     bytes: &[u8],
     ctx: &VaccinationContext,
     limits: &Limits,
 ) -> Result<(ValidationOutcome, Listed), ValidateError> {
-    let noon = london(&ctx.today.to_string(), "12:00");
-    validate_bytes_at(bytes, ctx, limits, noon)
-}
-
-pub fn validate_bytes_at(
-    bytes: &[u8],
-    ctx: &VaccinationContext,
-    limits: &Limits,
-    now: DateTime<Utc>,
-) -> Result<(ValidationOutcome, Listed), ValidateError> {
     let mut errors: Vec<RowError> = Vec::new();
-    let outcome = validate_at(&mut || Ok::<_, io::Error>(bytes), ctx, limits, now, &mut |error| errors.push(error))?;
+    let outcome = validate(&mut || Ok::<_, io::Error>(bytes), ctx, limits, &mut |error| errors.push(error))?;
     Ok((outcome, errors.iter().map(|error| (error.row, error.stored_form())).collect()))
 }
 

@@ -304,18 +304,12 @@ fn when_time_is_given_should_parse_it_as_london_time() {
 #[test]
 fn when_time_today_is_later_than_now_should_ask_for_a_past_time() {
     let reference = reference(&ALL);
-    let ctx = poc(&reference, TODAY);
+    let ctx = super::VaccinationContext { now: london(TODAY, "10:00"), ..poc(&reference, TODAY) };
     let today = with(hpv_row(), "DATE_OF_VACCINATION", "20250520");
-    let at_ten = london(TODAY, "10:00");
     let run = |time: &'static str| {
-        super::test_support::validate_bytes_at(
-            csv(&with(today.clone(), "TIME_OF_VACCINATION", time)).as_bytes(),
-            &ctx,
-            &Limits::default(),
-            at_ten,
-        )
-        .unwrap()
-        .1
+        validate_bytes(csv(&with(today.clone(), "TIME_OF_VACCINATION", time)).as_bytes(), &ctx, &Limits::default())
+            .unwrap()
+            .1
     };
     assert_eq!(run("10:01"), only("TIME_OF_VACCINATION", "Enter a time in the past."));
     assert_eq!(run("09:59"), Listed::new());

@@ -6,9 +6,9 @@
 //! with the changeset, and [`resume`] continues after the last recorded step instead of repeating it.
 
 use async_trait::async_trait;
-use chrono::Utc;
 
 use super::{Identity, SearchRecord, SearchStep, StepResult, query_for, step_after};
+use crate::clock::Clock;
 use crate::nhs_api::{PdsClient, PdsError, PdsSearch, SearchResult};
 
 /// One PDS patient search. The PDS client implements it; tests can substitute a fake.
@@ -47,8 +47,12 @@ impl CascadeError {
 }
 
 /// Runs the cascade from the first step. See [`resume`].
-pub async fn run(searcher: &dyn PatientSearcher, identity: &Identity) -> Result<Vec<SearchRecord>, CascadeError> {
-    resume(searcher, identity, &[]).await
+pub async fn run(
+    searcher: &dyn PatientSearcher,
+    identity: &Identity,
+    clock: &Clock,
+) -> Result<Vec<SearchRecord>, CascadeError> {
+    resume(searcher, identity, &[], clock).await
 }
 
 /// Continues a cascade after the `prior` records (empty: start from the first step) and returns all records,
@@ -57,7 +61,9 @@ pub async fn resume(
     searcher: &dyn PatientSearcher,
     identity: &Identity,
     prior: &[SearchRecord],
+    clock: &Clock,
 ) -> Result<Vec<SearchRecord>, CascadeError> {
+    let record = |step, result, nhs_number| SearchRecord { step, result, nhs_number, created_at: clock.now() };
     let mut records = prior.to_vec();
     if records.is_empty() && identity.postcode().is_none() {
         records.push(record(SearchStep::FIRST, StepResult::NoPostcode, None));
@@ -85,8 +91,4 @@ pub async fn resume(
         records.push(record(step, result, nhs_number));
     }
     Ok(records)
-}
-
-fn record(step: SearchStep, result: StepResult, nhs_number: Option<String>) -> SearchRecord {
-    SearchRecord { step, result, nhs_number, created_at: Utc::now() }
 }

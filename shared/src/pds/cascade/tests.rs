@@ -6,11 +6,12 @@ use std::collections::VecDeque;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use chrono::{NaiveDate, Utc};
+use chrono::{NaiveDate, TimeZone, Utc};
 
 use super::SearchStep::*;
 use super::StepResult::*;
 use super::*;
+use crate::clock::Clock;
 use crate::nhs_api::{PdsError, PdsPatient, SearchResult};
 
 // ---- the unit-test fake ------------------------------------------------------------------------------------------
@@ -77,8 +78,13 @@ fn summary(records: &[SearchRecord]) -> Vec<(SearchStep, StepResult, Option<&str
     records.iter().map(|r| (r.step, r.result, r.nhs_number.as_deref())).collect()
 }
 
+/// When every search in these tests runs.
+fn clock() -> Clock {
+    Clock::fixed(Utc.with_ymd_and_hms(2025, 5, 20, 12, 0, 0).single().expect("instant"))
+}
+
 fn rec(step: SearchStep, result: StepResult, nhs: Option<&str>) -> SearchRecord {
-    SearchRecord { step, result, nhs_number: nhs.map(str::to_owned), created_at: Utc::now() }
+    SearchRecord { step, result, nhs_number: nhs.map(str::to_owned), created_at: clock().now() }
 }
 
 async fn run_script(
@@ -86,7 +92,7 @@ async fn run_script(
     answers: Vec<Result<SearchResult, PdsError>>,
 ) -> (Vec<SearchRecord>, Vec<PdsSearch>) {
     let fake = ScriptedSearcher::new(answers);
-    let records = run(&fake, who).await.expect("no retry");
+    let records = run(&fake, who, &clock()).await.expect("no retry");
     (records, fake.asked())
 }
 
@@ -314,7 +320,7 @@ async fn rate_limit_and_server_errors_ask_for_a_retry_with_the_steps_so_far() {
     ];
     for error in errors {
         let fake = ScriptedSearcher::new([none(), Err(error)]);
-        let CascadeError::Retry { records, source } = run(&fake, &taylor()).await.unwrap_err();
+        let CascadeError::Retry { records, source } = run(&fake, &taylor(), &clock()).await.unwrap_err();
         assert!(source.is_transient());
         assert_eq!(summary(&records), [(NoFuzzyWithHistory, NoMatches, None)]);
     }
@@ -324,7 +330,7 @@ async fn rate_limit_and_server_errors_ask_for_a_retry_with_the_steps_so_far() {
 async fn resume_continues_after_the_last_recorded_step() {
     let prior = [rec(NoFuzzyWithHistory, NoMatches, None)];
     let fake = ScriptedSearcher::new([none(), none(), none()]);
-    let records = resume(&fake, &taylor(), &prior).await.unwrap();
+    let records = resume(&fake, &taylor(), &prior, &clock()).await.unwrap();
     assert_eq!(records.len(), 4);
     assert_eq!(records[0], prior[0]);
     let asked = fake.asked();
@@ -341,7 +347,7 @@ async fn resuming_a_finished_cascade_sends_nothing() {
     ];
     for prior in finished {
         let fake = ScriptedSearcher::new([]);
-        assert_eq!(resume(&fake, &taylor(), &prior).await.unwrap(), prior);
+        assert_eq!(resume(&fake, &taylor(), &prior, &clock()).await.unwrap(), prior);
         assert!(fake.asked().is_empty());
     }
 }

@@ -18,7 +18,8 @@ pub(super) async fn commit_import(pipeline: &Pipeline, import_id: Uuid) -> Resul
     let store = pipeline.records.as_ref();
     let name = import_id.to_string();
     let lease = pipeline.settings.claim_lease;
-    let version = match claims::acquire(store, COMMIT_CLAIMS, &name, "commit", import_id, lease).await? {
+    let version = match claims::acquire(store, COMMIT_CLAIMS, &name, "commit", import_id, lease, pipeline.now()).await?
+    {
         ClaimOutcome::Acquired { version, .. } => version,
         ClaimOutcome::AlreadyDone { .. } => return Ok(()),
         ClaimOutcome::InProgress { .. } => return Err(PipelineError::InProgress(import_id)),

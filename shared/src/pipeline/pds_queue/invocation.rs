@@ -12,7 +12,7 @@ use crate::pipeline::{Pipeline, pds_queue};
 pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Value {
     if is_scheduled(&payload) {
         // The EventBridge rule of §11.4: queue the due GET refreshes. A failure is logged; the next run catches up.
-        return match pds_queue::schedule::send_scheduled_refresh(pipeline, chrono::Utc::now()).await {
+        return match pds_queue::schedule::send_scheduled_refresh(pipeline, pipeline.now()).await {
             Ok(enqueued) => json!({ "enqueued": enqueued }),
             Err(e) => {
                 tracing::error!(error = %e, "scheduled PDS refresh failed");

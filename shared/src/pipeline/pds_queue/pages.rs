@@ -67,7 +67,7 @@ pub async fn send_search_pages(
     }
     let checked = tally(store, import_id).await?.map(|t| t.checked()).unwrap_or_default();
     import.value.pds_progress = Some(PdsProgress { checked, total: rows.len() as u64 });
-    import.version = imports::update(store, &import.value, import.version).await?;
+    import.version = imports::update(store, &import.value, import.version, pipeline.now()).await?;
 
     let bodies: Vec<String> = if pages.is_empty() {
         vec![PdsMessage::CommitImport { import_id }.body()]
@@ -105,7 +105,7 @@ pub(super) async fn search_page(
     let staged: Vec<Changeset> = store.batch_get(&keys).await?.iter().map(decode).collect::<Result<_, _>>()?;
     let searcher = Paced::new(store, pds);
     let searched: Vec<(Changeset, bool)> = stream::iter(staged)
-        .map(|changeset| search_row(&searcher, pds, changeset))
+        .map(|changeset| search_row(&searcher, pds, changeset, &pipeline.settings.clock))
         .buffer_unordered(pds.concurrency.max(1))
         .collect()
         .await;
@@ -116,7 +116,7 @@ pub(super) async fn search_page(
         return Err(PipelineError::PdsDeferred { import_id, rows: deferred });
     }
     let tally = mark_done(store, import_id, page, rows.len() as u64).await?;
-    record_progress(store, import_id, &tally).await?;
+    record_progress(pipeline, import_id, &tally).await?;
     if tally.is_complete() {
         // Also on a redelivery of an already counted page: the commit is claim-guarded, so a second request is
         // harmless, and it covers a worker that died between the tally and this send.
@@ -150,7 +150,8 @@ async fn mark_done(store: &dyn RecordStore, import_id: Uuid, page: u32, rows: u6
 
 /// Shows the rows checked on the import. Progress only grows, so a late redelivery never moves it back; losing the
 /// race a few times in a row only delays the figure to the next page.
-async fn record_progress(store: &dyn RecordStore, import_id: Uuid, tally: &PageTally) -> Result<(), PipelineError> {
+async fn record_progress(pipeline: &Pipeline, import_id: Uuid, tally: &PageTally) -> Result<(), PipelineError> {
+    let store = pipeline.records.as_ref();
     let progress = PdsProgress { checked: tally.checked(), total: tally.total_rows };
     for _ in 0..5 {
         let Some(mut import) = imports::get(store, import_id).await? else { return Ok(()) };
@@ -158,7 +159,7 @@ async fn record_progress(store: &dyn RecordStore, import_id: Uuid, tally: &PageT
             return Ok(());
         }
         import.value.pds_progress = Some(progress);
-        match imports::update(store, &import.value, import.version).await {
+        match imports::update(store, &import.value, import.version, pipeline.now()).await {
             Ok(_) => return Ok(()),
             Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),

@@ -7,6 +7,7 @@ use futures::{StreamExt, stream};
 use uuid::Uuid;
 
 use super::PdsMessage;
+use crate::clock::Clock;
 use crate::pds::cascade::{self, CascadeError, Identity, SearchRecord};
 use crate::pds_refresh::{self, PatientFetcher, RefreshOutcome};
 use crate::pipeline::pds_step::{Paced, PdsSettings};
@@ -53,7 +54,7 @@ pub(super) async fn refresh_patients(
     let store = pipeline.records.as_ref();
     let paced = Paced::new(store, pds);
     let refreshed: Vec<bool> = stream::iter(patient_ids.iter().copied())
-        .map(|id| refresh_one(store, &paced, fetcher.as_ref(), pds, id))
+        .map(|id| refresh_one(store, &paced, fetcher.as_ref(), pds, id, &pipeline.settings.clock))
         .buffer_unordered(pds.concurrency.max(1))
         .collect()
         .await;
@@ -71,6 +72,7 @@ async fn refresh_one(
     fetcher: &dyn PatientFetcher,
     pds: &PdsSettings,
     patient_id: Uuid,
+    clock: &Clock,
 ) -> bool {
     let patient = match patients::get(store, patient_id).await {
         Ok(Some(patient)) => patient,
@@ -90,9 +92,9 @@ async fn refresh_one(
             tokio::time::sleep(crate::pacing::backoff(attempt, pds.backoff_base, pds.backoff_cap)).await;
             continue;
         }
-        return match pds_refresh::apply_get_result(store, patient_id, &nhs_number, result).await {
+        return match pds_refresh::apply_get_result(store, patient_id, &nhs_number, result, clock.now()).await {
             Ok(refreshed) => match refreshed.outcome {
-                RefreshOutcome::SearchNeeded(_) => search_again(store, paced, fetcher, pds, patient_id).await,
+                RefreshOutcome::SearchNeeded(_) => search_again(store, paced, fetcher, pds, patient_id, clock).await,
                 _ => true,
             },
             Err(error) if error.is_transient() => {
@@ -118,6 +120,7 @@ async fn search_again(
     fetcher: &dyn PatientFetcher,
     pds: &PdsSettings,
     patient_id: Uuid,
+    clock: &Clock,
 ) -> bool {
     let patient = match patients::get(store, patient_id).await {
         Ok(Some(patient)) => patient.value,
@@ -137,7 +140,7 @@ async fn search_again(
     let mut records: Vec<SearchRecord> = Vec::new();
     let mut finished = false;
     for attempt in 0..pds.max_attempts.max(1) {
-        match cascade::resume(paced, &identity, &records).await {
+        match cascade::resume(paced, &identity, &records, clock).await {
             Ok(done) => {
                 records = done;
                 finished = true;
@@ -165,7 +168,8 @@ async fn search_again(
             tokio::time::sleep(crate::pacing::backoff(attempt, pds.backoff_base, pds.backoff_cap)).await;
             continue;
         }
-        return match pds_refresh::apply_found_number(store, patient_id, previous.as_deref(), result).await {
+        return match pds_refresh::apply_found_number(store, patient_id, previous.as_deref(), result, clock.now()).await
+        {
             Ok(refreshed) => {
                 tracing::info!(%patient_id, outcome = ?refreshed.outcome, "number found by the search adopted");
                 true

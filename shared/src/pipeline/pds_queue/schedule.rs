@@ -30,10 +30,10 @@ pub async fn send_scheduled_refresh(pipeline: &Pipeline, now: DateTime<Utc>) -> 
 /// The local runner's timer (EventBridge's rule on AWS): the scheduled refresh at every slot, for ever.
 pub async fn run_on_schedule(pipeline: Pipeline) {
     loop {
-        let now = Utc::now();
+        let now = pipeline.now();
         let next = next_run(now + Duration::seconds(1));
         tokio::time::sleep((next - now).to_std().unwrap_or_default()).await;
-        if let Err(e) = send_scheduled_refresh(&pipeline, Utc::now()).await {
+        if let Err(e) = send_scheduled_refresh(&pipeline, pipeline.now()).await {
             tracing::error!(error = %e, "scheduled PDS refresh failed; the next slot catches up");
         }
     }

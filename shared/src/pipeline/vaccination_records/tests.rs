@@ -33,7 +33,11 @@ fn setup() -> Setup {
         records: Arc::new(SqliteRecordStore::in_memory().expect("store")),
         objects: Arc::new(FolderObjectStore::new(dir.path().join("objects"), "http://127.0.0.1:9".into(), [7u8; 32])),
         reference: Arc::new(reference),
-        settings: PipelineSettings { today_override: Some(today()), ..PipelineSettings::default() },
+        settings: PipelineSettings {
+            today_override: Some(today()),
+            clock: crate::clock::Clock::fixed(crate::clock::noon_in_london(today())),
+            ..PipelineSettings::default()
+        },
     };
     Setup { pipeline, team, _dir: dir }
 }
@@ -52,7 +56,7 @@ impl Setup {
     }
 
     async fn staged(&self, rows: &[VaccinationRow]) -> Import {
-        let now = Utc::now();
+        let now = self.pipeline.now();
         let import = Import {
             id: Uuid::new_v4(),
             team_id: self.team.id.clone(),
@@ -170,7 +174,7 @@ fn row(index: u64, given: &str, dob: &str, postcode: &str, nhs: Option<&str>) ->
 }
 
 fn existing_chyna(nhs: Option<&str>) -> Patient {
-    let now = Utc::now();
+    let now = crate::clock::test_instant();
     Patient::new(
         Uuid::new_v4(),
         ChildAttributes {
