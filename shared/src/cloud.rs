@@ -51,7 +51,7 @@ impl CloudAdapters {
     pub async fn connect(config: &CloudConfig) -> Self {
         let sdk = aws::sdk_config().await;
         let records = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
-        let objects = S3ObjectStore::new(aws::s3_client(&sdk), config.bucket_name.clone());
+        let objects = S3ObjectStore::new(aws::s3_client(&sdk), config.bucket_name.clone()).with_browser_uploads(&sdk);
         Self { records: Arc::new(records), objects: Arc::new(objects) }
     }
 }

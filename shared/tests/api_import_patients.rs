@@ -4,7 +4,7 @@
 use axum::http::{Method, StatusCode};
 use chrono::NaiveDate;
 use serde_json::{Value, json};
-use shared::domain::import::{NhsNumberUpdate, PdsProgress};
+use shared::domain::import::{ImportPhase, ImportProgress, NhsNumberUpdate};
 use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
 use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus};
 use shared::store::{imports, patients};
@@ -46,7 +46,8 @@ impl TestApp {
             created_at: now,
             updated_at: now,
             processed_at: Some(now),
-            pds_progress: Some(PdsProgress { checked: 2, total: 2 }),
+            progress: Some(ImportProgress::new(ImportPhase::Pds, 2, 2)),
+            pds_match: None,
             nhs_numbers_updated: vec![NhsNumberUpdate {
                 row: 2,
                 uploaded: "9990000018".into(),
@@ -127,7 +128,12 @@ async fn show_import_should_expose_pds_progress_and_updated_numbers() {
     let (id, _, _) = app.import_with_patients().await;
     let (status, body) = app.get(&format!("/api/imports/{id}"), NURSE).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["progress"], json!({"checked": 2, "total": 2}));
+    assert_eq!(body["uploaded_by_name"], "USER, Test");
+    assert_eq!(body["pds_match"], json!(null));
+    assert_eq!(
+        body["progress"],
+        json!({"phase": "pds", "done": 2, "total": 2, "text": "2 of 2 records checked with PDS"})
+    );
     assert_eq!(body["nhs_numbers_updated"], json!([{"row": 2, "uploaded": "9990000018", "pds": "9999075320"}]));
 }
 

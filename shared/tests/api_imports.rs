@@ -54,6 +54,7 @@ impl TestApp {
             // In the August preparation period: imports belong to the coming academic year.
             today_override: Some(NaiveDate::from_ymd_opt(2025, 8, 15).expect("date")),
             clock: clock.clone(),
+            ..WebSettings::default()
         };
         let state = AppState::new(
             records.clone(),
@@ -378,7 +379,8 @@ async fn show_should_list_the_first_rows_with_errors_and_say_how_many_there_are(
         created_at: now,
         updated_at: now,
         processed_at: Some(now),
-        pds_progress: None,
+        progress: None,
+        pds_match: None,
         nhs_numbers_updated: Vec::new(),
     };
     store::imports::create(app.records.as_ref(), &import).await.expect("saved");

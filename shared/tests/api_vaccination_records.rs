@@ -53,6 +53,7 @@ impl TestApp {
             upload_url_ttl: Duration::from_secs(900),
             today_override: Some(today()),
             clock: shared::clock::Clock::fixed(shared::clock::noon_in_london(today())),
+            ..WebSettings::default()
         };
         let state = AppState::new(
             records.clone(),

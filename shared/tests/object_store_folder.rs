@@ -65,6 +65,16 @@ async fn presigned_upload_through_the_upload_router() {
 }
 
 #[tokio::test]
+async fn form_upload_through_the_upload_router() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (store, stored) = served_store(&dir, 1 << 20).await;
+    contract::run_form_upload(store.as_ref(), true).await;
+    let events = stored.lock().unwrap().clone();
+    assert_eq!(events.len(), 1, "on_stored is called once, for the accepted form only");
+    assert!(events[0].key.ends_with("uploads/cohort.csv"), "{}", events[0].key);
+}
+
+#[tokio::test]
 async fn when_key_could_escape_the_root_should_be_invalid() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store(&dir);

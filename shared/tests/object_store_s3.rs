@@ -30,7 +30,8 @@ async fn store(test: &str) -> Option<S3ObjectStore> {
     let bucket = format!("mavis-contract-{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
     create_bucket(&client, &bucket).await.expect("create bucket");
     create_bucket(&client, &bucket).await.expect("create_bucket is idempotent");
-    Some(S3ObjectStore::new(client, bucket))
+    let sdk = sdk_config_for(&endpoint).await;
+    Some(S3ObjectStore::new(client, bucket).with_browser_uploads(&sdk))
 }
 
 macro_rules! contract_check {
@@ -57,6 +58,14 @@ async fn presigned_upload() {
     if let Some(store) = store("presigned_upload").await {
         let enforced = std::env::var("MAVIS_TEST_S3_CHECKS_SIGNATURES").is_ok_and(|v| v == "1");
         contract::run_presigned_upload(&store, enforced).await;
+    }
+}
+
+#[tokio::test]
+async fn form_upload() {
+    if let Some(store) = store("form_upload").await {
+        let enforced = std::env::var("MAVIS_TEST_S3_CHECKS_SIGNATURES").is_ok_and(|v| v == "1");
+        contract::run_form_upload(&store, enforced).await;
     }
 }
 

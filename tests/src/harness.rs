@@ -77,7 +77,8 @@ impl Harness {
         let bucket = format!("mavis-{}", &unique[..16]);
         s3_object_store::create_bucket(&s3, &bucket).await.expect("create bucket");
         let records: Arc<dyn RecordStore> = Arc::new(DynamoRecordStore::new(ddb, table));
-        let objects: Arc<dyn ObjectStore> = Arc::new(S3ObjectStore::new(s3, bucket.clone()));
+        let objects: Arc<dyn ObjectStore> =
+            Arc::new(S3ObjectStore::new(s3, bucket.clone()).with_browser_uploads(&s3_config));
         let sqs = aws::sqs_client(&s3_config);
         let (queue_url, dlq_url) =
             sqs_queue::create_queue_with_dlq(&sqs, &format!("pds-{unique}"), MAX_RECEIVES).await.expect("pds queue");
@@ -191,7 +192,8 @@ impl Harness {
             created_at: now,
             updated_at: now,
             processed_at: None,
-            pds_progress: None,
+            progress: None,
+            pds_match: None,
             nhs_numbers_updated: Vec::new(),
         };
         imports::create(self.records(), &import).await.expect("create import");

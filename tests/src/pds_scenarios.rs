@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use pds_emulator::{Config, RunningEmulator, test_keys};
 use serde_json::{Value, json};
-use shared::domain::import::NhsNumberUpdate;
+use shared::domain::import::{ImportPhase, NhsNumberUpdate};
 use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
 use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus, RowError};
 use shared::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
@@ -128,7 +128,7 @@ pub async fn valid_file_takes_numbers_from_pds(h: &Harness, pds: &Pds) {
         assert_eq!(patient.attributes.nhs_number.as_deref(), Some(number), "{given}");
     }
     assert_eq!(import.nhs_numbers_updated, [update(2, "9990000018", "9999075320")]);
-    assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((3, 3)));
+    assert_eq!(import.progress.map(|p| (p.phase, p.done, p.total)), Some((ImportPhase::Pds, 3, 3)));
     assert_eq!(pds.get_statuses().await, [200, 200, 200], "after the commit, one GET refresh per patient");
     for changeset in changesets_of(h, &import).await {
         let steps: Vec<_> = changeset.pds_search.iter().map(|r| (r.step, r.result)).collect();
@@ -300,7 +300,7 @@ pub async fn faults_lose_no_rows(h: &Harness, pds: &Pds) {
     pds.control(reqwest::Method::DELETE, "faults", None).await;
     let import = h.import(import_id).await;
     assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
-    assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((20, 20)));
+    assert_eq!(import.progress.map(|p| (p.phase, p.done, p.total)), Some((ImportPhase::Pds, 20, 20)));
     let changesets = changesets_of(h, &import).await;
     let steps: usize = changesets.iter().map(|c| c.pds_search.len()).sum();
     assert_eq!(steps, 3 + 17 * 4);
@@ -346,7 +346,7 @@ pub async fn concurrent_workers_commit_once(h: &Harness, pds: &Pds) {
     let import = h.import(import_id).await;
     assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
     assert_eq!(import.counts.map(|c| c.new), Some(250));
-    assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((250, 250)));
+    assert_eq!(import.progress.map(|p| (p.phase, p.done, p.total)), Some((ImportPhase::Pds, 250, 250)));
     let steps: usize = changesets_of(h, &import).await.iter().map(|c| c.pds_search.len()).sum();
     assert_eq!(steps, 3 + 247 * 4);
     assert_eq!(pds.search_statuses().await.len(), steps, "no step searched twice");

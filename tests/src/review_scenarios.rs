@@ -55,6 +55,7 @@ impl ReviewApi {
             upload_url_ttl: Duration::from_secs(900),
             today_override: Some(clock_2023()),
             clock: h.pipeline.settings.clock.clone(),
+            ..WebSettings::default()
         };
         let state = AppState::new(
             h.pipeline.records.clone(),

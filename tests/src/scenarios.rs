@@ -5,6 +5,7 @@ use std::future::Future;
 
 use chrono::NaiveDate;
 use serde_json::json;
+use shared::domain::import::{ImportPhase, ImportProgress};
 use shared::domain::patient::SchoolPlacement;
 use shared::domain::{AcademicYear, ImportCounts, ImportStatus, RowError};
 use shared::pipeline::Handled;
@@ -33,6 +34,9 @@ pub async fn valid_file_creates_three_children(h: &Harness) {
     assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.errors);
     assert_eq!(import.row_count, Some(3));
     assert_eq!(import.counts, counts(3, 0, 0));
+    // The last phase the pages showed while it processed: every row written.
+    let progress = shared::store::imports::progress(h.records(), &import).await.expect("progress");
+    assert_eq!(progress, Some(ImportProgress::new(ImportPhase::Importing, 3, 3)));
 
     let jennifer = h.patient_named(&import, "Jennifer", "Clarke").await;
     assert_eq!(jennifer.attributes.nhs_number.as_deref(), Some("9990000018"));

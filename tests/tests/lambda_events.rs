@@ -72,6 +72,7 @@ mod pds_function {
     use integration_tests::pds_scenarios::Pds;
     use integration_tests::scenarios::clock_2023;
     use serde_json::{Value, json};
+    use shared::domain::import::ImportPhase;
     use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
     use shared::domain::{AcademicYear, ImportKind, ImportStatus};
     use shared::pipeline::pds_queue::{PdsMessage, invocation};
@@ -125,12 +126,15 @@ mod pds_function {
         assert_eq!(pds.search_statuses().await, [200, 200, 200]);
         let import = h.import(import_id).await;
         assert_eq!(import.status, ImportStatus::PendingImport, "'Processing' until the commit message is handled");
-        assert_eq!(import.pds_progress.map(|p| (p.checked, p.total)), Some((3, 3)));
+        assert_eq!(import.progress.map(|p| (p.phase, p.done, p.total)), Some((ImportPhase::Pds, 3, 3)));
         let api = integration_tests::api::Api::over(&h);
         let (status, body) = api.get(&format!("/api/imports/{import_id}"), "nurse@example.com").await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["status_tag"], "Processing");
-        assert_eq!(body["progress"], json!({"checked": 3, "total": 3}));
+        assert_eq!(
+            body["progress"],
+            json!({"phase": "pds", "done": 3, "total": 3, "text": "3 of 3 records checked with PDS"})
+        );
 
         // The queue now holds the page again (a redelivery) and the commit: the page is not searched twice, and the
         // commit happens once.

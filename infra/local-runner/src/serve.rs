@@ -26,7 +26,8 @@ use shared::pipeline::pds_queue::consumer::{self, ConsumerSettings};
 use shared::pipeline::{PdsSettings, Pipeline, PipelineSettings, invocation};
 use shared::ports::{ObjectStore, Queue, RecordStore};
 use shared::web::auth::LocalIssuer;
-use shared::web::{AppState, WebSettings};
+use shared::web::auth::local_provider::LocalProvider;
+use shared::web::{AppState, OidcClient, OidcSettings, WebSettings};
 
 mod drops;
 mod fhir_worker;
@@ -65,6 +66,16 @@ pub struct ServeArgs {
     /// Do not sync vaccinations to the Immunisations API.
     #[arg(long = "no-imms")]
     no_imms: bool,
+    /// Sign the pages in with this OpenID Connect provider (its issuer URL) instead of the runner's own, as AWS does
+    /// with CIS2; the client secret, if any, comes from MAVIS_OIDC_CLIENT_SECRET.
+    #[arg(long = "oidc-issuer", value_name = "URL")]
+    oidc_issuer: Option<String>,
+    /// The client id this runner is registered with at --oidc-issuer.
+    #[arg(long = "oidc-client-id", value_name = "ID", default_value = "mavis")]
+    oidc_client_id: String,
+    /// The largest file the upload pages take, in bytes (default 100 MiB).
+    #[arg(long = "max-upload-bytes", value_name = "BYTES")]
+    max_upload_bytes: Option<u64>,
 }
 
 impl Default for ServeArgs {
@@ -80,6 +91,9 @@ impl Default for ServeArgs {
             imms_data: None,
             imms_url: None,
             no_imms: false,
+            oidc_issuer: None,
+            oidc_client_id: "mavis".into(),
+            max_upload_bytes: None,
         }
     }
 }
@@ -142,9 +156,34 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     };
     let imms = fhir_worker::start(imms_flags, records.clone(), reference.clone(), &data).await?;
     let issuer = LocalIssuer::load_or_create(&data)?;
-    let settings = WebSettings { today_override: args.today, ..WebSettings::default() };
-    let mut state =
-        AppState::new(records, objects, reference, issuer.authenticator(), settings).with_local_issuer(issuer);
+    let settings = WebSettings {
+        today_override: args.today,
+        public_url: base_url.clone(),
+        max_upload_bytes: args.max_upload_bytes.unwrap_or(shared::web::DEFAULT_MAX_UPLOAD_BYTES),
+        ..WebSettings::default()
+    };
+    // Sign-in: the runner's own OpenID Connect provider (listing the seed's users), or one named on the command line;
+    // the pages take the same code path either way.
+    let provider = Arc::new(LocalProvider::new(
+        &base_url,
+        &args.oidc_client_id,
+        Arc::new(LocalIssuer::load_or_create(&data)?),
+        reference.clone(),
+    ));
+    let oidc = OidcClient::new(OidcSettings {
+        issuer: args.oidc_issuer.clone().unwrap_or_else(|| provider.issuer_url().to_string()),
+        client_id: args.oidc_client_id.clone(),
+        client_secret: std::env::var("MAVIS_OIDC_CLIENT_SECRET").ok().filter(|s| !s.is_empty()),
+        redirect_url: provider.redirect_url().to_string(),
+    })
+    .context("--oidc-issuer")?;
+    let sign_in_banner = match &args.oidc_issuer {
+        Some(issuer) => format!("{issuer} (client {})", args.oidc_client_id),
+        None => format!("{} (choose a seed user)", provider.issuer_url()),
+    };
+    let mut state = AppState::new(records, objects, reference, issuer.authenticator(), settings)
+        .with_local_issuer(issuer)
+        .with_sign_in(oidc);
     if let Some(fhir_queue) = imms.queue.clone() {
         state = state.with_imms_queue(fhir_queue);
     }
@@ -158,7 +197,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         });
     });
-    let app = shared::web::app(state).merge(upload_router(folder.clone(), on_stored));
+    let app = shared::web::app(state).merge(upload_router(folder.clone(), on_stored)).merge(provider.router());
 
     let dropped: Arc<dyn ObjectStore> = folder.clone();
     tokio::spawn(drops::watch(data.join("drops"), dropped, queue.clone()));
@@ -170,6 +209,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     tokio::spawn(work(pipeline, queue));
 
     println!("Mavis is running at {base_url}");
+    println!("  sign in:              {sign_in_banner}");
     println!("  a token for the API:  cargo run -- token --user nurse@example.com");
     println!("  CHIS drops folder:    {}/{{ODS code}}/", data.join("drops").display());
     println!("  PDS:                  {pds_banner}");

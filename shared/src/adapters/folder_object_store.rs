@@ -36,7 +36,10 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
-use crate::ports::object_store::{ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PresignedUpload};
+use super::post_policy::PolicyDocument;
+use crate::ports::object_store::{
+    ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PostPolicy, PresignedPost, PresignedUpload,
+};
 
 /// Largest upload [`upload_router`] accepts unless [`FolderObjectStore::with_max_upload_bytes`] says otherwise.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 1 << 30;
@@ -130,6 +133,18 @@ impl FolderObjectStore {
         Ok(())
     }
 
+    /// The signature of a form upload's policy document (hex HMAC-SHA256 with the store's key).
+    pub(super) fn policy_signature(&self, encoded_policy: &str) -> HmacSha256 {
+        let mut mac = HmacSha256::new_from_slice(&self.signing_key).expect("HMAC accepts keys of any length");
+        mac.update(b"POST\n");
+        mac.update(encoded_policy.as_bytes());
+        mac
+    }
+
+    pub(super) fn form_url(&self) -> String {
+        format!("{}{FORM_UPLOAD_PATH}", self.base_url)
+    }
+
     fn mac(&self, key: &str, content_type: &str, expires: u64) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.signing_key).expect("HMAC accepts keys of any length");
         mac.update(format!("PUT\n{key}\n{content_type}\n{expires}").as_bytes());
@@ -142,7 +157,7 @@ impl FolderObjectStore {
     }
 
     /// Streams `reader` into the object at `key`, hashing as it goes; fails with `TooLarge` past `limit` bytes.
-    async fn write_stream(
+    pub(super) async fn write_stream(
         &self,
         key: &str,
         mut reader: impl AsyncRead + Unpin,
@@ -205,7 +220,7 @@ impl Drop for TempFile {
 }
 
 #[derive(Debug, thiserror::Error)]
-enum WriteError {
+pub(super) enum WriteError {
     #[error("object is larger than the limit")]
     TooLarge,
     #[error("reading the upload failed")]
@@ -474,12 +489,26 @@ impl ObjectStore for FolderObjectStore {
             expires_in_seconds: expires_in.as_secs(),
         })
     }
+
+    /// The same policy document as S3's, signed with this store's key; [`upload_router`] checks it on receipt.
+    async fn presign_post(&self, policy: &PostPolicy) -> Result<PresignedPost, ObjectStoreError> {
+        let document = PolicyDocument::new(policy, None, chrono::Utc::now());
+        let encoded = document.encoded();
+        let signature = encode_hex(&self.policy_signature(&encoded).finalize().into_bytes());
+        let mut fields = document.fields;
+        fields.push(("policy".into(), encoded));
+        fields.push(("x-mavis-signature".into(), signature));
+        Ok(PresignedPost { url: self.form_url(), fields, expires_in_seconds: policy.expires_in.as_secs() })
+    }
 }
 
+/// Where [`upload_router`] takes form uploads.
+pub const FORM_UPLOAD_PATH: &str = "/local-upload";
+
 #[derive(Clone)]
-struct UploadState {
-    store: Arc<FolderObjectStore>,
-    on_stored: Arc<dyn Fn(ObjectStored) + Send + Sync>,
+pub(super) struct UploadState {
+    pub(super) store: Arc<FolderObjectStore>,
+    pub(super) on_stored: Arc<dyn Fn(ObjectStored) + Send + Sync>,
 }
 
 /// All optional so that a missing or malformed parameter reads as a bad signature (403), not axum's generic 400.
@@ -493,8 +522,16 @@ struct UploadParams {
 /// Serves `PUT /local-upload/{*key}`, the local stand-in for a presigned S3 PUT: 403 for a bad or expired signature,
 /// 400 for a Content-Type other than the signed one, 413 past the store's upload limit, and 200 with an `ETag`
 /// header once the file is in place and `on_stored` has been told. The body is streamed to disk, never buffered.
+///
+/// `POST /local-upload` takes form uploads, the local stand-in for S3's POST policy ([`super::folder_form_upload`]).
 pub fn upload_router(store: Arc<FolderObjectStore>, on_stored: Arc<dyn Fn(ObjectStored) + Send + Sync>) -> Router {
-    Router::new().route("/local-upload/{*key}", put(handle_upload)).with_state(UploadState { store, on_stored })
+    Router::new()
+        .route("/local-upload/{*key}", put(handle_upload))
+        .route(
+            FORM_UPLOAD_PATH,
+            axum::routing::post(super::folder_form_upload::handle).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .with_state(UploadState { store, on_stored })
 }
 
 async fn handle_upload(
@@ -552,11 +589,11 @@ fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
-fn encode_hex(bytes: &[u8]) -> String {
+pub(super) fn encode_hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn decode_hex(text: &str) -> Option<Vec<u8>> {
+pub(super) fn decode_hex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) || !text.is_ascii() {
         return None;
     }

@@ -3,7 +3,9 @@
 pub mod aws;
 pub mod dynamodb_store;
 pub mod embedded_queue;
+mod folder_form_upload;
 pub mod folder_object_store;
+pub mod post_policy;
 pub mod s3_object_store;
 pub mod sqlite_store;
 pub mod sqs_queue;

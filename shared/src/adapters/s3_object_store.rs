@@ -15,7 +15,12 @@ use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
 use bytes::Bytes;
 
 use super::aws::{Failure, REGION, classify, describe};
-use crate::ports::object_store::{ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PresignedUpload};
+use aws_sdk_s3::config::ProvideCredentials;
+
+use super::post_policy::PolicyDocument;
+use crate::ports::object_store::{
+    ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PostPolicy, PresignedPost, PresignedUpload,
+};
 
 /// Objects in one bucket of S3 (or an emulator; build the client with [`super::aws::s3_client`], which forces path
 /// style).
@@ -23,11 +28,36 @@ use crate::ports::object_store::{ObjectInfo, ObjectReader, ObjectStore, ObjectSt
 pub struct S3ObjectStore {
     client: aws_sdk_s3::Client,
     bucket: String,
+    /// An emulator's endpoint (`AWS_ENDPOINT_URL`): browsers then post forms to `{endpoint}/{bucket}`. None on AWS,
+    /// where they post to the bucket's own host.
+    endpoint: Option<String>,
+    /// What signs browser upload forms: the SDK configuration's own credentials (the client does not expose them).
+    credentials: Option<aws_sdk_s3::config::SharedCredentialsProvider>,
 }
 
 impl S3ObjectStore {
     pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into() }
+        Self { client, bucket: bucket.into(), endpoint: None, credentials: None }
+    }
+
+    /// Lets browsers upload with signed forms ([`ObjectStore::presign_post`]): the credentials that sign them, and
+    /// the emulator endpoint (if any) they post to, path-style, from the configuration the client was built with.
+    pub fn with_browser_uploads(mut self, sdk: &aws_config::SdkConfig) -> Self {
+        self.endpoint = sdk.endpoint_url().map(|e| e.trim_end_matches('/').to_string());
+        self.credentials = sdk.credentials_provider();
+        self
+    }
+
+    /// Where a browser posts an upload form.
+    fn post_url(&self) -> String {
+        match &self.endpoint {
+            Some(endpoint) => format!("{endpoint}/{}", self.bucket),
+            None => format!("https://{}.s3.{}.amazonaws.com/", self.bucket, self.region()),
+        }
+    }
+
+    fn region(&self) -> String {
+        self.client.config().region().map(|r| r.to_string()).unwrap_or_else(|| REGION.to_string())
     }
 
     pub fn bucket(&self) -> &str {
@@ -177,6 +207,49 @@ impl ObjectStore for S3ObjectStore {
             expires_in_seconds: expires_in.as_secs(),
         })
     }
+
+    /// S3's browser-based upload: the policy document signed with SigV4 (AWS's "Authenticating Requests in
+    /// Browser-Based Uploads Using POST"), with the credentials the SDK itself resolved.
+    async fn presign_post(&self, policy: &PostPolicy) -> Result<PresignedPost, ObjectStoreError> {
+        let provider = self.credentials.as_ref().ok_or_else(|| {
+            ObjectStoreError::Invalid("browser uploads need the SDK configuration (with_browser_uploads)".into())
+        })?;
+        let credentials = provider.provide_credentials().await.map_err(|e| ObjectStoreError::Transient(Box::new(e)))?;
+        let now = chrono::Utc::now();
+        let (date, stamp) = (now.format("%Y%m%d").to_string(), now.format("%Y%m%dT%H%M%SZ").to_string());
+        let region = self.region();
+        let scope = format!("{date}/{region}/s3/aws4_request");
+        let mut document = PolicyDocument::new(policy, Some(&self.bucket), now);
+        document.fix("x-amz-algorithm", "AWS4-HMAC-SHA256");
+        document.fix("x-amz-credential", &format!("{}/{scope}", credentials.access_key_id()));
+        document.fix("x-amz-date", &stamp);
+        if let Some(token) = credentials.session_token() {
+            document.fix("x-amz-security-token", token);
+        }
+        let encoded = document.encoded();
+        let key = [date.as_str(), region.as_str(), "s3", "aws4_request"]
+            .iter()
+            .fold(format!("AWS4{}", credentials.secret_access_key()).into_bytes(), |key, part| {
+                hmac(&key, part.as_bytes())
+            });
+        let signature: String = hmac(&key, encoded.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        let mut fields = document.fields;
+        fields.push(("policy".into(), encoded));
+        fields.push(("x-amz-signature".into(), signature));
+        Ok(PresignedPost { url: self.post_url(), fields, expires_in_seconds: policy.expires_in.as_secs() })
+    }
+
+    fn upload_origin(&self) -> Option<String> {
+        let url = reqwest::Url::parse(&self.post_url()).ok()?;
+        Some(url.origin().ascii_serialization())
+    }
+}
+
+fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
+    use hmac::Mac;
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().to_vec()
 }
 
 #[cfg(test)]

@@ -208,6 +208,66 @@ pub async fn run_presigned_upload(store: &dyn ObjectStore, signatures_enforced: 
     store.delete(&key).await.expect("clean up");
 }
 
+/// A browser form upload (presigned POST) over real HTTP, as the upload pages send it: the signed fields in order,
+/// then the file, whose name takes the place of `${filename}` in the key. The store answers with a redirect to the
+/// page named in the policy. With `policy_enforced`, a tampered policy and a file over the size range are refused
+/// and store nothing.
+pub async fn run_form_upload(store: &dyn ObjectStore, policy_enforced: bool) {
+    use crate::ports::object_store::{PostPolicy, PostSuccess};
+    let prefix = format!("{}uploads/", unique_prefix("form"));
+    let policy = PostPolicy {
+        key_prefix: prefix.clone(),
+        content_type: CSV.into(),
+        max_bytes: 1024,
+        expires_in: Duration::from_secs(300),
+        on_success: PostSuccess::Redirect("http://127.0.0.1:9/imports/done?uploaded=1".into()),
+    };
+    let form = store.presign_post(&policy).await.expect("presign a form");
+    assert_eq!(form.expires_in_seconds, 300);
+    let field = |name: &str| form.fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+    assert_eq!(field("key"), Some(format!("{prefix}${{filename}}")));
+    assert_eq!(field("Content-Type").as_deref(), Some(CSV));
+    assert!(field("policy").is_some(), "the form carries its signed policy");
+
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    let send = |fields: Vec<(String, String)>, file: Vec<u8>| {
+        let mut multipart = reqwest::multipart::Form::new();
+        for (name, value) in fields {
+            multipart = multipart.text(name, value);
+        }
+        let part = reqwest::multipart::Part::bytes(file).file_name("cohort.csv").mime_str(CSV).expect("mime");
+        http.post(form.url.clone()).multipart(multipart.part("file", part)).send()
+    };
+    let body = b"nhs_number,given_name,family_name
+9990000026,Sam,Example
+"
+    .to_vec();
+    let key = format!("{prefix}cohort.csv");
+
+    if policy_enforced {
+        let mut tampered = form.fields.clone();
+        for (name, value) in &mut tampered {
+            if name == "Content-Type" {
+                *value = "application/octet-stream".into();
+            }
+        }
+        let response = send(tampered, body.clone()).await.expect("POST with a field the policy does not allow");
+        assert!(response.status().is_client_error(), "a changed field must be refused: {}", response.status());
+        let response = send(form.fields.clone(), vec![b'x'; 2048]).await.expect("POST of a file over the range");
+        assert!(response.status().is_client_error(), "a file over the range must be refused: {}", response.status());
+        assert!(matches!(store.head(&key).await, Err(ObjectStoreError::NotFound(_))), "refused forms store nothing");
+    }
+
+    let response = send(form.fields.clone(), body.clone()).await.expect("POST the form");
+    assert_eq!(response.status(), 303, "the store sends the browser on to the page the policy names");
+    let location = response.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_string();
+    assert!(location.starts_with("http://127.0.0.1:9/imports/done?uploaded=1"), "{location}");
+    let info = store.head(&key).await.expect("the file is stored under the chosen name");
+    assert_eq!(info.size, body.len() as u64);
+    assert_eq!(read_all(store, &key).await, body);
+    store.delete(&key).await.expect("clean up");
+}
+
 /// Flips the first hex digit of the signature in a presigned URL (`signature=` or S3's `X-Amz-Signature=`).
 fn tamper_signature(url: &str) -> String {
     let at = url.to_ascii_lowercase().rfind("signature=").map(|i| i + "signature=".len());

@@ -156,20 +156,73 @@ pub struct Import {
     pub updated_at: DateTime<Utc>,
     #[serde(default)]
     pub processed_at: Option<DateTime<Utc>>,
-    /// How far the PDS search has got while the import is still processing (mavis-import.md §11.1); None when no
-    /// search runs for this import.
+    /// How far the pipeline has got while the import is still processing: the phase and real counts. None before
+    /// the rows are counted.
     #[serde(default)]
-    pub pds_progress: Option<PdsProgress>,
+    pub progress: Option<ImportProgress>,
+    /// Set when the import was rejected for a low PDS match rate (mavis-import.md §11.2): the figures and the rows
+    /// PDS could not match, for the import page.
+    #[serde(default)]
+    pub pds_match: Option<PdsMatch>,
     /// "NHS numbers updated from PDS" (§6.2 item 12): rows whose uploaded number PDS replaced with another one.
     #[serde(default)]
     pub nhs_numbers_updated: Vec<NhsNumberUpdate>,
 }
 
-/// Rows whose PDS search is finished, out of all rows, so that a long search shows it is moving.
+/// The match rate of a rejected import: `matched` rows had one NHS number found, a `rate`% match rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PdsMatch {
+    pub rate: f64,
+    pub matched: u64,
+    /// The first [`UNMATCHED_KEPT`] rows no number was found for, in row order.
+    pub unmatched: Vec<UnmatchedRecord>,
+}
+
+/// How a row PDS could not match was written in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmatchedRecord {
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub postcode: Option<String>,
+}
+
+/// At most this many unmatched rows are kept on the import, so that the item stays small.
+pub const UNMATCHED_KEPT: usize = 1000;
+
+/// How far one phase of the pipeline has got, so that a long import shows it is moving (pages.md §5.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PdsProgress {
-    pub checked: u64,
+pub struct ImportProgress {
+    pub phase: ImportPhase,
+    pub done: u64,
     pub total: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportPhase {
+    /// Validating the file's rows.
+    Checking,
+    /// The PDS cascading search (mavis-import.md §11.1).
+    Pds,
+    /// Writing the rows to the record store.
+    Importing,
+}
+
+impl ImportProgress {
+    pub fn new(phase: ImportPhase, done: u64, total: u64) -> Self {
+        ImportProgress { phase, done: done.min(total), total }
+    }
+
+    /// "N of M rows checked", "N of M records checked with PDS", "N of M records imported".
+    pub fn text(&self) -> String {
+        let (done, total) = (self.done, self.total);
+        match self.phase {
+            ImportPhase::Checking => format!("{done} of {total} rows checked"),
+            ImportPhase::Pds => format!("{done} of {total} records checked with PDS"),
+            ImportPhase::Importing => format!("{done} of {total} records imported"),
+        }
+    }
 }
 
 /// One row where the NHS number found on Spine differs from the one in the file.

@@ -2,6 +2,7 @@
 
 pub mod academic_year;
 pub mod import;
+pub mod names;
 pub mod notice;
 pub mod patient;
 pub mod reference;

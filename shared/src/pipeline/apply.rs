@@ -7,6 +7,7 @@ use uuid::Uuid;
 use super::school_moves::{self, MoveAction, MoveContext};
 use super::staging::{self, ParentPlan, RowCount, StagingKind};
 use super::{Pipeline, PipelineError, plan};
+use crate::domain::import::{ImportPhase, ImportProgress};
 use crate::domain::patient::{SchoolMoveSource, SchoolPlacement};
 use crate::domain::{Import, ImportCounts, ImportKind, Team};
 use crate::ports::{Item, StoreError, WriteOp};
@@ -23,9 +24,11 @@ const PARENT_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_7061_7265_6e74_7
 pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<ImportCounts, PipelineError> {
     let store = pipeline.records.as_ref();
     let mut counts = ImportCounts::default();
+    let (mut done, total) = (0, import.row_count.unwrap_or_default());
     let mut after = None;
     loop {
         let (page, next) = changesets::page(store, import.id, PAGE, after).await?;
+        done += page.len() as u64;
         let outcomes: Vec<Option<RowOutcome>> = stream::iter(page)
             .map(|changeset| apply_row(pipeline, import, team, changeset))
             .buffered(pipeline.settings.commit_concurrency)
@@ -39,6 +42,8 @@ pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> 
                 RowOutcome::SkippedSchoolMove => {}
             }
         }
+        let progress = ImportProgress::new(ImportPhase::Importing, done, total);
+        crate::store::imports::set_progress(store, import.id, progress).await?;
         match next {
             Some(cursor) => after = Some(cursor),
             None => return Ok(counts),

@@ -10,7 +10,9 @@ use super::{Pipeline, PipelineError, apply, class_list, pds_queue, pds_step, pla
 use crate::csv_import::Limits;
 use crate::csv_import::ValidateError;
 use crate::csv_import::child_records::{self as format, ChildFormat, ChildRecordsContext, ChildRow};
-use crate::domain::import::{FirstRowsOfErrors, errors_of_first_rows, rows_with_errors};
+use crate::domain::import::{
+    FirstRowsOfErrors, ImportPhase, ImportProgress, PdsMatch, errors_of_first_rows, rows_with_errors,
+};
 use crate::domain::{Import, ImportKind, ImportStatus, ReferenceData, RowError};
 use crate::pds::MIN_MATCH_RATE;
 use crate::ports::{ObjectReader, ObjectStore};
@@ -81,7 +83,8 @@ pub async fn commit(
     if pipeline.settings.pds.is_some() {
         let summary = pds_step::summarise(pipeline, &import.value).await?;
         if let Some(rate) = summary.match_rate.filter(|&rate| team.reject_low_pds_match_rate && rate < MIN_MATCH_RATE) {
-            return finish_low_match_rate(pipeline, import, rate).await;
+            let pds_match = PdsMatch { rate, matched: summary.matched, unmatched: summary.unmatched };
+            return finish_low_match_rate(pipeline, import, pds_match).await;
         }
         nhs_numbers_updated = summary.nhs_numbers_updated;
     }
@@ -121,9 +124,11 @@ pub async fn commit(
 async fn finish_low_match_rate(
     pipeline: &Pipeline,
     mut import: Versioned<Import>,
-    rate: f64,
+    pds_match: PdsMatch,
 ) -> Result<ImportStatus, PipelineError> {
+    let rate = pds_match.rate;
     import.value.status = ImportStatus::LowPdsMatchRate;
+    import.value.pds_match = Some(pds_match);
     imports::update(pipeline.records.as_ref(), &import.value, import.version, pipeline.now()).await?;
     tracing::info!(import_id = %import.value.id, match_rate = rate, "import rejected: low PDS match rate");
     Ok(ImportStatus::LowPdsMatchRate)
@@ -223,8 +228,11 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team)
     // staged: an import with no staged rows at all needs no checks (the common case).
     let resuming = !changesets::page(pipeline.records.as_ref(), import_id, 1, None).await?.0.is_empty();
     let mut indices = Vec::new();
+    let total = import.row_count.unwrap_or_default();
     while let Some(rows) = receiver.recv().await {
         indices.extend(rows.iter().map(|row| row.index));
+        let progress = ImportProgress::new(ImportPhase::Checking, indices.len() as u64, total);
+        imports::set_progress(pipeline.records.as_ref(), import_id, progress).await?;
         let changesets: Vec<Changeset> = rows.into_iter().map(|row| changeset(import_id, row)).collect();
         let changesets = if resuming { not_yet_staged(pipeline, changesets).await? } else { changesets };
         changesets::stage(pipeline.records.as_ref(), &changesets).await?;

@@ -367,7 +367,8 @@ mod tests {
             created_at: now,
             updated_at: now,
             processed_at: None,
-            pds_progress: None,
+            progress: None,
+            pds_match: None,
             nhs_numbers_updated: Vec::new(),
         };
         assert_eq!(

@@ -18,7 +18,9 @@ use futures::{StreamExt, stream};
 use super::{Pipeline, PipelineError};
 use crate::clock::Clock;
 use crate::domain::Import;
-use crate::domain::import::{NHS_NUMBER_UPDATES_KEPT, NhsNumberUpdate, PdsProgress};
+use crate::domain::import::{
+    ImportPhase, ImportProgress, NHS_NUMBER_UPDATES_KEPT, NhsNumberUpdate, UNMATCHED_KEPT, UnmatchedRecord,
+};
 use crate::nhs_api::{PdsError, PdsPatient, PdsSearch, SearchResult};
 use crate::pacing::{self, RatePacer};
 use crate::pds::cascade::{self, CascadeError, Identity, PatientSearcher, SearchRecord, SearchStep, StepResult};
@@ -148,7 +150,8 @@ pub async fn search_import(
         let (done, to_save) = split(searched, &mut deferred);
         checked += done;
         changesets::stage(store, &to_save).await?;
-        import.value.pds_progress = Some(PdsProgress { checked, total });
+        import.value.progress = Some(ImportProgress::new(ImportPhase::Pds, checked, total));
+        imports::set_progress(store, import.value.id, ImportProgress::new(ImportPhase::Pds, checked, total)).await?;
         import.version = imports::update(store, &import.value, import.version, pipeline.now()).await?;
         match next {
             Some(cursor) => after = Some(cursor),
@@ -245,6 +248,10 @@ pub struct SearchSummary {
     /// None when the import is too small for the check.
     pub match_rate: Option<f64>,
     pub nhs_numbers_updated: Vec<NhsNumberUpdate>,
+    /// Rows with exactly one number found.
+    pub matched: u64,
+    /// The first rows with none, as the file wrote them.
+    pub unmatched: Vec<UnmatchedRecord>,
 }
 
 /// Reads every row's stored search once the search is complete.
@@ -252,6 +259,7 @@ pub async fn summarise(pipeline: &Pipeline, import: &Import) -> Result<SearchSum
     let store = pipeline.records.as_ref();
     let mut searches: Vec<Vec<SearchRecord>> = Vec::new();
     let mut updated = Vec::new();
+    let (mut matched, mut unmatched) = (0, Vec::new());
     let mut after = None;
     loop {
         let (page, next) = changesets::page(store, import.id, 500, after).await?;
@@ -261,6 +269,17 @@ pub async fn summarise(pipeline: &Pipeline, import: &Import) -> Result<SearchSum
             {
                 updated.push(update);
             }
+            if cascade::outcome(&changeset.pds_search).pds_nhs_number.is_some() {
+                matched += 1;
+            } else if unmatched.len() < UNMATCHED_KEPT {
+                let child = &changeset.child;
+                unmatched.push(UnmatchedRecord {
+                    given_name: child.given_name.clone(),
+                    family_name: child.family_name.clone(),
+                    date_of_birth: child.date_of_birth,
+                    postcode: child.address_postcode.clone(),
+                });
+            }
             searches.push(changeset.pds_search);
         }
         match next {
@@ -269,7 +288,7 @@ pub async fn summarise(pipeline: &Pipeline, import: &Import) -> Result<SearchSum
         }
     }
     let slices: Vec<&[SearchRecord]> = searches.iter().map(Vec::as_slice).collect();
-    Ok(SearchSummary { match_rate: match_rate(&slices), nhs_numbers_updated: updated })
+    Ok(SearchSummary { match_rate: match_rate(&slices), nhs_numbers_updated: updated, matched, unmatched })
 }
 
 /// §6.2 item 12: listed only when both numbers exist and differ.

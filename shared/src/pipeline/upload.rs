@@ -10,6 +10,15 @@ use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus};
 use crate::store::claims::{self, ClaimOutcome};
 use crate::store::imports::{self, Versioned};
 
+/// Whether an import made by the upload pages is still waiting for the file its form may put at `key`.
+fn awaits_form_upload(import: &Import, key: &str) -> bool {
+    let Some(prefix) = import.object_key.strip_suffix(crate::ports::object_store::FILENAME_PLACEHOLDER) else {
+        return false;
+    };
+    import.status == ImportStatus::AwaitingUpload
+        && key.strip_prefix(prefix).is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
 /// What became of one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Handled {
@@ -77,6 +86,19 @@ impl Pipeline {
             {
                 found
             }
+            // A form upload (the pages): the key ends with the browser's name for the file.
+            (KeyRoute::Upload { .. }, Some(mut found))
+                if found.value.team_id == team_id && awaits_form_upload(&found.value, &event.key) =>
+            {
+                if event.size == 0 {
+                    // A form sent without a file, or an empty file: the page says "Choose a file"; the import waits.
+                    claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
+                    return Ok(self.reject(event, "an empty form upload".into()));
+                }
+                found.value.object_key = event.key.clone();
+                found.value.filename = event.key.rsplit('/').next().map(str::to_string);
+                found
+            }
             (KeyRoute::Upload { .. }, _) => {
                 claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
                 return Ok(self.reject(event, "the upload names no import of that team".into()));
@@ -131,7 +153,8 @@ impl Pipeline {
             created_at: now,
             updated_at: now,
             processed_at: None,
-            pds_progress: None,
+            progress: None,
+            pds_match: None,
             nhs_numbers_updated: Vec::new(),
         };
         match imports::create(self.records.as_ref(), &import).await {

@@ -36,7 +36,7 @@ use super::reading::{RowBatches, opener};
 use super::{Pipeline, PipelineError};
 use crate::csv_import::vaccination_records::{self as format, VaccinationContext};
 use crate::csv_import::{Limits, ValidateError, file};
-use crate::domain::import::{FirstRowsOfErrors, errors_of_first_rows, rows_with_errors};
+use crate::domain::import::{FirstRowsOfErrors, ImportPhase, ImportProgress, errors_of_first_rows, rows_with_errors};
 use crate::domain::patient::PatientLocation;
 use crate::domain::vaccination::{RecordSource, VaccinatedChild, VaccinationRecord, VaccinationRow};
 use crate::domain::{
@@ -205,7 +205,10 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<(), 
         result
     });
     let store = pipeline.records.as_ref();
+    let (mut checked, total) = (0, import.row_count.unwrap_or_default());
     while let Some(rows) = receiver.recv().await {
+        checked += rows.len() as u64;
+        imports::set_progress(store, import_id, ImportProgress::new(ImportPhase::Checking, checked, total)).await?;
         let keys: Vec<ItemKey> = rows.iter().map(|row| keys::vaccination_row(import_id, row.index)).collect();
         let already: std::collections::HashSet<ItemKey> =
             store.batch_get(&keys).await?.into_iter().map(|item| item.key).collect();
@@ -560,9 +563,11 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, team: &Team) -> R
 pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<ImportCounts, PipelineError> {
     let store = pipeline.records.as_ref();
     let mut counts = ImportCounts::default();
+    let (mut done, total) = (0, import.row_count.unwrap_or_default());
     let mut after = None;
     loop {
         let (page, next) = vaccinations::rows_page(store, import.id, PAGE, after).await?;
+        done += page.len() as u64;
         let outcomes: Vec<RowOutcome> = stream::iter(page)
             .map(|row| apply_row(pipeline, import, team, row))
             .buffered(pipeline.settings.commit_concurrency)
@@ -576,6 +581,7 @@ pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> 
                 RowOutcome::Ignored => counts.ignored += 1,
             }
         }
+        imports::set_progress(store, import.id, ImportProgress::new(ImportPhase::Importing, done, total)).await?;
         match next {
             Some(cursor) => after = Some(cursor),
             None => return Ok(counts),

@@ -5,6 +5,8 @@ pub mod object_store;
 pub mod queue;
 pub mod record_store;
 
-pub use object_store::{ObjectReader, ObjectStore, ObjectStoreError, PresignedUpload};
+pub use object_store::{
+    ObjectReader, ObjectStore, ObjectStoreError, PostPolicy, PostSuccess, PresignedPost, PresignedUpload,
+};
 pub use queue::{Queue, QueueError, ReceivedMessage};
 pub use record_store::{Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp};

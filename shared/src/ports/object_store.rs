@@ -17,6 +17,38 @@ pub struct PresignedUpload {
     pub expires_in_seconds: u64,
 }
 
+/// What a browser form upload (S3's "POST policy") may do: put one file under `key_prefix` (its name from the
+/// chosen file), of `content_type`, between 0 bytes and `max_bytes`, until `expires_in` has passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostPolicy {
+    pub key_prefix: String,
+    pub content_type: String,
+    pub max_bytes: u64,
+    pub expires_in: Duration,
+    pub on_success: PostSuccess,
+}
+
+/// How the store answers a successful form upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PostSuccess {
+    /// 303 to this URL (a plain HTML form: the browser lands on the next page).
+    Redirect(String),
+    /// 201 (a script sending the form: it cannot follow a redirect to another origin).
+    Created,
+}
+
+/// The form to send: POST `url` as `multipart/form-data` with these fields in this order, then the file in a field
+/// named `file`, last.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PresignedPost {
+    pub url: String,
+    pub fields: Vec<(String, String)>,
+    pub expires_in_seconds: u64,
+}
+
+/// The key field of a form upload: the store puts the chosen file's name in place of `${filename}` (S3's rule).
+pub const FILENAME_PLACEHOLDER: &str = "${filename}";
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ObjectInfo {
     pub key: String,
@@ -56,4 +88,13 @@ pub trait ObjectStore: Send + Sync {
         content_type: &str,
         expires_in: Duration,
     ) -> Result<PresignedUpload, ObjectStoreError>;
+
+    /// A signed form through which a browser uploads one file straight to the store, with no JavaScript.
+    async fn presign_post(&self, policy: &PostPolicy) -> Result<PresignedPost, ObjectStoreError>;
+
+    /// The origin forms and scripts upload to, when it is not this service's own (the Content-Security-Policy must
+    /// allow it).
+    fn upload_origin(&self) -> Option<String> {
+        None
+    }
 }

@@ -44,9 +44,10 @@ pub fn filename(from: Option<NaiveDate>, to: Option<NaiveDate>) -> String {
     name + ".csv"
 }
 
-/// A cell a spreadsheet shows as text, never evaluates.
+/// A cell a spreadsheet shows as text, never evaluates: one starting = + - @, a tab or a carriage return gets a
+/// leading apostrophe (OWASP's CSV injection advice).
 pub fn neutralise(cell: &str) -> String {
-    if cell.starts_with(['=', '+', '-', '@']) { format!("'{cell}") } else { cell.to_string() }
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{cell}") } else { cell.to_string() }
 }
 
 fn gender(g: Option<Gender>) -> &'static str {

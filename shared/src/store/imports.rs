@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::{decode, encode, keys};
 use crate::domain::Import;
+use crate::domain::import::ImportProgress;
 use crate::ports::{Condition, IndexName, Item, Query, RecordStore, StoreError};
 
 /// An import as stored, with the version to quote when updating it.
@@ -62,4 +63,21 @@ pub async fn update(
     import.updated_at = now;
     store.put(item(&import, version + 1), Condition::VersionIs(version)).await?;
     Ok(version + 1)
+}
+
+/// Records how far the import has got (last write wins: each phase only moves forward).
+pub async fn set_progress(
+    store: &dyn RecordStore,
+    import_id: Uuid,
+    progress: ImportProgress,
+) -> Result<(), StoreError> {
+    store.put(Item::new(keys::import_progress(import_id), encode(&progress)), Condition::None).await
+}
+
+/// The import's latest progress: the progress item, or what the import itself recorded.
+pub async fn progress(store: &dyn RecordStore, import: &Import) -> Result<Option<ImportProgress>, StoreError> {
+    match store.get(&keys::import_progress(import.id)).await? {
+        Some(item) => Ok(Some(decode(&item)?)),
+        None => Ok(import.progress),
+    }
 }

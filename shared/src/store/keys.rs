@@ -23,6 +23,12 @@ pub fn imports_of_team_pk(team_id: &str) -> String {
     format!("TEAM#{team_id}#IMPORTS")
 }
 
+/// How far an import's processing has got: written apart from the import, so that reporting progress never
+/// races the pipeline's versioned updates of the import itself.
+pub fn import_progress(import_id: Uuid) -> ItemKey {
+    ItemKey::new(format!("IMPORT#{import_id}"), "#PROGRESS")
+}
+
 /// One staged row of an import, by 0-based data index: rows of an import in order.
 pub fn changeset(import_id: Uuid, index: u64) -> ItemKey {
     ItemKey::new(format!("IMPORT#{import_id}"), format!("ROW#{index:010}"))
@@ -284,4 +290,14 @@ pub const IMMS_SEARCH_PK: &str = "IMMS#SEARCH";
 /// gsi1: patients by when their next search is due (`due` sorts as text; "0" first for searches asked for now).
 pub fn imms_search_by_due(due: &str, patient_id: Uuid) -> ItemKey {
     ItemKey::new(IMMS_SEARCH_PK, format!("{due}#{patient_id}"))
+}
+
+/// A signed-in browser's session, by the SHA-256 of its cookie value (the store never holds a usable cookie).
+pub fn session(id_hash: &str) -> ItemKey {
+    ItemKey::new(format!("SESSION#{id_hash}"), "#SESSION")
+}
+
+/// A sign-in under way (OpenID Connect `state`, `nonce`, PKCE verifier), by the SHA-256 of its `state`.
+pub fn sign_in_attempt(state_hash: &str) -> ItemKey {
+    ItemKey::new(format!("SIGNIN#{state_hash}"), "#SIGNIN")
 }

@@ -10,6 +10,7 @@ pub mod keys;
 pub mod notices;
 pub mod patients;
 pub mod reference;
+pub mod sessions;
 pub mod vaccinations;
 
 use serde::{Serialize, de::DeserializeOwned};

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, ApiQuery, CurrentUser};
-use crate::domain::import::{ERRORS_KEPT_ON_IMPORT, NhsNumberUpdate, PdsProgress};
+use crate::domain::import::{ERRORS_KEPT_ON_IMPORT, ImportProgress, NhsNumberUpdate};
 use crate::domain::patient::Patient;
 use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus, ReferenceData, RowError, TeamKind};
 use crate::pipeline::class_list;
@@ -71,34 +71,13 @@ pub async fn create_import(
                 .into(),
         )
     })?;
-    let team = state.reference.team(&user.team_id).ok_or_else(|| ApiError::internal("user's team vanished"))?;
-    // mavis-import.md §12: child-record and class-list imports are for point-of-care teams only.
-    if matches!(kind, ImportKind::ChildRecords | ImportKind::ClassList) && team.kind != TeamKind::PointOfCare {
-        return Err(ApiError::Forbidden(format!(
-            "{} can only be imported by point-of-care teams. Your team is a national reporting team.",
-            kind.label()
-        )));
-    }
-    let (school_urn, year_groups) = match kind {
-        ImportKind::ChildRecords => {
-            if request.school_urn.is_some() || request.year_groups.is_some() {
-                return Err(ApiError::BadRequest("school_urn and year_groups are for class lists only".into()));
-            }
-            (None, Vec::new())
-        }
-        ImportKind::ClassList => {
-            let selection = class_list::check_selection(
-                &state.reference,
-                &user.team_id,
-                request.school_urn.as_deref(),
-                request.year_groups.as_deref().unwrap_or_default(),
-            )
-            .map_err(|e| ApiError::InvalidField { field: e.field, message: e.message })?;
-            (Some(selection.school.urn_and_site()), selection.year_groups)
-        }
-        // §12: any team, point of care or national reporting, may upload vaccination records.
-        ImportKind::VaccinationRecords => (None, Vec::new()),
-    };
+    let (school_urn, year_groups) = check_import_request(
+        state.reference.as_ref(),
+        &user.team_id,
+        kind,
+        request.school_urn.as_deref(),
+        request.year_groups.as_deref(),
+    )?;
     let filename = request.filename.map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
     if filename.as_ref().is_some_and(|f| f.chars().count() > MAX_FILENAME_CHARS) {
         return Err(ApiError::BadRequest(format!("The filename must be {MAX_FILENAME_CHARS} characters or fewer")));
@@ -113,9 +92,73 @@ pub async fn create_import(
     // Presign before saving: presigning has no side effects, so a failure leaves no import waiting for nothing.
     let upload = state.objects.presign_upload(&object_key, "text/csv", state.settings.upload_url_ttl).await?;
 
+    let import = new_import(&state, &user, id, kind, object_key, filename, school_urn, year_groups);
+    store::imports::create(state.records.as_ref(), &import).await?;
+    tracing::info!(import_id = %id, team_id = %user.team_id, kind = kind.as_str(), "import created");
+
+    let body = CreatedImport {
+        id,
+        upload: UploadInstructions {
+            method: upload.method,
+            url: upload.url,
+            headers: upload.headers,
+            expires_in_seconds: upload.expires_in_seconds,
+        },
+        status: import.status,
+    };
+    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/imports/{id}"))], Json(body)).into_response())
+}
+
+/// Who may import what (mavis-import.md §12) and, for class lists, the school and year groups checked against the
+/// team's schools: the school as stored (URN and site) and the year groups, sorted.
+pub fn check_import_request(
+    reference: &ReferenceData,
+    team_id: &str,
+    kind: ImportKind,
+    school_urn: Option<&str>,
+    year_groups: Option<&[i32]>,
+) -> Result<(Option<String>, Vec<i32>), ApiError> {
+    let team = reference.team(team_id).ok_or_else(|| ApiError::internal("user's team vanished"))?;
+    // mavis-import.md §12: child-record and class-list imports are for point-of-care teams only.
+    if matches!(kind, ImportKind::ChildRecords | ImportKind::ClassList) && team.kind != TeamKind::PointOfCare {
+        return Err(ApiError::Forbidden(format!(
+            "{} can only be imported by point-of-care teams. Your team is a national reporting team.",
+            kind.label()
+        )));
+    }
+    match kind {
+        ImportKind::ChildRecords => {
+            if school_urn.is_some() || year_groups.is_some() {
+                return Err(ApiError::BadRequest("school_urn and year_groups are for class lists only".into()));
+            }
+            Ok((None, Vec::new()))
+        }
+        ImportKind::ClassList => {
+            let selection =
+                class_list::check_selection(reference, team_id, school_urn, year_groups.unwrap_or_default())
+                    .map_err(|e| ApiError::InvalidField { field: e.field, message: e.message })?;
+            Ok((Some(selection.school.urn_and_site()), selection.year_groups))
+        }
+        // §12: any team, point of care or national reporting, may upload vaccination records.
+        ImportKind::VaccinationRecords => Ok((None, Vec::new())),
+    }
+}
+
+/// A new import waiting for its file at `object_key`, for the signed-in user, in the pending academic year.
+#[allow(clippy::too_many_arguments)]
+pub fn new_import(
+    state: &AppState,
+    user: &CurrentUser,
+    id: Uuid,
+    kind: ImportKind,
+    object_key: String,
+    filename: Option<String>,
+    school_urn: Option<String>,
+    year_groups: Vec<i32>,
+) -> Import {
     let today = state.settings.today();
     let now = state.settings.now();
-    let import = Import {
+    Import {
         id,
         team_id: user.team_id.clone(),
         kind,
@@ -135,23 +178,10 @@ pub async fn create_import(
         created_at: now,
         updated_at: now,
         processed_at: None,
-        pds_progress: None,
+        progress: None,
+        pds_match: None,
         nhs_numbers_updated: Vec::new(),
-    };
-    store::imports::create(state.records.as_ref(), &import).await?;
-    tracing::info!(import_id = %id, team_id = %user.team_id, kind = kind.as_str(), "import created");
-
-    let body = CreatedImport {
-        id,
-        upload: UploadInstructions {
-            method: upload.method,
-            url: upload.url,
-            headers: upload.headers,
-            expires_in_seconds: upload.expires_in_seconds,
-        },
-        status: import.status,
-    };
-    Ok((StatusCode::CREATED, [(header::LOCATION, format!("/api/imports/{id}"))], Json(body)).into_response())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,7 +231,7 @@ impl SchoolView {
 }
 
 impl ImportSummary {
-    fn new(import: &Import, reference: &ReferenceData) -> Self {
+    pub fn new(import: &Import, reference: &ReferenceData) -> Self {
         Self {
             id: import.id,
             kind: import.kind,
@@ -240,11 +270,11 @@ pub async fn list_imports(
 
 /// Store cursors are opaque and may hold characters that need escaping in a URL (`#`), so the API hands them out
 /// base64url-encoded.
-fn encode_cursor(cursor: String) -> String {
+pub fn encode_cursor(cursor: String) -> String {
     URL_SAFE_NO_PAD.encode(cursor)
 }
 
-fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
+pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
     URL_SAFE_NO_PAD.decode(cursor).ok().and_then(|bytes| String::from_utf8(bytes).ok()).ok_or_else(invalid_cursor)
 }
 
@@ -260,6 +290,8 @@ pub struct ImportDetail {
     pub status_tag: &'static str,
     pub filename: Option<String>,
     pub uploaded_by: Option<String>,
+    /// The uploader as staff-facing screens name them ("USER, Test"); null for a CHIS drop or an unknown user.
+    pub uploaded_by_name: Option<String>,
     pub academic_year: AcademicYear,
     /// Class lists: the school and year groups chosen at upload. Null for other kinds.
     pub school: Option<SchoolView>,
@@ -276,10 +308,26 @@ pub struct ImportDetail {
     pub errors: Vec<RowError>,
     /// Set when there are more rows with errors than are listed.
     pub errors_summary: Option<String>,
-    /// While PDS is being searched: rows checked out of all rows. Null when no search ran.
-    pub progress: Option<PdsProgress>,
+    /// How far processing has got: the phase (`checking`, `pds`, `importing`), real counts, and the text the
+    /// pages show ("12 of 30 rows checked"). Null before the rows are counted.
+    pub progress: Option<ProgressView>,
     /// "NHS numbers updated from PDS": rows whose uploaded NHS number Spine replaced.
     pub nhs_numbers_updated: Vec<NhsNumberUpdate>,
+    /// Failed for a low PDS match rate: the rate, the rows matched and the first rows that were not.
+    pub pds_match: Option<crate::domain::import::PdsMatch>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProgressView {
+    #[serde(flatten)]
+    pub progress: ImportProgress,
+    pub text: String,
+}
+
+impl From<ImportProgress> for ProgressView {
+    fn from(progress: ImportProgress) -> Self {
+        ProgressView { text: progress.text(), progress }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -296,19 +344,18 @@ impl ImportDetail {
     fn new(import: Import, reference: &ReferenceData) -> Self {
         let is_class_list = import.kind == ImportKind::ClassList;
         let school = SchoolView::of(&import, reference);
-        let errors_summary = (import.rows_with_errors > ERRORS_KEPT_ON_IMPORT as u64).then(|| {
-            format!(
-                "Only the first {ERRORS_KEPT_ON_IMPORT} rows with issues are listed here. \
-                 There are {} rows with issues in total.",
-                import.rows_with_errors
-            )
-        });
+        let errors_summary = errors_summary(&import);
         Self {
             id: import.id,
             kind: import.kind,
             status: import.status,
             status_tag: import.status.tag(),
             filename: import.filename,
+            uploaded_by_name: import
+                .uploaded_by
+                .as_deref()
+                .and_then(|email| reference.user(email))
+                .map(|user| crate::domain::names::staff_facing(Some(&user.given_name), Some(&user.family_name))),
             uploaded_by: import.uploaded_by,
             academic_year: import.academic_year,
             school,
@@ -327,10 +374,60 @@ impl ImportDetail {
             rows_with_errors: import.rows_with_errors,
             errors: import.errors,
             errors_summary,
-            progress: import.pds_progress,
+            progress: import.progress.map(ProgressView::from),
             nhs_numbers_updated: import.nhs_numbers_updated,
+            pds_match: import.pds_match,
         }
     }
+}
+
+/// "Only the first 100 rows with issues are listed here. There are N rows with issues in total.", when more rows
+/// have errors than the import keeps.
+pub fn errors_summary(import: &Import) -> Option<String> {
+    (import.rows_with_errors > ERRORS_KEPT_ON_IMPORT as u64).then(|| {
+        format!(
+            "Only the first {ERRORS_KEPT_ON_IMPORT} rows with issues are listed here. \
+             There are {} rows with issues in total.",
+            import.rows_with_errors
+        )
+    })
+}
+
+/// The import's errors as CSV (`row,column,message`, a whole-file error as row 0 without a column), in row order,
+/// written with the `csv` crate. A cell a spreadsheet would run as a formula (= + - @, tab or carriage return
+/// first) gets a leading apostrophe: the column is the header as written in the uploaded file.
+pub fn errors_csv(import: &Import) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(["row", "column", "message"])?;
+    if let Some(message) = &import.file_error {
+        writer.write_record(["", "", &crate::review::export::neutralise(message)])?;
+    }
+    let mut errors = import.errors.clone();
+    errors.sort_by_key(|e| e.row);
+    for error in &errors {
+        let column = error.column.as_deref().map(crate::review::export::neutralise).unwrap_or_default();
+        writer.write_record([error.row.to_string(), column, crate::review::export::neutralise(&error.message)])?;
+    }
+    writer.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// `GET /api/imports/{id}/errors.csv`: [`errors_csv`] for the team's import.
+pub async fn import_errors_csv(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::NotFound(NOT_FOUND.into());
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let import =
+        store::imports::get_for_team(state.records.as_ref(), &user.team_id, id).await?.ok_or_else(not_found)?;
+    let body = errors_csv(&import).map_err(ApiError::internal)?;
+    let disposition = format!("attachment; filename=\"import-{id}-errors.csv\"");
+    Ok((
+        [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET /api/imports/{id}`. A malformed id is "not found" too: there is nothing to distinguish for the caller.
@@ -341,8 +438,9 @@ pub async fn show_import(
 ) -> Result<Json<ImportDetail>, ApiError> {
     let not_found = || ApiError::NotFound(NOT_FOUND.into());
     let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let import =
+    let mut import =
         store::imports::get_for_team(state.records.as_ref(), &user.team_id, id).await?.ok_or_else(not_found)?;
+    import.progress = store::imports::progress(state.records.as_ref(), &import).await?;
     Ok(Json(ImportDetail::new(import, &state.reference)))
 }
 
@@ -403,7 +501,7 @@ pub async fn import_patients(
 }
 
 /// "Year 8", "Year 8 and Year 9", "Year 8, Year 9, and Year 10" (a serial comma, as the import page writes it).
-fn year_groups_label(year_groups: &[i32]) -> String {
+pub fn year_groups_label(year_groups: &[i32]) -> String {
     let names: Vec<String> = year_groups.iter().map(|&g| class_list::year_group_name(g)).collect();
     match names.as_slice() {
         [] => String::new(),

@@ -15,6 +15,7 @@
 //! axum::serve(listener, web::app(state)).await
 //! ```
 
+pub mod assets;
 pub mod auth;
 pub mod error;
 pub mod extract;
@@ -22,8 +23,11 @@ pub mod imports_api;
 pub mod issues_api;
 pub mod notices_api;
 pub mod openapi;
+pub mod pages;
 pub mod patients_api;
 pub mod school_moves_api;
+pub mod security;
+pub mod session;
 pub mod vaccination_records_api;
 
 use std::sync::Arc;
@@ -35,7 +39,7 @@ use axum::routing::get;
 use chrono::{DateTime, NaiveDate, Utc};
 use tower_http::trace::TraceLayer;
 
-pub use auth::{AuthError, Authenticator, LocalIssuer};
+pub use auth::{AuthError, Authenticator, LocalIssuer, OidcClient, OidcSettings};
 pub use error::ApiError;
 pub use extract::CurrentUser;
 
@@ -57,6 +61,9 @@ pub struct AppState {
     /// The fhir queue, told at once when a vaccination changes through the API. None: the fhir function's sweep
     /// finds the change's marker instead.
     pub imms_queue: Option<Arc<dyn Queue>>,
+    /// Sign-in for the pages (OpenID Connect). None: the pages answer that sign-in is not configured; the bearer
+    /// token API works either way.
+    pub oidc: Option<Arc<OidcClient>>,
 }
 
 impl AppState {
@@ -75,7 +82,13 @@ impl AppState {
             settings: Arc::new(settings),
             local_issuer: None,
             imms_queue: None,
+            oidc: None,
         }
+    }
+
+    pub fn with_sign_in(mut self, oidc: OidcClient) -> Self {
+        self.oidc = Some(Arc::new(oidc));
+        self
     }
 
     pub fn with_imms_queue(mut self, queue: Arc<dyn Queue>) -> Self {
@@ -98,11 +111,25 @@ pub struct WebSettings {
     pub today_override: Option<NaiveDate>,
     /// "Now" for every handler: timestamps, decisions, sync status ages.
     pub clock: Clock,
+    /// Where browsers reach this service (`https://…` on AWS): upload forms redirect back to it, and its cookies are
+    /// Secure whenever it is https.
+    pub public_url: String,
+    /// The largest file the upload pages accept (the form's signed size range); 100 MiB by default.
+    pub max_upload_bytes: u64,
 }
+
+/// The upload pages' size limit unless configured (`MAVIS_MAX_UPLOAD_BYTES`).
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 100 * 1024 * 1024;
 
 impl Default for WebSettings {
     fn default() -> Self {
-        Self { upload_url_ttl: Duration::from_secs(15 * 60), today_override: None, clock: Clock::system() }
+        Self {
+            upload_url_ttl: Duration::from_secs(15 * 60),
+            today_override: None,
+            clock: Clock::system(),
+            public_url: "http://127.0.0.1:3000".into(),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
+        }
     }
 }
 
@@ -114,6 +141,10 @@ impl WebSettings {
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }
+
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
 }
 
 /// The one Router, for AWS and local alike.
@@ -123,6 +154,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/imports", get(imports_api::list_imports).post(imports_api::create_import))
         .route("/api/imports/{id}", get(imports_api::show_import))
         .route("/api/imports/{id}/patients", get(imports_api::import_patients))
+        .route("/api/imports/{id}/errors.csv", get(imports_api::import_errors_csv))
         .route("/api/notices", get(notices_api::list_notices))
         .route("/api/notices/{id}/dismiss", axum::routing::post(notices_api::dismiss_notice))
         // Review: import issues, school moves, notice count, and the OpenAPI document of every /api route.
@@ -145,8 +177,16 @@ pub fn app(state: AppState) -> Router {
     if state.local_issuer.is_some() {
         router = router.route("/.well-known/jwks.json", get(local_jwks));
     }
-    // TraceLayer's default spans hold method, URI and version only: no headers, so never the bearer token.
-    router.fallback(not_found).layer(TraceLayer::new_for_http()).with_state(state)
+    let policy = security::content_security_policy(state.objects.upload_origin().as_deref());
+    let policy = Arc::new(axum::http::HeaderValue::from_str(&policy).expect("the policy is ASCII"));
+    router
+        .merge(pages::router())
+        .route("/assets/{file}", get(assets::serve))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(policy, security::headers))
+        // TraceLayer's default spans hold method, URI and version only: no headers, so never a token or a cookie.
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 async fn health() -> &'static str {
@@ -158,6 +198,12 @@ async fn local_jwks(State(state): State<AppState>) -> Result<axum::Json<serde_js
     Ok(axum::Json(issuer.jwks()))
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("Not found".into())
+/// A JSON 404 under `/api/`, the 404 page anywhere else.
+async fn not_found(uri: axum::http::Uri) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if uri.path().starts_with("/api/") {
+        ApiError::NotFound("Not found".into()).into_response()
+    } else {
+        pages::not_found().await
+    }
 }

@@ -102,7 +102,31 @@ pub fn document() -> Value {
                     }}))),
             },
             "/api/imports/{id}": {"get": op("imports", "One import: status, counts, errors", vec![id_param("Import id")],
-                json_response("The import", object()), &[not_found], None)},
+                json_response("The import", json!({"type": "object", "properties": {
+                    "status": {"type": "string"}, "status_tag": {"type": "string"},
+                    "progress": {"type": ["object", "null"], "properties": {
+                        "phase": {"type": "string", "enum": ["checking", "pds", "importing"]},
+                        "done": {"type": "integer"}, "total": {"type": "integer"},
+                        "text": {"type": "string", "description": "\"12 of 30 rows checked\", as the pages show it"}
+                    }},
+                    "errors_summary": {"type": ["string", "null"]},
+                    "uploaded_by_name": {"type": ["string", "null"], "description": "\"USER, Test\""},
+                    "pds_match": {"type": ["object", "null"], "properties": {
+                        "rate": {"type": "number"}, "matched": {"type": "integer"},
+                        "unmatched": {"type": "array", "items": object()}
+                    }}
+                }})), &[not_found], None)},
+            "/api/imports/{id}/errors.csv": {"get": {
+                "tags": ["imports"], "summary": "The import's errors as CSV (row, column, message) for fixing the file",
+                "security": [{"bearer": []}],
+                "parameters": [id_param("Import id")],
+                "responses": {
+                    "200": {"description": "import-{id}-errors.csv; cells a spreadsheet would run as a formula start with '",
+                        "content": {"text/csv": {"schema": {"type": "string"}}}},
+                    "401": error_response("No valid bearer token"),
+                    "404": error_response("No such import in the team")
+                }
+            }},
             "/api/imports/{id}/patients": {"get": op("imports", "The patients an import created or updated",
                 vec![id_param("Import id")], json_response("The import's patients", object()), &[not_found], None)},
             "/api/issues": {"get": op("issues", "The team's import issues (records with pending changes)", vec![],

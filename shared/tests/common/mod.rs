@@ -39,6 +39,7 @@ impl TestApi {
             upload_url_ttl: Duration::from_secs(900),
             today_override: Some(today),
             clock: Clock::fixed(shared::clock::noon_in_london(today)),
+            ..WebSettings::default()
         };
         let state = AppState::new(
             records.clone(),

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::PdsMessage;
 use crate::domain::Import;
-use crate::domain::import::PdsProgress;
+use crate::domain::import::{ImportPhase, ImportProgress};
 use crate::pipeline::pds_step::{PAGE, Paced, PdsSettings, search_row, split};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::ports::{Condition, Item, ItemKey, Queue, RecordStore, StoreError};
@@ -66,7 +66,9 @@ pub async fn send_search_pages(
         Err(e) => return Err(e.into()),
     }
     let checked = tally(store, import_id).await?.map(|t| t.checked()).unwrap_or_default();
-    import.value.pds_progress = Some(PdsProgress { checked, total: rows.len() as u64 });
+    import.value.progress = Some(ImportProgress::new(ImportPhase::Pds, checked, rows.len() as u64));
+    imports::set_progress(store, import.value.id, ImportProgress::new(ImportPhase::Pds, checked, rows.len() as u64))
+        .await?;
     import.version = imports::update(store, &import.value, import.version, pipeline.now()).await?;
 
     let bodies: Vec<String> = if pages.is_empty() {
@@ -152,13 +154,16 @@ async fn mark_done(store: &dyn RecordStore, import_id: Uuid, page: u32, rows: u6
 /// race a few times in a row only delays the figure to the next page.
 async fn record_progress(pipeline: &Pipeline, import_id: Uuid, tally: &PageTally) -> Result<(), PipelineError> {
     let store = pipeline.records.as_ref();
-    let progress = PdsProgress { checked: tally.checked(), total: tally.total_rows };
+    let progress = ImportProgress::new(ImportPhase::Pds, tally.checked(), tally.total_rows);
     for _ in 0..5 {
         let Some(mut import) = imports::get(store, import_id).await? else { return Ok(()) };
-        if import.value.status.is_final() || import.value.pds_progress.is_some_and(|p| p.checked >= progress.checked) {
+        if import.value.status.is_final()
+            || import.value.progress.is_some_and(|p| p.phase == ImportPhase::Pds && p.done >= progress.done)
+        {
             return Ok(());
         }
-        import.value.pds_progress = Some(progress);
+        import.value.progress = Some(progress);
+        imports::set_progress(store, import_id, progress).await?;
         match imports::update(store, &import.value, import.version, pipeline.now()).await {
             Ok(_) => return Ok(()),
             Err(StoreError::Conflict(_)) => continue,

@@ -77,7 +77,8 @@ impl Setup {
             created_at: now,
             updated_at: now,
             processed_at: None,
-            pds_progress: None,
+            progress: None,
+            pds_match: None,
             nhs_numbers_updated: Vec::new(),
         };
         imports::create(self.store(), &import).await.expect("create");

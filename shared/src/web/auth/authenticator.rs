@@ -42,11 +42,13 @@ struct VerifyingKey {
     algorithm: Algorithm,
 }
 
-/// The only claim read from a verified token.
+/// The claims read from a verified token: `nonce` only matters for the ID tokens of a sign-in.
 #[derive(Deserialize)]
 struct VerifiedClaims {
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    nonce: Option<String>,
 }
 
 impl Authenticator {
@@ -96,6 +98,21 @@ impl Authenticator {
 
     /// The token's `email` claim, once the token is proven genuine, current and meant for this service.
     pub async fn verify(&self, token: &str) -> Result<String, AuthError> {
+        let claims = self.verified_claims(token).await?;
+        claims.email.filter(|email| !email.trim().is_empty()).ok_or(AuthError::MissingEmail)
+    }
+
+    /// An OpenID Connect ID token from the sign-in this service started: verified exactly as a bearer token is,
+    /// and carrying the `nonce` that sign-in sent (so that a token captured from another sign-in is refused).
+    pub async fn verify_id_token(&self, token: &str, nonce: &str) -> Result<String, AuthError> {
+        let claims = self.verified_claims(token).await?;
+        if claims.nonce.as_deref() != Some(nonce) {
+            return Err(AuthError::InvalidToken("nonce does not match the sign-in"));
+        }
+        claims.email.filter(|email| !email.trim().is_empty()).ok_or(AuthError::MissingEmail)
+    }
+
+    async fn verified_claims(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(AuthError::InvalidToken("token too long"));
         }
@@ -118,12 +135,12 @@ impl Authenticator {
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<VerifiedClaims>(token, &key.key, &validation).map_err(|e| rejection(&e))?;
-        data.claims.email.filter(|email| !email.trim().is_empty()).ok_or(AuthError::MissingEmail)
+        Ok(data.claims)
     }
 }
 
 /// `localhost`, `127.0.0.0/8` or `[::1]`.
-fn is_loopback(host: &str) -> bool {
+pub(super) fn is_loopback(host: &str) -> bool {
     host == "localhost"
         || host
             .trim_start_matches('[')

@@ -13,9 +13,12 @@
 mod authenticator;
 mod es256_key;
 mod local_issuer;
+pub mod local_provider;
+pub mod oidc_client;
 
 pub use authenticator::Authenticator;
 pub use local_issuer::{KEY_FILE, LOCAL_AUDIENCE, LOCAL_ISSUER, LocalIssuer};
+pub use oidc_client::{OidcClient, OidcSettings};
 
 use std::path::PathBuf;
 
@@ -58,6 +61,10 @@ pub enum AuthError {
     InvalidJwksUrl(String),
     #[error("the JWK set could not be fetched")]
     JwksUnavailable(#[source] BoxError),
+    /// Sign-in's identity provider could not be used (discovery, the token endpoint, its answer). The text names
+    /// the step and HTTP status, never a token or a code.
+    #[error("the identity provider could not be used: {0}")]
+    Provider(String),
 }
 
 impl AuthError {

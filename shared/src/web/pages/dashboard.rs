@@ -1,0 +1,27 @@
+//! P1, the dashboard: the cards of the sections this service serves. (The important-notices warning for super admins
+//! joins it with the notices pages, in "Web pages, part 2".)
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+
+use super::layout::IncomingFlash;
+use super::{Layout, PageResult, page};
+use crate::domain::TeamKind;
+use crate::web::AppState;
+use crate::web::session::SignedIn;
+
+#[derive(Template)]
+#[template(path = "pages/dashboard.html")]
+struct Dashboard {
+    layout: Layout,
+    national_reporting: bool,
+}
+
+pub async fn show(State(state): State<AppState>, signed: SignedIn, IncomingFlash(flash): IncomingFlash) -> PageResult {
+    let title = "Manage vaccinations in schools (Mavis)";
+    let layout = Layout::signed_in(&state, &signed, title, "/dashboard").await?.with_flash(flash);
+    let national_reporting =
+        state.reference.team(&signed.user.team_id).is_some_and(|t| t.kind == TeamKind::NationalReporting);
+    Ok(page(StatusCode::OK, &Dashboard { layout, national_reporting }))
+}
