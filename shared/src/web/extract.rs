@@ -9,6 +9,8 @@ use serde::de::DeserializeOwned;
 use super::AppState;
 use super::auth::AuthError;
 use super::error::{ACCOUNT_NOT_SET_UP, ApiError};
+use crate::domain::ReferenceData;
+use crate::domain::reference::User;
 
 /// The signed-in user, as the reference data knows them. Everything a handler does is scoped to `team_id`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,11 +33,21 @@ where
         let token = bearer_token(parts)?;
         let email = state.auth.verify(token).await?;
         // A genuine token for someone this service does not know: signed in, but not allowed in.
-        let user = state.reference.user(&email).ok_or_else(|| ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()))?;
-        if state.reference.team(&user.team_id).is_none() {
-            return Err(ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()));
-        }
-        Ok(CurrentUser { email: user.email.clone(), team_id: user.team_id.clone(), super_admin: user.super_admin })
+        let user =
+            known_user(&state.reference, &email).ok_or_else(|| ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()))?;
+        Ok(CurrentUser::from(user))
+    }
+}
+
+/// The user `email` names in the reference data, if their team exists: who a verified token or a session may be.
+/// Read on every request, so that removing a user there takes effect at once.
+pub fn known_user<'a>(reference: &'a ReferenceData, email: &str) -> Option<&'a User> {
+    reference.user(email).filter(|user| reference.team(&user.team_id).is_some())
+}
+
+impl From<&User> for CurrentUser {
+    fn from(user: &User) -> Self {
+        CurrentUser { email: user.email.clone(), team_id: user.team_id.clone(), super_admin: user.super_admin }
     }
 }
 

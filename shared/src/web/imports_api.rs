@@ -351,11 +351,7 @@ impl ImportDetail {
             status: import.status,
             status_tag: import.status.tag(),
             filename: import.filename,
-            uploaded_by_name: import
-                .uploaded_by
-                .as_deref()
-                .and_then(|email| reference.user(email))
-                .map(|user| crate::domain::names::staff_facing(Some(&user.given_name), Some(&user.family_name))),
+            uploaded_by_name: uploader_name(reference, import.uploaded_by.as_deref()),
             uploaded_by: import.uploaded_by,
             academic_year: import.academic_year,
             school,
@@ -379,6 +375,12 @@ impl ImportDetail {
             pds_match: import.pds_match,
         }
     }
+}
+
+/// The uploader as staff-facing screens name them ("USER, Test"); None for a CHIS drop or a user no longer known.
+pub fn uploader_name(reference: &ReferenceData, email: Option<&str>) -> Option<String> {
+    let user = reference.user(email?)?;
+    Some(crate::domain::names::staff_facing(Some(&user.given_name), Some(&user.family_name)))
 }
 
 /// "Only the first 100 rows with issues are listed here. There are N rows with issues in total.", when more rows

@@ -12,6 +12,7 @@ use chrono::Duration;
 use sha2::{Digest, Sha256};
 
 use super::AppState;
+use super::extract::{CurrentUser, known_user};
 use super::pages::PageError;
 use crate::domain::reference::User;
 use crate::store::sessions::{self, Session};
@@ -78,6 +79,11 @@ pub struct SignedIn {
 }
 
 impl SignedIn {
+    /// The user as the JSON API's handlers see them, for the code both share.
+    pub fn current_user(&self) -> CurrentUser {
+        CurrentUser::from(&self.user)
+    }
+
     /// A form's token against the session's, in constant time. A POST without the right one changes nothing.
     pub fn check_csrf(&self, submitted: Option<&str>) -> Result<(), PageError> {
         let submitted = submitted.unwrap_or_default().as_bytes();
@@ -111,11 +117,7 @@ where
         if now - session.value.last_seen_at > TOUCH_EVERY {
             sessions::touch_session(store, &key, &session, now).await?;
         }
-        // Resolved on every request, so a user removed from the reference data loses access at once.
-        let user = state.reference.user(&session.value.email).cloned().ok_or(PageError::AccountNotSetUp)?;
-        if state.reference.team(&user.team_id).is_none() {
-            return Err(PageError::AccountNotSetUp);
-        }
+        let user = known_user(&state.reference, &session.value.email).cloned().ok_or(PageError::AccountNotSetUp)?;
         Ok(SignedIn { user, csrf_token: session.value.csrf_token })
     }
 }

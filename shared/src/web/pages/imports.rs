@@ -468,8 +468,8 @@ async fn team_import(state: &AppState, signed: &SignedIn, id: &str) -> Result<Im
 
 /// "USER, Test", from the reference data; a CHIS drop has no uploader.
 fn uploader_name(reference: &ReferenceData, email: Option<&str>) -> String {
-    match email.and_then(|e| reference.user(e)) {
-        Some(user) => staff_facing(Some(&user.given_name), Some(&user.family_name)),
+    match imports_api::uploader_name(reference, email) {
+        Some(name) => name,
         None if email.is_none() => "CHIS bulk upload".into(),
         None => "Unknown user".into(),
     }

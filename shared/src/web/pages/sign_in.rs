@@ -74,7 +74,7 @@ pub async fn callback(State(state): State<AppState>, jar: CookieJar, Query(query
         .filter(|a| state.settings.now() - a.created_at <= ATTEMPT_LIFETIME)
         .ok_or_else(|| PageError::SignInFailed("no sign-in under way for this state (used, or too old)".into()))?;
     let email = oidc.sign_in(code, &attempt.pkce_verifier, &attempt.nonce).await?;
-    let user = state.reference.user(&email).ok_or(PageError::AccountNotSetUp)?.clone();
+    let user = crate::web::extract::known_user(&state.reference, &email).ok_or(PageError::AccountNotSetUp)?.clone();
     session::end(&state, &jar).await?;
     let cookie = session::start(&state, &user.email).await?;
     tracing::info!(team_id = %user.team_id, "signed in");

@@ -26,14 +26,6 @@ const CHOOSE_FILE: &str = "Choose a file";
 /// form's lifetime), so that reloading the page creates no second import.
 const REUSE_WITHIN: chrono::Duration = chrono::Duration::minutes(15);
 
-fn current_user(signed: &SignedIn) -> CurrentUser {
-    CurrentUser {
-        email: signed.user.email.clone(),
-        team_id: signed.user.team_id.clone(),
-        super_admin: signed.user.super_admin,
-    }
-}
-
 fn is_national_reporting(state: &AppState, signed: &SignedIn) -> bool {
     state.reference.team(&signed.user.team_id).is_some_and(|t| t.kind == TeamKind::NationalReporting)
 }
@@ -326,7 +318,7 @@ pub async fn upload_form(
     if kind != ImportKind::VaccinationRecords {
         point_of_care_only(&state, &signed)?;
     }
-    let user = current_user(&signed);
+    let user = signed.current_user();
     let year_groups: Vec<i32> = query.year_group.iter().filter_map(|g| g.trim().parse().ok()).collect();
     let (school_urn, year_groups) = match kind {
         ImportKind::ClassList => {
