@@ -13,6 +13,8 @@ use chrono::NaiveDate;
 use shared::adapters::folder_object_store::{FolderObjectStore, ObjectStored, upload_router};
 use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::clock::Clock;
+use shared::domain::ImportStatus;
+use shared::pipeline::{Handled, ObjectCreated, Pipeline, PipelineSettings};
 use shared::ports::{ObjectStore, RecordStore};
 use shared::web::auth::local_provider::LocalProvider;
 use shared::web::{AppState, LocalIssuer, OidcClient, OidcSettings, WebSettings, app};
@@ -24,6 +26,8 @@ use tower::ServiceExt;
 struct Site {
     base: String,
     router: Router,
+    records: Arc<dyn RecordStore>,
+    folder: Arc<FolderObjectStore>,
     clock: Clock,
     stored: Arc<Mutex<Vec<ObjectStored>>>,
     _dirs: (tempfile::TempDir, tempfile::TempDir),
@@ -97,13 +101,14 @@ impl Site {
             settings,
         )
         .with_sign_in(oidc);
+        let folder_for_site = folder.clone();
         let stored = Arc::new(Mutex::new(Vec::new()));
         let sink = stored.clone();
         let router = app(state)
             .merge(upload_router(folder, Arc::new(move |s| sink.lock().expect("lock").push(s))))
             .merge(provider.router());
         tokio::spawn(axum::serve(listener, router.clone()).into_future());
-        Site { base, router, clock, stored, _dirs: (keys, objects_dir) }
+        Site { base, router, records, folder: folder_for_site, clock, stored, _dirs: (keys, objects_dir) }
     }
 
     fn browser(&self) -> Browser<'_> {
@@ -377,4 +382,33 @@ async fn a_national_reporting_user_should_get_only_the_vaccination_upload() {
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{refused}");
         assert!(answer.body.contains("You are not authorized to perform this action."));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_import_function_should_go_on_when_the_page_took_the_file_first() {
+    let site = Site::new(today()).await;
+    let mut browser = site.browser();
+    let page = browser.sign_in("nurse@example.com", "/imports/new/child-records").await;
+    let csv = b"CHILD_SCHOOL_URN,CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE\n123456,Jimmy,Smith,2010-01-01,SW1A 1AA\n";
+    let (content_type, body) = form_upload(&page, "cohort.csv", csv);
+    let answered = browser.send(Method::POST, "/local-upload", Some(&content_type), body).await;
+    // The store's redirect reaches the page before the import function sees the event: the page takes the file.
+    let landed = browser.follow(answered).await;
+    assert!(landed.body.contains("Processing"));
+    let stored = site.stored.lock().expect("lock").clone().pop().expect("stored");
+    let pipeline = Pipeline {
+        records: site.records.clone(),
+        objects: site.folder.clone(),
+        reference: Arc::new(shared::reference::demo()),
+        settings: PipelineSettings {
+            today_override: Some(today()),
+            clock: site.clock.clone(),
+            ..PipelineSettings::default()
+        },
+    };
+    let event = ObjectCreated { bucket: "local".into(), key: stored.key, etag: stored.etag, size: stored.size };
+    let handled = pipeline.handle_object_created(&event).await.expect("the import function goes on");
+    assert!(matches!(handled, Handled::Processed { status: ImportStatus::Processed, .. }), "{handled:?}");
+    let done = browser.get(&stored_import_path(&event.key)).await;
+    assert!(done.body.contains("1 new record imported"), "{}", done.body);
 }

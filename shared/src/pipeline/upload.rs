@@ -7,6 +7,7 @@ use super::{Pipeline, PipelineError, child_records, vaccination_records};
 use crate::csv_import::vaccination_records::{DetectKindError, detect_file_kind};
 use crate::csv_import::{Limits, ValidateError};
 use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus};
+use crate::ports::{RecordStore, StoreError};
 use crate::store::claims::{self, ClaimOutcome};
 use crate::store::imports::{self, Versioned};
 
@@ -17,6 +18,36 @@ fn awaits_form_upload(import: &Import, key: &str) -> bool {
     };
     import.status == ImportStatus::AwaitingUpload
         && key.strip_prefix(prefix).is_some_and(|name| !name.is_empty() && !name.contains('/'))
+}
+
+/// Makes `key` the file of a form-upload import waiting for it (status Processing), and returns the import at its new
+/// version; the import as it is if that already happened (the page that the store redirected to, or an earlier
+/// delivery, took it first); None if the import has moved on with another file. Both the import function and the
+/// page call this, so whichever comes first, the other continues from the same versioned import.
+pub async fn take_form_upload(
+    store: &dyn RecordStore,
+    import_id: Uuid,
+    key: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Versioned<Import>>, StoreError> {
+    for _ in 0..5 {
+        let Some(mut import) = imports::get(store, import_id).await? else { return Ok(None) };
+        if import.value.object_key == key {
+            return Ok(Some(import));
+        }
+        if !awaits_form_upload(&import.value, key) {
+            return Ok(None);
+        }
+        import.value.object_key = key.to_string();
+        import.value.filename = key.rsplit('/').next().map(str::to_string);
+        import.value.status = ImportStatus::PendingImport;
+        match imports::update(store, &import.value, import.version, now).await {
+            Ok(version) => return Ok(Some(Versioned { value: import.value, version })),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict("the import kept changing while its file was taken".into()))
 }
 
 /// What became of one event.
@@ -87,7 +118,7 @@ impl Pipeline {
                 found
             }
             // A form upload (the pages): the key ends with the browser's name for the file.
-            (KeyRoute::Upload { .. }, Some(mut found))
+            (KeyRoute::Upload { .. }, Some(found))
                 if found.value.team_id == team_id && awaits_form_upload(&found.value, &event.key) =>
             {
                 if event.size == 0 {
@@ -95,9 +126,13 @@ impl Pipeline {
                     claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
                     return Ok(self.reject(event, "an empty form upload".into()));
                 }
-                found.value.object_key = event.key.clone();
-                found.value.filename = event.key.rsplit('/').next().map(str::to_string);
-                found
+                match take_form_upload(self.records.as_ref(), import_id, &event.key, self.now()).await? {
+                    Some(taken) => taken,
+                    None => {
+                        claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
+                        return Ok(self.reject(event, "the import already has another file".into()));
+                    }
+                }
             }
             (KeyRoute::Upload { .. }, _) => {
                 claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;

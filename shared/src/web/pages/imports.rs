@@ -420,19 +420,9 @@ async fn received_upload(state: &AppState, import: Import) -> PageResult {
             query_joiner(&import)
         )));
     };
-    let mut waiting = store::imports::get(state.records.as_ref(), import.id).await?.ok_or(PageError::NotFound)?;
-    if waiting.value.status == ImportStatus::AwaitingUpload {
-        waiting.value.filename = file.key.rsplit('/').next().map(str::to_string);
-        waiting.value.object_key = file.key.clone();
-        waiting.value.status = ImportStatus::PendingImport;
-        match store::imports::update(state.records.as_ref(), &waiting.value, waiting.version, state.settings.now())
-            .await
-        {
-            // Lost to the pipeline, which took the file first: as good.
-            Ok(_) | Err(crate::ports::StoreError::Conflict(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    // The same step the import function takes on the store's event: whichever comes first, the other goes on.
+    let store = state.records.as_ref();
+    crate::pipeline::upload::take_form_upload(store, import.id, &file.key, state.settings.now()).await?;
     Ok(with_flash(&here))
 }
 
