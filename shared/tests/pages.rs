@@ -2,184 +2,15 @@
 //! code path as CIS2 on AWS), sessions, CSRF, the security headers, team scoping, and a file uploaded through the
 //! signed form into the folder store. The browser suite (tests/browser) runs the same pages in Chromium.
 
-use std::collections::BTreeMap;
-use std::future::IntoFuture;
-use std::sync::{Arc, Mutex};
+mod page_site;
 
-use axum::Router;
-use axum::body::Body;
-use axum::http::{Method, Request, StatusCode, header};
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
 use chrono::NaiveDate;
-use shared::adapters::folder_object_store::{FolderObjectStore, ObjectStored, upload_router};
-use shared::adapters::sqlite_store::SqliteRecordStore;
-use shared::clock::Clock;
+use page_site::{Site, form_upload, stored_import_path};
 use shared::domain::ImportStatus;
 use shared::pipeline::{Handled, ObjectCreated, Pipeline, PipelineSettings};
-use shared::ports::{ObjectStore, RecordStore};
-use shared::web::auth::local_provider::LocalProvider;
-use shared::web::{AppState, LocalIssuer, OidcClient, OidcSettings, WebSettings, app};
-use tower::ServiceExt;
-
-/// The runner's shape: the app, the folder store's upload routes, and the local provider, on one origin served on a
-/// free loopback port (sign-in reads the provider's discovery document and token endpoint over real HTTP); the test's
-/// browser sends its requests to the same Router.
-struct Site {
-    base: String,
-    router: Router,
-    records: Arc<dyn RecordStore>,
-    folder: Arc<FolderObjectStore>,
-    clock: Clock,
-    stored: Arc<Mutex<Vec<ObjectStored>>>,
-    _dirs: (tempfile::TempDir, tempfile::TempDir),
-}
-
-/// One browser: its cookies.
-struct Browser<'a> {
-    site: &'a Site,
-    cookies: BTreeMap<String, String>,
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn location(&self) -> String {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default().to_string()
-    }
-
-    /// The value of the first hidden field called `name`, as the browser would send it back.
-    fn field(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self.body.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
-        let end = start + self.body[start..].find('"').expect("closing quote");
-        unescape(&self.body[start..end])
-    }
-}
-
-fn unescape(text: &str) -> String {
-    text.replace("&#38;", "&").replace("&#34;", "\"").replace("&#39;", "'").replace("&#60;", "<").replace("&#62;", ">")
-}
-
-impl Site {
-    async fn new(today: NaiveDate) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("address"));
-        let (keys, objects_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
-        let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::in_memory().expect("sqlite"));
-        let folder = Arc::new(FolderObjectStore::new(objects_dir.path(), base.clone(), [9; 32]));
-        let reference = Arc::new(shared::reference::demo());
-        let clock = Clock::fixed(shared::clock::noon_in_london(today));
-        let settings = WebSettings {
-            today_override: Some(today),
-            clock: clock.clone(),
-            public_url: base.clone(),
-            max_upload_bytes: 4096,
-            ..WebSettings::default()
-        };
-        let issuer = LocalIssuer::load_or_create(keys.path()).expect("issuer");
-        let provider = Arc::new(LocalProvider::new(
-            &base,
-            "mavis",
-            Arc::new(LocalIssuer::load_or_create(keys.path()).expect("same key")),
-            reference.clone(),
-        ));
-        let oidc = OidcClient::new(OidcSettings {
-            issuer: provider.issuer_url().into(),
-            client_id: "mavis".into(),
-            client_secret: None,
-            redirect_url: provider.redirect_url().into(),
-        })
-        .expect("oidc");
-        let state = AppState::new(
-            records.clone(),
-            folder.clone() as Arc<dyn ObjectStore>,
-            reference,
-            issuer.authenticator(),
-            settings,
-        )
-        .with_sign_in(oidc);
-        let folder_for_site = folder.clone();
-        let stored = Arc::new(Mutex::new(Vec::new()));
-        let sink = stored.clone();
-        let router = app(state)
-            .merge(upload_router(folder, Arc::new(move |s| sink.lock().expect("lock").push(s))))
-            .merge(provider.router());
-        tokio::spawn(axum::serve(listener, router.clone()).into_future());
-        Site { base, router, records, folder: folder_for_site, clock, stored, _dirs: (keys, objects_dir) }
-    }
-
-    fn browser(&self) -> Browser<'_> {
-        Browser { site: self, cookies: BTreeMap::new() }
-    }
-}
-
-impl Browser<'_> {
-    async fn send(&mut self, method: Method, uri: &str, content_type: Option<&str>, body: Vec<u8>) -> Answer {
-        let path = uri.strip_prefix(self.site.base.as_str()).unwrap_or(uri);
-        let mut request = Request::builder().method(method).uri(path);
-        if !self.cookies.is_empty() {
-            let cookie: Vec<String> = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            request = request.header(header::COOKIE, cookie.join("; "));
-        }
-        if let Some(content_type) = content_type {
-            request = request.header(header::CONTENT_TYPE, content_type);
-        }
-        let response =
-            self.site.router.clone().oneshot(request.body(Body::from(body)).expect("request")).await.expect("ok");
-        for value in response.headers().get_all(header::SET_COOKIE) {
-            let pair = value.to_str().expect("ascii").split(';').next().unwrap_or_default();
-            let (name, value) = pair.split_once('=').expect("name=value");
-            if value.is_empty() || value.starts_with("\"\"") {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.into(), value.into());
-            }
-        }
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = axum::body::to_bytes(response.into_body(), 8 << 20).await.expect("body");
-        Answer { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
-    }
-
-    async fn get(&mut self, uri: &str) -> Answer {
-        self.send(Method::GET, uri, None, Vec::new()).await
-    }
-
-    async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Answer {
-        let body = serde_urlencoded::to_string(fields).expect("form");
-        self.send(Method::POST, uri, Some("application/x-www-form-urlencoded"), body.into_bytes()).await
-    }
-
-    /// Follows redirects from `answer` to the page they end on.
-    async fn follow(&mut self, mut answer: Answer) -> Answer {
-        while answer.status.is_redirection() {
-            answer = self.get(&answer.location()).await;
-        }
-        answer
-    }
-
-    /// Signs in as `email` through the local provider's page, landing on `return_to`.
-    async fn sign_in(&mut self, email: &str, return_to: &str) -> Answer {
-        let start = self.get(&format!("/sign-in?return_to={}", urlencode(return_to))).await;
-        assert_eq!(start.status, StatusCode::SEE_OTHER);
-        let authorize = start.location();
-        let page = self.get(&authorize).await;
-        assert!(page.body.contains(&format!("value=\"{email}\"")), "the sign-in page lists {email}");
-        let query: Vec<(String, String)> =
-            serde_urlencoded::from_str(authorize.split_once('?').expect("query").1).expect("query");
-        let mut fields: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        fields.push(("email", email));
-        let answered = self.post_form("/oidc/authorize", &fields).await;
-        self.follow(answered).await
-    }
-}
-
-fn urlencode(text: &str) -> String {
-    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
-}
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2023, 5, 20).expect("date")
@@ -288,29 +119,6 @@ async fn the_wizard_should_say_what_is_missing_and_refuse_another_teams_school()
 }
 
 /// The multipart body a browser sends for the page's upload form, with `file` as the chosen file.
-fn form_upload(page: &Answer, file_name: &str, file: &[u8]) -> (String, Vec<u8>) {
-    let form = &page.body[page.body.find("data-module=\"app-upload\"").expect("the upload form")..];
-    let mut body = Vec::new();
-    let boundary = "----mavis-test-boundary";
-    let mut rest = form;
-    while let Some(at) = rest.find("<input type=\"hidden\" name=\"") {
-        rest = &rest[at + "<input type=\"hidden\" name=\"".len()..];
-        let name = &rest[..rest.find('"').expect("name end")];
-        let value_at = rest.find("value=\"").expect("value") + "value=\"".len();
-        let value = unescape(&rest[value_at..value_at + rest[value_at..].find('"').expect("value end")]);
-        body.extend(
-            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes(),
-        );
-    }
-    body.extend(
-        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\nContent-Type: text/csv\r\n\r\n")
-            .as_bytes(),
-    );
-    body.extend(file);
-    body.extend(format!("\r\n--{boundary}--\r\n").as_bytes());
-    (format!("multipart/form-data; boundary={boundary}"), body)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_should_go_through_the_signed_form_to_the_store_and_land_on_its_import() {
     let site = Site::new(today()).await;
@@ -349,11 +157,6 @@ async fn a_file_should_go_through_the_signed_form_to_the_store_and_land_on_its_i
     assert!(stored[0].key.ends_with("/cohort.csv"), "{}", stored[0].key);
     // The flash shows once.
     assert!(!browser.get(&stored_import_path(&stored[0].key)).await.body.contains("Import processing started"));
-}
-
-fn stored_import_path(key: &str) -> String {
-    let id = key.split('/').nth(2).expect("uploads/{team}/{import}/{file}");
-    format!("/imports/{id}")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -132,7 +132,7 @@ pub async fn duplicate_matched_on_nhs_number(h: &Harness) {
     let issue = only_issue(&list);
     assert_eq!(issue["id"], json!(jennifer.id));
     assert_eq!(issue["type"], "patient");
-    assert_eq!(issue["name"], "Jennifer Clarke");
+    assert_eq!(issue["name"], "CLARKE, Jennifer");
     assert_eq!(issue["issue"], "Matched on NHS number. Address and year group do not match.");
 
     let id = jennifer.id.to_string();
@@ -255,7 +255,7 @@ pub async fn school_moves_across_teams(h: &Harness) {
     assert_eq!(status, StatusCode::OK, "{body}");
     let confirmed_id: Uuid = id(0).parse().expect("uuid");
     let child = h.patient(confirmed_id).await;
-    assert_eq!(body["message"], format!("{}’s school record updated", child.full_name()));
+    assert_eq!(body["message"], format!("{}’s school record updated", child.staff_facing_name()));
     assert_eq!(child.school, SchoolPlacement::School { urn: SECOND_TEAM_SCHOOL.into() });
     assert_eq!(child.team_ids, ["rxb"]);
     assert_eq!(child.archived_in.iter().collect::<Vec<_>>(), [(&"r1l".to_string(), &"moved_out_of_area".to_string())]);
@@ -279,7 +279,7 @@ pub async fn school_moves_across_teams(h: &Harness) {
     let before = h.patient(ignored_id).await;
     let (status, body) = api.decide(&id(1), "ignore", NURSE_B).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["message"], format!("{}’s school move ignored", before.full_name()));
+    assert_eq!(body["message"], format!("{}’s school move ignored", before.staff_facing_name()));
     assert_eq!(h.patient(ignored_id).await, before);
     assert!(patients::school_move_of(h.records(), ignored_id).await.expect("read").is_none());
 
@@ -338,7 +338,7 @@ pub async fn home_schooled_move_raised_by_another_team(h: &Harness) {
     let seen_by_child_team = api.get("/api/school-moves", NURSE_A).await;
     assert_eq!(seen_by_child_team["count"], 1, "{seen_by_child_team}");
     let listed = &seen_by_child_team["school_moves"][0];
-    assert_eq!(listed["full_name"], "Jennifer Clarke");
+    assert_eq!(listed["full_name"], "CLARKE, Jennifer");
     assert_eq!(listed["from_school"], "Waterloo Road");
     assert_eq!(listed["to_school"], "Home-schooled");
     assert_eq!(listed["updated_by"], "Another SAIS team updated");
@@ -440,7 +440,7 @@ pub async fn vaccination_record_issues(h: &Harness) {
 
     let issue = only_issue(&api.get("/api/issues", NURSE_A).await);
     assert_eq!(issue["type"], "vaccination_record");
-    assert_eq!(issue["name"], "Chyna Pickle");
+    assert_eq!(issue["name"], "PICKLE, Chyna");
     assert_eq!(issue["issue"], "Imported record closely matches an existing record. Review and confirm.");
     let id = issue["id"].as_str().expect("id").to_string();
     let detail = api.get(&format!("/api/issues/{id}"), NURSE_A).await;

@@ -122,6 +122,11 @@ impl Patient {
         }
     }
 
+    /// The name as staff-facing lists and headings show it: "CLARKE, Jennifer" (the one formatter, `names`).
+    pub fn staff_facing_name(&self) -> String {
+        super::names::staff_facing(self.attributes.given_name.as_deref(), self.attributes.family_name.as_deref())
+    }
+
     pub fn full_name(&self) -> String {
         format!(
             "{} {}",

@@ -121,6 +121,15 @@ pub fn uploaded_attributes(patient: &Patient) -> Result<ChildAttributes, ReviewE
         .map_err(|e| ReviewError::NotAllowed(format!("The uploaded values are unusable: {e}")))
 }
 
+/// The vaccination record with its pending changes applied ("Uploaded record"), pending changes cleared.
+pub fn uploaded_record(record: &VaccinationRecord) -> Result<VaccinationRecord, ReviewError> {
+    let merged = merge(serde_json::to_value(record).unwrap_or_default(), &record.pending_changes);
+    let mut uploaded: VaccinationRecord = serde_json::from_value(merged)
+        .map_err(|e| ReviewError::NotAllowed(format!("The uploaded values are unusable: {e}")))?;
+    uploaded.pending_changes.clear();
+    Ok(uploaded)
+}
+
 /// One side of the child comparison (§7.3 rows). Parents are not shown; the address is None for restricted patients.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ChildRecordView {
@@ -192,7 +201,7 @@ pub fn child_view(
 }
 
 /// The comparison rows a pending attribute changes.
-fn changed_rows(pending: &BTreeMap<String, Value>, restricted: bool) -> Vec<&'static str> {
+pub fn changed_rows(pending: &BTreeMap<String, Value>, restricted: bool) -> Vec<&'static str> {
     let mut rows: Vec<&'static str> = pending
         .keys()
         .filter_map(|key| match key.as_str() {
@@ -243,6 +252,8 @@ pub struct IssueSummary {
     pub name: String,
     pub nhs_number: Option<String>,
     pub issue: String,
+    /// The import whose row raised it (P7's "Close matches" section lists the issues of that import).
+    pub import_id: Option<Uuid>,
 }
 
 /// An open issue with its current subject.
@@ -267,12 +278,13 @@ impl LoadedIssue {
             id: m.id,
             subject: m.subject,
             patient_id: p.id,
-            name: p.full_name(),
+            name: p.staff_facing_name(),
             nhs_number: p.attributes.nhs_number.clone(),
             issue: match m.subject {
                 IssueSubject::Patient => patient_issue_text(m, p),
                 IssueSubject::VaccinationRecord => VACCINATION_ISSUE.into(),
             },
+            import_id: m.import_id,
         }
     }
 
@@ -610,10 +622,7 @@ async fn record_ops(
                     ops.push(issues::resolve_op(&marker, resolution.clone()));
                 }
             }
-            let merged = merge(serde_json::to_value(&record.value).unwrap_or_default(), &record.value.pending_changes);
-            updated = serde_json::from_value(merged)
-                .map_err(|e| ReviewError::NotAllowed(format!("The uploaded values are unusable: {e}")))?;
-            updated.pending_changes.clear();
+            updated = uploaded_record(&record.value)?;
             updated.updated_at = now;
             if updated.patient_id != record.value.patient_id {
                 // The record moves to another child: its listing under the patient moves with it.

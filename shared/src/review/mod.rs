@@ -6,6 +6,7 @@
 
 pub mod export;
 pub mod issues;
+pub mod notices;
 pub mod school_moves;
 
 use crate::ports::StoreError;

@@ -136,7 +136,7 @@ impl LoadedMove {
         MoveSummary {
             id: p.id,
             updated_at: m.updated_at,
-            full_name: p.full_name(),
+            full_name: p.staff_facing_name(),
             source,
             updated_by,
             from_school: school_name(reference, &p.school),

@@ -46,7 +46,7 @@ pub struct IssueList {
     pub issues: Vec<IssueSummary>,
 }
 
-fn summary_text(count: usize) -> String {
+pub fn summary_text(count: usize) -> String {
     match count {
         0 => "No issues to review.".into(),
         1 => "1 uploaded record needs review".into(),

@@ -2,8 +2,6 @@
 //! admins ("access sensitive flagged records") may use it; everyone else gets the reference service's refusal.
 //! Responses carry ids, kinds and dates only: no names, so nothing about a restricted patient leaks through here.
 
-use std::collections::BTreeSet;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use chrono::{DateTime, Utc};
@@ -16,7 +14,7 @@ use super::extract::CurrentUser;
 use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice, NoticeKind};
 use crate::pds_refresh::notices::dismiss;
 use crate::ports::StoreError;
-use crate::store::{keys, notices};
+use crate::store::notices;
 
 /// The reference service's message for a user without the permission.
 pub const NOT_AUTHORIZED: &str = "You are not authorized to perform this action.";
@@ -50,19 +48,8 @@ fn require_super_admin(user: &CurrentUser) -> Result<(), ApiError> {
 /// `GET /api/notices`: the team's active notices whose patient still exists, newest first.
 pub async fn list_notices(State(state): State<AppState>, user: CurrentUser) -> Result<Json<NoticeList>, ApiError> {
     require_super_admin(&user)?;
-    let store = state.records.as_ref();
-    let active = notices::active_for_team(store, &user.team_id).await?;
-    let patient_ids: BTreeSet<Uuid> = active.iter().map(|n| n.patient_id).collect();
-    let keys: Vec<_> = patient_ids.iter().map(|id| keys::patient(*id)).collect();
-    let mut existing = BTreeSet::new();
-    for chunk in keys.chunks(100) {
-        for item in store.batch_get(chunk).await? {
-            existing.insert(item.key.pk);
-        }
-    }
-    let notices =
-        active.iter().filter(|n| existing.contains(&keys::patient(n.patient_id).pk)).map(NoticeView::from).collect();
-    Ok(Json(NoticeList { notices }))
+    let listed = crate::review::notices::listed(state.records.as_ref(), &user.team_id).await?;
+    Ok(Json(NoticeList { notices: listed.iter().map(NoticeView::from).collect() }))
 }
 
 #[derive(Debug, Serialize)]
@@ -76,12 +63,7 @@ pub struct NoticeCount {
 pub async fn count_notices(State(state): State<AppState>, user: CurrentUser) -> Result<Json<NoticeCount>, ApiError> {
     let Json(list) = list_notices(State(state), user).await?;
     let count = list.notices.len();
-    let banner = match count {
-        0 => None,
-        1 => Some("1 important notice needs attention".to_string()),
-        n => Some(format!("{n} important notices need attention")),
-    };
-    Ok(Json(NoticeCount { count, banner }))
+    Ok(Json(NoticeCount { count, banner: crate::review::notices::banner_text(count) }))
 }
 
 /// `POST /api/notices/{id}/dismiss`: dismisses the team's copy only. Invalidated notices are refused (422): they are

@@ -45,12 +45,16 @@ pub async fn list_moves(State(state): State<AppState>, user: CurrentUser) -> Res
     let moves = school_moves::list(state.records.as_ref(), &state.reference, &user.team_id)
         .await
         .map_err(|e| review_error(e, NOT_FOUND))?;
-    let summary = match moves.len() {
+    Ok(Json(MoveList { summary: summary_text(moves.len()), count: moves.len(), school_moves: moves }))
+}
+
+/// "N school move(s)", or "There are currently no school moves."
+pub fn summary_text(count: usize) -> String {
+    match count {
         0 => "There are currently no school moves.".to_string(),
         1 => "1 school move".to_string(),
         n => format!("{n} school moves"),
-    };
-    Ok(Json(MoveList { summary, count: moves.len(), school_moves: moves }))
+    }
 }
 
 /// `GET /api/school-moves/{id}` (the patient's id)
@@ -112,8 +116,8 @@ pub async fn decide_move(
     .await
     .map_err(|e| review_error(e, NOT_FOUND))?;
     let message = match request.decision {
-        MoveDecision::Confirm => format!("{}’s school record updated", patient.full_name()),
-        MoveDecision::Ignore => format!("{}’s school move ignored", patient.full_name()),
+        MoveDecision::Confirm => format!("{}’s school record updated", patient.staff_facing_name()),
+        MoveDecision::Ignore => format!("{}’s school move ignored", patient.staff_facing_name()),
     };
     Ok(Json(Decided { id, decision: request.decision, message }))
 }

@@ -1,5 +1,5 @@
-//! P1, the dashboard: the cards of the sections this service serves. (The important-notices warning for super admins
-//! joins it with the notices pages, in "Web pages, part 2".)
+//! P1, the dashboard: the cards of the sections this service serves, and for super admins the important-notices
+//! warning when there are any.
 
 use askama::Template;
 use axum::extract::State;
@@ -16,6 +16,8 @@ use crate::web::session::SignedIn;
 struct Dashboard {
     layout: Layout,
     national_reporting: bool,
+    /// Super admins with notices: "N important notice(s) need(s) attention".
+    notices_banner: Option<String>,
 }
 
 pub async fn show(State(state): State<AppState>, signed: SignedIn, IncomingFlash(flash): IncomingFlash) -> PageResult {
@@ -23,5 +25,6 @@ pub async fn show(State(state): State<AppState>, signed: SignedIn, IncomingFlash
     let layout = Layout::signed_in(&state, &signed, title, "/dashboard").await?.with_flash(flash);
     let national_reporting =
         state.reference.team(&signed.user.team_id).is_some_and(|t| t.kind == TeamKind::NationalReporting);
-    Ok(page(StatusCode::OK, &Dashboard { layout, national_reporting }))
+    let notices_banner = layout.counts.notices.and_then(crate::review::notices::banner_text);
+    Ok(page(StatusCode::OK, &Dashboard { layout, national_reporting, notices_banner }))
 }

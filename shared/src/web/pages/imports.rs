@@ -41,6 +41,7 @@ pub struct ListQuery {
 struct ImportsPage {
     layout: Layout,
     national_reporting: bool,
+    tabs: Vec<super::import_tabs::Tab>,
     rows: Vec<ImportRow>,
     previous: Option<String>,
     next: Option<String>,
@@ -132,7 +133,8 @@ pub async fn list(
         rows.push(import_row(import, progress, &state.reference));
     }
     let national_reporting = state.reference.team(team_id).is_some_and(|t| t.kind == TeamKind::NationalReporting);
-    Ok(page(StatusCode::OK, &ImportsPage { layout, national_reporting, rows, previous, next }))
+    let tabs = super::import_tabs::import_tabs(&layout.counts, "/imports");
+    Ok(page(StatusCode::OK, &ImportsPage { layout, national_reporting, tabs, rows, previous, next }))
 }
 
 fn import_row(import: &Import, progress: Option<ImportProgress>, reference: &ReferenceData) -> ImportRow {
@@ -186,6 +188,8 @@ struct ImportPage {
     /// Completed: "Records" and the "Import summary".
     summary: Option<CountsSummary>,
     nhs_numbers_updated: Vec<NumberUpdateRow>,
+    /// Completed: the open issues this import raised ("Close matches to existing records - needs review").
+    close_matches: Vec<super::issues::IssueRow>,
     records: RecordsTable,
     /// Invalid: the error groups, the "only the first 100 rows" note, and whether PDS changed numbers first.
     errors: Vec<ErrorGroup>,
@@ -207,6 +211,15 @@ struct UnmatchedRow {
 }
 
 impl ImportPage {
+    /// "1 record flagged with upload issues for review", "N records flagged …".
+    fn close_matches_hint(&self) -> String {
+        format!("{} flagged with upload issues for review", format::count(self.close_matches.len(), "record"))
+    }
+
+    fn close_matches_summary(&self) -> String {
+        format::count(self.close_matches.len(), "upload issue")
+    }
+
     /// "1 NHS number updated", "3 NHS numbers updated".
     fn updates_summary(&self) -> String {
         format!("{} updated", format::count(self.nhs_numbers_updated.len(), "NHS number"))
@@ -338,6 +351,10 @@ pub async fn show(
         matches!(page_state, PageState::Completed | PageState::NothingImported).then(|| counts_summary(&import));
     let records = records_table(&state, &import, query.page.unwrap_or(1)).await?;
     let team = reference.team(&import.team_id).ok_or(PageError::NotFound)?;
+    let close_matches = match summary.is_some() && team.kind != TeamKind::NationalReporting {
+        true => super::issues::of_import(&state, &import.team_id, import.id).await?,
+        false => Vec::new(),
+    };
     let current = store::imports::progress(state.records.as_ref(), &import).await?;
     let progress = (page_state == PageState::Processing && import.status != ImportStatus::AwaitingUpload).then(|| {
         let (done, total) = current.map(|p| (p.done, p.total)).unwrap_or((0, 0));
@@ -370,6 +387,7 @@ pub async fn show(
                 pds: format::nhs_number(&u.pds),
             })
             .collect(),
+        close_matches,
         records,
         errors: error_groups(&import),
         errors_summary: imports_api::errors_summary(&import),
@@ -398,10 +416,7 @@ pub async fn show(
 /// import already on its way and just shows it.
 async fn received_upload(state: &AppState, import: Import) -> PageResult {
     let here = format!("/imports/{}", import.id);
-    let with_flash = |to: &str| {
-        let flash = format!("{}=import-started; Path=/; HttpOnly; SameSite=Lax", super::layout::FLASH_COOKIE);
-        ([(header::SET_COOKIE, flash)], super::see_other(to)).into_response()
-    };
+    let with_flash = |to: &str| super::layout::see_other_with_flash("import-started", to);
     if import.status != ImportStatus::AwaitingUpload || !import.object_key.ends_with(FILENAME_PLACEHOLDER) {
         return Ok(with_flash(&here));
     }

@@ -24,6 +24,16 @@ pub struct Layout {
     pub nav: Vec<NavItem>,
     pub flash: Option<Flash>,
     pub guide_url: &'static str,
+    /// What the navigation and the imports tabs count; None where the user does not see the item.
+    pub counts: NavCounts,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NavCounts {
+    /// Open import issues: teams that are not national reporting.
+    pub open_issues: Option<usize>,
+    /// Active important notices: super admins only.
+    pub notices: Option<usize>,
 }
 
 pub struct Account {
@@ -49,6 +59,7 @@ impl Layout {
             nav: Vec::new(),
             flash: None,
             guide_url: GUIDE_URL,
+            counts: NavCounts::default(),
         }
     }
 
@@ -57,9 +68,16 @@ impl Layout {
         let user = &signed.user;
         let national = state.reference.team(&user.team_id).is_some_and(|t| t.kind == TeamKind::NationalReporting);
         let store = state.records.as_ref();
-        // "School moves" joins the navigation with its pages (Web pages, part 2): no dead links until then.
         let mut nav = Vec::new();
+        if !national {
+            let moves = crate::review::school_moves::list(store, &state.reference, &user.team_id).await?.len();
+            nav.push(NavItem { label: "School moves", href: "/school-moves", count: Some(moves), current: false });
+        }
         let open_issues = if national { None } else { Some(issues::list(store, &user.team_id).await?.len()) };
+        let notices = match user.super_admin {
+            true => Some(crate::review::notices::listed(store, &user.team_id).await?.len()),
+            false => None,
+        };
         nav.push(NavItem { label: "Imports", href: "/imports", count: open_issues, current: false });
         for item in &mut nav {
             item.current = path == item.href || path.starts_with(&format!("{}/", item.href));
@@ -75,6 +93,7 @@ impl Layout {
             nav,
             flash: None,
             guide_url: if national { NATIONAL_REPORTING_GUIDE_URL } else { GUIDE_URL },
+            counts: NavCounts { open_issues, notices },
         })
     }
 
@@ -102,6 +121,9 @@ pub enum FlashKind {
 pub struct Flash {
     pub kind: FlashKind,
     pub message: String,
+    /// The child the message is about ("SMITH, Jimmy’s school move ignored"): the cookie holds the child's id, and
+    /// the page that shows the flash puts the name in front of the message, for a child of the user's team only.
+    pub subject: Option<uuid::Uuid>,
 }
 
 pub const FLASH_COOKIE: &str = "mavis_flash";
@@ -109,11 +131,23 @@ pub const FLASH_COOKIE: &str = "mavis_flash";
 impl Flash {
     /// The cookie value → the message it names.
     pub fn named(name: &str) -> Option<Self> {
+        if let Some((name, id)) = name.split_once('.') {
+            let (kind, message) = match name {
+                "school-move-confirmed" => (FlashKind::Success, "’s school record updated"),
+                "school-move-ignored" => (FlashKind::Info, "’s school move ignored"),
+                _ => return None,
+            };
+            let subject = Some(uuid::Uuid::parse_str(id).ok()?);
+            return Some(Flash { kind, message: message.into(), subject });
+        }
         let (kind, message) = match name {
             "import-started" => (FlashKind::Success, "Import processing started"),
+            "record-updated" => (FlashKind::Success, "Record updated"),
+            "notice-dismissed" => (FlashKind::Success, "Notice dismissed"),
+            "notice-already-dismissed" => (FlashKind::Info, "This notice had already been dismissed"),
             _ => return None,
         };
-        Some(Flash { kind, message: message.into() })
+        Some(Flash { kind, message: message.into(), subject: None })
     }
 
     pub fn class_modifier(&self) -> &'static str {
@@ -138,6 +172,13 @@ impl Flash {
             FlashKind::Warning => "Warning",
         }
     }
+}
+
+/// A 303 to `to` that carries the flash named `name` (one of [`Flash::named`]'s).
+pub fn see_other_with_flash(name: &str, to: &str) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let cookie = format!("{FLASH_COOKIE}={name}; Path=/; HttpOnly; SameSite=Lax");
+    ([(axum::http::header::SET_COOKIE, cookie)], super::see_other(to)).into_response()
 }
 
 /// The flash the request carries, if any. The response that shows it also clears it (`super::super::flash_layer`).

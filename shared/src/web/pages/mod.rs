@@ -6,9 +6,13 @@
 mod dashboard;
 pub mod format;
 mod format_help;
+mod import_tabs;
 mod imports;
+mod issues;
 mod layout;
+mod notices;
 mod patients;
+mod school_moves;
 
 mod sign_in;
 mod upload;
@@ -45,9 +49,18 @@ pub fn router() -> Router<AppState> {
         .route("/imports/new/class-list/school", get(upload::choose_school).post(upload::chose_school))
         .route("/imports/new/class-list/year-groups", get(upload::choose_year_groups).post(upload::chose_year_groups))
         .route("/imports/new/{kind}", get(upload::upload_form))
+        .route("/imports/issues", get(issues::list))
+        .route("/imports/issues/{id}", get(issues::show).post(issues::resolve))
+        .route("/imports/notices", get(notices::list))
+        .route("/imports/notices/{id}/dismiss", get(notices::confirm).post(notices::dismiss))
         .route("/imports/{id}", get(imports::show))
         .route("/imports/{id}/progress", get(imports::progress))
         .route("/imports/{id}/errors.csv", get(imports::errors_csv))
+        .route("/school-moves", get(school_moves::list))
+        .route("/school-moves/download", get(school_moves::download_form).post(school_moves::chose_range))
+        .route("/school-moves/download/confirm", get(school_moves::confirm_download))
+        .route("/school-moves/download.csv", get(school_moves::download_csv))
+        .route("/school-moves/{id}", get(school_moves::show).post(school_moves::decide))
         .route("/patients/{id}", get(patients::show))
         .route("/patients/{id}/vaccinations/{record_id}", get(patients::vaccination))
 }
@@ -153,7 +166,13 @@ impl IntoResponse for PageError {
 }
 
 fn forbidden(message: &'static str) -> Response {
-    page(StatusCode::FORBIDDEN, &ForbiddenPage { layout: Layout::bare("You are not authorized"), message })
+    warning_page(StatusCode::FORBIDDEN, message)
+}
+
+/// A refusal that needs no more than its message: the warning banner and a way home.
+pub fn warning_page(status: StatusCode, message: &'static str) -> Response {
+    let title = if status == StatusCode::FORBIDDEN { "You are not authorized" } else { message };
+    page(status, &ForbiddenPage { layout: Layout::bare(title), message })
 }
 
 /// The 500 page. The reason is logged (it names a step or a store error, never personal data) and not shown.

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{Layout, PageError, PageResult, format, page};
 use crate::domain::names::staff_facing;
-use crate::domain::patient::Patient;
+use crate::domain::patient::{ChildAttributes, Patient};
 use crate::domain::vaccination::{DeliveryMethod, DeliverySite, RecordSource, VaccinationOutcome, VaccinationRecord};
 use crate::domain::{Programme, ReferenceData};
 use crate::imms_sync::SyncState;
@@ -33,12 +33,25 @@ pub struct ChildSummary {
     pub school: String,
     pub year_group: Option<String>,
     pub archive_reason: Option<&'static str>,
+    /// The rows to highlight (P9's uploaded record): `review::issues::changed_rows` names.
+    pub highlighted: Vec<String>,
 }
 
 impl ChildSummary {
     pub fn of(reference: &ReferenceData, patient: &Patient, team_id: &str, today: NaiveDate) -> Self {
-        let view = child_view(reference, patient, &patient.attributes, today);
-        let a = &patient.attributes;
+        Self::with_attributes(reference, patient, &patient.attributes, team_id, today)
+    }
+
+    /// The summary of `patient` as `attributes` describe it (P9 draws the uploaded values this way).
+    pub fn with_attributes(
+        reference: &ReferenceData,
+        patient: &Patient,
+        attributes: &ChildAttributes,
+        team_id: &str,
+        today: NaiveDate,
+    ) -> Self {
+        let view = child_view(reference, patient, attributes, today);
+        let a = attributes;
         ChildSummary {
             nhs_number: view.nhs_number.as_deref().map(format::nhs_number),
             nhs_number_invalidated: view.nhs_number_invalidated,
@@ -64,8 +77,21 @@ impl ChildSummary {
                 }
             }),
             archive_reason: patient.archived_in.get(team_id).map(|reason| archive_reason(reason)),
+            highlighted: Vec::new(),
         }
     }
+
+    /// Whether the row (`nhs_number`, `full_name`, `address`, …) is highlighted.
+    pub fn marked(&self, row: &str) -> bool {
+        self.highlighted.iter().any(|r| r == row)
+    }
+}
+
+/// One row of a summary list, highlighted when `marked`.
+pub struct SummaryLine {
+    pub key: &'static str,
+    pub value: String,
+    pub marked: bool,
 }
 
 fn archive_reason(reason: &str) -> &'static str {
@@ -95,24 +121,31 @@ struct ChildPage {
     layout: Layout,
     heading: String,
     archived: bool,
+    /// The notice status banners (pages.md §8.4).
+    banners: Vec<String>,
     child: ChildSummary,
     vaccinations: Vec<VaccinationLine>,
 }
 
-/// The team's child, or the 404 page.
-async fn team_child(state: &AppState, signed: &SignedIn, id: &str) -> Result<Patient, PageError> {
+/// The team's child with the notice banners the team sees on the record, or the 404 page. The team's children are
+/// those listed or archived in it, and those it holds a notice about (a child who moved to another team's area).
+async fn team_child(state: &AppState, signed: &SignedIn, id: &str) -> Result<(Patient, Vec<String>), PageError> {
     let id = Uuid::parse_str(id).map_err(|_| PageError::NotFound)?;
-    let patient = store::patients::get(state.records.as_ref(), id).await?.ok_or(PageError::NotFound)?.value;
+    let store = state.records.as_ref();
+    let patient = store::patients::get(store, id).await?.ok_or(PageError::NotFound)?.value;
     let team = &signed.user.team_id;
-    if patient.team_ids.contains(team) || patient.archived_in.contains_key(team) {
-        Ok(patient)
+    let notices: Vec<_> = store::notices::of_patient(store, id).await?.into_iter().map(|n| n.value).collect();
+    let noticed = notices.iter().any(|n| &n.team_id == team);
+    if patient.team_ids.contains(team) || patient.archived_in.contains_key(team) || noticed {
+        let banners = crate::review::notices::banners(&patient, &notices, team);
+        Ok((patient, banners))
     } else {
         Err(PageError::NotFound)
     }
 }
 
 pub async fn show(State(state): State<AppState>, signed: SignedIn, Path(id): Path<String>) -> PageResult {
-    let patient = team_child(&state, &signed, &id).await?;
+    let (patient, banners) = team_child(&state, &signed, &id).await?;
     let team_id = &signed.user.team_id;
     let child = ChildSummary::of(&state.reference, &patient, team_id, state.settings.today());
     // The page title is the child's initials, to keep names out of browser history and tabs (Mavis).
@@ -138,7 +171,7 @@ pub async fn show(State(state): State<AppState>, signed: SignedIn, Path(id): Pat
         .collect();
     let heading = child.full_name.clone();
     let archived = child.archive_reason.is_some();
-    Ok(page(StatusCode::OK, &ChildPage { layout, heading, archived, child, vaccinations }))
+    Ok(page(StatusCode::OK, &ChildPage { layout, heading, archived, banners, child, vaccinations }))
 }
 
 #[derive(Template)]
@@ -148,8 +181,9 @@ struct VaccinationPage {
     crumbs: Vec<(String, String)>,
     heading: String,
     archived: bool,
+    banners: Vec<String>,
     child: ChildSummary,
-    rows: Vec<(&'static str, String)>,
+    rows: Vec<SummaryLine>,
     /// "Synced with NHS England?": the tag, its colour and the lines under it; None for records never sent.
     sync: Option<(&'static str, &'static str, Vec<String>)>,
 }
@@ -159,7 +193,7 @@ pub async fn vaccination(
     signed: SignedIn,
     Path((id, record_id)): Path<(String, String)>,
 ) -> PageResult {
-    let patient = team_child(&state, &signed, &id).await?;
+    let (patient, banners) = team_child(&state, &signed, &id).await?;
     let record_id = Uuid::parse_str(&record_id).map_err(|_| PageError::NotFound)?;
     let store = state.records.as_ref();
     let record = store::vaccinations::get(store, record_id)
@@ -190,11 +224,11 @@ pub async fn vaccination(
     let rows = vaccination_rows(&state.reference, &record, &child.full_name);
     let crumbs =
         vec![("Home".to_string(), "/dashboard".to_string()), (heading.clone(), format!("/patients/{}", patient.id))];
-    Ok(page(StatusCode::OK, &VaccinationPage { layout, crumbs, heading, archived, child, rows, sync }))
+    Ok(page(StatusCode::OK, &VaccinationPage { layout, crumbs, heading, archived, banners, child, rows, sync }))
 }
 
 /// P10's vaccination summary rows that have a value, in order.
-fn vaccination_rows(reference: &ReferenceData, record: &VaccinationRecord, child: &str) -> Vec<(&'static str, String)> {
+pub fn vaccination_rows(reference: &ReferenceData, record: &VaccinationRecord, child: &str) -> Vec<SummaryLine> {
     let d = &record.details;
     let london = d.performed_at.with_timezone(&chrono_tz::Europe::London);
     let rows: Vec<(&'static str, Option<String>)> = vec![
@@ -210,10 +244,53 @@ fn vaccination_rows(reference: &ReferenceData, record: &VaccinationRecord, child
         ("Location", Some(location(reference, record))),
         ("Date", Some(format::date(london.date_naive()))),
         ("Time", d.time_given.then(|| london.format("%-l:%M%P").to_string())),
+        ("Vaccinator", Some(staff_facing(d.performer.given_name.as_deref(), d.performer.family_name.as_deref()))),
+        ("Protocol", d.protocol.map(|p| protocol_label(p).to_string())),
         ("Notes", d.notes.clone()),
         ("Source", Some(source_label(d.source).to_string())),
     ];
-    rows.into_iter().filter_map(|(key, value)| Some((key, value?))).collect()
+    rows.into_iter()
+        .filter_map(|(key, value)| Some(SummaryLine { key, value: value.filter(|v| !v.is_empty())?, marked: false }))
+        .collect()
+}
+
+/// The summary rows that show a changed field of a vaccination record (the keys of its pending changes).
+pub fn changed_vaccination_rows(fields: &[String]) -> Vec<&'static str> {
+    let mut rows: Vec<&'static str> = fields
+        .iter()
+        .flat_map(|field| -> &'static [&'static str] {
+            match field.as_str() {
+                "patient_id" => &["Child"],
+                "outcome" => &["Outcome"],
+                "programme" => &["Programme"],
+                "vaccine" => &["Vaccine"],
+                "batch_number" => &["Batch number"],
+                "batch_expiry" => &["Batch expiry date"],
+                "delivery_method" => &["Method"],
+                "delivery_site" => &["Site"],
+                "dose_sequence" => &["Dose number"],
+                "location" | "location_name" => &["Location"],
+                "performed_at" | "time_given" => &["Date", "Time"],
+                "performer" => &["Vaccinator"],
+                "protocol" => &["Protocol"],
+                "notes" => &["Notes"],
+                "source" => &["Source"],
+                _ => &[],
+            }
+        })
+        .copied()
+        .collect();
+    rows.dedup();
+    rows
+}
+
+fn protocol_label(protocol: crate::domain::vaccination::Protocol) -> &'static str {
+    use crate::domain::vaccination::Protocol;
+    match protocol {
+        Protocol::Pgd => "Patient Group Direction (PGD)",
+        Protocol::Psd => "Patient Specific Direction (PSD)",
+        Protocol::National => "National protocol",
+    }
 }
 
 fn location(reference: &ReferenceData, record: &VaccinationRecord) -> String {

@@ -1,0 +1,145 @@
+//! P11, the team's important notices, and P12, dismissing one (pages.md §7). Super admins only: everyone else gets
+//! the 403 page on every route here, by GET and by POST.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum_extra::extract::Form;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::import_tabs::{Tab, import_tabs};
+use super::layout::{IncomingFlash, see_other_with_flash};
+use super::{FieldError, Layout, PageError, PageResult, format, page};
+use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice};
+use crate::clock::london_date;
+use crate::ports::StoreError;
+use crate::store::{self, imports::Versioned};
+use crate::web::AppState;
+use crate::web::session::SignedIn;
+
+fn require_super_admin(signed: &SignedIn) -> Result<(), PageError> {
+    if signed.user.super_admin { Ok(()) } else { Err(PageError::Forbidden) }
+}
+
+#[derive(Template)]
+#[template(path = "imports/notices.html")]
+struct NoticesPage {
+    layout: Layout,
+    national_reporting: bool,
+    tabs: Vec<Tab>,
+    rows: Vec<NoticeRow>,
+}
+
+struct NoticeRow {
+    date: String,
+    child: String,
+    child_href: String,
+    message: String,
+    /// None for invalidated notices: they clear only when the NHS number is fixed.
+    dismiss_href: Option<String>,
+}
+
+pub async fn list(State(state): State<AppState>, signed: SignedIn, IncomingFlash(flash): IncomingFlash) -> PageResult {
+    require_super_admin(&signed)?;
+    let layout = Layout::signed_in(&state, &signed, "Important notices", "/imports").await?.with_flash(flash);
+    let store = state.records.as_ref();
+    let listed = crate::review::notices::listed(store, &signed.user.team_id).await?;
+    let mut rows = Vec::new();
+    for notice in &listed {
+        // `listed` keeps only notices whose child exists.
+        let Some(child) = store::patients::get(store, notice.patient_id).await? else { continue };
+        rows.push(NoticeRow {
+            date: format::date(london_date(notice.recorded_at)),
+            child: child.value.staff_facing_name(),
+            child_href: format!("/patients/{}", notice.patient_id),
+            message: notice.message(),
+            dismiss_href: notice.kind.can_be_dismissed().then(|| format!("/imports/notices/{}/dismiss", notice.id)),
+        });
+    }
+    let national_reporting = state
+        .reference
+        .team(&signed.user.team_id)
+        .is_some_and(|t| t.kind == crate::domain::TeamKind::NationalReporting);
+    let tabs = import_tabs(&layout.counts, "/imports/notices");
+    Ok(page(StatusCode::OK, &NoticesPage { layout, national_reporting, tabs, rows }))
+}
+
+#[derive(Template)]
+#[template(path = "imports/dismiss_notice.html")]
+struct DismissPage {
+    layout: Layout,
+    action: String,
+    csrf_token: String,
+    child: String,
+    errors: Vec<FieldError>,
+}
+
+/// The team's notice and its child's name; another team's or a missing one is the 404 page.
+async fn team_notice(
+    state: &AppState,
+    signed: &SignedIn,
+    id: &str,
+) -> Result<(Versioned<ImportantNotice>, String), PageError> {
+    let id = Uuid::parse_str(id).map_err(|_| PageError::NotFound)?;
+    let store = state.records.as_ref();
+    let notice = store::notices::get_for_team(store, &signed.user.team_id, id).await?.ok_or(PageError::NotFound)?;
+    let child = store::patients::get(store, notice.value.patient_id).await?.ok_or(PageError::NotFound)?;
+    Ok((notice, child.value.staff_facing_name()))
+}
+
+async fn dismiss_page(state: &AppState, signed: &SignedIn, notice: &ImportantNotice, child: String) -> Result<DismissPage, PageError> {
+    let layout = Layout::signed_in(state, signed, "Are you sure you want to dismiss this notice?", "/imports").await?;
+    Ok(DismissPage {
+        layout,
+        action: format!("/imports/notices/{}/dismiss", notice.id),
+        csrf_token: signed.csrf_token.clone(),
+        child,
+        errors: Vec::new(),
+    })
+}
+
+/// `GET /imports/notices/{id}/dismiss`: the confirmation. No page for an invalidated or an already dismissed notice:
+/// nothing links there.
+pub async fn confirm(State(state): State<AppState>, signed: SignedIn, Path(id): Path<String>) -> PageResult {
+    require_super_admin(&signed)?;
+    let (notice, child) = team_notice(&state, &signed, &id).await?;
+    if !notice.value.kind.can_be_dismissed() || !notice.value.is_active() {
+        return Err(PageError::NotFound);
+    }
+    Ok(page(StatusCode::OK, &dismiss_page(&state, &signed, &notice.value, child).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DismissForm {
+    #[serde(default)]
+    csrf_token: Option<String>,
+}
+
+/// `POST /imports/notices/{id}/dismiss`: dismisses the team's copy only. An invalidated notice: the page with the
+/// reason (422). One dismissed meanwhile (by someone else, or by this form sent twice): back to the list, saying so.
+pub async fn dismiss(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Path(id): Path<String>,
+    Form(form): Form<DismissForm>,
+) -> PageResult {
+    signed.check_csrf(form.csrf_token.as_deref())?;
+    require_super_admin(&signed)?;
+    let (notice, child) = team_notice(&state, &signed, &id).await?;
+    if !notice.value.kind.can_be_dismissed() {
+        let mut data = dismiss_page(&state, &signed, &notice.value, child).await?;
+        data.errors = vec![FieldError { target: None, message: INVALIDATED_NOT_DISMISSIBLE.into() }];
+        data.layout = data.layout.with_errors(&data.errors);
+        return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &data));
+    }
+    if !notice.value.is_active() {
+        return Ok(see_other_with_flash("notice-already-dismissed", "/imports/notices"));
+    }
+    let store = state.records.as_ref();
+    match crate::pds_refresh::notices::dismiss(store, &notice, state.settings.now(), Some(&signed.user.email)).await {
+        Ok(_) => Ok(see_other_with_flash("notice-dismissed", "/imports/notices")),
+        Err(StoreError::Conflict(_)) => Ok(see_other_with_flash("notice-already-dismissed", "/imports/notices")),
+        Err(e) => Err(e.into()),
+    }
+}
