@@ -5,30 +5,13 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { csvFile, fixture, launchBrowser, openTab, startService } from './harness.mjs'
+import { chooseType, csvFile, fixture, launchBrowser, openTab, withService } from './harness.mjs'
 
 let browser
 before(async () => { browser = await launchBrowser() })
 after(async () => { await browser?.close() })
 
 const RUNS = [{ javaScript: true }, { javaScript: false }]
-
-async function withService (options, body) {
-  const service = await startService(options)
-  try {
-    await body(service)
-  } finally {
-    await service.stop()
-  }
-}
-
-/** Import records → the type → Continue, as a user clicks through P2 and P3. */
-async function chooseType (tab, label) {
-  await tab.page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name: /^Imports/ }).click()
-  await tab.page.getByRole('button', { name: 'Import records' }).click()
-  await tab.page.getByLabel(label).check()
-  await tab.page.getByRole('button', { name: 'Continue' }).click()
-}
 
 for (const run of [...RUNS, { javaScript: true, width: 375 }]) {
   const label = `${run.javaScript ? 'with' : 'without'} JavaScript${run.width ? ` at ${run.width} px` : ''}`

@@ -214,3 +214,31 @@ export function csvFile (name, text) {
   writeFileSync(path, text)
   return path
 }
+
+/** Runs `body` against a fresh service, stopping it afterwards whatever happens. */
+export async function withService (options, body) {
+  const service = await startService(options)
+  try {
+    await body(service)
+  } finally {
+    await service.stop()
+  }
+}
+
+/** Import records → the type → Continue, as a user clicks through P2 and P3. */
+export async function chooseType (tab, label) {
+  await tab.page.getByRole('navigation', { name: 'Menu' }).getByRole('link', { name: /^Imports/ }).click()
+  await tab.page.getByRole('button', { name: 'Import records' }).click()
+  await tab.page.getByLabel(label).check()
+  await tab.page.getByRole('button', { name: 'Continue' }).click()
+}
+
+/** A class list into `school` for Years 8 to 11, through P3, P4 and P5, waiting until it is processed. */
+export async function importClassList (tab, school, path) {
+  await chooseType(tab, 'Class list records')
+  await tab.page.getByLabel('Which school is this class list for?').selectOption({ label: school })
+  await tab.page.getByRole('button', { name: 'Continue' }).click()
+  for (const year of ['Year 8', 'Year 9', 'Year 10', 'Year 11']) await tab.page.getByLabel(year, { exact: true }).check()
+  await tab.page.getByRole('button', { name: 'Continue' }).click()
+  await tab.uploadAndWait(path)
+}
