@@ -23,6 +23,8 @@ use uuid::Uuid;
 const NURSE: &str = "nurse@example.com";
 /// National Reporting Team (ryg).
 const REPORTER: &str = "reporter@example.com";
+/// Bradford SAIS Team (rxb).
+const OTHER_TEAM: &str = "nurse2@example.com";
 const UPLOAD_BASE_URL: &str = "http://127.0.0.1:3000";
 
 struct TestApp {
@@ -202,5 +204,15 @@ mod through_the_pipeline {
         assert_eq!(records.len(), 11);
         let patient_ids = patients::of_import(app.records.as_ref(), id).await.expect("patients");
         assert_eq!(patient_ids.len(), 10);
+
+        // The API lists the import's records as the import page does: name, NHS number, date of birth, date.
+        let (status, listed) = app.get(&format!("/api/imports/{id}/vaccination-records"), NURSE).await;
+        assert_eq!(status, StatusCode::OK, "{listed}");
+        let listed = listed["vaccination_records"].as_array().expect("records").clone();
+        assert_eq!(listed.len(), 11);
+        assert!(listed.iter().all(|r| r["name"].as_str().is_some_and(|n| n.contains(", "))), "{listed:?}");
+        assert!(listed.iter().all(|r| r["performed_at"].is_string() && r["patient_id"].is_string()));
+        let (status, _) = app.get(&format!("/api/imports/{id}/vaccination-records"), OTHER_TEAM).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "another team's import");
     }
 }

@@ -240,6 +240,8 @@ pub struct IssueDetail {
     /// Why a decision is missing from `decisions`, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub restriction: Option<String>,
+    /// Vaccination records: the existing record is archived (discarded), so the page says "Archived record".
+    pub existing_archived: bool,
 }
 
 /// One row of `GET /api/issues`.
@@ -342,6 +344,7 @@ impl LoadedIssue {
             changed,
             decisions,
             restriction,
+            existing_archived: self.record.as_ref().is_some_and(|r| r.value.discarded_at.is_some()),
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod export;
 pub mod issues;
 pub mod notices;
 pub mod school_moves;
+pub mod team_child;
 
 use crate::ports::StoreError;
 

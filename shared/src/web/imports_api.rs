@@ -502,6 +502,51 @@ pub async fn import_patients(
     Ok(Json(ImportPatients { patients }))
 }
 
+/// One row of `GET /api/imports/{id}/vaccination-records`: what P7's table shows, and the ids to open the record.
+#[derive(Debug, Serialize)]
+pub struct ImportVaccination {
+    pub id: Uuid,
+    pub patient_id: Uuid,
+    /// "PICKLE, Chyna"
+    pub name: String,
+    pub nhs_number: Option<String>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub performed_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ImportVaccinations {
+    pub vaccination_records: Vec<ImportVaccination>,
+}
+
+/// `GET /api/imports/{id}/vaccination-records`: the records a vaccination import created or updated, for the
+/// import's team only.
+pub async fn import_vaccination_records(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Json<ImportVaccinations>, ApiError> {
+    let not_found = || ApiError::NotFound(NOT_FOUND.into());
+    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let store = state.records.as_ref();
+    store::imports::get_for_team(store, &user.team_id, id).await?.ok_or_else(not_found)?;
+    let mut vaccination_records = Vec::new();
+    for listed in store::vaccinations::of_import(store, id).await? {
+        let Some(record) = store::vaccinations::get(store, listed.record_id).await? else { continue };
+        let Some(patient) = store::patients::get(store, record.value.patient_id).await? else { continue };
+        let a = &patient.value.attributes;
+        vaccination_records.push(ImportVaccination {
+            id: record.value.id,
+            patient_id: patient.value.id,
+            name: patient.value.staff_facing_name(),
+            nhs_number: a.nhs_number.clone(),
+            date_of_birth: a.date_of_birth,
+            performed_at: record.value.details.performed_at,
+        });
+    }
+    Ok(Json(ImportVaccinations { vaccination_records }))
+}
+
 /// "Year 8", "Year 8 and Year 9", "Year 8, Year 9, and Year 10" (a serial comma, as the import page writes it).
 pub fn year_groups_label(year_groups: &[i32]) -> String {
     let names: Vec<String> = year_groups.iter().map(|&g| class_list::year_group_name(g)).collect();

@@ -154,6 +154,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/imports", get(imports_api::list_imports).post(imports_api::create_import))
         .route("/api/imports/{id}", get(imports_api::show_import))
         .route("/api/imports/{id}/patients", get(imports_api::import_patients))
+        .route("/api/imports/{id}/vaccination-records", get(imports_api::import_vaccination_records))
         .route("/api/imports/{id}/errors.csv", get(imports_api::import_errors_csv))
         .route("/api/notices", get(notices_api::list_notices))
         .route("/api/notices/{id}/dismiss", axum::routing::post(notices_api::dismiss_notice))

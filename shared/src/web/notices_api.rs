@@ -1,6 +1,6 @@
 //! JSON API for important notices (spec §10, §12): the current team's active notices, and dismissing one. Only super
 //! admins ("access sensitive flagged records") may use it; everyone else gets the reference service's refusal.
-//! Responses carry ids, kinds and dates only: no names, so nothing about a restricted patient leaks through here.
+//! The list carries the child's name (as the notices page shows it) but never an address or contact details.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -14,7 +14,7 @@ use super::extract::CurrentUser;
 use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice, NoticeKind};
 use crate::pds_refresh::notices::dismiss;
 use crate::ports::StoreError;
-use crate::store::notices;
+use crate::store::{notices, patients};
 
 /// The reference service's message for a user without the permission.
 pub const NOT_AUTHORIZED: &str = "You are not authorized to perform this action.";
@@ -26,13 +26,22 @@ pub struct NoticeView {
     #[serde(rename = "type")]
     pub kind: NoticeKind,
     pub patient_id: Uuid,
+    /// "CLARKE, Jennifer": names only, never addresses or contacts (pages.md §7).
+    pub patient_name: Option<String>,
     pub message: String,
     pub recorded_at: DateTime<Utc>,
 }
 
 impl From<&ImportantNotice> for NoticeView {
     fn from(n: &ImportantNotice) -> Self {
-        Self { id: n.id, kind: n.kind, patient_id: n.patient_id, message: n.message(), recorded_at: n.recorded_at }
+        Self {
+            id: n.id,
+            kind: n.kind,
+            patient_id: n.patient_id,
+            patient_name: None,
+            message: n.message(),
+            recorded_at: n.recorded_at,
+        }
     }
 }
 
@@ -48,8 +57,15 @@ fn require_super_admin(user: &CurrentUser) -> Result<(), ApiError> {
 /// `GET /api/notices`: the team's active notices whose patient still exists, newest first.
 pub async fn list_notices(State(state): State<AppState>, user: CurrentUser) -> Result<Json<NoticeList>, ApiError> {
     require_super_admin(&user)?;
-    let listed = crate::review::notices::listed(state.records.as_ref(), &user.team_id).await?;
-    Ok(Json(NoticeList { notices: listed.iter().map(NoticeView::from).collect() }))
+    let store = state.records.as_ref();
+    let listed = crate::review::notices::listed(store, &user.team_id).await?;
+    let mut notices = Vec::new();
+    for notice in &listed {
+        let mut view = NoticeView::from(notice);
+        view.patient_name = patients::get(store, notice.patient_id).await?.map(|p| p.value.staff_facing_name());
+        notices.push(view);
+    }
+    Ok(Json(NoticeList { notices }))
 }
 
 #[derive(Debug, Serialize)]

@@ -129,14 +129,26 @@ pub fn document() -> Value {
             }},
             "/api/imports/{id}/patients": {"get": op("imports", "The patients an import created or updated",
                 vec![id_param("Import id")], json_response("The import's patients", object()), &[not_found], None)},
+            "/api/imports/{id}/vaccination-records": {"get": op("imports",
+                "The vaccination records a vaccination import created or updated",
+                vec![id_param("Import id")], json_response("The import's vaccination records", json!({"type": "object",
+                    "properties": {"vaccination_records": {"type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string", "format": "uuid"}, "patient_id": {"type": "string", "format": "uuid"},
+                        "name": {"type": "string"}, "nhs_number": {"type": ["string", "null"]},
+                        "date_of_birth": {"type": ["string", "null"], "format": "date"},
+                        "performed_at": {"type": "string", "format": "date-time"}
+                    }}}}})), &[not_found], None)},
             "/api/issues": {"get": op("issues", "The team's import issues (records with pending changes)", vec![],
                 json_response("Issues", {
                     let item = json!({"type": "object", "properties": {
                         "id": {"type": "string", "format": "uuid"},
                         "type": {"type": "string", "enum": ["patient", "vaccination_record"]},
                         "patient_id": {"type": "string", "format": "uuid"},
-                        "name": {"type": "string"}, "nhs_number": {"type": ["string", "null"]},
-                        "issue": {"type": "string"}
+                        "name": {"type": "string", "description": "\"CLARKE, Jennifer\""},
+                        "nhs_number": {"type": ["string", "null"]},
+                        "issue": {"type": "string"},
+                        "import_id": {"type": ["string", "null"], "format": "uuid",
+                            "description": "The import whose row raised the issue"}
                     }});
                     json!({"type": "object", "properties": {"summary": {"type": "string"}, "count": {"type": "integer"},
                         "issues": {"type": "array", "items": item}}})
@@ -149,7 +161,9 @@ pub fn document() -> Value {
                     "uploaded": object(), "existing": object(),
                     "changed": {"type": "array", "items": {"type": "string"}},
                     "decisions": {"type": "array", "items": {"type": "string"}},
-                    "restriction": {"type": "string"}
+                    "restriction": {"type": "string"},
+                    "existing_archived": {"type": "boolean",
+                        "description": "The existing vaccination record is archived (\"Archived record\")"}
                 }})), &[not_found], None)},
             "/api/issues/{id}/resolve": {"post": op("issues", "Resolve an import issue",
                 vec![id_param("Patient or vaccination record id")],
@@ -183,7 +197,16 @@ pub fn document() -> Value {
                     Some(decision(&["confirm", "ignore"]))),
             },
             "/api/notices": {"get": op("notices", "The team's active important notices (super admins only)", vec![],
-                json_response("Notices, newest first", object()), &[], None)},
+                json_response("Notices, newest first", json!({"type": "object", "properties": {"notices": {
+                    "type": "array", "items": {"type": "object", "properties": {
+                        "id": {"type": "string", "format": "uuid"},
+                        "type": {"type": "string",
+                            "enum": ["deceased", "invalidated", "restricted", "gillick_no_notify", "team_changed"]},
+                        "patient_id": {"type": "string", "format": "uuid"},
+                        "patient_name": {"type": ["string", "null"], "description": "The child's name; no address or contacts"},
+                        "message": {"type": "string"},
+                        "recorded_at": {"type": "string", "format": "date-time"}
+                    }}}}})), &[], None)},
             "/api/notices/count": {"get": op("notices", "How many active important notices the team has", vec![],
                 json_response("The count and banner text", object()), &[], None)},
             "/api/notices/{id}/dismiss": {"post": op("notices", "Dismiss the team's copy of a notice",
@@ -192,7 +215,16 @@ pub fn document() -> Value {
             "/api/patients/{id}": {"get": op("patients",
                 "A child's record with its vaccinations and each one's Immunisations API sync status \
                  (no address or contact details for sensitive records)",
-                vec![id_param("Patient id")], json_response("The child record", object()), &[not_found], None)},
+                vec![id_param("Patient id")], json_response("The child record", json!({"type": "object", "properties": {
+                    "id": {"type": "string", "format": "uuid"},
+                    "name": {"type": "string", "description": "\"CLARKE, Jennifer\""},
+                    "nhs_number": {"type": ["string", "null"]},
+                    "address": {"type": ["object", "null"], "description": "null for sensitive records"},
+                    "restricted": {"type": "boolean"}, "invalidated": {"type": "boolean"},
+                    "notices": {"type": "array", "items": {"type": "string"},
+                        "description": "The record's status banners from the team's notices"},
+                    "vaccinations": {"type": "array", "items": object()}
+                }})), &[not_found], None)},
             "/api/vaccination-records": {"post": with_status(op("vaccinations",
                 "Record a vaccination given by the team (validated as an offline-recording row); it then syncs",
                 vec![], json_response("The record with its sync status", object()),

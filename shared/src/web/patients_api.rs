@@ -33,6 +33,8 @@ pub struct AddressView {
 pub struct PatientView {
     pub id: Uuid,
     pub nhs_number: Option<String>,
+    /// "CLARKE, Jennifer"
+    pub name: String,
     pub given_name: Option<String>,
     pub family_name: Option<String>,
     pub date_of_birth: Option<NaiveDate>,
@@ -41,6 +43,8 @@ pub struct PatientView {
     pub address: Option<AddressView>,
     pub restricted: bool,
     pub invalidated: bool,
+    /// The record's status banners from the team's notices (pages.md §8.4), in the order the page shows them.
+    pub notices: Vec<String>,
     pub vaccinations: Vec<VaccinationView>,
 }
 
@@ -64,7 +68,8 @@ pub struct VaccinationView {
     pub sync: Option<SyncStatus>,
 }
 
-/// The patient, if in the user's team (listed or archived there); else 404.
+/// The patient, if in the user's team (listed or archived there), for recording against; else 404. Reading is wider
+/// (`review::team_child`): a child who moved away stays readable by the team holding its notice.
 pub async fn team_patient(state: &AppState, user: &CurrentUser, id: Uuid) -> Result<Patient, ApiError> {
     let patient =
         patients::get(state.records.as_ref(), id).await?.ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))?;
@@ -111,7 +116,11 @@ pub async fn show_patient(
     Path(id): Path<String>,
 ) -> Result<Json<PatientView>, ApiError> {
     let id = Uuid::parse_str(&id).map_err(|_| ApiError::NotFound(NOT_FOUND.into()))?;
-    let patient = team_patient(&state, &user, id).await?;
+    let child = crate::review::team_child::team_child(state.records.as_ref(), &user.team_id, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))?;
+    let notices = child.banners(&user.team_id);
+    let patient = child.patient;
     let store = state.records.as_ref();
     let now = state.settings.now();
     let mut views = Vec::new();
@@ -128,6 +137,7 @@ pub async fn show_patient(
     Ok(Json(PatientView {
         id,
         nhs_number: a.nhs_number.clone(),
+        name: patient.staff_facing_name(),
         given_name: a.given_name.clone(),
         family_name: a.family_name.clone(),
         date_of_birth: a.date_of_birth,
@@ -135,6 +145,7 @@ pub async fn show_patient(
         address,
         restricted: patient.is_restricted(),
         invalidated: patient.invalidated_at.is_some(),
+        notices,
         vaccinations: views,
     }))
 }

@@ -145,7 +145,7 @@ fn issue_page(
                 row.marked = changed.contains(&row.key);
             }
             let existing_rows = vaccination_rows(&state.reference, existing, &name);
-            let existing_heading = if existing.discarded_at.is_some() { "Archived record" } else { "Existing record" };
+            let existing_heading = if detail.existing_archived { "Archived record" } else { "Existing record" };
             (
                 "Review duplicate vaccination record",
                 existing_heading,

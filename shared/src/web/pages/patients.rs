@@ -127,21 +127,13 @@ struct ChildPage {
     vaccinations: Vec<VaccinationLine>,
 }
 
-/// The team's child with the notice banners the team sees on the record, or the 404 page. The team's children are
-/// those listed or archived in it, and those it holds a notice about (a child who moved to another team's area).
+/// The team's child (`review::team_child`) with the notice banners of its record, or the 404 page.
 async fn team_child(state: &AppState, signed: &SignedIn, id: &str) -> Result<(Patient, Vec<String>), PageError> {
     let id = Uuid::parse_str(id).map_err(|_| PageError::NotFound)?;
-    let store = state.records.as_ref();
-    let patient = store::patients::get(store, id).await?.ok_or(PageError::NotFound)?.value;
     let team = &signed.user.team_id;
-    let notices: Vec<_> = store::notices::of_patient(store, id).await?.into_iter().map(|n| n.value).collect();
-    let noticed = notices.iter().any(|n| &n.team_id == team);
-    if patient.team_ids.contains(team) || patient.archived_in.contains_key(team) || noticed {
-        let banners = crate::review::notices::banners(&patient, &notices, team);
-        Ok((patient, banners))
-    } else {
-        Err(PageError::NotFound)
-    }
+    let child = crate::review::team_child::team_child(state.records.as_ref(), team, id).await?.ok_or(PageError::NotFound)?;
+    let banners = child.banners(team);
+    Ok((child.patient, banners))
 }
 
 pub async fn show(State(state): State<AppState>, signed: SignedIn, Path(id): Path<String>) -> PageResult {
