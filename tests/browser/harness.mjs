@@ -2,7 +2,7 @@
 // (oidc-provider, configured as AWS configures CIS2), driven in Debian's headless Chromium by Playwright, with
 // axe-core run on every page state a flow visits. Screenshots go to target/browser-tests/screenshots/.
 
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -66,9 +66,9 @@ function start (command, args, pattern, env = {}) {
 
 /**
  * A fresh service on its own data folder, signing in with its own fresh identity provider.
- * `today` fixes the academic year (`mavis serve --today`); PDS and the Immunisations API are off.
+ * `today` fixes the academic year (`mavis serve --today`); PDS and the Immunisations API are off unless `pds` or `imms`.
  */
-export async function startService ({ today, maxUploadBytes } = {}) {
+export async function startService ({ today, maxUploadBytes, pds = false, imms = false } = {}) {
   const port = await freePort()
   const base = `http://127.0.0.1:${port}`
   const provider = await start('node', [
@@ -77,14 +77,20 @@ export async function startService ({ today, maxUploadBytes } = {}) {
   ], /OIDC provider at (\S+)/)
   const issuer = provider.match[1]
   const data = mkdtempSync(join(tmpdir(), 'mavis-browser-'))
-  const args = ['serve', '--port', String(port), '--data', data, '--no-pds', '--no-imms', '--oidc-issuer', issuer,
-    '--oidc-client-id', 'mavis']
+  // `pds` / `imms`: the runner's built-in PDS and Immunisations API emulators, instead of leaving the APIs off.
+  const args = ['serve', '--port', String(port), '--data', data, '--oidc-issuer', issuer, '--oidc-client-id', 'mavis']
+  if (!pds) args.push('--no-pds')
+  if (!imms) args.push('--no-imms')
   if (today) args.push('--today', today)
   if (maxUploadBytes) args.push('--max-upload-bytes', String(maxUploadBytes))
   const mavis = await start(MAVIS, args, /Mavis is running at (\S+)/, { MAVIS_OIDC_CLIENT_SECRET: CLIENT_SECRET })
   return {
     base,
     data,
+    /** A bearer token for the JSON API (`mavis token`), for steps no page offers, such as recording a vaccination. */
+    token (user) {
+      return execFileSync(MAVIS, ['token', '--user', user, '--data', data], { encoding: 'utf8' }).trim()
+    },
     async stop () {
       mavis.child.kill('SIGTERM')
       provider.child.kill('SIGTERM')

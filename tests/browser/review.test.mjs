@@ -1,4 +1,4 @@
-// Flows F4, F5, F7, F8, F9, F13 and the review half of F15 of pages.md §14: import issues, school moves and
+// Flows F4, F5, F7, F8, F9, F10, F12, F13 and the review half of F15 of pages.md §14: import issues, school moves and
 // important notices, as users run them. Each flow runs with JavaScript and again without it; every page state
 // visited is checked with axe-core (no serious or critical violations). Also: two browsers deciding one issue.
 
@@ -281,6 +281,121 @@ for (const run of RUNS) {
         await admin.seesNot('needs attention')
         await admin.page.context().close()
         await nurse.page.context().close()
+      })
+    })
+  })
+}
+
+/** Reloads until the page shows `text` (work done in the background: PDS refreshes, the Immunisations API sync). */
+async function reloadUntil (tab, text, attempts = 60) {
+  const shown = (body) => (typeof text === 'string' ? body.includes(text) : text.test(body))
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    if (shown(await tab.text())) return
+    await tab.page.waitForTimeout(500)
+    await tab.page.reload()
+  }
+  assert.ok(shown(await tab.text()), `${tab.name}: never saw ${text} on ${tab.page.url()}`)
+}
+
+/** The child links of the import page the tab is on: name → path. */
+async function childLinks (tab) {
+  await tab.page.getByText(/^\d+ imported records?$/).click()
+  const links = await tab.page.locator('main a[href^="/patients/"]').evaluateAll(
+    (as) => as.map((a) => [a.innerText.trim(), new URL(a.href).pathname]))
+  return Object.fromEntries(links)
+}
+
+for (const run of RUNS) {
+  const label = run.javaScript ? 'with JavaScript' : 'without JavaScript'
+
+  describe(`F10 PDS notices: sensitive, deceased, invalid, ${label}`, () => {
+    test('PDS flags three children and the records and notices say so', async () => {
+      await withService({ today: '2023-05-20', pds: true }, async (service) => {
+        const nurse = await openTab(browser, service, { ...run, name: nameOf('F10-nurse', run) })
+        await nurse.signIn('nurse@example.com')
+        await importChildRecords(nurse, csvFile('pds-flags.csv', [
+          'CHILD_SCHOOL_URN,CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_NHS_NUMBER,CHILD_ADDRESS_LINE_1,CHILD_TOWN,CHILD_POSTCODE',
+          '123456,Janet,Smythe,2010-10-22,9000000025,1 Trevelyan Square,Leeds,LS1 6AE',
+          '123456,Elsie,Tunney,2010-10-22,9000000041,1 Trevelyan Square,Leeds,LS1 6AE',
+          '123456,Ivan,Valid,2010-10-22,9990003343,2 Park Row,Leeds,LS1 5HD', ''].join('\n')))
+        await nurse.sees('3 imported records')
+        const children = await childLinks(nurse)
+        await nurse.check('pds flags imported')
+
+        const admin = await openTab(browser, service, { ...run, name: nameOf('F10-superuser', run) })
+        await admin.signIn('superuser@example.com')
+        await reloadUntil(admin, '3 important notices need attention')
+        await admin.page.getByRole('link', { name: '3 important notices need attention' }).click()
+        await admin.sees('3 notices', 'Record flagged as sensitive', 'Record updated with child’s date of death', 'Record flagged as invalid')
+        assert.equal(await admin.page.getByRole('link', { name: /^Dismiss/ }).count(), 2, 'no Dismiss for the invalid record')
+        await admin.check('pds notices')
+        // Elsie is listed unlinked on the import (deceased); the notice links to her record.
+        await admin.page.getByRole('link', { name: 'TUNNEY, Elsie', exact: true }).click()
+        await admin.sees('Archived', 'Date of death', '22 October 2010', 'Record updated with child’s date of death')
+        await admin.check('deceased child')
+        await admin.page.context().close()
+
+        const ivan = children['VALID, Ivan']
+        assert.ok(ivan, JSON.stringify(children))
+        await nurse.goto(ivan)
+        await nurse.sees('Record flagged as invalid')
+        assert.equal(await nurse.page.locator('s', { hasText: '999 000 3343' }).count(), 1, 'the NHS number is struck through')
+        await nurse.check('invalid child')
+        await nurse.goto(children['SMYTHE, Janet'])
+        await nurse.sees('Record flagged as sensitive')
+        await nurse.seesNot('Address', 'Trevelyan Square')
+        await nurse.check('sensitive child')
+        await nurse.page.context().close()
+      })
+    })
+  })
+
+  describe(`F12 sync status of service-recorded vaccinations, ${label}`, () => {
+    test('each record says whether and why it reached NHS England', async () => {
+      await withService({ today: '2025-12-01', imms: true }, async (service) => {
+        const tab = await openTab(browser, service, { ...run, name: nameOf('F12', run) })
+        await tab.signIn('nurse@example.com')
+        await importChildRecords(tab, fixture('cohort_import/valid.csv'))
+        const children = await childLinks(tab)
+        const token = service.token('nurse@example.com')
+        const record = async (child, extra = {}) => {
+          const patientId = children[child].split('/').pop()
+          const response = await tab.page.context().request.post(tab.url('/api/vaccination-records'), {
+            headers: { authorization: `Bearer ${token}` },
+            data: {
+              patient_id: patientId, programme: 'HPV', vaccine: 'gardasil_9', date: '2025-12-01', time: '10:15',
+              batch: 'AB1234', batch_expiry: '2026-06-01', site: 'left arm (upper position)', dose_sequence: 1,
+              performer_email: 'nurse@example.com', notify_parents: true, ...extra
+            }
+          })
+          assert.equal(response.status(), 201, await response.text())
+          return `${children[child]}/vaccinations/${(await response.json()).id}`
+        }
+
+        await tab.goto(await record('CLARKE, Jennifer'))
+        await tab.sees('Synced with NHS England?')
+        const first = await tab.text()
+        assert.ok(first.includes('Sync pending') ? first.includes('Last synced: Never') : first.includes('Synced'), first)
+        await tab.check('sync pending')
+        // "Last synced" is when it happened: the machine's time (`--today` fixes only the date rules use).
+        await reloadUntil(tab, /\tSynced\s+Last synced: \d{1,2} \w+ \d{4} at/)
+        await tab.check('synced')
+
+        await tab.goto(await record('DOE, Mark'))
+        await tab.sees('Not synced', "You must add an NHS number to the child's record before this record will sync")
+        await tab.check('not synced without an NHS number')
+
+        await tab.goto(await record('SMITH, Jimmy', { notify_parents: false }))
+        await tab.sees('Not synced', 'The child gave consent under Gillick competence and does not want their parents to be notified.')
+        await tab.check('not synced, Gillick')
+        await tab.page.context().close()
+
+        const admin = await openTab(browser, service, { ...run, name: nameOf('F12-superuser', run) })
+        await admin.signIn('superuser@example.com')
+        await admin.goto('/imports/notices')
+        await reloadUntil(admin, 'under Gillick competence')
+        await admin.check('Gillick notice')
+        await admin.page.context().close()
       })
     })
   })
