@@ -272,6 +272,37 @@ async fn presigned_upload_should_accept_the_file_through_the_same_router() {
 }
 
 #[tokio::test]
+async fn a_size_given_with_the_import_should_be_checked_and_signed_into_the_upload() {
+    let app = TestApp::new();
+    let too_big = format!(r#"{{"kind": "child-records", "size_bytes": {}}}"#, 200 * 1024 * 1024);
+    let (status, response) = app.post(&too_big, NURSE).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{}", response.text);
+    assert_eq!(response.json["error"], "The selected file must be smaller than 100MB");
+    let (status, response) = app.post(r#"{"kind": "child-records", "size_bytes": 0}"#, NURSE).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(response.json["error"], "The selected file is empty");
+
+    let csv = "CHILD_FIRST_NAME,CHILD_LAST_NAME\n";
+    let sized = format!(r#"{{"kind": "child-records", "size_bytes": {}}}"#, csv.len());
+    let (status, response) = app.post(&sized, NURSE).await;
+    assert_eq!(status, StatusCode::CREATED, "{}", response.text);
+    let upload = &response.json["upload"];
+    assert_eq!(upload["headers"]["Content-Length"], csv.len().to_string());
+    let path_and_query = upload["url"].as_str().expect("url").strip_prefix(UPLOAD_BASE_URL).expect("local").to_string();
+    let put = |body: String| {
+        let request = Request::builder()
+            .method("PUT")
+            .uri(path_and_query.clone())
+            .header("Content-Type", "text/csv")
+            .header("Content-Length", body.len().to_string());
+        app.router.clone().oneshot(request.body(Body::from(body)).expect("request"))
+    };
+    let longer = put(format!("{csv}Extra,Row\n")).await.expect("answer");
+    assert_eq!(longer.status(), StatusCode::FORBIDDEN, "a body of another size is refused");
+    assert_eq!(put(csv.to_string()).await.expect("answer").status(), StatusCode::OK);
+}
+
+#[tokio::test]
 async fn post_without_filename_should_use_upload_csv() {
     let app = TestApp::new();
     let (status, response) = app.post(r#"{"kind": "child-records"}"#, NURSE).await;

@@ -59,9 +59,11 @@ async fn presigned_upload_through_the_upload_router() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, stored) = served_store(&dir, 1 << 20).await;
     contract::run_presigned_upload(store.as_ref(), true).await;
+    contract::run_presigned_upload_with_length(store.as_ref(), true).await;
     let events = stored.lock().unwrap().clone();
-    assert_eq!(events.len(), 1, "on_stored is called once, for the accepted upload only");
+    assert_eq!(events.len(), 2, "on_stored is called once per accepted upload only");
     assert!(events[0].key.ends_with("uploads/cohort list+1.csv"));
+    assert!(events[1].key.ends_with("uploads/sized.csv"));
 }
 
 #[tokio::test]
@@ -82,7 +84,7 @@ async fn when_key_could_escape_the_root_should_be_invalid() {
         let put = store.put(key, "x".into(), "text/csv").await;
         assert!(matches!(put, Err(ObjectStoreError::Invalid(_))), "put {key:?}");
         assert!(matches!(store.head(key).await, Err(ObjectStoreError::Invalid(_))), "head {key:?}");
-        let presign = store.presign_upload(key, "text/csv", Duration::from_secs(60)).await;
+        let presign = store.presign_upload(key, "text/csv", None, Duration::from_secs(60)).await;
         assert!(matches!(presign, Err(ObjectStoreError::Invalid(_))), "presign {key:?}");
     }
     assert!(matches!(store.list("../").await, Err(ObjectStoreError::Invalid(_))));
@@ -145,23 +147,23 @@ fn params(url: &str) -> (String, u64, String) {
 async fn when_verifying_an_upload_should_check_signature_then_expiry() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = store(&dir);
-    let upload = store.presign_upload("in/a b.csv", "text/csv", Duration::from_secs(60)).await.unwrap();
+    let upload = store.presign_upload("in/a b.csv", "text/csv", None, Duration::from_secs(60)).await.unwrap();
     assert!(upload.url.starts_with("http://127.0.0.1:9/local-upload/in/a%20b.csv?content_type=text%2Fcsv&"));
     let (_, expires, signature) = params(&upload.url);
     assert!(expires >= unix_now() + 59);
-    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", expires, &signature), Ok(()));
+    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", None, expires, &signature), Ok(()));
     let bad = UploadRejected::BadSignature;
-    assert_eq!(store.verify_upload("in/other.csv", "text/csv", expires, &signature), Err(bad.clone()));
-    assert_eq!(store.verify_upload("in/a b.csv", "text/plain", expires, &signature), Err(bad.clone()));
-    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", expires + 1, &signature), Err(bad.clone()));
-    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", expires, "not hex"), Err(bad.clone()));
+    assert_eq!(store.verify_upload("in/other.csv", "text/csv", None, expires, &signature), Err(bad.clone()));
+    assert_eq!(store.verify_upload("in/a b.csv", "text/plain", None, expires, &signature), Err(bad.clone()));
+    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", None, expires + 1, &signature), Err(bad.clone()));
+    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", None, expires, "not hex"), Err(bad.clone()));
     let other_key = FolderObjectStore::new(dir.path(), "http://x".into(), [8; 32]);
-    assert_eq!(other_key.verify_upload("in/a b.csv", "text/csv", expires, &signature), Err(bad));
+    assert_eq!(other_key.verify_upload("in/a b.csv", "text/csv", None, expires, &signature), Err(bad));
 
-    let stale = store.presign_upload("in/a b.csv", "text/csv", Duration::ZERO).await.unwrap();
+    let stale = store.presign_upload("in/a b.csv", "text/csv", None, Duration::ZERO).await.unwrap();
     let (_, expires, signature) = params(&stale.url);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", expires, &signature), Err(UploadRejected::Expired));
+    assert_eq!(store.verify_upload("in/a b.csv", "text/csv", None, expires, &signature), Err(UploadRejected::Expired));
 }
 
 #[tokio::test]
@@ -170,13 +172,13 @@ async fn when_upload_is_expired_or_too_large_should_refuse_it() {
     let (store, stored) = served_store(&dir, 1024).await;
     let http = reqwest::Client::new();
 
-    let expired = store.presign_upload("in/old.csv", "text/csv", Duration::ZERO).await.unwrap();
+    let expired = store.presign_upload("in/old.csv", "text/csv", None, Duration::ZERO).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let response = http.put(&expired.url).header("Content-Type", "text/csv").body("a").send().await.unwrap();
     assert_eq!(response.status(), 403);
     assert_eq!(response.text().await.unwrap(), "upload link has expired");
 
-    let upload = store.presign_upload("in/big.csv", "text/csv", Duration::from_secs(60)).await.unwrap();
+    let upload = store.presign_upload("in/big.csv", "text/csv", None, Duration::from_secs(60)).await.unwrap();
     let response = http.put(&upload.url).header("Content-Type", "text/csv").body(vec![b'x'; 1025]).send().await;
     assert_eq!(response.unwrap().status(), 413, "declared length over the limit");
     // No Content-Length: the limit must hold while streaming too.
@@ -202,7 +204,7 @@ async fn when_upload_is_expired_or_too_large_should_refuse_it() {
 async fn when_upload_succeeds_should_report_it_with_the_stored_etag() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (store, stored) = served_store(&dir, 1 << 20).await;
-    let upload = store.presign_upload("in/ok+1.csv", "text/csv", Duration::from_secs(60)).await.unwrap();
+    let upload = store.presign_upload("in/ok+1.csv", "text/csv", None, Duration::from_secs(60)).await.unwrap();
     let response = reqwest::Client::new()
         .put(&upload.url)
         .header("Content-Type", "text/csv")

@@ -58,6 +58,7 @@ async fn presigned_upload() {
     if let Some(store) = store("presigned_upload").await {
         let enforced = std::env::var("MAVIS_TEST_S3_CHECKS_SIGNATURES").is_ok_and(|v| v == "1");
         contract::run_presigned_upload(&store, enforced).await;
+        contract::run_presigned_upload_with_length(&store, enforced).await;
     }
 }
 

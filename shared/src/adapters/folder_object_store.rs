@@ -122,11 +122,14 @@ impl FolderObjectStore {
         &self,
         key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires: u64,
         signature: &str,
     ) -> Result<(), UploadRejected> {
         let tag = decode_hex(signature).ok_or(UploadRejected::BadSignature)?;
-        self.mac(key, content_type, expires).verify_slice(&tag).map_err(|_| UploadRejected::BadSignature)?;
+        self.mac(key, content_type, content_length, expires)
+            .verify_slice(&tag)
+            .map_err(|_| UploadRejected::BadSignature)?;
         if unix_now() > expires {
             return Err(UploadRejected::Expired);
         }
@@ -145,9 +148,10 @@ impl FolderObjectStore {
         format!("{}{FORM_UPLOAD_PATH}", self.base_url)
     }
 
-    fn mac(&self, key: &str, content_type: &str, expires: u64) -> HmacSha256 {
+    fn mac(&self, key: &str, content_type: &str, content_length: Option<u64>, expires: u64) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.signing_key).expect("HMAC accepts keys of any length");
-        mac.update(format!("PUT\n{key}\n{content_type}\n{expires}").as_bytes());
+        let length = content_length.map(|n| n.to_string()).unwrap_or_default();
+        mac.update(format!("PUT\n{key}\n{content_type}\n{length}\n{expires}").as_bytes());
         mac
     }
 
@@ -468,6 +472,7 @@ impl ObjectStore for FolderObjectStore {
         &self,
         key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedUpload, ObjectStoreError> {
         validate_key(key)?;
@@ -475,19 +480,19 @@ impl ObjectStore for FolderObjectStore {
             return Err(ObjectStoreError::Invalid("content type must be printable ASCII".into()));
         }
         let expires = unix_now().saturating_add(expires_in.as_secs());
-        let signature = encode_hex(&self.mac(key, content_type, expires).finalize().into_bytes());
+        let signature = encode_hex(&self.mac(key, content_type, content_length, expires).finalize().into_bytes());
+        let length = content_length.map(|n| format!("&content_length={n}")).unwrap_or_default();
         let url = format!(
-            "{}/local-upload/{}?content_type={}&expires={expires}&signature={signature}",
+            "{}/local-upload/{}?content_type={}{length}&expires={expires}&signature={signature}",
             self.base_url,
             utf8_percent_encode(key, URL_PATH),
             utf8_percent_encode(content_type, QUERY_VALUE),
         );
-        Ok(PresignedUpload {
-            method: "PUT".into(),
-            url,
-            headers: BTreeMap::from([("Content-Type".to_owned(), content_type.to_owned())]),
-            expires_in_seconds: expires_in.as_secs(),
-        })
+        let mut headers = BTreeMap::from([("Content-Type".to_owned(), content_type.to_owned())]);
+        if let Some(n) = content_length {
+            headers.insert("Content-Length".to_owned(), n.to_string());
+        }
+        Ok(PresignedUpload { method: "PUT".into(), url, headers, expires_in_seconds: expires_in.as_secs() })
     }
 
     /// The same policy document as S3's, signed with this store's key; [`upload_router`] checks it on receipt.
@@ -515,6 +520,7 @@ pub(super) struct UploadState {
 #[derive(Deserialize)]
 struct UploadParams {
     content_type: Option<String>,
+    content_length: Option<String>,
     expires: Option<String>,
     signature: Option<String>,
 }
@@ -549,8 +555,13 @@ async fn handle_upload(
     let Ok(expires) = expires.parse::<u64>() else {
         return text(StatusCode::FORBIDDEN, "upload link is malformed");
     };
+    let signed_length = match params.content_length.map(|n| n.parse::<u64>()) {
+        None => None,
+        Some(Ok(n)) => Some(n),
+        Some(Err(_)) => return text(StatusCode::FORBIDDEN, "upload link is malformed"),
+    };
     let store = &state.store;
-    match store.verify_upload(&key, &content_type, expires, &signature) {
+    match store.verify_upload(&key, &content_type, signed_length, expires, &signature) {
         Ok(()) => {}
         Err(UploadRejected::BadSignature) => {
             return text(StatusCode::FORBIDDEN, "upload link signature is invalid");
@@ -567,8 +578,17 @@ async fn handle_upload(
     if declared_len.is_some_and(|len| len > store.max_upload_bytes) {
         return text(StatusCode::PAYLOAD_TOO_LARGE, "upload is too large");
     }
+    // As S3 does with a signed Content-Length: the body must be exactly that long.
+    if signed_length.is_some() && declared_len != signed_length {
+        return text(StatusCode::FORBIDDEN, "Content-Length does not match the upload link");
+    }
     let reader = tokio_util::io::StreamReader::new(body.into_data_stream().map_err(io::Error::other));
-    match store.write_stream(&key, reader, store.max_upload_bytes).await {
+    let limit = signed_length.unwrap_or(store.max_upload_bytes).min(store.max_upload_bytes);
+    match store.write_stream(&key, reader, limit).await {
+        Ok(stored) if signed_length.is_some_and(|n| n != stored.size) => {
+            let _ = store.delete(&key).await;
+            text(StatusCode::BAD_REQUEST, "upload is shorter than its signed length")
+        }
         Ok(stored) => {
             let etag = format!("\"{}\"", stored.etag);
             (state.on_stored)(stored);

@@ -184,17 +184,24 @@ impl ObjectStore for S3ObjectStore {
         &self,
         key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedUpload, ObjectStoreError> {
         let config = PresigningConfig::expires_in(expires_in)
             .map_err(|err| ObjectStoreError::Invalid(format!("presigned upload expiry: {err}")))?;
-        // Setting the content type here puts it in the signed headers: S3 rejects an upload with any other type.
+        // Setting the content type (and length) here puts them in the signed headers: S3 rejects an upload with any
+        // other type or size.
+        let length = content_length
+            .map(i64::try_from)
+            .transpose()
+            .map_err(|_| ObjectStoreError::Invalid("content length too large".into()))?;
         let request = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .set_content_length(length)
             .presigned(config)
             .await
             .map_err(|err| map_err("PutObject (presign)", key, err))?;

@@ -4,7 +4,7 @@
 //! and leave nothing behind that another check could trip over. Test data is synthetic.
 //!
 //! - [`run_all`]: storage semantics; needs nothing but the store.
-//! - [`run_presigned_upload`]: needs something serving the presigned URL (S3/moto, or the folder store's
+//! - [`run_presigned_upload`], [`run_presigned_upload_with_length`]: need something serving the presigned URL (S3/moto, or the folder store's
 //!   `upload_router`). Pass `signatures_enforced = false` for moto, which accepts any signature and any content type
 //!   on a presigned PUT; those two rejection checks are then skipped.
 
@@ -168,7 +168,7 @@ pub async fn keys_with_spaces_and_plus_signs(store: &dyn ObjectStore) {
 pub async fn run_presigned_upload(store: &dyn ObjectStore, signatures_enforced: bool) {
     let key = format!("{}uploads/cohort list+1.csv", unique_prefix("presigned"));
     let body = "nhs_number,given_name,family_name\n9990000026,Sam,Example\n";
-    let upload = store.presign_upload(&key, CSV, Duration::from_secs(300)).await.expect("presign");
+    let upload = store.presign_upload(&key, CSV, None, Duration::from_secs(300)).await.expect("presign");
     assert_eq!(upload.method, "PUT");
     assert_eq!(upload.expires_in_seconds, 300);
     assert_eq!(
@@ -205,6 +205,41 @@ pub async fn run_presigned_upload(store: &dyn ObjectStore, signatures_enforced: 
     let info = store.head(&key).await.expect("head after upload");
     assert_eq!(info.size, body.len() as u64);
     assert_eq!(read_all(store, &key).await, body.as_bytes());
+    store.delete(&key).await.expect("clean up");
+}
+
+/// A presigned PUT with its length signed: the client is told to send that Content-Length, the URL signs it, and the
+/// exact body is stored. With `signatures_enforced`, a body of another length is refused and stores nothing.
+pub async fn run_presigned_upload_with_length(store: &dyn ObjectStore, signatures_enforced: bool) {
+    let key = format!("{}uploads/sized.csv", unique_prefix("presigned-length"));
+    let body = "nhs_number,given_name,family_name\n9990000026,Sam,Example\n";
+    let upload = store.presign_upload(&key, CSV, Some(body.len() as u64), Duration::from_secs(300)).await.expect("presign");
+    let header = |name: &str| upload.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
+    assert_eq!(header("content-length"), Some(body.len().to_string()), "the client is told the signed length");
+    let signed = upload.url.to_ascii_lowercase();
+    assert!(
+        signed.contains("content-length") || signed.contains("content_length="),
+        "the length is part of what the URL signs: {}",
+        upload.url
+    );
+    let http = reqwest::Client::new();
+    let put = |text: String| {
+        let mut request = http.put(upload.url.clone()).body(text);
+        for (name, value) in &upload.headers {
+            if !name.eq_ignore_ascii_case("content-length") {
+                request = request.header(name, value);
+            }
+        }
+        request.send()
+    };
+    if signatures_enforced {
+        let response = put(format!("{body}9990000034,Extra,Row\n")).await.expect("PUT a longer body");
+        assert!(response.status().is_client_error(), "another length is refused: {}", response.status());
+        assert!(matches!(store.head(&key).await, Err(ObjectStoreError::NotFound(_))), "refused PUTs store nothing");
+    }
+    let response = put(body.to_string()).await.expect("PUT the signed length");
+    assert!(response.status().is_success(), "presigned PUT failed: {}", response.status());
+    assert_eq!(store.head(&key).await.expect("head").size, body.len() as u64);
     store.delete(&key).await.expect("clean up");
 }
 

@@ -82,10 +82,12 @@ pub trait ObjectStore: Send + Sync {
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectStoreError>;
 
     /// A URL through which the holder can PUT one object at `key` with the given content type until it expires.
+    /// With `content_length`, the length is signed too: the store refuses a body of any other size.
     async fn presign_upload(
         &self,
         key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedUpload, ObjectStoreError>;
 

@@ -40,6 +40,10 @@ pub struct CreateImportRequest {
     /// Class lists only: the year groups the list is for, each offered by the school.
     #[serde(default)]
     pub year_groups: Option<Vec<i32>>,
+    /// The file's size in bytes, when the client knows it: checked against the upload limit, and signed into the
+    /// upload URL so that the store refuses a body of another size.
+    #[serde(default)]
+    pub size_bytes: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -83,6 +87,16 @@ pub async fn create_import(
         return Err(ApiError::BadRequest(format!("The filename must be {MAX_FILENAME_CHARS} characters or fewer")));
     }
 
+    let max = state.settings.max_upload_bytes;
+    match request.size_bytes {
+        Some(0) => return Err(ApiError::Unprocessable("The selected file is empty".into())),
+        Some(size) if size > max => {
+            let limit = max.div_ceil(1024 * 1024);
+            return Err(ApiError::Unprocessable(format!("The selected file must be smaller than {limit}MB")));
+        }
+        _ => {}
+    }
+
     let id = Uuid::new_v4();
     let object_key = format!(
         "uploads/{}/{id}/{}",
@@ -90,7 +104,8 @@ pub async fn create_import(
         filename.as_deref().map(key_safe_filename).unwrap_or_else(|| "upload.csv".into())
     );
     // Presign before saving: presigning has no side effects, so a failure leaves no import waiting for nothing.
-    let upload = state.objects.presign_upload(&object_key, "text/csv", state.settings.upload_url_ttl).await?;
+    let upload =
+        state.objects.presign_upload(&object_key, "text/csv", request.size_bytes, state.settings.upload_url_ttl).await?;
 
     let import = new_import(&state, &user, id, kind, object_key, filename, school_urn, year_groups);
     store::imports::create(state.records.as_ref(), &import).await?;

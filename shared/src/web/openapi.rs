@@ -98,7 +98,9 @@ pub fn document() -> Value {
                         "kind": {"type": "string", "enum": ["child-records", "class-list", "vaccination-records"]},
                         "filename": {"type": "string"},
                         "school_urn": {"type": "string"},
-                        "year_groups": {"type": "array", "items": {"type": "integer"}}
+                        "year_groups": {"type": "array", "items": {"type": "integer"}},
+                        "size_bytes": {"type": "integer", "minimum": 1,
+                            "description": "The file's size: checked against the upload limit (422 over it) and signed into the upload URL, so that the store refuses a body of another size"}
                     }}))),
             },
             "/api/imports/{id}": {"get": op("imports", "One import: status, counts, errors", vec![id_param("Import id")],
