@@ -215,3 +215,51 @@ async fn the_import_function_should_go_on_when_the_page_took_the_file_first() {
     let done = browser.get(&stored_import_path(&event.key)).await;
     assert!(done.body.contains("1 new record imported"), "{}", done.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_upload_form_should_say_so_and_store_nothing() {
+    // Forms that expire the moment they are made: sending one is always late.
+    let site = Site::with_settings(today(), |settings| settings.upload_url_ttl = std::time::Duration::ZERO).await;
+    let mut browser = site.browser();
+    let page = browser.sign_in("nurse@example.com", "/imports/new/child-records").await;
+    let csv = b"CHILD_SCHOOL_URN,CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE\n123456,Jimmy,Smith,2010-01-01,SW1A 1AA\n";
+    let (content_type, body) = form_upload(&page, "cohort.csv", csv);
+    let answered = browser.send(Method::POST, "/local-upload", Some(&content_type), body).await;
+    assert_eq!(answered.status, StatusCode::FORBIDDEN);
+    assert!(answered.body.contains("This upload form has expired. Go back, reload the page and choose the file again."));
+    assert!(site.stored.lock().expect("lock").is_empty(), "nothing stored");
+    let import = browser.get(&stored_import_path(&page.field("key"))).await;
+    assert!(import.body.contains("Awaiting upload"), "still waiting for its file");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_double_clicked_upload_without_javascript_should_make_one_import() {
+    let site = Site::new(today()).await;
+    let mut browser = site.browser();
+    let page = browser.sign_in("nurse@example.com", "/imports/new/child-records").await;
+    let csv = b"CHILD_SCHOOL_URN,CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE\n123456,Jimmy,Smith,2010-01-01,SW1A 1AA\n";
+    // The browser sends the same form twice before the first answer comes back.
+    let (content_type, body) = form_upload(&page, "cohort.csv", csv);
+    let first = browser.send(Method::POST, "/local-upload", Some(&content_type), body.clone()).await;
+    let second = browser.send(Method::POST, "/local-upload", Some(&content_type), body).await;
+    assert_eq!((first.status, second.status), (StatusCode::SEE_OTHER, StatusCode::SEE_OTHER));
+    let (a, b) = (browser.follow(first).await, browser.follow(second).await);
+    assert!(a.body.contains("cohort.csv") && b.body.contains("cohort.csv"), "both land on the import");
+
+    let stored = site.stored.lock().expect("lock").clone();
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[0].key, stored[1].key, "the same key");
+    assert_eq!(stored[0].etag, stored[1].etag, "the same bytes");
+    let pipeline = site.pipeline();
+    let mut outcomes = Vec::new();
+    for object in &stored {
+        let event = ObjectCreated { bucket: "local".into(), key: object.key.clone(), etag: object.etag.clone(), size: object.size };
+        outcomes.push(pipeline.handle_object_created(&event).await.expect("handled"));
+    }
+    assert!(matches!(outcomes[0], Handled::Processed { status: ImportStatus::Processed, .. }), "{outcomes:?}");
+    assert!(matches!(outcomes[1], Handled::AlreadyDone { .. }), "the repeat is not a second import: {outcomes:?}");
+    let list = browser.get("/imports").await;
+    assert!(list.body.contains("1 import<"), "one import in the list");
+    let done = browser.get(&stored_import_path(&stored[0].key)).await;
+    assert!(done.body.contains("1 new record imported"));
+}

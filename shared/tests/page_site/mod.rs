@@ -62,6 +62,11 @@ impl Answer {
 
 impl Site {
     pub async fn new(today: NaiveDate) -> Self {
+        Self::with_settings(today, |_| {}).await
+    }
+
+    /// A site whose web settings `adjust` changes (for example the upload forms' lifetime).
+    pub async fn with_settings(today: NaiveDate, adjust: impl FnOnce(&mut WebSettings)) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("address"));
         let (keys, objects_dir) = (tempfile::tempdir().expect("tempdir"), tempfile::tempdir().expect("tempdir"));
@@ -76,6 +81,8 @@ impl Site {
             max_upload_bytes: 4096,
             ..WebSettings::default()
         };
+        let mut settings = settings;
+        adjust(&mut settings);
         let issuer = LocalIssuer::load_or_create(keys.path()).expect("issuer");
         let provider = Arc::new(LocalProvider::new(
             &base,
