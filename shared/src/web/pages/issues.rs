@@ -4,6 +4,7 @@
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum_extra::extract::Form;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -165,6 +166,8 @@ fn issue_page(
         })
         .collect();
     let from_immunisations_api = issue.record.is_some() && detail.decisions == [Decision::KeepExisting];
+    let mut layout = layout;
+    layout.title = format!("{} – {heading}", detail.caption);
     Ok(IssuePage {
         layout,
         action: format!("/imports/issues/{}", detail.id),
@@ -208,10 +211,6 @@ fn decision_text(decision: Decision, noun: &str, archived: bool) -> (String, &'s
     }
 }
 
-fn title(caption: &str, heading: &str) -> String {
-    format!("{caption} – {heading}")
-}
-
 pub async fn show(
     State(state): State<AppState>,
     signed: SignedIn,
@@ -221,8 +220,7 @@ pub async fn show(
     require_issues_team(&state, &signed)?;
     let issue = open_issue(&state, &signed, &id).await?;
     let layout = Layout::signed_in(&state, &signed, "", "/imports").await?;
-    let mut data = issue_page(&state, &signed, &issue, layout, return_address(query.return_to.as_deref()), None)?;
-    data.layout.title = title(&data.caption, data.heading);
+    let data = issue_page(&state, &signed, &issue, layout, return_address(query.return_to.as_deref()), None)?;
     Ok(page(StatusCode::OK, &data))
 }
 
@@ -258,64 +256,37 @@ pub async fn resolve(
         return Err(PageError::NotFound);
     };
     let layout = Layout::signed_in(&state, &signed, "", "/imports").await?;
-    if !issue.marker.value.is_open() {
-        return Ok(resolved_elsewhere_page(&state, &signed, &issue, layout, return_to));
-    }
     let decision = form.decision.as_deref().and_then(parse_decision);
+    // The page as it stands, drawn before the decision takes the issue: shown again if the decision is refused.
+    let shown = issue_page(&state, &signed, &issue, layout, return_to.clone(), decision);
+    if !issue.marker.value.is_open() {
+        return Ok(resolved_elsewhere(shown));
+    }
     let Some(decision) = decision else {
-        let errors = vec![FieldError::new("decision", CHOOSE)];
-        return refused(&state, &signed, &issue, layout, return_to, None, errors, Some(CHOOSE.into()));
+        return Ok(refused(shown?, CHOOSE.into(), true));
     };
-    let user = signed.user.email.clone();
-    let issue_for_page = issues::load(store, &signed.user.team_id, issue_id).await?;
-    match issues::resolve(store, issue, decision, &user, state.settings.now()).await {
+    match issues::resolve(store, issue, decision, &signed.user.email, state.settings.now()).await {
         Ok(_) => Ok(see_other_with_flash("record-updated", &return_to)),
-        Err(ReviewError::NotAllowed(reason)) => {
-            let issue = issue_for_page.ok_or(PageError::NotFound)?;
-            let errors = vec![FieldError::new("decision", reason)];
-            refused(&state, &signed, &issue, layout, return_to, Some(decision), errors, None)
-        }
-        Err(ReviewError::Conflict(_)) => {
-            let issue = issue_for_page.ok_or(PageError::NotFound)?;
-            Ok(resolved_elsewhere_page(&state, &signed, &issue, layout, return_to))
-        }
+        Err(ReviewError::NotAllowed(reason)) => Ok(refused(shown?, reason, false)),
+        Err(ReviewError::Conflict(_)) => Ok(resolved_elsewhere(shown)),
         Err(other) => Err(other.into()),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn refused(
-    state: &AppState,
-    signed: &SignedIn,
-    issue: &LoadedIssue,
-    layout: Layout,
-    return_to: String,
-    chosen: Option<Decision>,
-    errors: Vec<FieldError>,
-    decision_error: Option<String>,
-) -> PageResult {
-    let layout = layout.with_errors(&errors);
-    let mut data = issue_page(state, signed, issue, layout, return_to, chosen)?;
-    data.layout.title = title(&data.caption, data.heading);
-    data.errors = errors;
-    data.decision_error = decision_error;
-    Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &data))
+/// 422: the page again with `message` in the error summary (and at the radios when nothing was chosen).
+fn refused(mut data: IssuePage, message: String, at_the_question: bool) -> Response {
+    data.errors = vec![FieldError::new("decision", message.clone())];
+    data.layout = data.layout.with_errors(&data.errors);
+    data.decision_error = at_the_question.then_some(message);
+    page(StatusCode::UNPROCESSABLE_ENTITY, &data)
 }
 
-/// 409: the issue was decided by someone else (or this form was sent twice). The records as they are now, no form.
-fn resolved_elsewhere_page(
-    state: &AppState,
-    signed: &SignedIn,
-    issue: &LoadedIssue,
-    layout: Layout,
-    return_to: String,
-) -> axum::response::Response {
-    let errors = vec![FieldError { target: None, message: ALREADY_RESOLVED.into() }];
-    let built = issue_page(state, signed, issue, layout.with_errors(&errors), return_to, None);
-    match built {
+/// 409: the issue was decided by someone else (or this form was sent twice). The records as they are, no form.
+fn resolved_elsewhere(shown: Result<IssuePage, PageError>) -> Response {
+    match shown {
         Ok(mut data) => {
-            data.layout.title = title(&data.caption, data.heading);
-            data.errors = errors;
+            data.errors = vec![FieldError { target: None, message: ALREADY_RESOLVED.into() }];
+            data.layout = data.layout.with_errors(&data.errors);
             data.resolved_elsewhere = true;
             data.choices.clear();
             page(StatusCode::CONFLICT, &data)
