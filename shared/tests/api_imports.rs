@@ -338,6 +338,8 @@ async fn list_should_show_the_teams_imports_newest_first_a_page_at_a_time() {
     assert_eq!(second.json["imports"].as_array().map(Vec::len), Some(1));
     assert_eq!(second.json["imports"][0]["id"], ids[0].to_string());
     assert_eq!(second.json["next"], Value::Null);
+    assert_eq!(first.json["total"], 21, "the total counts every page");
+    assert_eq!(second.json["total"], 21);
 
     let (status, other_team) = app.get("/api/imports", OTHER_TEAM_NURSE).await;
     assert_eq!(status, StatusCode::OK);

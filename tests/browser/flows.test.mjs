@@ -235,7 +235,7 @@ describe('F15 pagination and team isolation (imports)', () => {
       }
       await tab.goto('/imports')
       assert.equal(await tab.page.locator('tbody tr').count(), 20)
-      await tab.sees('20 imports')
+      await tab.sees('21 imports')
       await tab.check('first page')
       await tab.page.getByRole('link', { name: /Next/ }).click()
       assert.equal(await tab.page.locator('tbody tr').count(), 1)

@@ -18,7 +18,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, IndexStatus,
     KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
-    TableStatus, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, WriteRequest,
+    Select, TableStatus, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, WriteRequest,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -592,6 +592,42 @@ impl RecordStore for DynamoRecordStore {
         };
         let items = output.items.unwrap_or_default().into_iter().map(item_from_attributes).collect::<Result<_, _>>()?;
         Ok(Page { items, next })
+    }
+
+    /// `Select: COUNT`: DynamoDB counts the matches without sending them (a page at a time, up to 1 MB read each).
+    async fn count(&self, query: &Query) -> Result<usize, StoreError> {
+        let (pk, sk) = key_attributes(query.index);
+        let mut expression = "#pk = :pk".to_string();
+        let mut names = HashMap::from([("#pk".to_string(), pk.to_string())]);
+        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(query.pk.clone()))]);
+        if !query.sk_prefix.is_empty() {
+            expression.push_str(" AND begins_with(#sk, :prefix)");
+            names.insert("#sk".to_string(), sk.to_string());
+            values.insert(":prefix".to_string(), AttributeValue::S(query.sk_prefix.clone()));
+        }
+        let mut count = 0usize;
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(query.index.map(|i| i.as_str().to_string()))
+                .key_condition_expression(expression.clone())
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(values.clone()))
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .set_consistent_read(query.index.is_none().then_some(true))
+                .send()
+                .await
+                .map_err(|e| sdk_error("Query (count)", e))?;
+            count += usize::try_from(output.count).unwrap_or(0);
+            match output.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(count),
+            }
+        }
     }
 
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {

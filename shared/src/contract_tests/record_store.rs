@@ -28,6 +28,7 @@ pub async fn run_all(store: &dyn RecordStore) {
     query_each_index(store).await;
     items_without_an_index_key_are_absent_from_it(store).await;
     paging_returns_every_item_once(store).await;
+    count_matches_the_query(store).await;
     index_paging_with_equal_index_keys(store).await;
     batch_put_then_query(store).await;
     batch_put_keeps_the_last_write_of_a_key(store).await;
@@ -215,6 +216,23 @@ pub async fn query_table_by_prefix_in_both_directions(store: &dyn RecordStore) {
     assert_eq!(sort_keys(&a), ["A", "A#1", "A#10", "A#2", "AB#1"], "a prefix matches the equal key too");
     assert!(query_all(store, Query::table(&pk).prefix("C")).await.is_empty(), "no match");
     assert!(query_all(store, Query::table(unique_pk("empty"))).await.is_empty(), "empty partition");
+}
+
+/// `count` is the number of items the query would return, whatever its limit or cursor, on the table and an index.
+pub async fn count_matches_the_query(store: &dyn RecordStore) {
+    let pk = unique_pk("count");
+    let index_pk = unique_pk("count-index");
+    let items: Vec<Item> = (0..7)
+        .map(|n| {
+            let sk = if n < 5 { format!("A#{n}") } else { format!("B#{n}") };
+            item(&pk, &sk).with_index(IndexName::Gsi1, ItemKey::new(&index_pk, &format!("{n:02}")))
+        })
+        .collect();
+    store.batch_put(items).await.expect("batch_put");
+    assert_eq!(store.count(&Query::table(&pk)).await.expect("count"), 7);
+    assert_eq!(store.count(&Query::table(&pk).prefix("A#").limit(2)).await.expect("count"), 5, "the limit is ignored");
+    assert_eq!(store.count(&Query::index(IndexName::Gsi1, &index_pk)).await.expect("count"), 7, "on an index");
+    assert_eq!(store.count(&Query::table(unique_pk("count-empty"))).await.expect("count"), 0);
 }
 
 pub async fn query_prefix_is_literal(store: &dyn RecordStore) {

@@ -181,6 +181,21 @@ pub trait RecordStore: Send + Sync {
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
 
+    /// How many items `query` matches (its limit and cursor ignored). By default it pages through the items;
+    /// adapters that can count without reading them do so.
+    async fn count(&self, query: &Query) -> Result<usize, StoreError> {
+        let mut query = Query { limit: None, after: None, ..query.clone() };
+        let mut count = 0;
+        loop {
+            let page = self.query(&query).await?;
+            count += page.items.len();
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return Ok(count),
+            }
+        }
+    }
+
     /// Unconditional puts of any number of items; adapters chunk them (25 per DynamoDB BatchWriteItem) and retry
     /// unprocessed items. Not atomic: on error some items may have been written.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError>;

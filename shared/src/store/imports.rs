@@ -52,6 +52,11 @@ pub async fn list_for_team(
     Ok((imports, page.next))
 }
 
+/// How many imports the team has (every status), for the list's heading.
+pub async fn count_for_team(store: &dyn RecordStore, team_id: &str) -> Result<usize, StoreError> {
+    store.count(&Query::index(IndexName::Gsi1, keys::imports_of_team_pk(team_id))).await
+}
+
 /// Replaces the import if it is still at `version`; returns the new version. `Conflict` if someone else changed it.
 pub async fn update(
     store: &dyn RecordStore,

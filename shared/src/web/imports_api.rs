@@ -207,6 +207,8 @@ pub struct ListParams {
 
 #[derive(Debug, Serialize)]
 pub struct ImportList {
+    /// All the team's imports, on every page.
+    pub total: usize,
     pub imports: Vec<ImportSummary>,
     /// Pass back as `?cursor=` for the next page; null on the last page.
     pub next: Option<String>,
@@ -277,7 +279,9 @@ pub async fn list_imports(
             crate::ports::StoreError::Invalid(_) if params.cursor.is_some() => invalid_cursor(),
             other => other.into(),
         })?;
+    let total = store::imports::count_for_team(state.records.as_ref(), &user.team_id).await?;
     Ok(Json(ImportList {
+        total,
         imports: imports.iter().map(|import| ImportSummary::new(import, &state.reference)).collect(),
         next: next.map(encode_cursor),
     }))

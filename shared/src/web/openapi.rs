@@ -90,7 +90,11 @@ pub fn document() -> Value {
             "/api/imports": {
                 "get": op("imports", "The team's imports, newest first, a page at a time",
                     vec![json!({"name": "cursor", "in": "query", "required": false, "schema": {"type": "string"}})],
-                    json_response("A page of imports", object()), &[("400", "Bad cursor")], None),
+                    json_response("A page of imports", json!({"type": "object", "properties": {
+                        "total": {"type": "integer", "description": "All the team's imports, on every page"},
+                        "imports": {"type": "array", "items": object()},
+                        "next": {"type": ["string", "null"], "description": "The cursor of the next page"}
+                    }})), &[("400", "Bad cursor")], None),
                 "post": op("imports", "Record an import and get the upload instructions", vec![],
                     json_response("The import and where to upload the file", object()),
                     &[("400", "Malformed request"), ("422", "A field cannot be used")],

@@ -42,6 +42,8 @@ struct ImportsPage {
     layout: Layout,
     national_reporting: bool,
     tabs: Vec<super::import_tabs::Tab>,
+    /// Every import of the team, on all pages ("21 imports" above the first 20).
+    total: usize,
     rows: Vec<ImportRow>,
     previous: Option<String>,
     next: Option<String>,
@@ -134,7 +136,8 @@ pub async fn list(
     }
     let national_reporting = state.reference.team(team_id).is_some_and(|t| t.kind == TeamKind::NationalReporting);
     let tabs = super::import_tabs::import_tabs(&layout.counts, "/imports");
-    Ok(page(StatusCode::OK, &ImportsPage { layout, national_reporting, tabs, rows, previous, next }))
+    let total = store::imports::count_for_team(state.records.as_ref(), team_id).await?;
+    Ok(page(StatusCode::OK, &ImportsPage { layout, national_reporting, tabs, total, rows, previous, next }))
 }
 
 fn import_row(import: &Import, progress: Option<ImportProgress>, reference: &ReferenceData) -> ImportRow {
