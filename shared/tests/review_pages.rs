@@ -235,6 +235,12 @@ async fn notices_should_be_for_super_admins_and_dismissed_once() {
     }
     let token = dashboard.field("csrf_token");
     assert_eq!(nurse.post_form(&dismiss_path, &[("csrf_token", &token)]).await.status, StatusCode::FORBIDDEN);
+    // Another team: Leeds's notice is simply not there.
+    let mut bradford = site.browser();
+    let landed = bradford.sign_in("nurse2@example.com", "/dashboard").await;
+    assert_eq!(bradford.get(&dismiss_path).await.status, StatusCode::NOT_FOUND);
+    let token2 = landed.field("csrf_token");
+    assert_eq!(bradford.post_form(&dismiss_path, &[("csrf_token", &token2)]).await.status, StatusCode::NOT_FOUND);
 
     let dashboard = admin.get("/dashboard").await;
     assert!(dashboard.body.contains("2 important notices need attention"), "{}", dashboard.body);

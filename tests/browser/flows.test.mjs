@@ -209,7 +209,7 @@ for (const run of RUNS) {
         await tab.check('reporter completed')
         await tab.goto('/imports')
         assert.equal(await tab.page.locator('th', { hasText: 'Type' }).count(), 0, 'no Type column')
-        for (const path of ['/imports/new/child-records', '/imports/new/class-list/school']) {
+        for (const path of ['/imports/new/child-records', '/imports/new/class-list/school', '/imports/issues', '/school-moves']) {
           const response = await tab.goto(path)
           assert.equal(response.status(), 403, path)
           await tab.sees('You are not authorized to perform this action.')

@@ -267,6 +267,14 @@ for (const run of RUNS) {
           assert.equal(posted.status(), 403, `POST ${path}`)
         }
 
+        // Another team's nurse: Leeds's notice is the 404 page.
+        const other = await openTab(browser, service, { ...run, name: nameOf('F8-nurse2-notice', run) })
+        await other.signIn('nurse2@example.com')
+        const missing = await other.goto(dismissPath)
+        assert.equal(missing.status(), 404)
+        await other.sees('Page not found')
+        await other.page.context().close()
+
         await admin.page.getByRole('link', { name: /^Dismiss/ }).click()
         await admin.sees('Are you sure you want to dismiss this notice?', 'This cannot be undone.')
         await admin.check('dismiss notice')

@@ -43,6 +43,8 @@ struct IssuesPage {
 
 pub struct IssueRow {
     pub href: String,
+    /// The child record (P16).
+    pub child_href: String,
     pub name: String,
     /// Grouped 3-3-4; None is "Not provided".
     pub nhs_number: Option<String>,
@@ -54,6 +56,7 @@ impl IssueRow {
         let query = return_to.map(|to| format!("?return_to={to}")).unwrap_or_default();
         IssueRow {
             href: format!("/imports/issues/{}{query}", summary.id),
+            child_href: format!("/patients/{}", summary.patient_id),
             name: summary.name.clone(),
             nhs_number: summary.nhs_number.as_deref().map(format::nhs_number),
             issue: summary.issue.clone(),

@@ -102,8 +102,9 @@ async fn dismiss_page(state: &AppState, signed: &SignedIn, notice: &ImportantNot
 /// `GET /imports/notices/{id}/dismiss`: the confirmation. No page for an invalidated or an already dismissed notice:
 /// nothing links there.
 pub async fn confirm(State(state): State<AppState>, signed: SignedIn, Path(id): Path<String>) -> PageResult {
-    require_super_admin(&signed)?;
+    // Another team's notice is missing (404) for everyone; the team's own is for its super admins (403).
     let (notice, child) = team_notice(&state, &signed, &id).await?;
+    require_super_admin(&signed)?;
     if !notice.value.kind.can_be_dismissed() || !notice.value.is_active() {
         return Err(PageError::NotFound);
     }
@@ -125,8 +126,8 @@ pub async fn dismiss(
     Form(form): Form<DismissForm>,
 ) -> PageResult {
     signed.check_csrf(form.csrf_token.as_deref())?;
-    require_super_admin(&signed)?;
     let (notice, child) = team_notice(&state, &signed, &id).await?;
+    require_super_admin(&signed)?;
     if !notice.value.kind.can_be_dismissed() {
         let mut data = dismiss_page(&state, &signed, &notice.value, child).await?;
         data.errors = vec![FieldError { target: None, message: INVALIDATED_NOT_DISMISSIBLE.into() }];

@@ -46,6 +46,8 @@ struct MoveRow {
     href: String,
     updated: String,
     name: String,
+    /// The child record, when the team can open it: not for a child still in another team's area.
+    child_href: Option<String>,
     updated_by: String,
     from_school: String,
     to_school: String,
@@ -90,6 +92,7 @@ pub async fn list(
             href: format!("/school-moves/{}", m.id),
             updated: format::date_time(m.updated_at),
             name: m.full_name.clone(),
+            child_href: m.tag.is_none().then(|| format!("/patients/{}", m.id)),
             updated_by: m.updated_by.clone(),
             from_school: m.from_school.clone(),
             to_school: m.to_school.clone(),
