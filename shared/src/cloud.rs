@@ -17,7 +17,10 @@ pub struct CloudConfig {
 }
 
 impl CloudConfig {
+    /// Also refuses, at cold start, the settings that only tests and local stacks may use
+    /// ([`refuse_test_only_settings`]).
     pub fn from_env() -> Result<Self, ConfigError> {
+        refuse_test_only_settings(|name| optional_env(name))?;
         let max_rows = match optional_env("MAVIS_MAX_ROWS") {
             Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
                 name: "MAVIS_MAX_ROWS".into(),
@@ -39,6 +42,44 @@ impl CloudConfig {
             today_override,
         })
     }
+}
+
+/// The emulators' committed TEST-ONLY signing keys and API key: they protect nothing.
+const TEST_ONLY_KEYS: [&str; 2] = [
+    include_str!("../../emulators/pds/tests/fixtures/test-key-1.pem"),
+    include_str!("../../emulators/pds/tests/fixtures/test-key-2.pem"),
+];
+const TEST_ONLY_API_KEY: &str = "pds-emulator-test-api-key";
+
+/// Settings a deployed function must never run with: NHS API authentication switched off, NHS API URLs over plain
+/// http, a fixed date (`MAVIS_TODAY`), or the emulators' committed test keys. They are allowed only against an
+/// emulated AWS (`AWS_ENDPOINT_URL` set, as LocalStack and the test stacks do), where no real data is.
+pub fn refuse_test_only_settings(env: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
+    if env("AWS_ENDPOINT_URL").is_some_and(|url| !url.trim().is_empty()) {
+        return Ok(());
+    }
+    let refuse = |name: &str, reason: &str| Err(ConfigError::Invalid { name: name.into(), reason: reason.into() });
+    if env("NHS_API_DISABLE_AUTHENTICATION").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
+        return refuse("NHS_API_DISABLE_AUTHENTICATION", "is for tests only: a deployed function must authenticate");
+    }
+    for name in ["NHS_API_BASE_URL", "NHS_API_TOKEN_URL"] {
+        if env(name).is_some_and(|url| url.trim().to_ascii_lowercase().starts_with("http://")) {
+            return refuse(name, "must be an https URL: NHS APIs are never reached over plain http");
+        }
+    }
+    if env("MAVIS_TODAY").is_some() {
+        return refuse("MAVIS_TODAY", "fixes the date for tests only; a deployed function uses the real date");
+    }
+    let squash = |pem: &str| pem.split_whitespace().collect::<String>();
+    if let Some(pem) = env("NHS_API_PRIVATE_KEY_PEM")
+        && TEST_ONLY_KEYS.iter().any(|test| squash(test) == squash(&pem))
+    {
+        return refuse("NHS_API_PRIVATE_KEY_PEM", "is the emulators' committed TEST-ONLY key");
+    }
+    if env("NHS_API_KEY").is_some_and(|key| key.trim() == TEST_ONLY_API_KEY) {
+        return refuse("NHS_API_KEY", "is the emulators' TEST-ONLY API key");
+    }
+    Ok(())
 }
 
 /// The cloud adapters, built once per cold start.
@@ -199,5 +240,40 @@ mod tests {
             platform_base("https://int.api.service.nhs.uk/personal-demographics/FHIR/R4/"),
             "https://int.api.service.nhs.uk"
         );
+    }
+
+    use std::collections::HashMap;
+
+    use super::{TEST_ONLY_API_KEY, TEST_ONLY_KEYS, refuse_test_only_settings};
+
+    fn check(pairs: &[(&str, &str)]) -> Result<(), String> {
+        let env: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        refuse_test_only_settings(|name| env.get(name).cloned()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_deployed_function_should_refuse_every_test_only_setting() {
+        assert_eq!(check(&[("NHS_API_BASE_URL", "https://int.api.service.nhs.uk"), ("NHS_API_KEY", "real")]), Ok(()));
+        let refused = [
+            ("NHS_API_DISABLE_AUTHENTICATION", "true"),
+            ("NHS_API_BASE_URL", "http://127.0.0.1:9000"),
+            ("NHS_API_TOKEN_URL", "HTTP://int.api.service.nhs.uk/oauth2/token"),
+            ("MAVIS_TODAY", "2025-12-01"),
+            ("NHS_API_PRIVATE_KEY_PEM", TEST_ONLY_KEYS[0]),
+            ("NHS_API_KEY", TEST_ONLY_API_KEY),
+        ];
+        for (name, value) in refused {
+            let error = check(&[(name, value)]).expect_err(name);
+            assert!(error.contains(name), "{error}");
+        }
+        // The same key with other line breaks is still the test key.
+        let rewrapped = TEST_ONLY_KEYS[1].replace('\n', "\r\n");
+        assert!(check(&[("NHS_API_PRIVATE_KEY_PEM", &rewrapped)]).is_err());
+    }
+
+    #[test]
+    fn an_emulated_aws_should_allow_the_test_settings() {
+        let local = [("AWS_ENDPOINT_URL", "http://127.0.0.1:4566"), ("NHS_API_DISABLE_AUTHENTICATION", "true")];
+        assert_eq!(check(&local), Ok(()));
     }
 }

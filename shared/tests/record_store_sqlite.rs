@@ -95,3 +95,16 @@ async fn when_a_version_1_database_is_opened_should_add_gsi5_and_keep_the_items(
     let found = store.query(&Query::index(IndexName::Gsi5, "G5")).await.expect("query gsi5");
     assert_eq!(found.items.len(), 1);
 }
+
+#[cfg(unix)]
+#[test]
+fn the_database_file_should_be_readable_by_its_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("records.db");
+    std::fs::write(&path, b"").expect("an empty file, as a umask of 022 leaves it");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let _store = SqliteRecordStore::open(&path).expect("opens");
+    let mode = std::fs::metadata(&path).expect("metadata").permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "personal data: owner only, not {mode:o}");
+}

@@ -123,6 +123,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let port = listener.local_addr().context("the bound address")?.port();
     let data = args.data.clone();
     std::fs::create_dir_all(data.join("drops")).with_context(|| format!("cannot create {}", data.display()))?;
+    // The folder holds uploaded files, the records and the signing keys: the owner's alone.
+    restrict_to_owner(&data, 0o700)?;
 
     let reference = match &args.seed {
         Some(path) => shared::reference::load_file(path)?,
@@ -275,7 +277,21 @@ fn signing_key(data: &Path) -> anyhow::Result<[u8; 32]> {
     }
     let key: [u8; 32] = rand::random();
     std::fs::write(&path, key).with_context(|| format!("cannot write {}", path.display()))?;
+    restrict_to_owner(&path, 0o600)?;
     Ok(key)
+}
+
+/// `mode` on a file or folder of the runner's data (Unix; elsewhere a no-op).
+fn restrict_to_owner(path: &Path, mode: u32) -> anyhow::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .with_context(|| format!("cannot restrict {} to its owner", path.display()))?;
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+    Ok(())
 }
 
 /// The import function's event source: messages from the queue to the pipeline, retried with back-off.

@@ -113,6 +113,13 @@ impl SqliteRecordStore {
     /// for a local runner and makes bulk imports several times faster. See `FILE_PRAGMAS` for the rest.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         let conn = Connection::open(path).map_err(sql("open the database file"))?;
+        // Personal data: the owner's alone (SQLite gives the WAL and shared-memory files the same mode).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| StoreError::Invalid(format!("cannot restrict the database file to its owner: {e}")))?;
+        }
         let mode: String =
             conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0)).map_err(sql("switch to WAL mode"))?;
         if !mode.eq_ignore_ascii_case("wal") {
