@@ -219,4 +219,10 @@ async fn when_upload_succeeds_should_report_it_with_the_stored_etag() {
     assert_eq!(etag, format!("\"{}\"", head.etag));
     let events = stored.lock().unwrap().clone();
     assert_eq!(events, [ObjectStored { key: "in/ok+1.csv".into(), size: 8, etag: head.etag }]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("in/ok+1.csv")).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "an uploaded file is its owner's alone, not {mode:o}");
+    }
 }

@@ -122,9 +122,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     })?;
     let port = listener.local_addr().context("the bound address")?.port();
     let data = args.data.clone();
+    let new_folder = !data.exists();
     std::fs::create_dir_all(data.join("drops")).with_context(|| format!("cannot create {}", data.display()))?;
-    // The folder holds uploaded files, the records and the signing keys: the owner's alone.
-    restrict_to_owner(&data, 0o700)?;
+    if new_folder {
+        // A folder made here holds uploaded files, the records and the signing keys: the owner's alone. A folder
+        // that was there already keeps its mode (it may be shared); the files in it are 0600 anyway.
+        restrict_to_owner(&data, 0o700)?;
+    }
 
     let reference = match &args.seed {
         Some(path) => shared::reference::load_file(path)?,

@@ -171,7 +171,12 @@ impl FolderObjectStore {
         let tmp_dir = self.root.join(TMP_DIR);
         tokio::fs::create_dir_all(&tmp_dir).await.map_err(transient)?;
         let tmp = TempFile(tmp_dir.join(uuid::Uuid::new_v4().to_string()));
-        let mut file = tokio::fs::File::create(&tmp.0).await.map_err(transient)?;
+        let mut options = tokio::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        // Uploaded files hold personal data: the owner's alone, whatever the folder's mode.
+        #[cfg(unix)]
+        options.mode(0o600);
+        let mut file = options.open(&tmp.0).await.map_err(transient)?;
         let mut hasher = Sha256::new();
         let mut size: u64 = 0;
         let mut buf = vec![0u8; COPY_BUFFER_BYTES];
