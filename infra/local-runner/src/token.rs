@@ -17,8 +17,8 @@ pub struct TokenArgs {
     /// Reference data; the bundled demo seed by default.
     #[arg(long)]
     seed: Option<PathBuf>,
-    /// Lifetime of the token in hours.
-    #[arg(long, default_value_t = 12)]
+    /// Lifetime of the token in hours (1 to 24, the longest a session lasts being 12).
+    #[arg(long, default_value_t = 12, value_parser = clap::value_parser!(u64).range(1..=24))]
     hours: u64,
 }
 

@@ -20,6 +20,9 @@ use crate::config::{ConfigError, optional_env, required_env};
 const ASSERTION_LIFETIME_SECS: i64 = 180;
 /// A cached token is dropped this long before it expires, so it cannot run out mid-request.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
+/// The longest a token is kept, whatever `expires_in` says (the platform's last about ten minutes): a huge value
+/// from a token endpoint can neither overflow the clock nor keep a revoked token in use for long.
+const MAX_TOKEN_REUSE: Duration = Duration::from_secs(60 * 60);
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 /// Where and how to authenticate. Built from the environment by [`AuthConfig::from_env`] or by hand in tests.
@@ -61,6 +64,11 @@ impl AuthConfig {
             kid: required_env("NHS_API_KID")?,
         })
     }
+}
+
+/// When to fetch a new token: before it expires, and within [`MAX_TOKEN_REUSE`] at most.
+fn refresh_at(now: Instant, expires_in: Duration) -> Instant {
+    now.checked_add(expires_in.min(MAX_TOKEN_REUSE).saturating_sub(EXPIRY_MARGIN)).unwrap_or(now)
 }
 
 /// Why no access token could be had.
@@ -181,7 +189,7 @@ impl ApiPlatformAuth {
         let (token, expires_in) = signer.fetch().await?;
         *cache = Some(CachedToken {
             token: token.clone(),
-            refresh_at: Instant::now() + expires_in.saturating_sub(EXPIRY_MARGIN),
+            refresh_at: refresh_at(Instant::now(), expires_in),
         });
         Ok(Some(token))
     }
@@ -252,6 +260,14 @@ impl Signer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_expires_in_should_neither_panic_nor_keep_the_token_for_long() {
+        let now = Instant::now();
+        assert_eq!(refresh_at(now, Duration::from_secs(u64::MAX)), now + MAX_TOKEN_REUSE - EXPIRY_MARGIN);
+        assert_eq!(refresh_at(now, Duration::from_secs(599)), now + Duration::from_secs(569));
+        assert_eq!(refresh_at(now, Duration::from_secs(10)), now, "shorter than the margin: fetch again next time");
+    }
 
     fn config(pem: &str) -> AuthConfig {
         AuthConfig {

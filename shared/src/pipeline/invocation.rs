@@ -22,6 +22,18 @@ pub(crate) struct SqsRecord {
     pub body: String,
 }
 
+/// The partial-batch answer for an SQS event that cannot be read: every message it names fails, so that SQS redelivers
+/// each and, past the redrive limit, moves it to the dead-letter queue, never deleting it unseen. When not even the
+/// message ids can be read, one empty identifier, which Lambda takes as "the whole batch failed".
+pub(crate) fn unreadable_batch(payload: &Value) -> Value {
+    let ids: Vec<Value> = payload["Records"]
+        .as_array()
+        .map(|records| records.iter().filter_map(|r| r["messageId"].as_str()).map(|id| json!({ "itemIdentifier": id })).collect())
+        .unwrap_or_default();
+    let failures = if ids.is_empty() { vec![json!({ "itemIdentifier": "" })] } else { ids };
+    json!({ "batchItemFailures": failures })
+}
+
 /// The `job` of the import function's daily schedule (infra/template.yaml): the aged-out run of §9.5.
 pub const AGED_OUT_JOB: &str = "aged-out";
 
@@ -71,11 +83,11 @@ pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Result<Va
         handle_notification(pipeline, &payload.to_string()).await?;
         return Ok(json!({}));
     }
-    let batch: SqsBatch = match serde_json::from_value(payload) {
+    let batch: SqsBatch = match serde_json::from_value(payload.clone()) {
         Ok(batch) => batch,
         Err(e) => {
-            tracing::error!(error = %e, "malformed SQS event");
-            return Ok(json!({ "batchItemFailures": [] }));
+            tracing::error!(error = %e, "malformed SQS event: every message in it fails");
+            return Ok(unreadable_batch(&payload));
         }
     };
     let mut failures = Vec::new();
@@ -92,6 +104,16 @@ pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Result<Va
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_unreadable_batch_should_fail_every_message_it_names_or_the_whole_batch() {
+        let named = json!({"Records": [{"messageId": "m1", "body": 5}, {"messageId": "m2"}]});
+        assert_eq!(
+            unreadable_batch(&named),
+            json!({"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]})
+        );
+        assert_eq!(unreadable_batch(&json!({"Records": "x"})), json!({"batchItemFailures": [{"itemIdentifier": ""}]}));
+    }
 
     #[test]
     fn when_payload_names_a_job_should_read_it_from_the_input_or_the_detail() {

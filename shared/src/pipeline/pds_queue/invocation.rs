@@ -20,11 +20,11 @@ pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Value {
             }
         };
     }
-    let batch: SqsBatch = match serde_json::from_value(payload) {
+    let batch: SqsBatch = match serde_json::from_value(payload.clone()) {
         Ok(batch) => batch,
         Err(e) => {
-            tracing::error!(error = %e, "malformed SQS event");
-            return json!({ "batchItemFailures": [] });
+            tracing::error!(error = %e, "malformed SQS event: every message in it fails");
+            return crate::pipeline::invocation::unreadable_batch(&payload);
         }
     };
     let handled = join_all(batch.records.iter().map(|record| {
