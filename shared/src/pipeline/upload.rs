@@ -150,8 +150,9 @@ impl Pipeline {
     }
 
     fn reject(&self, event: &ObjectCreated, reason: String) -> Handled {
-        // Keys can hold file names but never patient data; the bucket and size identify the event.
-        tracing::warn!(bucket = %event.bucket, key = %event.key, size = event.size, %reason, "object rejected");
+        // The folder, not the key: its last part is the user's file name (which can name a child).
+        let folder = event.key.rsplit_once('/').map_or("", |(folder, _)| folder);
+        tracing::warn!(bucket = %event.bucket, folder, size = event.size, %reason, "object rejected");
         Handled::Rejected { reason }
     }
 

@@ -17,10 +17,40 @@ use serde::{Serialize, de::DeserializeOwned};
 
 use crate::ports::{Item, Query, RecordStore, StoreError};
 
-/// Decodes an item's body into a domain record.
+/// Decodes an item's body into a domain record. The error names the kind of item and what went wrong, never the
+/// stored values (serde's messages quote them) nor the ids in the key (one kind of key holds an NHS number).
 pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
-    serde_json::from_value(item.body.clone())
-        .map_err(|e| StoreError::Corrupt(format!("{}/{}: {e}", item.key.pk, item.key.sk)))
+    serde_json::from_value(item.body.clone()).map_err(|e| {
+        let kind = |key: &str| key.split('#').next().unwrap_or_default().to_string();
+        StoreError::Corrupt(format!(
+            "a {} / {} item does not decode into {} ({:?} error)",
+            kind(&item.key.pk),
+            kind(&item.key.sk),
+            std::any::type_name::<T>(),
+            e.classify()
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::ports::ItemKey;
+
+    #[test]
+    fn a_corrupt_item_should_be_reported_without_its_values_or_ids() {
+        #[derive(Debug, Deserialize)]
+        struct Child {
+            #[allow(dead_code)]
+            age: u32,
+        }
+        let item = Item::new(ItemKey::new("NHSNO#9990000018", "PATIENT#x"), serde_json::json!({"age": "Jennifer"}));
+        let error = decode::<Child>(&item).expect_err("corrupt").to_string();
+        assert!(!error.contains("Jennifer") && !error.contains("9990000018"), "{error}");
+        assert!(error.contains("NHSNO / PATIENT") && error.contains("Data"), "{error}");
+    }
 }
 
 /// Encodes a domain record as an item body.
