@@ -18,6 +18,12 @@ const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// A token with an unknown `kid` triggers a JWKS refresh at most this often, so forged kids cannot make us hammer the
 /// identity provider.
 const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
+/// How long a fetched JWK set is trusted before it is fetched again, so that a key the provider withdraws stops
+/// verifying within this time on warm containers too.
+const JWKS_TTL: Duration = Duration::from_secs(15 * 60);
+/// The longest lifetime a token may claim (`exp` − `iat`, or `exp` − now without `iat`): CIS2's ID tokens and the
+/// local issuer's last far less; a token minted to last for weeks is refused.
+const MAX_TOKEN_LIFETIME_SECONDS: i64 = 24 * 60 * 60;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Verifies bearer tokens: signature by `kid`, `exp`, `iss` and `aud`. Only ES256 (P-256) and RS256 keys are
@@ -47,8 +53,16 @@ struct VerifyingKey {
 struct VerifiedClaims {
     #[serde(default)]
     email: Option<String>,
+    /// Sent by providers that know whether the address was checked; `false` is refused.
+    #[serde(default)]
+    email_verified: Option<bool>,
     #[serde(default)]
     nonce: Option<String>,
+    /// Required by the validation itself; optional here so that its absence is named as such.
+    #[serde(default)]
+    exp: Option<i64>,
+    #[serde(default)]
+    iat: Option<i64>,
 }
 
 impl Authenticator {
@@ -89,9 +103,10 @@ impl Authenticator {
             keys: KeySource::Remote(RemoteJwks {
                 url,
                 client,
-                keys: RwLock::new(Arc::new(KeyMap::new())),
+                keys: RwLock::new((Arc::new(KeyMap::new()), None)),
                 refresh: tokio::sync::Mutex::new(RefreshState::default()),
                 min_refresh_interval: MIN_REFRESH_INTERVAL,
+                ttl: JWKS_TTL,
             }),
         })
     }
@@ -133,9 +148,18 @@ impl Authenticator {
         validation.set_issuer(&[&self.issuer]);
         validation.set_audience(&[&self.audience]);
         validation.set_required_spec_claims(&["exp", "iss", "aud"]);
+        validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<VerifiedClaims>(token, &key.key, &validation).map_err(|e| rejection(&e))?;
-        Ok(data.claims)
+        let claims = data.claims;
+        let start = claims.iat.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        if claims.exp.unwrap_or(i64::MAX).saturating_sub(start) > MAX_TOKEN_LIFETIME_SECONDS {
+            return Err(AuthError::InvalidToken("lifetime too long"));
+        }
+        if claims.email_verified == Some(false) {
+            return Err(AuthError::InvalidToken("email not verified"));
+        }
+        Ok(claims)
     }
 }
 
@@ -191,11 +215,12 @@ fn usable_key(jwk: &Jwk) -> Option<VerifyingKey> {
 struct RemoteJwks {
     url: reqwest::Url,
     client: reqwest::Client,
-    /// Read on every request; replaced whole on refresh.
-    keys: RwLock<Arc<KeyMap>>,
+    /// Read on every request; replaced whole on refresh, with when it was fetched.
+    keys: RwLock<(Arc<KeyMap>, Option<Instant>)>,
     /// Held while refreshing, so that concurrent requests with the same new kid trigger one fetch.
     refresh: tokio::sync::Mutex<RefreshState>,
     min_refresh_interval: Duration,
+    ttl: Duration,
 }
 
 #[derive(Default)]
@@ -205,8 +230,16 @@ struct RefreshState {
 }
 
 impl RemoteJwks {
+    /// The cached key, while the set it came from is younger than [`JWKS_TTL`].
     fn cached(&self, kid: &str) -> Option<VerifyingKey> {
-        self.keys.read().unwrap_or_else(PoisonError::into_inner).get(kid).cloned()
+        let (keys, fetched_at) = &*self.keys.read().unwrap_or_else(PoisonError::into_inner);
+        fetched_at.filter(|at| at.elapsed() < self.ttl)?;
+        keys.get(kid).cloned()
+    }
+
+    /// The cached key whatever its age: used only while the provider cannot be reached.
+    fn stale(&self, kid: &str) -> Option<VerifyingKey> {
+        self.keys.read().unwrap_or_else(PoisonError::into_inner).0.get(kid).cloned()
     }
 
     async fn key(&self, kid: &str) -> Result<VerifyingKey, AuthError> {
@@ -219,20 +252,24 @@ impl RemoteJwks {
             return Ok(key);
         }
         if state.last_attempt.is_some_and(|at| at.elapsed() < self.min_refresh_interval) {
-            return Err(if state.last_failed {
-                AuthError::JwksUnavailable("the last fetch failed moments ago".into())
-            } else {
-                AuthError::UnknownKey
-            });
+            return match state.last_failed {
+                true => self.stale(kid).ok_or_else(|| AuthError::JwksUnavailable("the last fetch failed moments ago".into())),
+                false => Err(AuthError::UnknownKey),
+            };
         }
         state.last_attempt = Some(Instant::now());
         let fetched = self.fetch().await;
         state.last_failed = fetched.is_err();
-        let keys = fetched?;
+        let keys = match fetched {
+            Ok(keys) => keys,
+            // An expired set still verifies while its provider is down (a refetch is tried once a minute); a key
+            // the provider has withdrawn is gone at the first fetch that succeeds.
+            Err(e) => return self.stale(kid).ok_or(e),
+        };
         if keys.is_empty() {
             tracing::warn!(url = %self.url, "the identity provider's JWK set holds no usable signing key");
         }
-        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(keys);
+        *self.keys.write().unwrap_or_else(PoisonError::into_inner) = (Arc::new(keys), Some(Instant::now()));
         self.cached(kid).ok_or(AuthError::UnknownKey)
     }
 
@@ -433,5 +470,53 @@ mod tests {
         assert!(matches!(auth.verify(&token).await, Err(AuthError::JwksUnavailable(_))));
         // Within the minute, requests fail fast with the same verdict rather than a misleading 401.
         assert!(matches!(auth.verify(&token).await, Err(AuthError::JwksUnavailable(_))));
+    }
+
+    #[tokio::test]
+    async fn a_key_the_provider_withdraws_should_stop_verifying_once_the_set_is_old() {
+        let (_dir, first) = new_issuer();
+        let (_dir2, rotated) = new_issuer();
+        let jwks = Arc::new(RwLock::new(first.jwks()));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let url = jwks_server(jwks.clone(), fetches.clone()).await;
+        let auth = Authenticator::remote(&url, LOCAL_ISSUER, LOCAL_AUDIENCE).expect("remote");
+        let token = first.issue("a@example.com", Duration::from_secs(60));
+        assert!(auth.verify(&token).await.is_ok());
+
+        // The provider withdraws the key. Once the cached set is older than its time to live, it is fetched again
+        // and the withdrawn key no longer verifies, although its kid was cached.
+        *jwks.write().unwrap_or_else(PoisonError::into_inner) = rotated.jwks();
+        let KeySource::Remote(remote) = &auth.keys else { unreachable!("built as remote") };
+        remote.keys.write().unwrap_or_else(PoisonError::into_inner).1 = Some(Instant::now() - JWKS_TTL);
+        remote.refresh.lock().await.last_attempt = Some(Instant::now() - MIN_REFRESH_INTERVAL);
+        assert!(matches!(auth.verify(&token).await, Err(AuthError::UnknownKey)));
+        assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_token_not_yet_valid_too_long_lived_or_with_an_unverified_email_should_be_refused() {
+        let (dir, issuer) = new_issuer();
+        let auth = issuer.authenticator();
+        let now = chrono::Utc::now().timestamp();
+        let mut early = claims(600);
+        early["nbf"] = json!(now + 300);
+        let mut long_lived = claims(3 * 24 * 3600);
+        long_lived["iat"] = json!(now);
+        let mut no_iat_long = claims(3 * 24 * 3600);
+        no_iat_long.as_object_mut().map(|c| c.remove("iat"));
+        let mut unverified = claims(300);
+        unverified["email_verified"] = json!(false);
+        for (claims, reason) in [
+            (early, "not valid yet"),
+            (long_lived, "lifetime too long"),
+            (no_iat_long, "lifetime too long"),
+            (unverified, "email not verified"),
+        ] {
+            let result = auth.verify(&sign(&dir, issuer.kid(), claims)).await;
+            assert!(matches!(result, Err(AuthError::InvalidToken(r)) if r == reason), "{reason}: {result:?}");
+        }
+        let mut verified = claims(300);
+        verified["email_verified"] = json!(true);
+        assert!(auth.verify(&sign(&dir, issuer.kid(), verified)).await.is_ok());
     }
 }
