@@ -141,3 +141,37 @@ async fn show_import_should_expose_pds_progress_and_updated_numbers() {
 fn recorded_at() -> chrono::DateTime<chrono::Utc> {
     "2025-10-06T10:00:00Z".parse().expect("instant")
 }
+
+#[tokio::test]
+async fn import_patients_should_come_a_hundred_a_page_with_the_total() {
+    let app = TestApp::new(None);
+    let (id, _, _) = app.import_with_patients().await;
+    let mut links = Vec::new();
+    let mut ops = Vec::new();
+    for n in 0..118 {
+        let child = patient("Pat", &format!("Row{n}"), &format!("{:010}", 9_000_100_000u64 + n));
+        ops.push(patients::put_patient_op(&child, None));
+        links.push(patients::import_link_item(id, child.id, n + 4));
+    }
+    for chunk in ops.chunks(50) {
+        app.records.transact(chunk.to_vec()).await.expect("patients");
+    }
+    app.records.batch_put(links).await.expect("links");
+
+    let (status, first) = app.get(&format!("/api/imports/{id}/patients"), NURSE).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    assert_eq!(first["total"], 120);
+    assert_eq!(first["patients"].as_array().map(Vec::len), Some(100));
+    let next = first["next"].as_str().expect("a next page");
+    let (status, second) = app.get(&format!("/api/imports/{id}/patients?cursor={next}"), NURSE).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    assert_eq!(second["patients"].as_array().map(Vec::len), Some(20));
+    assert_eq!(second["next"], Value::Null);
+    let ids: std::collections::BTreeSet<String> = [&first, &second]
+        .iter()
+        .flat_map(|page| page["patients"].as_array().expect("patients").iter().map(|p| p["id"].to_string()))
+        .collect();
+    assert_eq!(ids.len(), 120, "every patient once");
+    let (status, _) = app.get(&format!("/api/imports/{id}/patients?cursor=bogus"), NURSE).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

@@ -52,6 +52,27 @@ pub async fn list_for_team(
     Ok((imports, page.next))
 }
 
+/// One page of the import's links under `prefix` (its patients or its vaccination records): the linked ids in key
+/// order, the cursor of the next page, and how many there are in all.
+pub async fn linked_page(
+    store: &dyn RecordStore,
+    import_id: uuid::Uuid,
+    prefix: &str,
+    field: &str,
+    limit: usize,
+    after: Option<String>,
+) -> Result<(Vec<uuid::Uuid>, Option<String>, usize), StoreError> {
+    let query = Query::table(keys::import(import_id).pk).prefix(prefix);
+    let total = store.count(&query).await?;
+    let page = store.query(&query.limit(limit).after(after)).await?;
+    let ids = page
+        .items
+        .iter()
+        .filter_map(|item| item.body.get(field).and_then(|v| v.as_str()).and_then(|s| s.parse().ok()))
+        .collect();
+    Ok((ids, page.next, total))
+}
+
 /// How many imports the team has (every status), for the list's heading.
 pub async fn count_for_team(store: &dyn RecordStore, team_id: &str) -> Result<usize, StoreError> {
     store.count(&Query::index(IndexName::Gsi1, keys::imports_of_team_pk(team_id))).await

@@ -497,28 +497,62 @@ impl ImportPatient {
     }
 }
 
+/// Patients or vaccination records an import linked, a page at a time.
+const LINKED_PAGE_SIZE: usize = 100;
+
 #[derive(Debug, Serialize)]
 pub struct ImportPatients {
+    /// All the import's patients, on every page.
+    pub total: usize,
     pub patients: Vec<ImportPatient>,
+    /// Pass back as `?cursor=` for the next page; null on the last page.
+    pub next: Option<String>,
 }
 
-/// `GET /api/imports/{id}/patients`: the patients the import created or updated, for the import's team only.
+/// One page of an import's links (patients or vaccination records) for the user's team, read in batches.
+async fn linked(
+    state: &AppState,
+    user: &CurrentUser,
+    id: &str,
+    params: &ListParams,
+    prefix: &str,
+    field: &str,
+    key_of: fn(Uuid) -> crate::ports::ItemKey,
+) -> Result<(Vec<crate::ports::Item>, Option<String>, usize), ApiError> {
+    let not_found = || ApiError::NotFound(NOT_FOUND.into());
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    let store = state.records.as_ref();
+    store::imports::get_for_team(store, &user.team_id, id).await?.ok_or_else(not_found)?;
+    let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
+    let (ids, next, total) = store::imports::linked_page(store, id, prefix, field, LINKED_PAGE_SIZE, after)
+        .await
+        .map_err(|e| match e {
+            crate::ports::StoreError::Invalid(_) if params.cursor.is_some() => invalid_cursor(),
+            other => other.into(),
+        })?;
+    let keys: Vec<_> = ids.iter().map(|id| key_of(*id)).collect();
+    let mut items = store.batch_get(&keys).await?;
+    // batch_get answers in no particular order: back into the page's order.
+    items.sort_by_key(|item| keys.iter().position(|k| k == &item.key));
+    Ok((items, next.map(encode_cursor), total))
+}
+
+/// `GET /api/imports/{id}/patients?cursor=…`: the patients the import created or updated, 100 a page, for the
+/// import's team only.
 pub async fn import_patients(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ImportPatients>, ApiError> {
-    let not_found = || ApiError::NotFound(NOT_FOUND.into());
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let store = state.records.as_ref();
-    store::imports::get_for_team(store, &user.team_id, id).await?.ok_or_else(not_found)?;
-    let mut patients = Vec::new();
-    for patient_id in store::patients::of_import(store, id).await? {
-        if let Some(patient) = store::patients::get(store, patient_id).await? {
-            patients.push(ImportPatient::new(patient.value));
-        }
-    }
-    Ok(Json(ImportPatients { patients }))
+    let (items, next, total) =
+        linked(&state, &user, &id, &params, store::keys::IMPORT_PATIENT_PREFIX, "patient_id", store::keys::patient)
+            .await?;
+    let patients = items
+        .iter()
+        .map(|item| store::decode::<Patient>(item).map(ImportPatient::new))
+        .collect::<Result<_, _>>()?;
+    Ok(Json(ImportPatients { total, patients, next }))
 }
 
 /// One row of `GET /api/imports/{id}/vaccination-records`: what P7's table shows, and the ids to open the record.
@@ -535,35 +569,50 @@ pub struct ImportVaccination {
 
 #[derive(Debug, Serialize)]
 pub struct ImportVaccinations {
+    pub total: usize,
     pub vaccination_records: Vec<ImportVaccination>,
+    pub next: Option<String>,
 }
 
-/// `GET /api/imports/{id}/vaccination-records`: the records a vaccination import created or updated, for the
-/// import's team only.
+/// `GET /api/imports/{id}/vaccination-records?cursor=…`: the records a vaccination import created or updated, 100 a
+/// page, for the import's team only.
 pub async fn import_vaccination_records(
     State(state): State<AppState>,
     user: CurrentUser,
     Path(id): Path<String>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ImportVaccinations>, ApiError> {
-    let not_found = || ApiError::NotFound(NOT_FOUND.into());
-    let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
-    let store = state.records.as_ref();
-    store::imports::get_for_team(store, &user.team_id, id).await?.ok_or_else(not_found)?;
-    let mut vaccination_records = Vec::new();
-    for listed in store::vaccinations::of_import(store, id).await? {
-        let Some(record) = store::vaccinations::get(store, listed.record_id).await? else { continue };
-        let Some(patient) = store::patients::get(store, record.value.patient_id).await? else { continue };
-        let a = &patient.value.attributes;
-        vaccination_records.push(ImportVaccination {
-            id: record.value.id,
-            patient_id: patient.value.id,
-            name: patient.value.staff_facing_name(),
-            nhs_number: a.nhs_number.clone(),
-            date_of_birth: a.date_of_birth,
-            performed_at: record.value.details.performed_at,
-        });
+    let (items, next, total) =
+        linked(&state, &user, &id, &params, store::keys::IMPORT_VACCINATION_PREFIX, "record_id", store::keys::vaccination)
+            .await?;
+    let records: Vec<crate::domain::vaccination::VaccinationRecord> =
+        items.iter().map(store::decode).collect::<Result<_, _>>()?;
+    let mut patient_ids: Vec<Uuid> = records.iter().map(|r| r.patient_id).collect();
+    patient_ids.sort_unstable();
+    patient_ids.dedup();
+    let keys: Vec<_> = patient_ids.iter().map(|id| store::keys::patient(*id)).collect();
+    let mut patients = std::collections::HashMap::new();
+    for chunk in keys.chunks(100) {
+        for item in state.records.batch_get(chunk).await? {
+            let patient: Patient = store::decode(&item)?;
+            patients.insert(patient.id, patient);
+        }
     }
-    Ok(Json(ImportVaccinations { vaccination_records }))
+    let vaccination_records = records
+        .iter()
+        .filter_map(|record| {
+            let patient = patients.get(&record.patient_id)?;
+            Some(ImportVaccination {
+                id: record.id,
+                patient_id: patient.id,
+                name: patient.staff_facing_name(),
+                nhs_number: patient.attributes.nhs_number.clone(),
+                date_of_birth: patient.attributes.date_of_birth,
+                performed_at: record.details.performed_at,
+            })
+        })
+        .collect();
+    Ok(Json(ImportVaccinations { total, vaccination_records, next }))
 }
 
 /// "Year 8", "Year 8 and Year 9", "Year 8, Year 9, and Year 10" (a serial comma, as the import page writes it).

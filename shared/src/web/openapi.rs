@@ -14,6 +14,11 @@ fn id_param(what: &str) -> Value {
     json!({"name": "id", "in": "path", "required": true, "description": what, "schema": {"type": "string", "format": "uuid"}})
 }
 
+fn cursor_param() -> Value {
+    json!({"name": "cursor", "in": "query", "required": false, "description": "The \"next\" of the previous page",
+        "schema": {"type": "string"}})
+}
+
 fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
@@ -133,17 +138,23 @@ pub fn document() -> Value {
                     "404": error_response("No such import in the team")
                 }
             }},
-            "/api/imports/{id}/patients": {"get": op("imports", "The patients an import created or updated",
-                vec![id_param("Import id")], json_response("The import's patients", object()), &[not_found], None)},
+            "/api/imports/{id}/patients": {"get": op("imports", "The patients an import created or updated, 100 a page",
+                vec![id_param("Import id"), cursor_param()],
+                json_response("A page of the import's patients", json!({"type": "object", "properties": {
+                    "total": {"type": "integer"}, "patients": {"type": "array", "items": object()},
+                    "next": {"type": ["string", "null"]}
+                }})), &[not_found, ("400", "Bad cursor")], None)},
             "/api/imports/{id}/vaccination-records": {"get": op("imports",
-                "The vaccination records a vaccination import created or updated",
-                vec![id_param("Import id")], json_response("The import's vaccination records", json!({"type": "object",
-                    "properties": {"vaccination_records": {"type": "array", "items": {"type": "object", "properties": {
+                "The vaccination records a vaccination import created or updated, 100 a page",
+                vec![id_param("Import id"), cursor_param()],
+                json_response("A page of the import's vaccination records", json!({"type": "object",
+                    "properties": {"total": {"type": "integer"}, "next": {"type": ["string", "null"]},
+                    "vaccination_records": {"type": "array", "items": {"type": "object", "properties": {
                         "id": {"type": "string", "format": "uuid"}, "patient_id": {"type": "string", "format": "uuid"},
                         "name": {"type": "string"}, "nhs_number": {"type": ["string", "null"]},
                         "date_of_birth": {"type": ["string", "null"], "format": "date"},
                         "performed_at": {"type": "string", "format": "date-time"}
-                    }}}}})), &[not_found], None)},
+                    }}}}})), &[not_found, ("400", "Bad cursor")], None)},
             "/api/issues": {"get": op("issues", "The team's import issues (records with pending changes)", vec![],
                 json_response("Issues", {
                     let item = json!({"type": "object", "properties": {

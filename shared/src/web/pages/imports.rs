@@ -522,22 +522,24 @@ async fn records_table(state: &AppState, import: &Import, page_number: usize) ->
     let mut table =
         RecordsTable { total, open: pages.current > 1, children: Vec::new(), vaccinations: Vec::new(), pages };
     if vaccination {
-        for record_id in on_page {
-            let Some(record) = store::vaccinations::get(store, record_id).await? else { continue };
-            let Some(patient) = store::patients::get(store, record.value.patient_id).await? else { continue };
-            let a = &patient.value.attributes;
+        let records: Vec<crate::domain::vaccination::VaccinationRecord> =
+            in_order(store, &on_page, store::keys::vaccination).await?;
+        let patient_ids: Vec<Uuid> = records.iter().map(|r| r.patient_id).collect();
+        let patients: Vec<crate::domain::Patient> = in_order(store, &patient_ids, store::keys::patient).await?;
+        for record in &records {
+            let Some(patient) = patients.iter().find(|p| p.id == record.patient_id) else { continue };
+            let a = &patient.attributes;
             table.vaccinations.push(VaccinationRow {
-                href: format!("/patients/{}/vaccinations/{}", patient.value.id, record_id),
+                href: format!("/patients/{}/vaccinations/{}", patient.id, record.id),
                 name: staff_facing(a.given_name.as_deref(), a.family_name.as_deref()),
                 nhs_number: a.nhs_number.as_deref().map(format::nhs_number),
                 date_of_birth: a.date_of_birth.map(format::date).unwrap_or_default(),
-                date: format::date(crate::clock::london_date(record.value.details.performed_at)),
+                date: format::date(crate::clock::london_date(record.details.performed_at)),
             });
         }
     } else {
-        for patient_id in on_page {
-            let Some(patient) = store::patients::get(store, patient_id).await? else { continue };
-            let patient = patient.value;
+        let patients: Vec<crate::domain::Patient> = in_order(store, &on_page, store::keys::patient).await?;
+        for patient in patients {
             let a = &patient.attributes;
             let in_team = patient.team_ids.iter().any(|t| t == &import.team_id);
             let note = if patient.date_of_death.is_some() {
@@ -563,6 +565,21 @@ async fn records_table(state: &AppState, import: &Import, page_number: usize) ->
         }
     }
     Ok(table)
+}
+
+/// The items of `ids`, read in batches and decoded, in the order of `ids` (missing ones left out).
+async fn in_order<T: serde::de::DeserializeOwned>(
+    store: &dyn crate::ports::RecordStore,
+    ids: &[Uuid],
+    key_of: fn(Uuid) -> crate::ports::ItemKey,
+) -> Result<Vec<T>, PageError> {
+    let keys: Vec<_> = ids.iter().map(|id| key_of(*id)).collect();
+    let mut items = Vec::new();
+    for chunk in keys.chunks(100) {
+        items.extend(store.batch_get(chunk).await?);
+    }
+    items.sort_by_key(|item| keys.iter().position(|k| k == &item.key));
+    Ok(items.iter().map(store::decode).collect::<Result<_, _>>()?)
 }
 
 // ---- live progress and the error CSV -----------------------------------------------------------------------------
