@@ -20,7 +20,7 @@ impl CloudConfig {
     /// Also refuses, at cold start, the settings that only tests and local stacks may use
     /// ([`refuse_test_only_settings`]).
     pub fn from_env() -> Result<Self, ConfigError> {
-        refuse_test_only_settings(|name| optional_env(name))?;
+        refuse_test_only_settings(optional_env)?;
         let max_rows = match optional_env("MAVIS_MAX_ROWS") {
             Some(value) => value.parse().map_err(|_| ConfigError::Invalid {
                 name: "MAVIS_MAX_ROWS".into(),

@@ -225,7 +225,7 @@ pub async fn count_matches_the_query(store: &dyn RecordStore) {
     let items: Vec<Item> = (0..7)
         .map(|n| {
             let sk = if n < 5 { format!("A#{n}") } else { format!("B#{n}") };
-            item(&pk, &sk).with_index(IndexName::Gsi1, ItemKey::new(&index_pk, &format!("{n:02}")))
+            item(&pk, &sk).with_index(IndexName::Gsi1, ItemKey::new(&index_pk, format!("{n:02}")))
         })
         .collect();
     store.batch_put(items).await.expect("batch_put");

@@ -32,6 +32,25 @@ pub fn decode<T: DeserializeOwned>(item: &Item) -> Result<T, StoreError> {
     })
 }
 
+/// Encodes a domain record as an item body.
+pub fn encode<T: Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).expect("domain records always serialise")
+}
+
+/// Every item a query matches, following the pages.
+pub async fn query_all(store: &dyn RecordStore, query: Query) -> Result<Vec<Item>, StoreError> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.query(&query.clone().after(after)).await?;
+        items.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -50,24 +69,5 @@ mod tests {
         let error = decode::<Child>(&item).expect_err("corrupt").to_string();
         assert!(!error.contains("Jennifer") && !error.contains("9990000018"), "{error}");
         assert!(error.contains("NHSNO / PATIENT") && error.contains("Data"), "{error}");
-    }
-}
-
-/// Encodes a domain record as an item body.
-pub fn encode<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).expect("domain records always serialise")
-}
-
-/// Every item a query matches, following the pages.
-pub async fn query_all(store: &dyn RecordStore, query: Query) -> Result<Vec<Item>, StoreError> {
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = store.query(&query.clone().after(after)).await?;
-        items.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return Ok(items),
-        }
     }
 }

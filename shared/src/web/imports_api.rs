@@ -646,8 +646,6 @@ pub fn key_safe_filename(filename: &str) -> String {
     if safe.chars().all(|c| c == '.') { "upload.csv".to_string() } else { safe }
 }
 
-/// The date academic years are computed from: the configured override, or today in England.
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -114,7 +114,7 @@ pub async fn list(
         query.trail.unwrap_or_default().split(',').filter(|c| !c.is_empty()).map(str::to_string).collect();
     let previous = cursor.as_ref().map(|_| match trail.split_last() {
         None => "/imports".to_string(),
-        Some((last, rest)) if rest.is_empty() => format!("/imports?cursor={last}"),
+        Some((last, [])) => format!("/imports?cursor={last}"),
         Some((last, rest)) => format!("/imports?cursor={last}&trail={}", rest.join(",")),
     });
     let next = next.map(imports_api::encode_cursor).map(|next| {
