@@ -525,6 +525,20 @@ impl DynamoRecordStore {
     }
 }
 
+/// A query's key condition: the partition key, and the sort key's prefix when there is one.
+fn key_condition(query: &Query) -> (String, HashMap<String, String>, HashMap<String, AttributeValue>) {
+    let (pk, sk) = key_attributes(query.index);
+    let mut expression = "#pk = :pk".to_string();
+    let mut names = HashMap::from([("#pk".to_string(), pk.to_string())]);
+    let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(query.pk.clone()))]);
+    if !query.sk_prefix.is_empty() {
+        expression.push_str(" AND begins_with(#sk, :prefix)");
+        names.insert("#sk".to_string(), sk.to_string());
+        values.insert(":prefix".to_string(), AttributeValue::S(query.sk_prefix.clone()));
+    }
+    (expression, names, values)
+}
+
 #[async_trait]
 impl RecordStore for DynamoRecordStore {
     async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
@@ -562,15 +576,7 @@ impl RecordStore for DynamoRecordStore {
             }
             Some(n) => Some(i32::try_from(n).unwrap_or(i32::MAX)),
         };
-        let (pk, sk) = key_attributes(query.index);
-        let mut expression = "#pk = :pk".to_string();
-        let mut names = HashMap::from([("#pk".to_string(), pk.to_string())]);
-        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(query.pk.clone()))]);
-        if !query.sk_prefix.is_empty() {
-            expression.push_str(" AND begins_with(#sk, :prefix)");
-            names.insert("#sk".to_string(), sk.to_string());
-            values.insert(":prefix".to_string(), AttributeValue::S(query.sk_prefix.clone()));
-        }
+        let (expression, names, values) = key_condition(query);
         let output = self
             .client
             .query()
@@ -596,15 +602,7 @@ impl RecordStore for DynamoRecordStore {
 
     /// `Select: COUNT`: DynamoDB counts the matches without sending them (a page at a time, up to 1 MB read each).
     async fn count(&self, query: &Query) -> Result<usize, StoreError> {
-        let (pk, sk) = key_attributes(query.index);
-        let mut expression = "#pk = :pk".to_string();
-        let mut names = HashMap::from([("#pk".to_string(), pk.to_string())]);
-        let mut values = HashMap::from([(":pk".to_string(), AttributeValue::S(query.pk.clone()))]);
-        if !query.sk_prefix.is_empty() {
-            expression.push_str(" AND begins_with(#sk, :prefix)");
-            names.insert("#sk".to_string(), sk.to_string());
-            values.insert(":prefix".to_string(), AttributeValue::S(query.sk_prefix.clone()));
-        }
+        let (expression, names, values) = key_condition(query);
         let mut count = 0usize;
         let mut start = None;
         loop {

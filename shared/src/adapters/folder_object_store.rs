@@ -164,8 +164,20 @@ impl FolderObjectStore {
     pub(super) async fn write_stream(
         &self,
         key: &str,
+        reader: impl AsyncRead + Unpin,
+        limit: u64,
+    ) -> Result<ObjectStored, WriteError> {
+        self.write_exact(key, reader, limit, None).await
+    }
+
+    /// As [`Self::write_stream`], and with `exact` the body must be exactly that long (`WrongLength` otherwise),
+    /// checked before the object is replaced: a refused body never touches what was stored.
+    pub(super) async fn write_exact(
+        &self,
+        key: &str,
         mut reader: impl AsyncRead + Unpin,
         limit: u64,
+        exact: Option<u64>,
     ) -> Result<ObjectStored, WriteError> {
         let paths = self.paths(key)?;
         let tmp_dir = self.root.join(TMP_DIR);
@@ -191,6 +203,9 @@ impl FolderObjectStore {
             }
             hasher.update(&buf[..n]);
             file.write_all(&buf[..n]).await.map_err(transient)?;
+        }
+        if exact.is_some_and(|n| n != size) {
+            return Err(WriteError::WrongLength);
         }
         file.flush().await.map_err(transient)?;
         file.sync_all().await.map_err(transient)?;
@@ -232,6 +247,8 @@ impl Drop for TempFile {
 pub(super) enum WriteError {
     #[error("object is larger than the limit")]
     TooLarge,
+    #[error("object is not the length it was signed for")]
+    WrongLength,
     #[error("reading the upload failed")]
     Body(#[source] io::Error),
     #[error(transparent)]
@@ -589,17 +606,14 @@ async fn handle_upload(
     }
     let reader = tokio_util::io::StreamReader::new(body.into_data_stream().map_err(io::Error::other));
     let limit = signed_length.unwrap_or(store.max_upload_bytes).min(store.max_upload_bytes);
-    match store.write_stream(&key, reader, limit).await {
-        Ok(stored) if signed_length.is_some_and(|n| n != stored.size) => {
-            let _ = store.delete(&key).await;
-            text(StatusCode::BAD_REQUEST, "upload is shorter than its signed length")
-        }
+    match store.write_exact(&key, reader, limit, signed_length).await {
         Ok(stored) => {
             let etag = format!("\"{}\"", stored.etag);
             (state.on_stored)(stored);
             (StatusCode::OK, [(header::ETAG, etag)]).into_response()
         }
         Err(WriteError::TooLarge) => text(StatusCode::PAYLOAD_TOO_LARGE, "upload is too large"),
+        Err(WriteError::WrongLength) => text(StatusCode::BAD_REQUEST, "upload is not the length it was signed for"),
         Err(WriteError::Body(_)) => text(StatusCode::BAD_REQUEST, "upload was interrupted"),
         Err(WriteError::Store(ObjectStoreError::Invalid(_))) => text(StatusCode::BAD_REQUEST, "invalid object key"),
         Err(err) => {

@@ -53,16 +53,18 @@ struct VerifyingKey {
 struct VerifiedClaims {
     #[serde(default)]
     email: Option<String>,
-    /// Sent by providers that know whether the address was checked; `false` is refused.
+    /// Sent by providers that know whether the address was checked (a boolean, or "true"/"false" from some);
+    /// false is refused.
     #[serde(default)]
-    email_verified: Option<bool>,
+    email_verified: Option<serde_json::Value>,
     #[serde(default)]
     nonce: Option<String>,
     /// Required by the validation itself; optional here so that its absence is named as such.
     #[serde(default)]
     exp: Option<i64>,
+    /// A number of seconds, whole or not.
     #[serde(default)]
-    iat: Option<i64>,
+    iat: Option<serde_json::Value>,
 }
 
 impl Authenticator {
@@ -152,11 +154,20 @@ impl Authenticator {
         validation.leeway = LEEWAY_SECONDS;
         let data = jsonwebtoken::decode::<VerifiedClaims>(token, &key.key, &validation).map_err(|e| rejection(&e))?;
         let claims = data.claims;
-        let start = claims.iat.unwrap_or_else(|| chrono::Utc::now().timestamp());
+        // The lifetime counts from issue, or from now if `iat` is missing or claims a later time than now (so a
+        // token cannot stretch its life by dating its issue ahead).
+        let now = chrono::Utc::now().timestamp();
+        let issued = claims.iat.as_ref().and_then(serde_json::Value::as_f64).map(|iat| iat as i64);
+        let start = issued.map_or(now, |iat| iat.min(now));
         if claims.exp.unwrap_or(i64::MAX).saturating_sub(start) > MAX_TOKEN_LIFETIME_SECONDS {
             return Err(AuthError::InvalidToken("lifetime too long"));
         }
-        if claims.email_verified == Some(false) {
+        let unverified = match &claims.email_verified {
+            Some(serde_json::Value::Bool(verified)) => !verified,
+            Some(serde_json::Value::String(text)) => text.trim().eq_ignore_ascii_case("false"),
+            _ => false,
+        };
+        if unverified {
             return Err(AuthError::InvalidToken("email not verified"));
         }
         Ok(claims)
@@ -515,8 +526,19 @@ mod tests {
             let result = auth.verify(&sign(&dir, issuer.kid(), claims)).await;
             assert!(matches!(result, Err(AuthError::InvalidToken(r)) if r == reason), "{reason}: {result:?}");
         }
-        let mut verified = claims(300);
-        verified["email_verified"] = json!(true);
-        assert!(auth.verify(&sign(&dir, issuer.kid(), verified)).await.is_ok());
+        let mut dated_ahead = claims(3 * 24 * 3600);
+        dated_ahead["iat"] = json!(now + 3 * 24 * 3600 - 60);
+        let mut unverified_text = claims(300);
+        unverified_text["email_verified"] = json!("false");
+        for (claims, reason) in [(dated_ahead, "lifetime too long"), (unverified_text, "email not verified")] {
+            let result = auth.verify(&sign(&dir, issuer.kid(), claims)).await;
+            assert!(matches!(result, Err(AuthError::InvalidToken(r)) if r == reason), "{reason}: {result:?}");
+        }
+        for verified_value in [json!(true), json!("true")] {
+            let mut verified = claims(300);
+            verified["email_verified"] = verified_value;
+            verified["iat"] = json!(now as f64 + 0.5);
+            assert!(auth.verify(&sign(&dir, issuer.kid(), verified)).await.is_ok(), "verified, fractional iat");
+        }
     }
 }

@@ -119,7 +119,7 @@ async fn open_issue(state: &AppState, signed: &SignedIn, id: &str) -> Result<Loa
         .ok_or(PageError::NotFound)
 }
 
-fn issue_page(
+async fn issue_page(
     state: &AppState,
     signed: &SignedIn,
     issue: &LoadedIssue,
@@ -143,7 +143,14 @@ fn issue_page(
             let name = patient.staff_facing_name();
             let existing = &record.value;
             let uploaded = issues::uploaded_record(existing)?;
-            let mut uploaded_rows = vaccination_rows(&state.reference, &uploaded, &name);
+            // The upload may give the record to another child: the uploaded side names that child.
+            let uploaded_child = match uploaded.patient_id == existing.patient_id {
+                true => name.clone(),
+                false => crate::store::patients::get(state.records.as_ref(), uploaded.patient_id)
+                    .await?
+                    .map_or_else(|| "Unknown child".to_string(), |p| p.value.staff_facing_name()),
+            };
+            let mut uploaded_rows = vaccination_rows(&state.reference, &uploaded, &uploaded_child);
             let changed = super::patients::changed_vaccination_rows(&detail.changed);
             for row in &mut uploaded_rows {
                 row.marked = changed.contains(&row.key);
@@ -223,7 +230,8 @@ pub async fn show(
     require_issues_team(&state, &signed)?;
     let issue = open_issue(&state, &signed, &id).await?;
     let layout = Layout::signed_in(&state, &signed, "", "/imports").await?;
-    let data = issue_page(&state, &signed, &issue, layout, return_address(query.return_to.as_deref()), None)?;
+    let data =
+        issue_page(&state, &signed, &issue, layout, return_address(query.return_to.as_deref()), None).await?;
     Ok(page(StatusCode::OK, &data))
 }
 
@@ -261,7 +269,7 @@ pub async fn resolve(
     let layout = Layout::signed_in(&state, &signed, "", "/imports").await?;
     let decision = form.decision.as_deref().and_then(parse_decision);
     // The page as it stands, drawn before the decision takes the issue: shown again if the decision is refused.
-    let shown = issue_page(&state, &signed, &issue, layout, return_to.clone(), decision);
+    let shown = issue_page(&state, &signed, &issue, layout, return_to.clone(), decision).await;
     if !issue.marker.value.is_open() {
         return Ok(resolved_elsewhere(shown));
     }

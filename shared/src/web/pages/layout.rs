@@ -68,16 +68,27 @@ impl Layout {
         let user = &signed.user;
         let national = state.reference.team(&user.team_id).is_some_and(|t| t.kind == TeamKind::NationalReporting);
         let store = state.records.as_ref();
-        let mut nav = Vec::new();
-        if !national {
-            let moves = crate::review::school_moves::list(store, &state.reference, &user.team_id).await?.len();
-            nav.push(NavItem { label: "School moves", href: "/school-moves", count: Some(moves), current: false });
-        }
-        let open_issues = if national { None } else { Some(issues::list(store, &user.team_id).await?.len()) };
-        let notices = match user.super_admin {
-            true => Some(crate::review::notices::listed(store, &user.team_id).await?.len()),
-            false => None,
+        // A count that cannot be read is left out of the page rather than failing it (and logged).
+        let counted = |what: &'static str, result: Result<usize, String>| match result {
+            Ok(n) => Some(n),
+            Err(error) => {
+                tracing::warn!(%error, what, "a navigation count could not be read");
+                None
+            }
         };
+        let mut nav = Vec::new();
+        let (mut open_issues, mut notices) = (None, None);
+        if !national {
+            let moves = crate::review::school_moves::list(store, &state.reference, &user.team_id).await;
+            let moves = counted("school moves", moves.map(|m| m.len()).map_err(|e| e.to_string()));
+            nav.push(NavItem { label: "School moves", href: "/school-moves", count: moves, current: false });
+            let listed = issues::list(store, &user.team_id).await;
+            open_issues = counted("import issues", listed.map(|i| i.len()).map_err(|e| e.to_string()));
+        }
+        if user.super_admin {
+            let listed = crate::review::notices::listed(store, &user.team_id).await;
+            notices = counted("important notices", listed.map(|n| n.len()).map_err(|e| e.to_string()));
+        }
         nav.push(NavItem { label: "Imports", href: "/imports", count: open_issues, current: false });
         for item in &mut nav {
             item.current = path == item.href || path.starts_with(&format!("{}/", item.href));

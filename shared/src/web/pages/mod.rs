@@ -84,6 +84,9 @@ pub enum PageError {
     CsrfRejected,
     #[error("sign-in failed: {0}")]
     SignInFailed(String),
+    /// A decision the rules refuse (422) or that someone else made first (409): the reason, on the warning page.
+    #[error("refused: {1}")]
+    Refused(StatusCode, String),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -95,7 +98,8 @@ impl From<ReviewError> for PageError {
         match error {
             ReviewError::NotFound => PageError::NotFound,
             ReviewError::Store(e) => PageError::Store(e),
-            other => PageError::Internal(other.to_string()),
+            ReviewError::NotAllowed(reason) => PageError::Refused(StatusCode::UNPROCESSABLE_ENTITY, reason),
+            ReviewError::Conflict(reason) => PageError::Refused(StatusCode::CONFLICT, reason),
         }
     }
 }
@@ -123,6 +127,13 @@ struct NotFoundPage {
 struct ForbiddenPage {
     layout: Layout,
     message: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "errors/forbidden.html")]
+struct RefusedPage {
+    layout: Layout,
+    message: String,
 }
 
 #[derive(Template)]
@@ -158,6 +169,10 @@ impl IntoResponse for PageError {
                     StatusCode::BAD_GATEWAY,
                     &ServerErrorPage { layout, heading: "Sorry, you could not be signed in", retry: true },
                 )
+            }
+            PageError::Refused(status, reason) => {
+                let layout = Layout::bare("There is a problem");
+                page(status, &RefusedPage { layout, message: reason })
             }
             PageError::Store(error) => server_error(&error.to_string()),
             PageError::Internal(reason) => server_error(&reason),

@@ -138,9 +138,18 @@ pub async fn dismiss(
         return Ok(see_other_with_flash("notice-already-dismissed", "/imports/notices"));
     }
     let store = state.records.as_ref();
-    match crate::pds_refresh::notices::dismiss(store, &notice, state.settings.now(), Some(&signed.user.email)).await {
+    let by = Some(signed.user.email.as_str());
+    match crate::pds_refresh::notices::dismiss(store, &notice, state.settings.now(), by).await {
         Ok(_) => Ok(see_other_with_flash("notice-dismissed", "/imports/notices")),
-        Err(StoreError::Conflict(_)) => Ok(see_other_with_flash("notice-already-dismissed", "/imports/notices")),
+        Err(StoreError::Conflict(_)) => {
+            // Changed since it was read: dismissed by someone else, or updated and still to dismiss (once more).
+            let (current, _) = team_notice(&state, &signed, &id).await?;
+            if !current.value.is_active() {
+                return Ok(see_other_with_flash("notice-already-dismissed", "/imports/notices"));
+            }
+            crate::pds_refresh::notices::dismiss(store, &current, state.settings.now(), by).await?;
+            Ok(see_other_with_flash("notice-dismissed", "/imports/notices"))
+        }
         Err(e) => Err(e.into()),
     }
 }

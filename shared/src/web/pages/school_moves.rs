@@ -60,15 +60,17 @@ pub struct PageQuery {
     page: Option<usize>,
 }
 
-/// The flash of a decision, with the child's name put in front when the child is one the team can see.
+/// The flash of a decision, with the child's name put in front when the child is one the team can see; a child who
+/// has left the team (a move out of its area) gets "The child’s …".
 async fn named_flash(state: &AppState, signed: &SignedIn, flash: Option<Flash>) -> Result<Option<Flash>, PageError> {
     let Some(mut flash) = flash else { return Ok(None) };
     let Some(id) = flash.subject else { return Ok(Some(flash)) };
-    let Some(child) = crate::store::patients::get(state.records.as_ref(), id).await? else { return Ok(None) };
-    if !child.value.team_ids.contains(&signed.user.team_id) {
-        return Ok(None);
-    }
-    flash.message = format!("{}{}", child.value.staff_facing_name(), flash.message);
+    let child = crate::store::patients::get(state.records.as_ref(), id).await?;
+    let name = match child {
+        Some(child) if child.value.team_ids.contains(&signed.user.team_id) => child.value.staff_facing_name(),
+        _ => "The child".to_string(),
+    };
+    flash.message = format!("{name}{}", flash.message);
     Ok(Some(flash))
 }
 
