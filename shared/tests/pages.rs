@@ -226,7 +226,9 @@ async fn an_expired_upload_form_should_say_so_and_store_nothing() {
     let (content_type, body) = form_upload(&page, "cohort.csv", csv);
     let answered = browser.send(Method::POST, "/local-upload", Some(&content_type), body).await;
     assert_eq!(answered.status, StatusCode::FORBIDDEN);
-    assert!(answered.body.contains("This upload form has expired. Go back, reload the page and choose the file again."));
+    assert!(
+        answered.body.contains("This upload form has expired. Go back, reload the page and choose the file again.")
+    );
     assert!(site.stored.lock().expect("lock").is_empty(), "nothing stored");
     let import = browser.get(&stored_import_path(&page.field("key"))).await;
     assert!(import.body.contains("Awaiting upload"), "still waiting for its file");
@@ -253,7 +255,12 @@ async fn a_double_clicked_upload_without_javascript_should_make_one_import() {
     let pipeline = site.pipeline();
     let mut outcomes = Vec::new();
     for object in &stored {
-        let event = ObjectCreated { bucket: "local".into(), key: object.key.clone(), etag: object.etag.clone(), size: object.size };
+        let event = ObjectCreated {
+            bucket: "local".into(),
+            key: object.key.clone(),
+            etag: object.etag.clone(),
+            size: object.size,
+        };
         outcomes.push(pipeline.handle_object_created(&event).await.expect("handled"));
     }
     assert!(matches!(outcomes[0], Handled::Processed { status: ImportStatus::Processed, .. }), "{outcomes:?}");

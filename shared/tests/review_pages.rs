@@ -52,7 +52,12 @@ async fn an_issue_should_be_compared_side_by_side_and_resolved_once_with_the_upl
 
     let list = nurse.get("/imports/issues").await;
     assert_eq!(list.status, StatusCode::OK);
-    for text in ["1 uploaded record needs review", "CLARKE, Jennifer", "999 000 0018", "aria-current=\"true\"><strong>Import issues"] {
+    for text in [
+        "1 uploaded record needs review",
+        "CLARKE, Jennifer",
+        "999 000 0018",
+        "aria-current=\"true\"><strong>Import issues",
+    ] {
         assert!(list.body.contains(text), "{text}");
     }
 
@@ -61,8 +66,14 @@ async fn an_issue_should_be_compared_side_by_side_and_resolved_once_with_the_upl
     assert!(review_path.ends_with(&format!("?return_to={import}")), "{review_path}");
     let review = nurse.get(&review_path).await;
     assert_eq!(review.status, StatusCode::OK);
-    assert!(review.body.contains("<span class=\"nhsuk-caption-l\">CLARKE, Jennifer</span> Review duplicate child record"));
-    assert!(review.body.contains("<span class=\"app-highlight\">1 Whitehall<br>London<br>SW1A 1AB</span>"), "{}", review.body);
+    assert!(
+        review.body.contains("<span class=\"nhsuk-caption-l\">CLARKE, Jennifer</span> Review duplicate child record")
+    );
+    assert!(
+        review.body.contains("<span class=\"app-highlight\">1 Whitehall<br>London<br>SW1A 1AB</span>"),
+        "{}",
+        review.body
+    );
     assert!(review.body.contains("10 Downing Street<br>London<br>SW1A 1AA"));
     assert!(review.body.contains("Use uploaded child record") && review.body.contains("Keep existing child record"));
     assert!(!review.body.contains("Keep both child records"), "matched on NHS number: no keep both");
@@ -137,7 +148,8 @@ async fn twins_should_be_kept_as_two_children() {
     let mut nurse = site.browser();
     nurse.sign_in("nurse@example.com", "/dashboard").await;
     let header = "CHILD_SCHOOL_URN,CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_ADDRESS_LINE_1,CHILD_TOWN,CHILD_POSTCODE";
-    let twin = |postcode: &str| format!("{header}\n123456,Taylor,Reed,2010-01-01,10 Downing Street,London,{postcode}\n");
+    let twin =
+        |postcode: &str| format!("{header}\n123456,Taylor,Reed,2010-01-01,10 Downing Street,London,{postcode}\n");
     let first = nurse.import("/imports/new/child-records", "twins-a.csv", twin("SW1A 1AA").as_bytes()).await;
     let second = nurse.import("/imports/new/child-records", "twins-b.csv", twin("SW1A 1AB").as_bytes()).await;
     let list = nurse.get("/imports/issues").await;
@@ -165,7 +177,9 @@ async fn a_duplicate_vaccination_should_show_the_changed_batch_and_keep_the_exis
     nurse.sign_in("nurse@example.com", "/dashboard").await;
     let header = "ORGANISATION_CODE,SCHOOL_URN,NHS_NUMBER,PERSON_FORENAME,PERSON_SURNAME,PERSON_DOB,PERSON_GENDER_CODE,PERSON_POSTCODE,VACCINATED,DATE_OF_VACCINATION,PROGRAMME,VACCINE_GIVEN,BATCH_NUMBER,BATCH_EXPIRY_DATE,ANATOMICAL_SITE";
     let row = |batch: &str| {
-        format!("{header}\nR1L,120026,4146825652,Caden,Attwater,20120914,Male,LE1 2DA,Y,20250514,Flu,Sanofi Vaxigrip,{batch},20260730,Left Thigh\n")
+        format!(
+            "{header}\nR1L,120026,4146825652,Caden,Attwater,20120914,Male,LE1 2DA,Y,20250514,Flu,Sanofi Vaxigrip,{batch},20260730,Left Thigh\n"
+        )
     };
     nurse.import("/imports/new/vaccination-records", "vacc-a.csv", row("123013325").as_bytes()).await;
     let second = nurse.import("/imports/new/vaccination-records", "vacc-b.csv", row("ABC123").as_bytes()).await;
@@ -176,7 +190,10 @@ async fn a_duplicate_vaccination_should_show_the_changed_batch_and_keep_the_exis
     assert!(review.body.contains("Review duplicate vaccination record"), "{}", review.body);
     assert!(review.body.contains("<span class=\"app-highlight\">ABC123</span>"));
     assert!(review.body.contains("123013325"));
-    assert!(review.body.contains("Use uploaded vaccination record") && review.body.contains("Keep existing vaccination record"));
+    assert!(
+        review.body.contains("Use uploaded vaccination record")
+            && review.body.contains("Keep existing vaccination record")
+    );
     assert!(!review.body.contains("Keep both") && !review.body.contains("Synced with NHS England?"));
     let token = review.field("csrf_token");
     let chosen = [("csrf_token", token.as_str()), ("decision", "keep-existing"), ("return_to", second.as_str())];
@@ -246,7 +263,10 @@ async fn notices_should_be_for_super_admins_and_dismissed_once() {
     assert!(dashboard.body.contains("2 important notices need attention"), "{}", dashboard.body);
     let list = admin.get("/imports/notices").await;
     assert!(list.body.contains("2 notices"));
-    assert!(list.body.contains("Record updated with child’s date of death") && list.body.contains("Record flagged as invalid"));
+    assert!(
+        list.body.contains("Record updated with child’s date of death")
+            && list.body.contains("Record flagged as invalid")
+    );
     assert_eq!(links(&list, "/imports/notices/").len(), 1, "no Dismiss for the invalidated notice");
     assert!(list.body.find("Record flagged as invalid") < list.body.find("date of death"), "newest first");
 
@@ -258,7 +278,10 @@ async fn notices_should_be_for_super_admins_and_dismissed_once() {
     assert!(refused.body.contains("Invalidated notices cannot be dismissed."));
 
     let confirm = admin.get(&dismiss_path).await;
-    assert!(confirm.body.contains("Are you sure you want to dismiss this notice?") && confirm.body.contains("This cannot be undone."));
+    assert!(
+        confirm.body.contains("Are you sure you want to dismiss this notice?")
+            && confirm.body.contains("This cannot be undone.")
+    );
     assert!(confirm.body.contains("No, return to notices"));
     let dismissed = admin.post_form(&dismiss_path, &[("csrf_token", &token)]).await;
     assert_eq!(dismissed.location(), "/imports/notices");
@@ -341,8 +364,12 @@ async fn school_moves_should_be_confirmed_or_ignored_once_and_downloaded() {
     assert!(refused.body.contains("Enter a real date"));
     let backwards = [
         ("csrf_token", token.as_str()),
-        ("from-day", "2"), ("from-month", "5"), ("from-year", "2023"),
-        ("to-day", "1"), ("to-month", "5"), ("to-year", "2023"),
+        ("from-day", "2"),
+        ("from-month", "5"),
+        ("from-year", "2023"),
+        ("to-day", "1"),
+        ("to-month", "5"),
+        ("to-year", "2023"),
     ];
     let refused = nurse.post_form("/school-moves/download", &backwards).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -357,10 +384,16 @@ async fn school_moves_should_be_confirmed_or_ignored_once_and_downloaded() {
     assert!(csv.body.starts_with("NHS_REF,SURNAME,FORENAME"));
     let rows = csv.body.lines().count() - 1;
     assert!(rows > 0);
-    let shown = format!("<dt class=\"nhsuk-summary-list__key\">Records</dt><dd class=\"nhsuk-summary-list__value\">{rows}</dd>");
+    let shown = format!(
+        "<dt class=\"nhsuk-summary-list__key\">Records</dt><dd class=\"nhsuk-summary-list__value\">{rows}</dd>"
+    );
     assert!(confirm.body.contains(&shown), "the count is the file's rows ({rows})");
     // A range that ends before any move: no rows.
     let early = nurse.get("/school-moves/download/confirm?from=&to=2020-01-01").await;
     assert!(early.body.contains("01 January 2020"));
-    assert!(early.body.contains("<dt class=\"nhsuk-summary-list__key\">Records</dt><dd class=\"nhsuk-summary-list__value\">0</dd>"));
+    assert!(
+        early.body.contains(
+            "<dt class=\"nhsuk-summary-list__key\">Records</dt><dd class=\"nhsuk-summary-list__value\">0</dd>"
+        )
+    );
 }

@@ -213,7 +213,8 @@ pub async fn run_presigned_upload(store: &dyn ObjectStore, signatures_enforced: 
 pub async fn run_presigned_upload_with_length(store: &dyn ObjectStore, signatures_enforced: bool) {
     let key = format!("{}uploads/sized.csv", unique_prefix("presigned-length"));
     let body = "nhs_number,given_name,family_name\n9990000026,Sam,Example\n";
-    let upload = store.presign_upload(&key, CSV, Some(body.len() as u64), Duration::from_secs(300)).await.expect("presign");
+    let upload =
+        store.presign_upload(&key, CSV, Some(body.len() as u64), Duration::from_secs(300)).await.expect("presign");
     let header = |name: &str| upload.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.clone());
     assert_eq!(header("content-length"), Some(body.len().to_string()), "the client is told the signed length");
     let signed = upload.url.to_ascii_lowercase();

@@ -187,10 +187,7 @@ impl ApiPlatformAuth {
             return Ok(Some(cached.token.clone()));
         }
         let (token, expires_in) = signer.fetch().await?;
-        *cache = Some(CachedToken {
-            token: token.clone(),
-            refresh_at: refresh_at(Instant::now(), expires_in),
-        });
+        *cache = Some(CachedToken { token: token.clone(), refresh_at: refresh_at(Instant::now(), expires_in) });
         Ok(Some(token))
     }
 

@@ -28,7 +28,9 @@ pub(crate) struct SqsRecord {
 pub(crate) fn unreadable_batch(payload: &Value) -> Value {
     let ids: Vec<Value> = payload["Records"]
         .as_array()
-        .map(|records| records.iter().filter_map(|r| r["messageId"].as_str()).map(|id| json!({ "itemIdentifier": id })).collect())
+        .map(|records| {
+            records.iter().filter_map(|r| r["messageId"].as_str()).map(|id| json!({ "itemIdentifier": id })).collect()
+        })
         .unwrap_or_default();
     let failures = if ids.is_empty() { vec![json!({ "itemIdentifier": "" })] } else { ids };
     json!({ "batchItemFailures": failures })

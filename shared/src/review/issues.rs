@@ -117,8 +117,7 @@ fn merge(mut target: Value, pending: &BTreeMap<String, Value>) -> Value {
 /// The child's attributes with the pending changes applied ("Uploaded record").
 pub fn uploaded_attributes(patient: &Patient) -> Result<ChildAttributes, ReviewError> {
     let merged = merge(serde_json::to_value(&patient.attributes).unwrap_or(Value::Null), &patient.pending_changes);
-    serde_json::from_value(merged)
-        .map_err(unusable)
+    serde_json::from_value(merged).map_err(unusable)
 }
 
 /// Staged values that no longer fit the record: said without serde's message, which would quote them.
@@ -132,8 +131,7 @@ fn unusable(error: serde_json::Error) -> ReviewError {
 /// The vaccination record with its pending changes applied ("Uploaded record"), pending changes cleared.
 pub fn uploaded_record(record: &VaccinationRecord) -> Result<VaccinationRecord, ReviewError> {
     let merged = merge(serde_json::to_value(record).unwrap_or_default(), &record.pending_changes);
-    let mut uploaded: VaccinationRecord = serde_json::from_value(merged)
-        .map_err(unusable)?;
+    let mut uploaded: VaccinationRecord = serde_json::from_value(merged).map_err(unusable)?;
     uploaded.pending_changes.clear();
     Ok(uploaded)
 }

@@ -48,7 +48,9 @@ pub fn banners(patient: &Patient, notices: &[ImportantNotice], team_id: &str) ->
     }
     lines.extend(any(NoticeKind::Deceased));
     let mut programmes: Vec<&str> = Vec::new();
-    for name in ours.iter().filter(|n| n.kind == NoticeKind::GillickNoNotify).filter_map(|n| n.programme_name.as_deref()) {
+    for name in
+        ours.iter().filter(|n| n.kind == NoticeKind::GillickNoNotify).filter_map(|n| n.programme_name.as_deref())
+    {
         if !programmes.contains(&name) {
             programmes.push(name);
         }

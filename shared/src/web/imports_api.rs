@@ -104,8 +104,10 @@ pub async fn create_import(
         filename.as_deref().map(key_safe_filename).unwrap_or_else(|| "upload.csv".into())
     );
     // Presign before saving: presigning has no side effects, so a failure leaves no import waiting for nothing.
-    let upload =
-        state.objects.presign_upload(&object_key, "text/csv", request.size_bytes, state.settings.upload_url_ttl).await?;
+    let upload = state
+        .objects
+        .presign_upload(&object_key, "text/csv", request.size_bytes, state.settings.upload_url_ttl)
+        .await?;
 
     let import = new_import(&state, &user, id, kind, object_key, filename, school_urn, year_groups);
     store::imports::create(state.records.as_ref(), &import).await?;
@@ -524,9 +526,8 @@ async fn linked(
     let store = state.records.as_ref();
     store::imports::get_for_team(store, &user.team_id, id).await?.ok_or_else(not_found)?;
     let after = params.cursor.as_deref().filter(|c| !c.is_empty()).map(decode_cursor).transpose()?;
-    let (ids, next, total) = store::imports::linked_page(store, id, prefix, field, LINKED_PAGE_SIZE, after)
-        .await
-        .map_err(|e| match e {
+    let (ids, next, total) =
+        store::imports::linked_page(store, id, prefix, field, LINKED_PAGE_SIZE, after).await.map_err(|e| match e {
             crate::ports::StoreError::Invalid(_) if params.cursor.is_some() => invalid_cursor(),
             other => other.into(),
         })?;
@@ -548,10 +549,8 @@ pub async fn import_patients(
     let (items, next, total) =
         linked(&state, &user, &id, &params, store::keys::IMPORT_PATIENT_PREFIX, "patient_id", store::keys::patient)
             .await?;
-    let patients = items
-        .iter()
-        .map(|item| store::decode::<Patient>(item).map(ImportPatient::new))
-        .collect::<Result<_, _>>()?;
+    let patients =
+        items.iter().map(|item| store::decode::<Patient>(item).map(ImportPatient::new)).collect::<Result<_, _>>()?;
     Ok(Json(ImportPatients { total, patients, next }))
 }
 
@@ -582,9 +581,16 @@ pub async fn import_vaccination_records(
     Path(id): Path<String>,
     ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<ImportVaccinations>, ApiError> {
-    let (items, next, total) =
-        linked(&state, &user, &id, &params, store::keys::IMPORT_VACCINATION_PREFIX, "record_id", store::keys::vaccination)
-            .await?;
+    let (items, next, total) = linked(
+        &state,
+        &user,
+        &id,
+        &params,
+        store::keys::IMPORT_VACCINATION_PREFIX,
+        "record_id",
+        store::keys::vaccination,
+    )
+    .await?;
     let records: Vec<crate::domain::vaccination::VaccinationRecord> =
         items.iter().map(store::decode).collect::<Result<_, _>>()?;
     let mut patient_ids: Vec<Uuid> = records.iter().map(|r| r.patient_id).collect();

@@ -59,7 +59,6 @@ impl Answer {
     }
 }
 
-
 impl Site {
     pub async fn new(today: NaiveDate) -> Self {
         Self::with_settings(today, |_| {}).await
@@ -209,7 +208,6 @@ pub fn stored_import_path(key: &str) -> String {
     format!("/imports/{id}")
 }
 
-
 pub fn urlencode(text: &str) -> String {
     percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
@@ -251,7 +249,8 @@ impl Browser<'_> {
         assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
         self.follow(answered).await;
         let stored = self.site.stored.lock().expect("lock").last().cloned().expect("stored");
-        let event = ObjectCreated { bucket: "local".into(), key: stored.key.clone(), etag: stored.etag, size: stored.size };
+        let event =
+            ObjectCreated { bucket: "local".into(), key: stored.key.clone(), etag: stored.etag, size: stored.size };
         let handled = self.site.pipeline().handle_object_created(&event).await.expect("imported");
         assert!(matches!(handled, Handled::Processed { .. }), "{handled:?}");
         self.site.clock.advance(chrono::Duration::minutes(1));

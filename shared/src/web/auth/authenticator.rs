@@ -264,7 +264,9 @@ impl RemoteJwks {
         }
         if state.last_attempt.is_some_and(|at| at.elapsed() < self.min_refresh_interval) {
             return match state.last_failed {
-                true => self.stale(kid).ok_or_else(|| AuthError::JwksUnavailable("the last fetch failed moments ago".into())),
+                true => self
+                    .stale(kid)
+                    .ok_or_else(|| AuthError::JwksUnavailable("the last fetch failed moments ago".into())),
                 false => Err(AuthError::UnknownKey),
             };
         }

@@ -134,7 +134,8 @@ async fn issue_page(
     let (heading, existing_heading, children, vaccinations, noun) = match &issue.record {
         None => {
             let uploaded_attributes = issues::uploaded_attributes(patient)?;
-            let mut uploaded = ChildSummary::with_attributes(&state.reference, patient, &uploaded_attributes, team_id, today);
+            let mut uploaded =
+                ChildSummary::with_attributes(&state.reference, patient, &uploaded_attributes, team_id, today);
             uploaded.highlighted = detail.changed.clone();
             let existing = ChildSummary::of(&state.reference, patient, team_id, today);
             ("Review duplicate child record", "Existing record", Some((uploaded, existing)), None, "child record")
@@ -230,8 +231,7 @@ pub async fn show(
     require_issues_team(&state, &signed)?;
     let issue = open_issue(&state, &signed, &id).await?;
     let layout = Layout::signed_in(&state, &signed, "", "/imports").await?;
-    let data =
-        issue_page(&state, &signed, &issue, layout, return_address(query.return_to.as_deref()), None).await?;
+    let data = issue_page(&state, &signed, &issue, layout, return_address(query.return_to.as_deref()), None).await?;
     Ok(page(StatusCode::OK, &data))
 }
 

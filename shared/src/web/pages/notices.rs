@@ -11,8 +11,8 @@ use uuid::Uuid;
 use super::import_tabs::{Tab, import_tabs};
 use super::layout::{IncomingFlash, see_other_with_flash};
 use super::{FieldError, Layout, PageError, PageResult, format, page};
-use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice};
 use crate::clock::london_date;
+use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice};
 use crate::ports::StoreError;
 use crate::store::{self, imports::Versioned};
 use crate::web::AppState;
@@ -88,7 +88,12 @@ async fn team_notice(
     Ok((notice, child.value.staff_facing_name()))
 }
 
-async fn dismiss_page(state: &AppState, signed: &SignedIn, notice: &ImportantNotice, child: String) -> Result<DismissPage, PageError> {
+async fn dismiss_page(
+    state: &AppState,
+    signed: &SignedIn,
+    notice: &ImportantNotice,
+    child: String,
+) -> Result<DismissPage, PageError> {
     let layout = Layout::signed_in(state, signed, "Are you sure you want to dismiss this notice?", "/imports").await?;
     Ok(DismissPage {
         layout,

@@ -131,7 +131,8 @@ struct ChildPage {
 async fn team_child(state: &AppState, signed: &SignedIn, id: &str) -> Result<(Patient, Vec<String>), PageError> {
     let id = Uuid::parse_str(id).map_err(|_| PageError::NotFound)?;
     let team = &signed.user.team_id;
-    let child = crate::review::team_child::team_child(state.records.as_ref(), team, id).await?.ok_or(PageError::NotFound)?;
+    let child =
+        crate::review::team_child::team_child(state.records.as_ref(), team, id).await?.ok_or(PageError::NotFound)?;
     let banners = child.banners(team);
     Ok((child.patient, banners))
 }

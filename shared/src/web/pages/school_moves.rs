@@ -148,10 +148,13 @@ async fn move_page(
     uploaded.highlighted = vec!["school".into()];
     let caption = patient.staff_facing_name();
     let layout = Layout::signed_in(state, signed, &format!("{caption} – Review school move"), "/school-moves").await?;
-    let choices = [(MoveDecision::Confirm, "confirm", "Update record with new school"), (MoveDecision::Ignore, "ignore", "Ignore new information")]
-        .into_iter()
-        .map(|(decision, value, label)| Choice::new(value, label).checked(chosen == Some(decision)))
-        .collect();
+    let choices = [
+        (MoveDecision::Confirm, "confirm", "Update record with new school"),
+        (MoveDecision::Ignore, "ignore", "Ignore new information"),
+    ]
+    .into_iter()
+    .map(|(decision, value, label)| Choice::new(value, label).checked(chosen == Some(decision)))
+    .collect();
     Ok(MovePage {
         layout,
         action: format!("/school-moves/{}", patient.id),
@@ -302,7 +305,11 @@ impl RangeQuery {
     }
 }
 
-pub async fn download_form(State(state): State<AppState>, signed: SignedIn, Query(query): Query<RangeQuery>) -> PageResult {
+pub async fn download_form(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Query(query): Query<RangeQuery>,
+) -> PageResult {
     require_point_of_care(&state, &signed)?;
     let (from, to) = query.dates().unwrap_or((None, None));
     let layout = Layout::signed_in(&state, &signed, "Download school moves", "/school-moves").await?;
@@ -359,7 +366,8 @@ pub async fn chose_range(State(state): State<AppState>, signed: SignedIn, Form(f
         errors.push(FieldError::new("to-day", message));
     }
     if !errors.is_empty() {
-        let layout = Layout::signed_in(&state, &signed, "Download school moves", "/school-moves").await?.with_errors(&errors);
+        let layout =
+            Layout::signed_in(&state, &signed, "Download school moves", "/school-moves").await?.with_errors(&errors);
         let data = DownloadPage { layout, csrf_token: signed.csrf_token.clone(), from, to, errors };
         return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, &data));
     }
@@ -387,11 +395,20 @@ fn export_date(date: NaiveDate) -> String {
     date.format("%d %B %Y").to_string()
 }
 
-async fn export_csv(state: &AppState, signed: &SignedIn, from: Option<NaiveDate>, to: Option<NaiveDate>) -> Result<Vec<u8>, PageError> {
+async fn export_csv(
+    state: &AppState,
+    signed: &SignedIn,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> Result<Vec<u8>, PageError> {
     Ok(export::school_moves_csv(state.records.as_ref(), &state.reference, &signed.user.team_id, from, to).await?)
 }
 
-pub async fn confirm_download(State(state): State<AppState>, signed: SignedIn, Query(query): Query<RangeQuery>) -> PageResult {
+pub async fn confirm_download(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Query(query): Query<RangeQuery>,
+) -> PageResult {
     require_point_of_care(&state, &signed)?;
     let (from, to) = query.dates()?;
     let csv = export_csv(&state, &signed, from, to).await?;
@@ -409,7 +426,11 @@ pub async fn confirm_download(State(state): State<AppState>, signed: SignedIn, Q
 }
 
 /// `GET /school-moves/download.csv?from=&to=`: the same file as the JSON API's export.
-pub async fn download_csv(State(state): State<AppState>, signed: SignedIn, Query(query): Query<RangeQuery>) -> PageResult {
+pub async fn download_csv(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    Query(query): Query<RangeQuery>,
+) -> PageResult {
     require_point_of_care(&state, &signed)?;
     let (from, to) = query.dates()?;
     let csv = export_csv(&state, &signed, from, to).await?;
