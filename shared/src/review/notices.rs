@@ -1,27 +1,41 @@
 //! Important notices as a team's super admins see them (mavis-import.md §10, pages.md §7): the team's active notices
 //! whose child still exists, newest first. The JSON API and the pages list and count them the same way.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use uuid::Uuid;
 
 use crate::domain::Patient;
 use crate::domain::notice::{ImportantNotice, NoticeKind};
 use crate::ports::{RecordStore, StoreError};
-use crate::store::{keys, notices};
+use crate::store::{decode, keys, notices};
 
-/// The team's active notices of children that still exist, newest first.
-pub async fn listed(store: &dyn RecordStore, team_id: &str) -> Result<Vec<ImportantNotice>, StoreError> {
+/// A listed notice with its child's staff-facing name ("CLARKE, Jennifer").
+pub struct ListedNotice {
+    pub notice: ImportantNotice,
+    pub child_name: String,
+}
+
+/// The team's active notices of children that still exist, newest first, each with the child's name (the children
+/// are read in batches).
+pub async fn listed(store: &dyn RecordStore, team_id: &str) -> Result<Vec<ListedNotice>, StoreError> {
     let active = notices::active_for_team(store, team_id).await?;
     let patient_ids: BTreeSet<Uuid> = active.iter().map(|n| n.patient_id).collect();
     let keys: Vec<_> = patient_ids.iter().map(|id| keys::patient(*id)).collect();
-    let mut existing = BTreeSet::new();
+    let mut names = HashMap::new();
     for chunk in keys.chunks(100) {
         for item in store.batch_get(chunk).await? {
-            existing.insert(item.key.pk);
+            let child: Patient = decode(&item)?;
+            names.insert(child.id, child.staff_facing_name());
         }
     }
-    Ok(active.into_iter().filter(|n| existing.contains(&keys::patient(n.patient_id).pk)).collect())
+    Ok(active
+        .into_iter()
+        .filter_map(|notice| {
+            let child_name = names.get(&notice.patient_id)?.clone();
+            Some(ListedNotice { notice, child_name })
+        })
+        .collect())
 }
 
 /// "N important notice(s) need(s) attention"; None at 0, when no banner is shown.

@@ -14,7 +14,7 @@ use super::extract::CurrentUser;
 use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice, NoticeKind};
 use crate::pds_refresh::notices::dismiss;
 use crate::ports::StoreError;
-use crate::store::{notices, patients};
+use crate::store::notices;
 
 /// The reference service's message for a user without the permission.
 pub const NOT_AUTHORIZED: &str = "You are not authorized to perform this action.";
@@ -57,14 +57,11 @@ fn require_super_admin(user: &CurrentUser) -> Result<(), ApiError> {
 /// `GET /api/notices`: the team's active notices whose patient still exists, newest first.
 pub async fn list_notices(State(state): State<AppState>, user: CurrentUser) -> Result<Json<NoticeList>, ApiError> {
     require_super_admin(&user)?;
-    let store = state.records.as_ref();
-    let listed = crate::review::notices::listed(store, &user.team_id).await?;
-    let mut notices = Vec::new();
-    for notice in &listed {
-        let mut view = NoticeView::from(notice);
-        view.patient_name = patients::get(store, notice.patient_id).await?.map(|p| p.value.staff_facing_name());
-        notices.push(view);
-    }
+    let listed = crate::review::notices::listed(state.records.as_ref(), &user.team_id).await?;
+    let notices = listed
+        .into_iter()
+        .map(|listed| NoticeView { patient_name: Some(listed.child_name), ..NoticeView::from(&listed.notice) })
+        .collect();
     Ok(Json(NoticeList { notices }))
 }
 

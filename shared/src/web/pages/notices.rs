@@ -14,6 +14,7 @@ use super::{FieldError, Layout, PageError, PageResult, format, page};
 use crate::clock::london_date;
 use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice};
 use crate::ports::StoreError;
+use crate::review::notices::ListedNotice;
 use crate::store::{self, imports::Versioned};
 use crate::web::AppState;
 use crate::web::session::SignedIn;
@@ -45,18 +46,16 @@ pub async fn list(State(state): State<AppState>, signed: SignedIn, IncomingFlash
     let layout = Layout::signed_in(&state, &signed, "Important notices", "/imports").await?.with_flash(flash);
     let store = state.records.as_ref();
     let listed = crate::review::notices::listed(store, &signed.user.team_id).await?;
-    let mut rows = Vec::new();
-    for notice in &listed {
-        // `listed` keeps only notices whose child exists.
-        let Some(child) = store::patients::get(store, notice.patient_id).await? else { continue };
-        rows.push(NoticeRow {
+    let rows = listed
+        .into_iter()
+        .map(|ListedNotice { notice, child_name }| NoticeRow {
             date: format::date(london_date(notice.recorded_at)),
-            child: child.value.staff_facing_name(),
+            child: child_name,
             child_href: format!("/patients/{}", notice.patient_id),
             message: notice.message(),
             dismiss_href: notice.kind.can_be_dismissed().then(|| format!("/imports/notices/{}/dismiss", notice.id)),
-        });
-    }
+        })
+        .collect();
     let national_reporting = state
         .reference
         .team(&signed.user.team_id)
