@@ -320,6 +320,7 @@ mod through_the_pipeline {
                 bucket: "local".into(),
                 key: stored.key,
                 etag: stored.etag,
+                version_id: None,
                 size: stored.size,
             })
             .await

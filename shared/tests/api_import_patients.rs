@@ -53,6 +53,7 @@ impl TestApp {
                 uploaded: "9990000018".into(),
                 pds: "9999075320".into(),
             }],
+            object_version: None,
         };
         imports::create(self.records.as_ref(), &import).await.expect("import");
         let jennifer = patient("Jennifer", "Clarke", "9999075320");

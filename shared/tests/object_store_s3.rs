@@ -48,6 +48,7 @@ macro_rules! contract_check {
 contract_check!(round_trip);
 contract_check!(large_object_reads_as_a_stream);
 contract_check!(overwrite_changes_etag);
+contract_check!(open_version_reads_only_that_version);
 contract_check!(missing_key_is_not_found);
 contract_check!(delete_removes_the_object);
 contract_check!(list_by_prefix_in_key_order);

@@ -209,7 +209,13 @@ async fn the_import_function_should_go_on_when_the_page_took_the_file_first() {
             ..PipelineSettings::default()
         },
     };
-    let event = ObjectCreated { bucket: "local".into(), key: stored.key, etag: stored.etag, size: stored.size };
+    let event = ObjectCreated {
+        bucket: "local".into(),
+        key: stored.key,
+        etag: stored.etag,
+        version_id: None,
+        size: stored.size,
+    };
     let handled = pipeline.handle_object_created(&event).await.expect("the import function goes on");
     assert!(matches!(handled, Handled::Processed { status: ImportStatus::Processed, .. }), "{handled:?}");
     let done = browser.get(&stored_import_path(&event.key)).await;
@@ -259,6 +265,7 @@ async fn a_double_clicked_upload_without_javascript_should_make_one_import() {
             bucket: "local".into(),
             key: object.key.clone(),
             etag: object.etag.clone(),
+            version_id: None,
             size: object.size,
         };
         outcomes.push(pipeline.handle_object_created(&event).await.expect("handled"));

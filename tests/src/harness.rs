@@ -129,8 +129,19 @@ impl Harness {
     /// Stores a file under `key` and returns the ObjectCreated event S3 would send for it.
     pub async fn put(&self, key: &str, body: Vec<u8>) -> ObjectCreated {
         self.pipeline.objects.put(key, body.into(), "text/csv").await.expect("put object");
+        self.event_for(key).await
+    }
+
+    /// The ObjectCreated event S3 sends for what is under `key` now.
+    pub async fn event_for(&self, key: &str) -> ObjectCreated {
         let info = self.pipeline.objects.head(key).await.expect("head object");
-        ObjectCreated { bucket: self.bucket.clone(), key: key.into(), etag: info.etag, size: info.size }
+        ObjectCreated {
+            bucket: self.bucket.clone(),
+            key: key.into(),
+            etag: info.etag,
+            version_id: None,
+            size: info.size,
+        }
     }
 
     /// A CHIS drop for team `ods`, processed to its resting status.
@@ -195,6 +206,7 @@ impl Harness {
             progress: None,
             pds_match: None,
             nhs_numbers_updated: Vec::new(),
+            object_version: None,
         };
         imports::create(self.records(), &import).await.expect("create import");
         let event = self.put(&object_key, body).await;

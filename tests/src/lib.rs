@@ -4,12 +4,15 @@
 
 pub mod api;
 pub mod class_list_scenarios;
+pub mod guessed_nhs_number_scenarios;
 pub mod harness;
 pub mod imms_scenarios;
+pub mod object_version_scenarios;
 pub mod pds_imms_scenarios;
 pub mod pds_scenarios;
 pub mod pds_schedule_scenarios;
 pub mod refusing_queue;
+pub mod replacing_objects;
 pub mod review_scenarios;
 pub mod scenarios;
 pub mod support;

@@ -3,7 +3,8 @@
 //!
 //! Layout under `root`:
 //! - `<key>`: the object itself; a key is its path relative to the root, `/`-separated.
-//! - `.mavis-meta/<key>`: a sidecar with the object's ETag (hex SHA-256 of the content, computed while writing) and
+//! - `.mavis-meta/<key>`: a sidecar with the object's ETag (hex MD5 of the content, computed while writing: S3's
+//!   ETag of a single-part upload, so that one file has the same ETag in either store and in S3 events) and
 //!   a fingerprint of the file it describes (inode, size, mtime). `head` and `list` trust the sidecar only while the
 //!   fingerprint still matches; otherwise (a crash between the two renames, or a file changed by hand) they hash the
 //!   file again and rewrite the sidecar. This keeps `head` cheap for 1 GiB files without ever returning a stale ETag.
@@ -38,7 +39,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 
 use super::post_policy::PolicyDocument;
 use crate::ports::object_store::{
-    ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PostPolicy, PresignedPost, PresignedUpload,
+    ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, ObjectVersion, PostPolicy, PresignedPost, PresignedUpload,
 };
 
 /// Largest upload [`upload_router`] accepts unless [`FolderObjectStore::with_max_upload_bytes`] says otherwise.
@@ -167,17 +168,19 @@ impl FolderObjectStore {
         reader: impl AsyncRead + Unpin,
         limit: u64,
     ) -> Result<ObjectStored, WriteError> {
-        self.write_exact(key, reader, limit, None).await
+        self.write_exact(key, reader, limit, None, false).await
     }
 
     /// As [`Self::write_stream`], and with `exact` the body must be exactly that long (`WrongLength` otherwise),
-    /// checked before the object is replaced: a refused body never touches what was stored.
+    /// checked before the object is replaced: a refused body never touches what was stored. With `create_only`, an
+    /// object already at `key` is kept and the write fails with `Exists` (S3's `If-None-Match: *`).
     pub(super) async fn write_exact(
         &self,
         key: &str,
         mut reader: impl AsyncRead + Unpin,
         limit: u64,
         exact: Option<u64>,
+        create_only: bool,
     ) -> Result<ObjectStored, WriteError> {
         let paths = self.paths(key)?;
         let tmp_dir = self.root.join(TMP_DIR);
@@ -189,7 +192,7 @@ impl FolderObjectStore {
         #[cfg(unix)]
         options.mode(0o600);
         let mut file = options.open(&tmp.0).await.map_err(transient)?;
-        let mut hasher = Sha256::new();
+        let mut hasher = md5::Md5::new();
         let mut size: u64 = 0;
         let mut buf = vec![0u8; COPY_BUFFER_BYTES];
         loop {
@@ -214,9 +217,12 @@ impl FolderObjectStore {
         let etag = encode_hex(&hasher.finalize());
         let store = self.root.clone();
         let stored = ObjectStored { key: key.to_owned(), size, etag: etag.clone() };
-        tokio::task::spawn_blocking(move || commit(&store, &paths, &tmp, &etag, &fingerprint))
-            .await
-            .map_err(|err| WriteError::Store(ObjectStoreError::Transient(Box::new(err))))??;
+        tokio::task::spawn_blocking(move || match create_only {
+            true => commit_new(&store, &paths, &tmp, &etag, &fingerprint),
+            false => commit(&store, &paths, &tmp, &etag, &fingerprint).map_err(WriteError::from),
+        })
+        .await
+        .map_err(|err| WriteError::Store(ObjectStoreError::Transient(Box::new(err))))??;
         Ok(stored)
     }
 
@@ -249,6 +255,8 @@ pub(super) enum WriteError {
     TooLarge,
     #[error("object is not the length it was signed for")]
     WrongLength,
+    #[error("an object is already stored at this key")]
+    Exists,
     #[error("reading the upload failed")]
     Body(#[source] io::Error),
     #[error(transparent)]
@@ -328,6 +336,23 @@ fn commit(root: &Path, paths: &Paths, tmp: &TempFile, etag: &str, fingerprint: &
     Ok(())
 }
 
+/// Links the object into place only if nothing is there (a hard link never replaces its target, so two racing
+/// uploads cannot both win), then writes its sidecar. A crash in between leaves an object without a sidecar, which
+/// the next `head` hashes.
+fn commit_new(root: &Path, paths: &Paths, tmp: &TempFile, etag: &str, fingerprint: &str) -> Result<(), WriteError> {
+    let key = paths.object.strip_prefix(root).unwrap_or(&paths.object).to_string_lossy().into_owned();
+    if let Some(parent) = paths.object.parent() {
+        fs::create_dir_all(parent).map_err(|err| io_err(&key, err))?;
+    }
+    match fs::hard_link(&tmp.0, &paths.object) {
+        Ok(()) => {}
+        Err(err) if err.kind() == io::ErrorKind::AlreadyExists => return Err(WriteError::Exists),
+        Err(err) => return Err(io_err(&key, err).into()),
+    }
+    write_sidecar(root, &paths.meta, etag, fingerprint).map_err(|err| io_err(&key, err))?;
+    Ok(())
+}
+
 fn write_sidecar(root: &Path, meta_path: &Path, etag: &str, fingerprint: &str) -> io::Result<()> {
     if let Some(parent) = meta_path.parent() {
         fs::create_dir_all(parent)?;
@@ -339,8 +364,10 @@ fn write_sidecar(root: &Path, meta_path: &Path, etag: &str, fingerprint: &str) -
     fs::rename(&tmp.0, meta_path)
 }
 
-/// Size and ETag of the object at `paths`, from the sidecar when it still describes the file, else by hashing.
-fn object_info(root: &Path, key: &str, paths: &Paths) -> Result<ObjectInfo, ObjectStoreError> {
+/// The object at `paths`, opened (which pins this version of it: writes rename a new file into place), with its
+/// size and ETag: from the sidecar when it still describes the file, else by hashing it (the handle is then left
+/// at the end of the file).
+fn open_with_info(root: &Path, key: &str, paths: &Paths) -> Result<(fs::File, ObjectInfo), ObjectStoreError> {
     let mut file = fs::File::open(&paths.object).map_err(|err| io_err(key, err))?;
     let meta = file.metadata().map_err(|err| io_err(key, err))?;
     if !meta.is_file() {
@@ -359,11 +386,15 @@ fn object_info(root: &Path, key: &str, paths: &Paths) -> Result<ObjectInfo, Obje
             etag
         }
     };
-    Ok(ObjectInfo { key: key.to_owned(), size: meta.len(), etag })
+    Ok((file, ObjectInfo { key: key.to_owned(), size: meta.len(), etag }))
+}
+
+fn object_info(root: &Path, key: &str, paths: &Paths) -> Result<ObjectInfo, ObjectStoreError> {
+    open_with_info(root, key, paths).map(|(_, info)| info)
 }
 
 fn hash_reader(reader: &mut impl Read) -> io::Result<String> {
-    let mut hasher = Sha256::new();
+    let mut hasher = md5::Md5::new();
     let mut buf = vec![0u8; COPY_BUFFER_BYTES];
     loop {
         let n = reader.read(&mut buf)?;
@@ -454,6 +485,23 @@ impl ObjectStore for FolderObjectStore {
         Ok(Box::new(file))
     }
 
+    async fn open_version(&self, key: &str, version: &ObjectVersion) -> Result<ObjectReader, ObjectStoreError> {
+        use std::io::Seek;
+        let paths = self.paths(key)?;
+        let (key, expected) = (key.to_owned(), version.etag.clone());
+        let file = self
+            .blocking(move |root| {
+                let (mut file, info) = open_with_info(&root, &key, &paths)?;
+                if info.etag != expected {
+                    return Err(ObjectStoreError::Changed);
+                }
+                file.rewind().map_err(|err| io_err(&key, err))?;
+                Ok(file)
+            })
+            .await?;
+        Ok(Box::new(tokio::fs::File::from_std(file)))
+    }
+
     /// Like S3, deleting a missing key succeeds.
     async fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {
         let paths = self.paths(key)?;
@@ -514,6 +562,8 @@ impl ObjectStore for FolderObjectStore {
         if let Some(n) = content_length {
             headers.insert("Content-Length".to_owned(), n.to_string());
         }
+        // Told to the client as S3's URL requires it; this store refuses a second object whether or not it is sent.
+        headers.insert("If-None-Match".to_owned(), "*".to_owned());
         Ok(PresignedUpload { method: "PUT".into(), url, headers, expires_in_seconds: expires_in.as_secs() })
     }
 
@@ -548,7 +598,8 @@ struct UploadParams {
 }
 
 /// Serves `PUT /local-upload/{*key}`, the local stand-in for a presigned S3 PUT: 403 for a bad or expired signature,
-/// 400 for a Content-Type other than the signed one, 413 past the store's upload limit, and 200 with an `ETag`
+/// 400 for a Content-Type other than the signed one, 413 past the store's upload limit, 412 when an object is
+/// already at the key (the link uploads one file), and 200 with an `ETag`
 /// header once the file is in place and `on_stored` has been told. The body is streamed to disk, never buffered.
 ///
 /// `POST /local-upload` takes form uploads, the local stand-in for S3's POST policy ([`super::folder_form_upload`]).
@@ -606,7 +657,7 @@ async fn handle_upload(
     }
     let reader = tokio_util::io::StreamReader::new(body.into_data_stream().map_err(io::Error::other));
     let limit = signed_length.unwrap_or(store.max_upload_bytes).min(store.max_upload_bytes);
-    match store.write_exact(&key, reader, limit, signed_length).await {
+    match store.write_exact(&key, reader, limit, signed_length, true).await {
         Ok(stored) => {
             let etag = format!("\"{}\"", stored.etag);
             (state.on_stored)(stored);
@@ -614,6 +665,9 @@ async fn handle_upload(
         }
         Err(WriteError::TooLarge) => text(StatusCode::PAYLOAD_TOO_LARGE, "upload is too large"),
         Err(WriteError::WrongLength) => text(StatusCode::BAD_REQUEST, "upload is not the length it was signed for"),
+        Err(WriteError::Exists) => {
+            text(StatusCode::PRECONDITION_FAILED, "a file has already been uploaded with this link")
+        }
         Err(WriteError::Body(_)) => text(StatusCode::BAD_REQUEST, "upload was interrupted"),
         Err(WriteError::Store(ObjectStoreError::Invalid(_))) => text(StatusCode::BAD_REQUEST, "invalid object key"),
         Err(err) => {

@@ -19,7 +19,7 @@ use aws_sdk_s3::config::ProvideCredentials;
 
 use super::post_policy::PolicyDocument;
 use crate::ports::object_store::{
-    ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, PostPolicy, PresignedPost, PresignedUpload,
+    ObjectInfo, ObjectReader, ObjectStore, ObjectStoreError, ObjectVersion, PostPolicy, PresignedPost, PresignedUpload,
 };
 
 /// Objects in one bucket of S3 (or an emulator; build the client with [`super::aws::s3_client`], which forces path
@@ -88,6 +88,17 @@ where
     }
 }
 
+/// S3 answers 412 when a conditional request's precondition (`If-Match`, `If-None-Match`) fails.
+fn map_conditional_err<E>(operation: &str, key: &str, err: SdkError<E, HttpResponse>) -> ObjectStoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+{
+    if err.raw_response().is_some_and(|r| r.status().as_u16() == 412) {
+        return ObjectStoreError::Changed;
+    }
+    map_err(operation, key, err)
+}
+
 /// S3 ETags are quoted (`"abc…"`); multipart ones also carry a `-N` suffix, which we keep.
 fn unquote(etag: Option<&str>) -> String {
     etag.unwrap_or_default().trim_matches('"').to_owned()
@@ -151,6 +162,20 @@ impl ObjectStore for S3ObjectStore {
         Ok(Box::new(Box::pin(out.body.into_async_read())))
     }
 
+    async fn open_version(&self, key: &str, version: &ObjectVersion) -> Result<ObjectReader, ObjectStoreError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_version_id(version.version_id.clone())
+            .if_match(format!("\"{}\"", version.etag))
+            .send()
+            .await
+            .map_err(|err| map_conditional_err("GetObject", key, err))?;
+        Ok(Box::new(Box::pin(out.body.into_async_read())))
+    }
+
     async fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {
         self.client
             .delete_object()
@@ -190,7 +215,7 @@ impl ObjectStore for S3ObjectStore {
         let config = PresigningConfig::expires_in(expires_in)
             .map_err(|err| ObjectStoreError::Invalid(format!("presigned upload expiry: {err}")))?;
         // Setting the content type (and length) here puts them in the signed headers: S3 rejects an upload with any
-        // other type or size.
+        // other type or size, and `If-None-Match: *` makes the URL create one object only.
         let length = content_length
             .map(i64::try_from)
             .transpose()
@@ -202,6 +227,7 @@ impl ObjectStore for S3ObjectStore {
             .key(key)
             .content_type(content_type)
             .set_content_length(length)
+            .if_none_match("*")
             .presigned(config)
             .await
             .map_err(|err| map_err("PutObject (presign)", key, err))?;

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncReadExt;
 
-use crate::ports::object_store::{ObjectStore, ObjectStoreError};
+use crate::ports::object_store::{ObjectStore, ObjectStoreError, ObjectVersion};
 
 const CSV: &str = "text/csv";
 
@@ -23,6 +23,7 @@ pub async fn run_all(store: &dyn ObjectStore) {
     round_trip(store).await;
     large_object_reads_as_a_stream(store).await;
     overwrite_changes_etag(store).await;
+    open_version_reads_only_that_version(store).await;
     missing_key_is_not_found(store).await;
     delete_removes_the_object(store).await;
     list_by_prefix_in_key_order(store).await;
@@ -97,6 +98,31 @@ pub async fn overwrite_changes_etag(store: &dyn ObjectStore) {
     put(store, &key, "version,2\n").await;
     assert_eq!(store.head(&key).await.expect("head v2 again").etag, second.etag, "same content, same etag");
     store.delete(&key).await.expect("clean up");
+}
+
+/// What keeps an import to the bytes it claimed: `open_version` reads the version named, and once the key holds
+/// other content, that version is `Changed` (neither bucket here keeps older versions).
+pub async fn open_version_reads_only_that_version(store: &dyn ObjectStore) {
+    let key = format!("{}claimed.csv", unique_prefix("open-version"));
+    put(store, &key, "file,A\n").await;
+    let first = ObjectVersion::of_etag(store.head(&key).await.expect("head A").etag);
+    let mut reader = store.open_version(&key, &first).await.expect("open A by its version");
+    let mut read = Vec::new();
+    reader.read_to_end(&mut read).await.expect("read A");
+    assert_eq!(read, b"file,A\n");
+
+    put(store, &key, "file,B\n").await;
+    assert!(
+        matches!(store.open_version(&key, &first).await, Err(ObjectStoreError::Changed)),
+        "a replaced version must not be read as if it were the claimed one"
+    );
+    let second = ObjectVersion::of_etag(store.head(&key).await.expect("head B").etag);
+    let mut reader = store.open_version(&key, &second).await.expect("open B by its version");
+    let mut read = Vec::new();
+    reader.read_to_end(&mut read).await.expect("read B");
+    assert_eq!(read, b"file,B\n");
+    store.delete(&key).await.expect("clean up");
+    assert!(matches!(store.open_version(&key, &second).await, Err(ObjectStoreError::NotFound(_))), "deleted");
 }
 
 pub async fn missing_key_is_not_found(store: &dyn ObjectStore) {
@@ -205,6 +231,24 @@ pub async fn run_presigned_upload(store: &dyn ObjectStore, signatures_enforced: 
     let info = store.head(&key).await.expect("head after upload");
     assert_eq!(info.size, body.len() as u64);
     assert_eq!(read_all(store, &key).await, body.as_bytes());
+
+    // The URL uploads one file: a second PUT through it (another file, while the first is being imported) is
+    // refused and the first file stays as it was.
+    let response = http
+        .put(upload.url.clone())
+        .body("nhs_number,given_name,family_name\n9990000034,Other,File\n")
+        .headers(
+            upload
+                .headers
+                .iter()
+                .map(|(k, v)| (k.parse().expect("header name"), v.parse().expect("header value")))
+                .collect(),
+        )
+        .send()
+        .await
+        .expect("a second PUT");
+    assert_eq!(response.status(), 412, "a second PUT through the same URL must be refused");
+    assert_eq!(store.head(&key).await.expect("head after the refused PUT").etag, info.etag, "the first file stays");
     store.delete(&key).await.expect("clean up");
 }
 

@@ -167,6 +167,24 @@ pub struct Import {
     /// "NHS numbers updated from PDS" (§6.2 item 12): rows whose uploaded number PDS replaced with another one.
     #[serde(default)]
     pub nhs_numbers_updated: Vec<NhsNumberUpdate>,
+    /// The one version of the object this import reads, recorded when the import claims it: every pass reads
+    /// exactly these bytes, so that a file replaced under the same key can never mix into the import.
+    #[serde(default)]
+    pub object_version: Option<ObjectVersion>,
+}
+
+/// One version of an uploaded object: its ETag, and S3's version id when the bucket keeps versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectVersion {
+    pub etag: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<String>,
+}
+
+impl ObjectVersion {
+    pub fn of_etag(etag: impl Into<String>) -> Self {
+        Self { etag: etag.into(), version_id: None }
+    }
 }
 
 /// The match rate of a rejected import: `matched` rows had one NHS number found, a `rate`% match rate.

@@ -9,6 +9,6 @@ pub mod reference;
 pub mod vaccination;
 
 pub use academic_year::AcademicYear;
-pub use import::{Import, ImportCounts, ImportKind, ImportStatus, RowError};
+pub use import::{Import, ImportCounts, ImportKind, ImportStatus, ObjectVersion, RowError};
 pub use patient::{Gender, Parent, ParentRelationship, Patient, Relationship};
 pub use reference::{Clinic, Programme, ReferenceData, School, Session, Team, TeamKind, User};

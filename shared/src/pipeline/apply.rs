@@ -71,7 +71,7 @@ async fn apply_row(
                 let item = store.get(&key).await?.ok_or_else(|| PipelineError::Task("staged row vanished".into()))?;
                 changeset = Versioned { value: crate::store::decode(&item)?, version: item.version };
                 if changeset.value.status == ChangesetStatus::Pending {
-                    changeset.value.planned = plan::match_row(store, &changeset.value).await?.ok();
+                    changeset.value.planned = plan::match_row(pipeline, team, &changeset.value).await?.ok();
                 }
             }
             Err(e) => return Err(e.into()),

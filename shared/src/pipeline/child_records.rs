@@ -15,7 +15,7 @@ use crate::domain::import::{
 };
 use crate::domain::{Import, ImportKind, ImportStatus, ReferenceData, RowError};
 use crate::pds::MIN_MATCH_RATE;
-use crate::ports::{ObjectReader, ObjectStore};
+use crate::ports::{ObjectReader, ObjectStore, ObjectVersion};
 use crate::store::changesets::{self, Changeset, ChangesetStatus};
 use crate::store::imports::{self, Versioned};
 
@@ -154,6 +154,7 @@ pub(crate) async fn finish_invalid(
 struct Job {
     objects: Arc<dyn ObjectStore>,
     key: String,
+    version: Option<ObjectVersion>,
     reference: Arc<ReferenceData>,
     team: crate::domain::Team,
     import: Import,
@@ -177,7 +178,7 @@ impl Job {
 
     /// Opens the object again from the start, as a blocking reader.
     fn opener(&self, handle: Handle) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
-        opener(self.objects.as_ref(), &self.key, handle)
+        opener(self.objects.as_ref(), &self.key, self.version.as_ref(), handle)
     }
 }
 
@@ -186,6 +187,7 @@ fn job(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team) -> Job 
         team: team.clone(),
         objects: pipeline.objects.clone(),
         key: import.object_key.clone(),
+        version: import.object_version.clone(),
         reference: pipeline.reference.clone(),
         import: import.clone(),
         limits: Limits { max_rows: pipeline.settings.max_rows },

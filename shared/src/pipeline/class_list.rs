@@ -370,6 +370,7 @@ mod tests {
             progress: None,
             pds_match: None,
             nhs_numbers_updated: Vec::new(),
+            object_version: None,
         };
         assert_eq!(
             check_import(&reference, &import).map(|s| s.school.name.clone()),

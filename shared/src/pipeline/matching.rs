@@ -7,7 +7,8 @@ use std::collections::HashSet;
 
 use chrono::NaiveDate;
 
-use crate::domain::Patient;
+use crate::domain::patient::SchoolPlacement;
+use crate::domain::{Patient, ReferenceData};
 
 /// The identifying fields of an uploaded child, after PDS has had its say on the NHS number.
 #[derive(Debug, Clone, Copy)]
@@ -88,6 +89,41 @@ pub fn match_patient<'a>(input: &MatchInput, candidates: &'a [Patient], rule: Ma
         }
         _ => MatchOutcome::Ambiguous(matches),
     }
+}
+
+/// A row refused because its NHS number names a child the uploading team has no care relationship with, and the row
+/// does not otherwise say who that child is (hardening: an NHS number is easy to guess, its last digit being a
+/// mod-11 check). The child is neither shown to the team nor changed.
+pub const UNCONFIRMED_NHS_NUMBER: &str = "The NHS number on this row belongs to a child whose name and date of \
+     birth do not match this row. Check the NHS number, first name, last name and date of birth.";
+
+/// Whether the team already has a care relationship with the child: listed or archived in the team (which its own
+/// earlier imports and records leave), or at one of the team's schools.
+pub fn cared_for_by(patient: &Patient, team_id: &str, reference: &ReferenceData) -> bool {
+    let at_its_school = match &patient.school {
+        SchoolPlacement::School { urn } => reference.school(urn).is_some_and(|s| s.team_id.as_deref() == Some(team_id)),
+        SchoolPlacement::HomeEducated | SchoolPlacement::Unknown => false,
+    };
+    patient.team_ids.iter().any(|t| t == team_id) || patient.archived_in.contains_key(team_id) || at_its_school
+}
+
+/// Whether a match on the NHS number may stand (§7.1 step 1) for this team: always for a child it already cares for;
+/// for anyone else's child only when the row also agrees with at least two of the child's first name, last name and
+/// date of birth (a corrected date of birth, or a changed surname, still matches), so that a guessed number alone
+/// neither reveals nor changes another team's child.
+pub fn nhs_number_match_stands(
+    patient: &Patient,
+    input: &MatchInput,
+    team_id: &str,
+    reference: &ReferenceData,
+) -> bool {
+    let attributes = &patient.attributes;
+    let agreeing = [
+        names_equal(attributes.given_name.as_deref(), input.given_name),
+        names_equal(attributes.family_name.as_deref(), input.family_name),
+        attributes.date_of_birth == Some(input.date_of_birth),
+    ];
+    agreeing.iter().filter(|&&agrees| agrees).count() >= 2 || cared_for_by(patient, team_id, reference)
 }
 
 /// Which of the four identifying fields a patient shares with the input.
@@ -418,5 +454,31 @@ mod tests {
 
         assert_eq!(match_patient(&jennifer, &candidates, MatchRule::ChildRecords), MatchOutcome::New);
         assert_eq!(matched_id(&match_patient(&mark_row, &candidates, MatchRule::ChildRecords)), Some((mark.id, false)));
+    }
+
+    #[test]
+    fn an_nhs_number_match_should_stand_for_another_teams_child_only_with_two_of_its_names_and_date_of_birth() {
+        let reference = crate::reference::demo();
+        let mut child = patient("Alex", "Taylor", "2011-04-04", None, Some("9990000018"));
+        child.team_ids = vec!["rxb".into()];
+        let guess = input("Jennifer", "Clarke", "2010-01-01", None, Some("9990000018"));
+        let one_name = input("alex", "Smith", "2011-04-04", None, Some("9990000018"));
+        let names_only = input("Alex", "TAYLOR", "2011-04-05", None, Some("9990000018"));
+        let date_of_birth_only = input("Sam", "Smith", "2011-04-04", None, Some("9990000018"));
+        let surname_only = input("Sam", "Taylor", "2012-01-01", None, Some("9990000018"));
+
+        assert!(!nhs_number_match_stands(&child, &guess, "r1l", &reference), "the number alone");
+        assert!(!nhs_number_match_stands(&child, &date_of_birth_only, "r1l", &reference), "and the date of birth");
+        assert!(!nhs_number_match_stands(&child, &surname_only, "r1l", &reference), "and the surname");
+        assert!(nhs_number_match_stands(&child, &names_only, "r1l", &reference), "both names");
+        assert!(nhs_number_match_stands(&child, &one_name, "r1l", &reference), "date of birth and a name");
+        assert!(nhs_number_match_stands(&child, &guess, "rxb", &reference), "the team's own child");
+
+        // A care relationship through a school: the child is at one of r1l's schools (123456), though not listed.
+        child.school = SchoolPlacement::School { urn: "123456".into() };
+        assert!(nhs_number_match_stands(&child, &guess, "r1l", &reference), "a child at the team's school");
+        child.school = SchoolPlacement::Unknown;
+        child.archived_in.insert("r1l".into(), "immunisation_import".into());
+        assert!(nhs_number_match_stands(&child, &guess, "r1l", &reference), "the team's own earlier records");
     }
 }

@@ -12,7 +12,16 @@ pub struct ObjectCreated {
     /// URL-decoded key.
     pub key: String,
     pub etag: String,
+    /// S3's version id, when the bucket keeps versions.
+    pub version_id: Option<String>,
     pub size: u64,
+}
+
+impl ObjectCreated {
+    /// The version of the object this event announces.
+    pub fn version(&self) -> crate::ports::ObjectVersion {
+        crate::ports::ObjectVersion { etag: self.etag.clone(), version_id: self.version_id.clone() }
+    }
 }
 
 #[derive(Deserialize)]
@@ -46,6 +55,8 @@ struct Object {
     etag: Option<String>,
     #[serde(default)]
     size: Option<u64>,
+    #[serde(rename = "versionId", default)]
+    version_id: Option<String>,
     #[serde(default)]
     sequencer: Option<String>,
 }
@@ -62,6 +73,7 @@ pub fn parse_notification(json: &str) -> Result<Vec<ObjectCreated>, serde_json::
             bucket: r.s3.bucket.name,
             key: decode_key(&r.s3.object.key),
             etag: r.s3.object.etag.or(r.s3.object.sequencer).unwrap_or_default().trim_matches('"').to_string(),
+            version_id: r.s3.object.version_id.filter(|v| !v.is_empty() && v != "null"),
             size: r.s3.object.size.unwrap_or_default(),
         })
         .collect())
@@ -122,8 +134,27 @@ mod tests {
         let events = parse_notification(json).unwrap();
         assert_eq!(
             events,
-            vec![ObjectCreated { bucket: "b".into(), key: "drops/R1L/x y.csv".into(), etag: "abc".into(), size: 11 }]
+            vec![ObjectCreated {
+                bucket: "b".into(),
+                key: "drops/R1L/x y.csv".into(),
+                etag: "abc".into(),
+                version_id: None,
+                size: 11
+            }]
         );
+    }
+
+    #[test]
+    fn when_bucket_keeps_versions_should_name_the_version() {
+        let json = r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},
+            "object":{"key":"drops/R1L/a.csv","eTag":"abc","versionId":"v2","size":1}}}]}"#;
+        let events = parse_notification(json).unwrap();
+        assert_eq!(
+            events[0].version(),
+            crate::ports::ObjectVersion { etag: "abc".into(), version_id: Some("v2".into()) }
+        );
+        let unversioned = json.replace("\"v2\"", "\"null\"");
+        assert_eq!(parse_notification(&unversioned).unwrap()[0].version_id, None, "S3 says null when unversioned");
     }
 
     #[test]

@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
-use super::matching::{MatchInput, MatchOutcome, MatchRule, match_patient};
+use super::matching::{
+    MatchInput, MatchOutcome, MatchRule, UNCONFIRMED_NHS_NUMBER, match_patient, nhs_number_match_stands,
+};
 use super::{Pipeline, PipelineError};
 use crate::domain::{Import, RowError, Team};
-use crate::ports::RecordStore;
 use crate::store::changesets::{self, Changeset, ChangesetStatus, PlannedMatch};
 use crate::store::imports::Versioned;
 use crate::store::patients;
@@ -35,20 +36,20 @@ pub fn new_patient_id(import_id: Uuid, index: u64) -> Uuid {
     Uuid::new_v5(&PATIENT_NAMESPACE, format!("{import_id}/{index}").as_bytes())
 }
 
-pub async fn plan_import(pipeline: &Pipeline, import: &Import, _team: &Team) -> Result<PlanResult, PipelineError> {
+pub async fn plan_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<PlanResult, PipelineError> {
     let store = pipeline.records.as_ref();
-    let mut ambiguous = Vec::new();
+    let mut refused = Vec::new();
     let mut rows_by_patient: BTreeMap<Uuid, Vec<u64>> = BTreeMap::new();
     let mut rows_by_nhs_number: BTreeMap<String, Vec<u64>> = BTreeMap::new();
     let mut after = None;
     loop {
         let (page, next) = changesets::page(store, import.id, PAGE, after).await?;
-        let planned: Vec<(Versioned<Changeset>, Result<PlannedMatch, ()>)> = stream::iter(page)
+        let planned: Vec<(Versioned<Changeset>, Result<PlannedMatch, &'static str>)> = stream::iter(page)
             .map(|changeset| async move {
                 if let Some(plan) = changeset.value.planned {
                     return Ok::<_, PipelineError>((changeset, Ok(plan)));
                 }
-                let plan = match_row(store, &changeset.value).await?;
+                let plan = match_row(pipeline, team, &changeset.value).await?;
                 Ok((changeset, plan))
             })
             .buffered(pipeline.settings.commit_concurrency)
@@ -61,11 +62,9 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, _team: &Team) -> 
                 rows_by_nhs_number.entry(number.clone()).or_default().push(changeset.value.row_number);
             }
             match plan {
-                Err(()) => ambiguous.push(RowError {
-                    row: changeset.value.row_number,
-                    column: None,
-                    message: AMBIGUOUS_MATCH.into(),
-                }),
+                Err(message) => {
+                    refused.push(RowError { row: changeset.value.row_number, column: None, message: message.into() })
+                }
                 Ok(plan) => {
                     if let PlannedMatch::Existing { patient_id, .. } = plan {
                         rows_by_patient.entry(patient_id).or_default().push(changeset.value.row_number);
@@ -83,9 +82,9 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, _team: &Team) -> 
             None => break,
         }
     }
-    if !ambiguous.is_empty() {
-        ambiguous.sort_by_key(|e| e.row);
-        return Ok(PlanResult::RowErrors(ambiguous));
+    if !refused.is_empty() {
+        refused.sort_by_key(|e| e.row);
+        return Ok(PlanResult::RowErrors(refused));
     }
     let mut duplicates = duplicate_nhs_number_errors(&rows_by_nhs_number);
     duplicates.extend(duplicate_match_errors(&rows_by_patient));
@@ -96,11 +95,14 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, _team: &Team) -> 
     Ok(PlanResult::Ready)
 }
 
-/// Matches one row; `Err(())` when several patients match.
+/// Matches one row for `team`; `Err` with the row's error when several patients match, or when the match rests on
+/// the NHS number alone for a child the team has no care relationship with.
 pub async fn match_row(
-    store: &dyn RecordStore,
+    pipeline: &Pipeline,
+    team: &Team,
     changeset: &Changeset,
-) -> Result<Result<PlannedMatch, ()>, PipelineError> {
+) -> Result<Result<PlannedMatch, &'static str>, PipelineError> {
+    let store = pipeline.records.as_ref();
     if changeset.status != ChangesetStatus::Pending {
         // Already applied: its patient is recorded.
         if let Some(patient_id) = changeset.patient_id {
@@ -121,9 +123,18 @@ pub async fn match_row(
     Ok(match match_patient(&input, &candidates, MatchRule::ChildRecords) {
         MatchOutcome::New => Ok(PlannedMatch::New { patient_id: new_patient_id(changeset.import_id, changeset.index) }),
         MatchOutcome::Matched { patient, on_nhs_number } => {
-            Ok(PlannedMatch::Existing { patient_id: patient.id, on_nhs_number })
+            // A number PDS found from the row's own details vouches for the row as well as its details would.
+            let found_by_pds = changeset.pds_nhs_number.is_some() && changeset.pds_nhs_number.as_deref() == nhs_number;
+            if on_nhs_number
+                && !found_by_pds
+                && !nhs_number_match_stands(patient, &input, &team.id, &pipeline.reference)
+            {
+                Err(UNCONFIRMED_NHS_NUMBER)
+            } else {
+                Ok(PlannedMatch::Existing { patient_id: patient.id, on_nhs_number })
+            }
         }
-        MatchOutcome::Ambiguous(_) => Err(()),
+        MatchOutcome::Ambiguous(_) => Err(AMBIGUOUS_MATCH),
     })
 }
 

@@ -7,21 +7,40 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc::Sender;
 use tokio_util::io::SyncIoBridge;
 
-use crate::ports::{ObjectReader, ObjectStore};
+use crate::ports::{ObjectReader, ObjectStore, ObjectStoreError, ObjectVersion};
 
 /// Rows sent from the parsing thread to the staging task at once.
 pub const STAGE_BATCH: usize = 500;
 
-/// Opens `key` from the start on every call, as a blocking reader (for the streaming CSV readers).
+/// What an import whose file was replaced under its key says (the version it claimed can no longer be read).
+pub const FILE_REPLACED: &str = "The file was replaced by another file with the same name while it was being \
+     imported, so nothing from it was imported. Upload the file again.";
+
+/// Opens `key` from the start on every call, as a blocking reader (for the streaming CSV readers): exactly
+/// `version` of it when given, so that every pass over the file reads the same bytes.
 pub fn opener<'a>(
     objects: &'a dyn ObjectStore,
     key: &'a str,
+    version: Option<&'a ObjectVersion>,
     handle: Handle,
 ) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + 'a {
     move || {
-        let reader = handle.block_on(objects.open(key)).map_err(std::io::Error::other)?;
+        let opened = match version {
+            Some(version) => handle.block_on(objects.open_version(key, version)),
+            // Only imports recorded before imports named their object version.
+            None => handle.block_on(objects.open(key)),
+        };
+        let reader = opened.map_err(std::io::Error::other)?;
         Ok(SyncIoBridge::new_with_handle(reader, handle.clone()))
     }
+}
+
+/// Whether a read failed because the object is no longer the version the import claimed.
+pub fn replaced(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<ObjectStoreError>())
+        .is_some_and(|e| matches!(e, ObjectStoreError::Changed))
 }
 
 /// Collects rows on the parsing thread and sends them in batches of `STAGE_BATCH`; the bounded channel holds the

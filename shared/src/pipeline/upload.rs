@@ -3,10 +3,10 @@
 use uuid::Uuid;
 
 use super::object_event::{KeyRoute, ObjectCreated, route};
-use super::{Pipeline, PipelineError, child_records, vaccination_records};
+use super::{Pipeline, PipelineError, child_records, reading, vaccination_records};
 use crate::csv_import::vaccination_records::{DetectKindError, detect_file_kind};
 use crate::csv_import::{Limits, ValidateError};
-use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus};
+use crate::domain::{AcademicYear, Import, ImportKind, ImportStatus, ObjectVersion};
 use crate::ports::{RecordStore, StoreError};
 use crate::store::claims::{self, ClaimOutcome};
 use crate::store::imports::{self, Versioned};
@@ -28,6 +28,7 @@ pub async fn take_form_upload(
     store: &dyn RecordStore,
     import_id: Uuid,
     key: &str,
+    version: Option<&ObjectVersion>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<Option<Versioned<Import>>, StoreError> {
     for _ in 0..5 {
@@ -40,6 +41,7 @@ pub async fn take_form_upload(
         }
         import.value.object_key = key.to_string();
         import.value.filename = key.rsplit('/').next().map(str::to_string);
+        import.value.object_version = version.cloned();
         import.value.status = ImportStatus::PendingImport;
         match imports::update(store, &import.value, import.version, now).await {
             Ok(version) => return Ok(Some(Versioned { value: import.value, version })),
@@ -91,6 +93,7 @@ impl Pipeline {
             },
         };
 
+        let version = event.version();
         let claim = claims::acquire(
             self.records.as_ref(),
             &event.bucket,
@@ -126,7 +129,8 @@ impl Pipeline {
                     claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
                     return Ok(self.reject(event, "an empty form upload".into()));
                 }
-                match take_form_upload(self.records.as_ref(), import_id, &event.key, self.now()).await? {
+                match take_form_upload(self.records.as_ref(), import_id, &event.key, Some(&version), self.now()).await?
+                {
                     Some(taken) => taken,
                     None => {
                         claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
@@ -140,13 +144,49 @@ impl Pipeline {
             }
             (KeyRoute::Drop { .. }, Some(found)) => found,
             (KeyRoute::Drop { filename, .. }, None) => {
-                self.create_drop_import(import_id, &team_id, event, filename).await?
+                match self.create_drop_import(import_id, &team_id, event, filename).await {
+                    // A newer file took the key before this one could be read: the newer one's event follows.
+                    Err(PipelineError::Read(e)) if reading::replaced(&e) => {
+                        claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
+                        return Ok(self.reject(event, "the file was replaced before it was read".into()));
+                    }
+                    created => created?,
+                }
             }
         };
 
+        // Every pass reads the version claimed here; another object under the key never mixes into this import.
+        let Some(import) = self.bind_version(import, &version).await? else {
+            claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
+            return Ok(self.reject(event, "the import already has another version of the file".into()));
+        };
         let status = self.process(import).await?;
         claims::finish(self.records.as_ref(), &event.bucket, &event.key, claim_version).await?;
         Ok(Handled::Processed { import_id, status })
+    }
+
+    /// Ties the import to the object version it claimed (the first one it meets); None when it is already tied to
+    /// another version.
+    async fn bind_version(
+        &self,
+        mut import: Versioned<Import>,
+        version: &ObjectVersion,
+    ) -> Result<Option<Versioned<Import>>, PipelineError> {
+        match &import.value.object_version {
+            // The page that took a form upload knew the ETag only; the event adds S3's version id.
+            Some(bound)
+                if bound.etag == version.etag && (bound.version_id.is_some() || version.version_id.is_none()) =>
+            {
+                Ok(Some(import))
+            }
+            Some(bound) if bound.etag != version.etag => Ok(None),
+            _ => {
+                import.value.object_version = Some(version.clone());
+                import.version =
+                    imports::update(self.records.as_ref(), &import.value, import.version, self.now()).await?;
+                Ok(Some(import))
+            }
+        }
     }
 
     fn reject(&self, event: &ObjectCreated, reason: String) -> Handled {
@@ -163,7 +203,8 @@ impl Pipeline {
         event: &ObjectCreated,
         filename: &str,
     ) -> Result<Versioned<Import>, PipelineError> {
-        let (kind, file_error) = self.detect_drop_kind(&event.key).await?;
+        let version = event.version();
+        let (kind, file_error) = self.detect_drop_kind(&event.key, &version).await?;
         let today = self.settings.today();
         let now = self.settings.now();
         let import = Import {
@@ -192,6 +233,7 @@ impl Pipeline {
             progress: None,
             pds_match: None,
             nhs_numbers_updated: Vec::new(),
+            object_version: Some(version),
         };
         match imports::create(self.records.as_ref(), &import).await {
             Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => {}
@@ -203,13 +245,17 @@ impl Pipeline {
     /// A CHIS drop comes without a wizard to say what it holds: the header row tells child records from vaccination
     /// records. A file that cannot be read as CSV is left to the child-records pipeline (the historical kind of a
     /// drop), which reports the whole-file error; a readable file whose headers fit neither kind is invalid at once.
-    async fn detect_drop_kind(&self, key: &str) -> Result<(ImportKind, Option<String>), PipelineError> {
+    async fn detect_drop_kind(
+        &self,
+        key: &str,
+        version: &ObjectVersion,
+    ) -> Result<(ImportKind, Option<String>), PipelineError> {
         let objects = self.objects.clone();
-        let key = key.to_string();
+        let (key, version) = (key.to_string(), version.clone());
         let limits = Limits { max_rows: self.settings.max_rows };
         let handle = tokio::runtime::Handle::current();
         let detected = tokio::task::spawn_blocking(move || {
-            let mut open = super::reading::opener(objects.as_ref(), &key, handle);
+            let mut open = reading::opener(objects.as_ref(), &key, Some(&version), handle);
             detect_file_kind(&mut open, &limits)
         })
         .await
@@ -235,9 +281,28 @@ impl Pipeline {
             }
             return Ok(import.value.status);
         }
-        match import.value.kind {
+        let import_id = import.value.id;
+        let run = match import.value.kind {
             ImportKind::ChildRecords | ImportKind::ClassList => child_records::run(self, import).await,
             ImportKind::VaccinationRecords => vaccination_records::run(self, import).await,
+        };
+        match run {
+            Err(PipelineError::Read(e)) if reading::replaced(&e) => self.finish_replaced(import_id).await,
+            other => other,
         }
+    }
+
+    /// The import's file was replaced under its key before every pass had read it: the version it claimed is gone
+    /// (a bucket without versions keeps only the newest), so the import ends invalid, saying so, with nothing
+    /// committed; the newer file is imported or refused on its own.
+    async fn finish_replaced(&self, import_id: Uuid) -> Result<ImportStatus, PipelineError> {
+        let Some(import) = imports::get(self.records.as_ref(), import_id).await? else {
+            return Err(PipelineError::Task("the import vanished while its file was read".into()));
+        };
+        if import.value.status.is_final() {
+            return Ok(import.value.status);
+        }
+        tracing::warn!(%import_id, "import's file was replaced while it was being read");
+        child_records::finish_invalid(self, import, Some(reading::FILE_REPLACED.into()), vec![], 0).await
     }
 }

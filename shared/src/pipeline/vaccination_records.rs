@@ -31,7 +31,9 @@ use tokio::runtime::Handle;
 use tokio_util::io::SyncIoBridge;
 use uuid::Uuid;
 
-use super::matching::{MatchInput, MatchOutcome, MatchRule, match_patient};
+use super::matching::{
+    MatchInput, MatchOutcome, MatchRule, UNCONFIRMED_NHS_NUMBER, match_patient, nhs_number_match_stands,
+};
 use super::reading::{RowBatches, opener};
 use super::{Pipeline, PipelineError};
 use crate::csv_import::vaccination_records::{self as format, VaccinationContext};
@@ -139,6 +141,7 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
 struct Job {
     objects: Arc<dyn ObjectStore>,
     key: String,
+    version: Option<crate::ports::ObjectVersion>,
     reference: Arc<ReferenceData>,
     team: Team,
     today: chrono::NaiveDate,
@@ -151,6 +154,7 @@ impl Job {
         Job {
             objects: pipeline.objects.clone(),
             key: import.object_key.clone(),
+            version: import.object_version.clone(),
             reference: pipeline.reference.clone(),
             team: team.clone(),
             today: import.today,
@@ -171,7 +175,7 @@ impl Job {
 
     /// Opens the object again from the start, as a blocking reader.
     fn opener(&self, handle: Handle) -> impl FnMut() -> std::io::Result<SyncIoBridge<ObjectReader>> + '_ {
-        opener(self.objects.as_ref(), &self.key, handle)
+        opener(self.objects.as_ref(), &self.key, self.version.as_ref(), handle)
     }
 }
 
@@ -238,10 +242,11 @@ async fn with_file_headers(
     }
     let objects = pipeline.objects.clone();
     let key = import.object_key.clone();
+    let version = import.object_version.clone();
     let limits = Limits { max_rows: pipeline.settings.max_rows };
     let handle = Handle::current();
     let headers = tokio::task::spawn_blocking(move || {
-        let mut open = opener(objects.as_ref(), &key, handle);
+        let mut open = opener(objects.as_ref(), &key, version.as_ref(), handle);
         let scan = file::scan(&mut open, &limits)?;
         let rows = file::open(open()?, &scan)?;
         let header = |key: &str| rows.headers().column(key).map(|c| c.header);
@@ -334,6 +339,8 @@ enum StoreMatch {
     Patient(Uuid),
     None,
     Ambiguous,
+    /// The NHS number alone names another team's child: the row is refused (`UNCONFIRMED_NHS_NUMBER`).
+    Unconfirmed,
 }
 
 fn visible_to(record: &VaccinationRecord, team: &Team) -> bool {
@@ -351,7 +358,12 @@ fn match_input(child: &VaccinatedChild) -> Option<MatchInput<'_>> {
     })
 }
 
-async fn look_up(store: &dyn RecordStore, team: &Team, row: &VaccinationRow) -> Result<Lookup, PipelineError> {
+async fn look_up(
+    store: &dyn RecordStore,
+    reference: &ReferenceData,
+    team: &Team,
+    row: &VaccinationRow,
+) -> Result<Lookup, PipelineError> {
     let patient = match match_input(&row.child) {
         // Every vaccination row has names and a date of birth; without them there is nothing to match on.
         None => StoreMatch::None,
@@ -366,6 +378,11 @@ async fn look_up(store: &dyn RecordStore, team: &Team, row: &VaccinationRow) -> 
                     .collect();
             match match_patient(&input, &candidates, MatchRule::VaccinationRecords) {
                 MatchOutcome::New => StoreMatch::None,
+                MatchOutcome::Matched { patient, on_nhs_number: true }
+                    if !nhs_number_match_stands(patient, &input, &team.id, reference) =>
+                {
+                    StoreMatch::Unconfirmed
+                }
                 MatchOutcome::Matched { patient, .. } => StoreMatch::Patient(patient.id),
                 MatchOutcome::Ambiguous(_) => StoreMatch::Ambiguous,
             }
@@ -418,7 +435,7 @@ impl Planner {
     fn plan(&mut self, import_id: Uuid, row: &VaccinationRow, lookup: Lookup, national_reporting: bool) -> RowPlan {
         let patient = match lookup.patient {
             StoreMatch::Patient(patient_id) => PlannedPatient::Existing { patient_id },
-            StoreMatch::None | StoreMatch::Ambiguous => {
+            StoreMatch::None | StoreMatch::Ambiguous | StoreMatch::Unconfirmed => {
                 let earlier = match_input(&row.child).and_then(|input| self.in_file.find(&input));
                 match earlier {
                     Some(patient_id) => PlannedPatient::New {
@@ -474,8 +491,14 @@ fn describe_rows(rows: &[u64]) -> String {
 /// The problems with a row that only the store reveals, in Mavis's order: patient ambiguity, session ID, UUID.
 fn lookup_errors(row: &VaccinationRow, lookup: &Lookup) -> Vec<RowError> {
     let mut errors = Vec::new();
-    if matches!(lookup.patient, StoreMatch::Ambiguous) {
-        errors.push(RowError { row: row.row_number, column: None, message: AMBIGUOUS_MATCH.into() });
+    match lookup.patient {
+        StoreMatch::Ambiguous => {
+            errors.push(RowError { row: row.row_number, column: None, message: AMBIGUOUS_MATCH.into() })
+        }
+        StoreMatch::Unconfirmed => {
+            errors.push(RowError { row: row.row_number, column: None, message: UNCONFIRMED_NHS_NUMBER.into() })
+        }
+        StoreMatch::Patient(_) | StoreMatch::None => {}
     }
     match &lookup.by_uuid {
         Some(Some(record))
@@ -512,7 +535,7 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, team: &Team) -> R
                 if staged.value.row.ignored || staged.value.plan.is_some() {
                     return Ok::<_, PipelineError>((staged, None));
                 }
-                let lookup = look_up(store, team, &staged.value.row).await?;
+                let lookup = look_up(store, &pipeline.reference, team, &staged.value.row).await?;
                 Ok((staged, Some(lookup)))
             })
             .buffered(pipeline.settings.commit_concurrency)

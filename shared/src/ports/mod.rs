@@ -6,7 +6,7 @@ pub mod queue;
 pub mod record_store;
 
 pub use object_store::{
-    ObjectReader, ObjectStore, ObjectStoreError, PostPolicy, PostSuccess, PresignedPost, PresignedUpload,
+    ObjectReader, ObjectStore, ObjectStoreError, ObjectVersion, PostPolicy, PostSuccess, PresignedPost, PresignedUpload,
 };
 pub use queue::{Queue, QueueError, ReceivedMessage};
 pub use record_store::{Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp};

@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncRead;
 
+pub use crate::domain::ObjectVersion;
+
 pub type ObjectReader = Box<dyn AsyncRead + Send + Unpin>;
 
 /// How a browser (or curl) uploads a file: send `method` to `url` with exactly these headers and the file as the body.
@@ -65,6 +67,10 @@ pub enum ObjectStoreError {
     Transient(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("object store rejected the request: {0}")]
     Invalid(String),
+    /// The key no longer holds the version asked for (it was replaced, and the store keeps no older version), or a
+    /// create-only upload found an object already there. Says nothing of the key: it can carry a file's name.
+    #[error("the object is not the version expected")]
+    Changed,
 }
 
 #[async_trait]
@@ -76,13 +82,18 @@ pub trait ObjectStore: Send + Sync {
     /// A fresh stream over the whole object; can be called again to re-read.
     async fn open(&self, key: &str) -> Result<ObjectReader, ObjectStoreError>;
 
+    /// A fresh stream over exactly `version` of the object (S3: `versionId` when known, and `If-Match` on the
+    /// ETag); `Changed` when the key now holds other content and that version cannot be read any more.
+    async fn open_version(&self, key: &str, version: &ObjectVersion) -> Result<ObjectReader, ObjectStoreError>;
+
     async fn delete(&self, key: &str) -> Result<(), ObjectStoreError>;
 
     /// Keys under a prefix, in key order.
     async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectStoreError>;
 
     /// A URL through which the holder can PUT one object at `key` with the given content type until it expires.
-    /// With `content_length`, the length is signed too: the store refuses a body of any other size.
+    /// With `content_length`, the length is signed too: the store refuses a body of any other size. The PUT only
+    /// creates: once an object is at `key`, another PUT through the URL is refused (412, S3's `If-None-Match: *`).
     async fn presign_upload(
         &self,
         key: &str,

@@ -1,7 +1,7 @@
 //! Claims make the handling of an uploaded object happen once, however often (or however concurrently) its
 //! ObjectCreated event is delivered. A claim is a conditional put keyed on bucket/key; it remembers the object's
-//! ETag (a re-upload of different content under the same key is a new claim) and carries a lease so that a
-//! claim whose holder died can be taken over.
+//! ETag (a re-upload of different content under the same key is a new claim, once the claim before it is finished
+//! or its holder's lease has run out) and carries a lease so that a claim whose holder died can be taken over.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
@@ -59,6 +59,10 @@ pub async fn acquire(
                     // The holder died: take over its import.
                     let claim = ObjectClaim { lease_until: now + lease, ..current };
                     (claim, Condition::VersionIs(item.version), item.version + 1)
+                } else if !current.done && current.lease_until > now {
+                    // New content under a key whose earlier content is still being imported: that import keeps the
+                    // claim until it finishes (it reads only its own version), then the new content gets its turn.
+                    return Ok(ClaimOutcome::InProgress { import_id: current.import_id });
                 } else {
                     // New content under the same key: a new import.
                     let claim = ObjectClaim { etag: etag.into(), import_id, done: false, lease_until: now + lease };
@@ -90,4 +94,27 @@ pub async fn finish(store: &dyn RecordStore, bucket: &str, key: &str, version: u
     let mut updated = Item::new(claim_key, encode(&claim));
     updated.version = version + 1;
     store.put(updated, Condition::VersionIs(version)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::sqlite_store::SqliteRecordStore;
+
+    #[tokio::test]
+    async fn new_content_should_wait_for_the_live_claim_on_the_old_then_be_a_new_claim() {
+        let store = SqliteRecordStore::in_memory().expect("store");
+        let now = crate::clock::test_instant();
+        let lease = Duration::minutes(15);
+        let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+        let acquired = acquire(&store, "b", "drops/R1L/a.csv", "etag-a", first, lease, now).await.expect("claim A");
+        let ClaimOutcome::Acquired { version, .. } = acquired else { panic!("{acquired:?}") };
+
+        let while_live = acquire(&store, "b", "drops/R1L/a.csv", "etag-b", second, lease, now).await.expect("B");
+        assert_eq!(while_live, ClaimOutcome::InProgress { import_id: first }, "file A's import keeps its claim");
+
+        finish(&store, "b", "drops/R1L/a.csv", version).await.expect("finish A");
+        let after = acquire(&store, "b", "drops/R1L/a.csv", "etag-b", second, lease, now).await.expect("B again");
+        assert!(matches!(after, ClaimOutcome::Acquired { import_id, .. } if import_id == second), "{after:?}");
+    }
 }

@@ -198,6 +198,7 @@ pub fn new_import(
         progress: None,
         pds_match: None,
         nhs_numbers_updated: Vec::new(),
+        object_version: None,
     }
 }
 

@@ -249,8 +249,13 @@ impl Browser<'_> {
         assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
         self.follow(answered).await;
         let stored = self.site.stored.lock().expect("lock").last().cloned().expect("stored");
-        let event =
-            ObjectCreated { bucket: "local".into(), key: stored.key.clone(), etag: stored.etag, size: stored.size };
+        let event = ObjectCreated {
+            bucket: "local".into(),
+            key: stored.key.clone(),
+            etag: stored.etag,
+            version_id: None,
+            size: stored.size,
+        };
         let handled = self.site.pipeline().handle_object_created(&event).await.expect("imported");
         assert!(matches!(handled, Handled::Processed { .. }), "{handled:?}");
         self.site.clock.advance(chrono::Duration::minutes(1));

@@ -440,7 +440,9 @@ async fn received_upload(state: &AppState, import: Import) -> PageResult {
     };
     // The same step the import function takes on the store's event: whichever comes first, the other goes on.
     let store = state.records.as_ref();
-    crate::pipeline::upload::take_form_upload(store, import.id, &file.key, state.settings.now()).await?;
+    let version = crate::domain::ObjectVersion::of_etag(file.etag.clone());
+    crate::pipeline::upload::take_form_upload(store, import.id, &file.key, Some(&version), state.settings.now())
+        .await?;
     Ok(with_flash(&here))
 }
 
