@@ -190,11 +190,16 @@ fn target_types(targets: &str, warnings: &mut Vec<Value>) -> Result<Vec<&'static
     Ok(known)
 }
 
-fn disease_types(codes: &[&str], warnings: &mut Vec<Value>) -> Result<Vec<&'static str>, ImmsError> {
+/// The only system a `target-disease` token may name: each is `http://snomed.info/sct|{code}`, as the API requires (a
+/// bare code, or another system, is an invalid target disease).
+const SNOMED: &str = "http://snomed.info/sct";
+
+fn disease_types(tokens: &[&str], warnings: &mut Vec<Value>) -> Result<Vec<&'static str>, ImmsError> {
     let mut types: Vec<&'static str> = Vec::new();
     let mut unknown = Vec::new();
-    for code in codes {
-        let matching: Vec<&'static str> = vaccine_types::with_disease(code).collect();
+    for code in tokens {
+        let snomed_code = code.split_once('|').filter(|(system, _)| *system == SNOMED).map(|(_, c)| c.trim());
+        let matching: Vec<&'static str> = snomed_code.into_iter().flat_map(vaccine_types::with_disease).collect();
         if matching.is_empty() {
             unknown.push(*code);
         }

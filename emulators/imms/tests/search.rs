@@ -128,8 +128,18 @@ async fn a_created_record_comes_back_in_search_shape() {
     assert_eq!(flu["total"], 0);
     let later = [("patient.identifier", nhs.as_str()), ("-immunization.target", "HPV"), ("-date.from", "2021-02-08")];
     assert_eq!(json(h.search(&later).await).await["total"], 0);
-    let by_disease = json(h.search(&[("patient.identifier", &nhs), ("target-disease", "240532009")]).await).await;
+    let hpv = "http://snomed.info/sct|240532009";
+    let by_disease = json(h.search(&[("patient.identifier", &nhs), ("target-disease", hpv)]).await).await;
     assert_eq!(by_disease["total"], 1);
+    // As the API: a target disease is `system|code` with the SNOMED system; a bare code is an invalid one.
+    let bare = h.search(&[("patient.identifier", &nhs), ("target-disease", "240532009")]).await;
+    assert_eq!(bare.status(), 400, "a bare SNOMED code is not a target disease");
+    let other_system = [("patient.identifier", nhs.as_str()), ("target-disease", "http://example.org|240532009")];
+    assert_eq!(h.search(&other_system).await.status(), 400, "only the SNOMED system");
+    let tokens = format!("{hpv},240532009");
+    let mixed = json(h.search(&[("patient.identifier", &nhs), ("target-disease", &tokens)]).await).await;
+    assert_eq!(mixed["total"], 1, "the valid token is searched: {mixed}");
+    assert!(mixed.to_string().contains("invalid target diseases, which have been ignored: 240532009"), "{mixed}");
     h.delete(&id).await;
     assert_eq!(
         json(h.search(&[("patient.identifier", &nhs), ("-immunization.target", "HPV")]).await).await["total"],
@@ -208,7 +218,11 @@ async fn parameter_rules() {
         ),
         (vec![("patient.identifier", &nhs)], "must be provided, but not both"),
         (
-            vec![("patient.identifier", &nhs), ("-immunization.target", "HPV"), ("target-disease", "240532009")],
+            vec![
+                ("patient.identifier", &nhs),
+                ("-immunization.target", "HPV"),
+                ("target-disease", "http://snomed.info/sct|240532009"),
+            ],
             "must be provided, but not both",
         ),
         (

@@ -3,5 +3,6 @@
 //! to exactly the same assertions.
 
 pub mod object_store;
+pub mod parsers;
 pub mod queue;
 pub mod record_store;

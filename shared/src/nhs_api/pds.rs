@@ -255,7 +255,7 @@ const SEARCH_CODES: [&str; 5] =
     ["INVALID_SEARCH_DATA", "MISSING_VALUE", "INVALID_VALUE", "ADDITIONAL_PROPERTIES", "UNSUPPORTED_SERVICE"];
 
 /// Decodes a 200 search answer by `resourceType`: a Bundle, or the `TOO_MANY_MATCHES` OperationOutcome.
-fn search_result(body: &Value) -> Result<SearchResult, PdsError> {
+pub fn search_result(body: &Value) -> Result<SearchResult, PdsError> {
     match body.get("resourceType").and_then(Value::as_str) {
         Some("Bundle") => {
             let entries = body.get("entry").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();

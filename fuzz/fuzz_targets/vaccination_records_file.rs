@@ -1,0 +1,6 @@
+#![no_main]
+//! `shared::contract_tests::parsers::vaccination_records_file` on every input.
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    shared::contract_tests::parsers::vaccination_records_file(data);
+});
