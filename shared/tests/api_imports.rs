@@ -221,6 +221,32 @@ async fn when_user_is_unknown_should_answer_403() {
 }
 
 #[tokio::test]
+async fn when_an_address_comes_with_another_account_at_the_provider_should_answer_403() {
+    let app = TestApp::new();
+    let with_subject = |sub: Option<&str>| {
+        let mut claims = claims(NURSE, LOCAL_AUDIENCE, 300);
+        match sub {
+            Some(sub) => claims["sub"] = json!(sub),
+            None => _ = claims.as_object_mut().map(|c| c.remove("sub")),
+        }
+        app.signed(claims)
+    };
+    let first = with_subject(Some("cis2-0001"));
+    let (status, response) = app.send(Method::GET, "/api/imports", Some(&first), None).await;
+    assert_eq!(status, StatusCode::OK, "the first account binds the address: {}", response.text);
+
+    let reassigned = with_subject(Some("cis2-0002"));
+    let (status, response) = app.send(Method::GET, "/api/imports", Some(&reassigned), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "another account with the same address: {}", response.text);
+    assert_eq!(response.json, json!({"error": "Your account is not set up for this service"}));
+
+    let (status, _) = app.send(Method::GET, "/api/imports", Some(&first), None).await;
+    assert_eq!(status, StatusCode::OK, "the bound account still signs in");
+    let (status, _) = app.send(Method::GET, "/api/imports", Some(&with_subject(None)), None).await;
+    assert_eq!(status, StatusCode::OK, "a token without a subject is judged by its address");
+}
+
+#[tokio::test]
 async fn post_should_create_an_import_awaiting_upload() {
     let app = TestApp::new();
     let (status, response) =

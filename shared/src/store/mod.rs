@@ -3,6 +3,7 @@
 
 pub mod changesets;
 pub mod claims;
+pub mod identities;
 pub mod imms;
 pub mod imports;
 pub mod issues;

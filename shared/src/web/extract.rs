@@ -31,12 +31,30 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let state = AppState::from_ref(state);
         let token = bearer_token(parts)?;
-        let email = state.auth.verify(token).await?;
+        let identity = state.auth.verify_identity(token).await?;
         // A genuine token for someone this service does not know: signed in, but not allowed in.
-        let user =
-            known_user(&state.reference, &email).ok_or_else(|| ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()))?;
+        let user = known_user(&state.reference, &identity.email)
+            .ok_or_else(|| ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()))?;
+        if !subject_matches(&state, user, identity.subject.as_deref()).await.map_err(ApiError::from)? {
+            return Err(ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()));
+        }
         Ok(CurrentUser::from(user))
     }
+}
+
+/// Whether the provider's account (`subject`) is the one `user`'s address is bound to (the first seen); a token
+/// without a subject is judged by its address alone. A mismatch is logged without the address.
+pub async fn subject_matches(
+    state: &AppState,
+    user: &User,
+    subject: Option<&str>,
+) -> Result<bool, crate::ports::StoreError> {
+    let Some(subject) = subject else { return Ok(true) };
+    let matches = crate::store::identities::subject_matches(state.records.as_ref(), &user.email, subject).await?;
+    if !matches {
+        tracing::warn!(team_id = %user.team_id, "sign-in refused: another account at the identity provider for a user's address");
+    }
+    Ok(matches)
 }
 
 /// The user `email` names in the reference data, if their team exists: who a verified token or a session may be.

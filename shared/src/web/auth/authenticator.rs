@@ -48,11 +48,20 @@ struct VerifyingKey {
     algorithm: Algorithm,
 }
 
+/// Who a verified token says it is: the email address, and the provider's subject for the account when it sends one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub email: String,
+    pub subject: Option<String>,
+}
+
 /// The claims read from a verified token: `nonce` only matters for the ID tokens of a sign-in.
 #[derive(Deserialize)]
 struct VerifiedClaims {
     #[serde(default)]
     email: Option<String>,
+    #[serde(default)]
+    sub: Option<String>,
     /// Sent by providers that know whether the address was checked (a boolean, or "true"/"false" from some);
     /// false is refused.
     #[serde(default)]
@@ -115,18 +124,22 @@ impl Authenticator {
 
     /// The token's `email` claim, once the token is proven genuine, current and meant for this service.
     pub async fn verify(&self, token: &str) -> Result<String, AuthError> {
-        let claims = self.verified_claims(token).await?;
-        claims.email.filter(|email| !email.trim().is_empty()).ok_or(AuthError::MissingEmail)
+        self.verify_identity(token).await.map(|identity| identity.email)
+    }
+
+    /// The token's `email` and `sub` claims, once the token is proven genuine, current and meant for this service.
+    pub async fn verify_identity(&self, token: &str) -> Result<Identity, AuthError> {
+        identity(self.verified_claims(token).await?)
     }
 
     /// An OpenID Connect ID token from the sign-in this service started: verified exactly as a bearer token is,
     /// and carrying the `nonce` that sign-in sent (so that a token captured from another sign-in is refused).
-    pub async fn verify_id_token(&self, token: &str, nonce: &str) -> Result<String, AuthError> {
+    pub async fn verify_id_token(&self, token: &str, nonce: &str) -> Result<Identity, AuthError> {
         let claims = self.verified_claims(token).await?;
         if claims.nonce.as_deref() != Some(nonce) {
             return Err(AuthError::InvalidToken("nonce does not match the sign-in"));
         }
-        claims.email.filter(|email| !email.trim().is_empty()).ok_or(AuthError::MissingEmail)
+        identity(claims)
     }
 
     async fn verified_claims(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
@@ -172,6 +185,11 @@ impl Authenticator {
         }
         Ok(claims)
     }
+}
+
+fn identity(claims: VerifiedClaims) -> Result<Identity, AuthError> {
+    let email = claims.email.filter(|email| !email.trim().is_empty()).ok_or(AuthError::MissingEmail)?;
+    Ok(Identity { email, subject: claims.sub.filter(|sub| !sub.is_empty()) })
 }
 
 /// `localhost`, `127.0.0.0/8` or `[::1]`.

@@ -16,7 +16,7 @@ mod local_issuer;
 pub mod local_provider;
 pub mod oidc_client;
 
-pub use authenticator::Authenticator;
+pub use authenticator::{Authenticator, Identity};
 pub use local_issuer::{KEY_FILE, LOCAL_AUDIENCE, LOCAL_ISSUER, LocalIssuer};
 pub use oidc_client::{OidcClient, OidcSettings};
 

@@ -135,7 +135,12 @@ impl OidcClient {
     }
 
     /// Exchanges the code for an ID token and verifies it: the signed-in user's email.
-    pub async fn sign_in(&self, code: &str, pkce_verifier: &str, nonce: &str) -> Result<String, AuthError> {
+    pub async fn sign_in(
+        &self,
+        code: &str,
+        pkce_verifier: &str,
+        nonce: &str,
+    ) -> Result<super::authenticator::Identity, AuthError> {
         let provider = self.provider().await?;
         let form = [
             ("grant_type", "authorization_code"),

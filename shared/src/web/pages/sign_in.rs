@@ -73,8 +73,12 @@ pub async fn callback(State(state): State<AppState>, jar: CookieJar, Query(query
         .await?
         .filter(|a| state.settings.now() - a.created_at <= ATTEMPT_LIFETIME)
         .ok_or_else(|| PageError::SignInFailed("no sign-in under way for this state (used, or too old)".into()))?;
-    let email = oidc.sign_in(code, &attempt.pkce_verifier, &attempt.nonce).await?;
-    let user = crate::web::extract::known_user(&state.reference, &email).ok_or(PageError::AccountNotSetUp)?.clone();
+    let identity = oidc.sign_in(code, &attempt.pkce_verifier, &attempt.nonce).await?;
+    let user =
+        crate::web::extract::known_user(&state.reference, &identity.email).ok_or(PageError::AccountNotSetUp)?.clone();
+    if !crate::web::extract::subject_matches(&state, &user, identity.subject.as_deref()).await? {
+        return Err(PageError::AccountNotSetUp);
+    }
     session::end(&state, &jar).await?;
     let cookie = session::start(&state, &user.email).await?;
     tracing::info!(team_id = %user.team_id, "signed in");
