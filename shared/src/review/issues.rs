@@ -382,14 +382,58 @@ pub async fn load(store: &dyn RecordStore, team_id: &str, id: Uuid) -> Result<Op
     Ok(Some(LoadedIssue { marker, patient, record }))
 }
 
+/// [`load`] for many issues, in batch reads (markers, then records, then patients), in the order of `markers`.
+async fn load_many(
+    store: &dyn RecordStore,
+    team_id: &str,
+    markers: Vec<IssueMarker>,
+) -> Result<Vec<LoadedIssue>, ReviewError> {
+    let mut current =
+        crate::store::versioned_many::<IssueMarker>(store, markers.iter().map(|m| keys::issue(m.id)).collect()).await?;
+    let markers: Vec<Versioned<IssueMarker>> = markers
+        .iter()
+        .filter_map(|m| current.remove(&keys::issue(m.id)))
+        .filter(|m| m.value.team_id == team_id)
+        .collect();
+    let record_keys = markers
+        .iter()
+        .filter(|m| m.value.subject == IssueSubject::VaccinationRecord)
+        .map(|m| keys::vaccination(m.value.id))
+        .collect();
+    let mut records = crate::store::versioned_many::<VaccinationRecord>(store, record_keys).await?;
+    let mut subjects = Vec::with_capacity(markers.len());
+    for marker in markers {
+        let record = match marker.value.subject {
+            IssueSubject::VaccinationRecord => match records.remove(&keys::vaccination(marker.value.id)) {
+                Some(record) => Some(record),
+                None => continue,
+            },
+            IssueSubject::Patient => None,
+        };
+        subjects.push((marker, record));
+    }
+    let patient_id = |(marker, record): &(Versioned<IssueMarker>, Option<Versioned<VaccinationRecord>>)| {
+        record.as_ref().map_or(marker.value.patient_id, |r| r.value.patient_id)
+    };
+    let patient_keys = subjects.iter().map(|s| keys::patient(patient_id(s))).collect();
+    let found = crate::store::versioned_many::<Patient>(store, patient_keys).await?;
+    Ok(subjects
+        .into_iter()
+        .filter_map(|subject| {
+            let patient = found.get(&keys::patient(patient_id(&subject)))?.clone();
+            let (marker, record) = subject;
+            Some(LoadedIssue { marker, patient, record })
+        })
+        .collect())
+}
+
 /// The team's issues (§7.3): open markers whose subject still has pending changes: the team's vaccination records,
 /// and patients not archived in the team (children known only from vaccination uploads are archived there, yet
 /// their records are reviewed); vaccination records first, then patients, one entry per patient.
 pub async fn list(store: &dyn RecordStore, team_id: &str) -> Result<Vec<IssueSummary>, ReviewError> {
     let mut loaded = Vec::new();
-    for marker in issues::open_for_team(store, team_id).await? {
-        if let Some(issue) = load(store, team_id, marker.id).await?
-            && issue.marker.value.is_open()
+    for issue in load_many(store, team_id, issues::open_for_team(store, team_id).await?).await? {
+        if issue.marker.value.is_open()
             && !issue.pending().is_empty()
             && (issue.record.is_some() || !issue.patient.value.archived_in.contains_key(team_id))
         {

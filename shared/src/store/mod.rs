@@ -52,6 +52,21 @@ pub async fn query_all(store: &dyn RecordStore, query: Query) -> Result<Vec<Item
     }
 }
 
+/// Many items by key, read 100 at a time, each decoded with its version; missing keys are absent from the map.
+pub async fn versioned_many<T: DeserializeOwned>(
+    store: &dyn RecordStore,
+    keys: Vec<crate::ports::ItemKey>,
+) -> Result<std::collections::HashMap<crate::ports::ItemKey, imports::Versioned<T>>, StoreError> {
+    let mut found = std::collections::HashMap::with_capacity(keys.len());
+    for chunk in keys.chunks(100) {
+        for item in store.batch_get(chunk).await? {
+            let value = decode(&item)?;
+            found.insert(item.key.clone(), imports::Versioned { value, version: item.version });
+        }
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
