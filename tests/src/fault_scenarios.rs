@@ -12,7 +12,7 @@ use shared::pipeline::Handled;
 use shared::ports::RecordStore;
 use shared::store::{patients, vaccinations};
 
-use crate::faulty_stores::{FaultyObjects, FaultyRecordStore};
+use crate::faulty_stores::{FaultyRecordStore, SlowDown};
 use crate::harness::Harness;
 use crate::scenarios::clock_2023;
 use crate::vaccination_scenarios::{clock_2025_08_01, with_programmes};
@@ -102,7 +102,7 @@ where
             let records: Arc<dyn RecordStore> = h.pipeline.records.clone();
             let faulty = Arc::new(FaultyRecordStore::new(records.clone(), seed, FAULT_PERCENT));
             h.pipeline.records = faulty.clone();
-            h.pipeline.objects = Arc::new(FaultyObjects::new(h.pipeline.objects.clone(), seed + 1, FAULT_PERCENT));
+            h.pipeline.objects = Arc::new(SlowDown::wrap(h.pipeline.objects.clone(), seed + 1, FAULT_PERCENT));
 
             let mut deliveries = 0;
             let import_id = loop {

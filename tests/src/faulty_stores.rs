@@ -3,18 +3,13 @@
 //! is told it failed), a batch write cut short (DynamoDB's unprocessed items, given up on), or a transaction
 //! cancelled by a conflict (nothing done). Reads fail only before the call.
 
+use async_trait::async_trait;
+use shared::ports::{Item, ItemKey, ObjectStore, ObjectStoreError, Page, Query, RecordStore, StoreError, WriteOp};
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use shared::ports::object_store::{ObjectInfo, PostPolicy, PresignedPost, PresignedUpload};
-use shared::ports::{
-    Item, ItemKey, ObjectReader, ObjectStore, ObjectStoreError, ObjectVersion, Page, Query, RecordStore, StoreError,
-    WriteOp,
-};
-use std::sync::Arc;
+use crate::hooked_objects::{BeforeRead, HookedObjects, Read};
 
 /// A seeded splitmix64 generator: the fault pattern is a function of the seed alone.
 struct Dice(Mutex<u64>, u32);
@@ -145,66 +140,23 @@ impl RecordStore for FaultyRecordStore {
     }
 }
 
-/// An object store whose reads fail at random (S3's 503 SlowDown), before anything is read.
-pub struct FaultyObjects {
-    inner: Arc<dyn ObjectStore>,
-    dice: Dice,
-}
+/// Fails reads of an object store at random (S3's 503 SlowDown), before anything is read.
+pub struct SlowDown(Dice);
 
-impl FaultyObjects {
-    pub fn new(inner: Arc<dyn ObjectStore>, seed: u64, percent: u32) -> Self {
-        Self { inner, dice: Dice::new(seed, percent) }
-    }
+pub type FaultyObjects = HookedObjects<SlowDown>;
 
-    fn slow_down(&self) -> Result<(), ObjectStoreError> {
-        match self.dice.roll() {
-            Some(_) => Err(ObjectStoreError::Transient("injected: SlowDown".into())),
-            None => Ok(()),
-        }
+impl SlowDown {
+    pub fn wrap(inner: Arc<dyn ObjectStore>, seed: u64, percent: u32) -> FaultyObjects {
+        HookedObjects { inner, hook: SlowDown(Dice::new(seed, percent)) }
     }
 }
 
 #[async_trait]
-impl ObjectStore for FaultyObjects {
-    async fn put(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), ObjectStoreError> {
-        self.inner.put(key, body, content_type).await
-    }
-
-    async fn head(&self, key: &str) -> Result<ObjectInfo, ObjectStoreError> {
-        self.slow_down()?;
-        self.inner.head(key).await
-    }
-
-    async fn open(&self, key: &str) -> Result<ObjectReader, ObjectStoreError> {
-        self.slow_down()?;
-        self.inner.open(key).await
-    }
-
-    async fn open_version(&self, key: &str, version: &ObjectVersion) -> Result<ObjectReader, ObjectStoreError> {
-        self.slow_down()?;
-        self.inner.open_version(key, version).await
-    }
-
-    async fn delete(&self, key: &str) -> Result<(), ObjectStoreError> {
-        self.inner.delete(key).await
-    }
-
-    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, ObjectStoreError> {
-        self.slow_down()?;
-        self.inner.list(prefix).await
-    }
-
-    async fn presign_upload(
-        &self,
-        key: &str,
-        content_type: &str,
-        content_length: Option<u64>,
-        expires_in: Duration,
-    ) -> Result<PresignedUpload, ObjectStoreError> {
-        self.inner.presign_upload(key, content_type, content_length, expires_in).await
-    }
-
-    async fn presign_post(&self, policy: &PostPolicy) -> Result<PresignedPost, ObjectStoreError> {
-        self.inner.presign_post(policy).await
+impl BeforeRead for SlowDown {
+    async fn before_read(&self, _inner: &dyn ObjectStore, _read: Read, _key: &str) -> Result<(), ObjectStoreError> {
+        match self.0.roll() {
+            Some(_) => Err(ObjectStoreError::Transient("injected: SlowDown".into())),
+            None => Ok(()),
+        }
     }
 }

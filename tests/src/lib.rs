@@ -8,6 +8,7 @@ pub mod fault_scenarios;
 pub mod faulty_stores;
 pub mod guessed_nhs_number_scenarios;
 pub mod harness;
+pub mod hooked_objects;
 pub mod imms_scenarios;
 pub mod object_version_scenarios;
 pub mod pds_imms_scenarios;

@@ -13,7 +13,7 @@ use shared::store::patients;
 use uuid::Uuid;
 
 use crate::harness::{Harness, UploadRequest};
-use crate::replacing_objects::ReplacingObjects;
+use crate::replacing_objects::{ReplaceBeforeRead, ReplacingObjects};
 use crate::scenarios::clock_2023;
 
 const HEADER: &str = "CHILD_SCHOOL_URN,CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_ADDRESS_LINE_1,\
@@ -46,7 +46,7 @@ where
 
 /// Puts the replacing store in front of the harness's own.
 fn replace_before_read(h: &mut Harness, key: &str, read: usize) -> Arc<ReplacingObjects> {
-    let objects = Arc::new(ReplacingObjects::new(h.pipeline.objects.clone(), key, file_b(), read));
+    let objects = Arc::new(ReplaceBeforeRead::wrap(h.pipeline.objects.clone(), key, file_b(), read));
     h.pipeline.objects = objects.clone();
     objects
 }
@@ -74,7 +74,7 @@ where
         let counter = replace_before_read(&mut h, key, 0);
         let handled = h.pipeline.handle_object_created(&h.put(key, file_a()).await).await.expect("drop");
         assert!(matches!(handled, Handled::Processed { status: ImportStatus::Processed, .. }), "{handled:?}");
-        counter.reads()
+        counter.hook.reads()
     };
     assert!(reads >= 3, "detection, validation and staging each read the file: {reads} reads");
 
@@ -130,7 +130,7 @@ where
         let counter = replace_before_read(&mut h, &key(id), 0);
         let handled = h.upload_as(id, request(), "cohort.csv", file_a()).await.expect("upload");
         assert!(matches!(handled, Handled::Processed { status: ImportStatus::Processed, .. }), "{handled:?}");
-        counter.reads()
+        counter.hook.reads()
     };
     assert!(reads >= 2, "validation and staging each read the file: {reads} reads");
 
