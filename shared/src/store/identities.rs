@@ -1,6 +1,7 @@
-//! The identity provider's subject (`sub`) each user first signed in with. Email addresses get reused and
-//! reassigned; a subject does not. An address that later arrives with another subject is another account at the
-//! provider, and is refused. To let a person back in with a new account, delete their binding (`IDENTITY#{email}`).
+//! The subject (`sub`) each user first signed in with, at each token issuer (a subject is unique only within its
+//! issuer). Email addresses get reused and reassigned; a subject does not. An address that later arrives from the
+//! same issuer with another subject is another account there, and is refused. To let a person back in with a new
+//! account, delete their binding (`IDENTITY#{email}`, `SUBJECT#{issuer}`).
 
 use serde::{Deserialize, Serialize};
 
@@ -12,10 +13,15 @@ struct Binding {
     subject: String,
 }
 
-/// Whether `subject` may sign in as `email`: yes when it is the subject bound to the address, or the first one seen
-/// (which it then becomes).
-pub async fn subject_matches(store: &dyn RecordStore, email: &str, subject: &str) -> Result<bool, StoreError> {
-    let key = keys::identity(email);
+/// Whether `subject` of `issuer` may sign in as `email`: yes when it is the subject bound to the address at that
+/// issuer, or the first one seen there (which it then becomes).
+pub async fn subject_matches(
+    store: &dyn RecordStore,
+    issuer: &str,
+    email: &str,
+    subject: &str,
+) -> Result<bool, StoreError> {
+    let key = keys::identity(issuer, email);
     for _ in 0..3 {
         if let Some(item) = store.get(&key).await? {
             let bound: Binding = decode(&item)?;
@@ -40,9 +46,11 @@ mod tests {
     #[tokio::test]
     async fn the_first_subject_of_an_address_should_be_the_only_one_it_signs_in_with() {
         let store = SqliteRecordStore::in_memory().expect("store");
-        assert!(subject_matches(&store, "nurse@example.com", "sub-1").await.expect("first"));
-        assert!(subject_matches(&store, "Nurse@Example.com", "sub-1").await.expect("again, any case"));
-        assert!(!subject_matches(&store, "nurse@example.com", "sub-2").await.expect("another account"));
-        assert!(subject_matches(&store, "nurse2@example.com", "sub-2").await.expect("another address"));
+        let cis2 = "https://cis2.example";
+        assert!(subject_matches(&store, cis2, "nurse@example.com", "sub-1").await.expect("first"));
+        assert!(subject_matches(&store, cis2, "Nurse@Example.com", "sub-1").await.expect("again, any case"));
+        assert!(!subject_matches(&store, cis2, "nurse@example.com", "sub-2").await.expect("another account"));
+        assert!(subject_matches(&store, cis2, "nurse2@example.com", "sub-2").await.expect("another address"));
+        assert!(subject_matches(&store, "mavis-local", "nurse@example.com", "x").await.expect("another issuer"));
     }
 }

@@ -292,9 +292,9 @@ pub fn imms_search_by_due(due: &str, patient_id: Uuid) -> ItemKey {
     ItemKey::new(IMMS_SEARCH_PK, format!("{due}#{patient_id}"))
 }
 
-/// The identity-provider subject a user's email address is bound to (case-folded address).
-pub fn identity(email: &str) -> ItemKey {
-    ItemKey::new(format!("IDENTITY#{}", email.to_lowercase()), "#SUBJECT")
+/// The subject a user's email address (case-folded) is bound to at one token issuer.
+pub fn identity(issuer: &str, email: &str) -> ItemKey {
+    ItemKey::new(format!("IDENTITY#{}", email.to_lowercase()), format!("SUBJECT#{issuer}"))
 }
 
 /// A signed-in browser's session, by the SHA-256 of its cookie value (the store never holds a usable cookie).

@@ -35,7 +35,7 @@ where
         // A genuine token for someone this service does not know: signed in, but not allowed in.
         let user = known_user(&state.reference, &identity.email)
             .ok_or_else(|| ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()))?;
-        if !subject_matches(&state, user, identity.subject.as_deref()).await.map_err(ApiError::from)? {
+        if !subject_matches(&state, user, &identity).await.map_err(ApiError::from)? {
             return Err(ApiError::Forbidden(ACCOUNT_NOT_SET_UP.into()));
         }
         Ok(CurrentUser::from(user))
@@ -47,10 +47,11 @@ where
 pub async fn subject_matches(
     state: &AppState,
     user: &User,
-    subject: Option<&str>,
+    identity: &super::auth::Identity,
 ) -> Result<bool, crate::ports::StoreError> {
-    let Some(subject) = subject else { return Ok(true) };
-    let matches = crate::store::identities::subject_matches(state.records.as_ref(), &user.email, subject).await?;
+    let Some(subject) = identity.subject.as_deref() else { return Ok(true) };
+    let store = state.records.as_ref();
+    let matches = crate::store::identities::subject_matches(store, &identity.issuer, &user.email, subject).await?;
     if !matches {
         tracing::warn!(team_id = %user.team_id, "sign-in refused: another account at the identity provider for a user's address");
     }

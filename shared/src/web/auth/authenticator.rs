@@ -48,10 +48,12 @@ struct VerifyingKey {
     algorithm: Algorithm,
 }
 
-/// Who a verified token says it is: the email address, and the provider's subject for the account when it sends one.
+/// Who a verified token says it is: the email address, and the account's subject at the issuer when it sends one (a
+/// subject is unique only within its issuer, OpenID Connect Core §2).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Identity {
     pub email: String,
+    pub issuer: String,
     pub subject: Option<String>,
 }
 
@@ -129,7 +131,7 @@ impl Authenticator {
 
     /// The token's `email` and `sub` claims, once the token is proven genuine, current and meant for this service.
     pub async fn verify_identity(&self, token: &str) -> Result<Identity, AuthError> {
-        identity(self.verified_claims(token).await?)
+        identity(self.verified_claims(token).await?, &self.issuer)
     }
 
     /// An OpenID Connect ID token from the sign-in this service started: verified exactly as a bearer token is,
@@ -139,7 +141,7 @@ impl Authenticator {
         if claims.nonce.as_deref() != Some(nonce) {
             return Err(AuthError::InvalidToken("nonce does not match the sign-in"));
         }
-        identity(claims)
+        identity(claims, &self.issuer)
     }
 
     async fn verified_claims(&self, token: &str) -> Result<VerifiedClaims, AuthError> {
@@ -187,9 +189,9 @@ impl Authenticator {
     }
 }
 
-fn identity(claims: VerifiedClaims) -> Result<Identity, AuthError> {
+fn identity(claims: VerifiedClaims, issuer: &str) -> Result<Identity, AuthError> {
     let email = claims.email.filter(|email| !email.trim().is_empty()).ok_or(AuthError::MissingEmail)?;
-    Ok(Identity { email, subject: claims.sub.filter(|sub| !sub.is_empty()) })
+    Ok(Identity { email, issuer: issuer.to_string(), subject: claims.sub.filter(|sub| !sub.is_empty()) })
 }
 
 /// `localhost`, `127.0.0.0/8` or `[::1]`.

@@ -76,7 +76,7 @@ pub async fn callback(State(state): State<AppState>, jar: CookieJar, Query(query
     let identity = oidc.sign_in(code, &attempt.pkce_verifier, &attempt.nonce).await?;
     let user =
         crate::web::extract::known_user(&state.reference, &identity.email).ok_or(PageError::AccountNotSetUp)?.clone();
-    if !crate::web::extract::subject_matches(&state, &user, identity.subject.as_deref()).await? {
+    if !crate::web::extract::subject_matches(&state, &user, &identity).await? {
         return Err(PageError::AccountNotSetUp);
     }
     session::end(&state, &jar).await?;
