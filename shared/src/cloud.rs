@@ -14,6 +14,8 @@ pub struct CloudConfig {
     pub bucket_name: String,
     pub max_rows: u64,
     pub today_override: Option<chrono::NaiveDate>,
+    /// How old the reference data may get before a warm function re-reads it (`MAVIS_REFERENCE_TTL_SECONDS`).
+    pub reference_ttl: chrono::Duration,
 }
 
 impl CloudConfig {
@@ -35,7 +37,20 @@ impl CloudConfig {
             })?),
             None => None,
         };
+        let reference_ttl = match optional_env("MAVIS_REFERENCE_TTL_SECONDS") {
+            None => crate::reference::live::DEFAULT_TTL,
+            Some(value) => match value.trim().parse::<i64>() {
+                Ok(seconds) if seconds >= 1 => chrono::Duration::seconds(seconds),
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: "MAVIS_REFERENCE_TTL_SECONDS".into(),
+                        reason: format!("{value:?} is not a whole number of seconds, at least 1"),
+                    });
+                }
+            },
+        };
         Ok(Self {
+            reference_ttl,
             table_name: required_env("MAVIS_TABLE_NAME")?,
             bucket_name: required_env("MAVIS_BUCKET_NAME")?,
             max_rows,
@@ -94,6 +109,17 @@ impl CloudAdapters {
         let records = DynamoRecordStore::new(aws_sdk_dynamodb::Client::new(&sdk), config.table_name.clone());
         let objects = S3ObjectStore::new(aws::s3_client(&sdk), config.bucket_name.clone()).with_browser_uploads(&sdk);
         Self { records: Arc::new(records), objects: Arc::new(objects) }
+    }
+
+    /// The reference data as stored, re-read by warm invocations once older than the configured time to live.
+    pub async fn live_reference(
+        &self,
+        config: &CloudConfig,
+    ) -> Result<Arc<crate::reference::live::LiveReference>, crate::ports::StoreError> {
+        let now = chrono::Utc::now();
+        let reference = crate::store::reference::load(self.records.as_ref()).await?;
+        let records: Arc<dyn crate::ports::RecordStore> = self.records.clone();
+        Ok(Arc::new(crate::reference::live::LiveReference::reloading(records, reference, now, config.reference_ttl)))
     }
 }
 

@@ -101,7 +101,10 @@ async fn when_the_patient_is_gone_should_not_list_the_notice() {
     let patient = app.flagged_patient(&["r1l"], |p| p.restricted_at = at(1)).await;
     app.records.delete(&keys::patient(patient.id), Condition::None).await.expect("deleted");
     let (status, body) = app.list(SUPER_ADMIN).await;
-    assert_eq!((status, body), (StatusCode::OK, json!({"notices": []})));
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"notices": [], "page": 1, "pages": 1, "page_size": 50, "total": 0}))
+    );
 }
 
 #[tokio::test]
@@ -113,7 +116,10 @@ async fn dismissing_should_remove_the_teams_copy_only() {
     let (status, body) = app.dismiss(&id, SUPER_ADMIN).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["id"], id);
-    assert_eq!(app.list(SUPER_ADMIN).await.1, json!({"notices": []}));
+    assert_eq!(
+        app.list(SUPER_ADMIN).await.1,
+        json!({"notices": [], "page": 1, "pages": 1, "page_size": 50, "total": 0})
+    );
     assert_eq!(notices::active_for_team(app.records.as_ref(), "rxb").await.unwrap().len(), 1, "other team keeps it");
 
     let stored = notices::get(app.records.as_ref(), id.parse().unwrap()).await.unwrap().expect("kept");
@@ -121,7 +127,10 @@ async fn dismissing_should_remove_the_teams_copy_only() {
     assert!(stored.value.dismissed_at.is_some());
     // Regenerating while the status still holds does not bring it back (same unique key).
     generate_for_patient(app.records.as_ref(), &patient, app.clock.now()).await.unwrap();
-    assert_eq!(app.list(SUPER_ADMIN).await.1, json!({"notices": []}));
+    assert_eq!(
+        app.list(SUPER_ADMIN).await.1,
+        json!({"notices": [], "page": 1, "pages": 1, "page_size": 50, "total": 0})
+    );
 }
 
 #[tokio::test]

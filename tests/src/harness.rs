@@ -213,15 +213,22 @@ impl Harness {
         self.pipeline.handle_object_created(&event).await
     }
 
+    /// Drops a file for team `ods` and returns the resulting import.
+    pub async fn import_dropped(&self, ods: &str, name: &str, body: Vec<u8>) -> Import {
+        match self
+            .drop_file(ods, &format!("{}-{name}", Uuid::new_v4().simple()), body)
+            .await
+            .expect("pipeline succeeds")
+        {
+            Handled::Processed { import_id, .. } | Handled::AlreadyDone { import_id } => self.import(import_id).await,
+            other => panic!("{name} was not processed: {other:?}"),
+        }
+    }
+
     /// Drops a fixture and returns the resulting import.
     pub async fn import_fixture(&self, ods: &str, fixture: &str) -> Import {
         let name = fixture.rsplit('/').next().unwrap_or(fixture);
-        let handled =
-            self.drop_file(ods, &format!("{}-{name}", Uuid::new_v4().simple()), crate::fixture(fixture)).await;
-        match handled.expect("pipeline succeeds") {
-            Handled::Processed { import_id, .. } | Handled::AlreadyDone { import_id } => self.import(import_id).await,
-            other => panic!("{fixture} was not processed: {other:?}"),
-        }
+        self.import_dropped(ods, name, crate::fixture(fixture)).await
     }
 
     pub async fn import(&self, id: Uuid) -> Import {

@@ -165,7 +165,7 @@ pub async fn duplicate_matched_on_nhs_number(h: &Harness) {
     }
     assert_eq!(
         api.get("/api/issues", NURSE_A).await,
-        json!({"summary": "No issues to review.", "count": 0, "issues": []})
+        json!({"summary": "No issues to review.", "count": 0, "issues": [], "page": 1, "pages": 1, "page_size": 50, "total": 0})
     );
     assert_eq!(api.resolve(&id, "use-uploaded", NURSE_A).await.0, StatusCode::CONFLICT, "already resolved");
 
@@ -231,7 +231,18 @@ pub async fn school_moves_across_teams(h: &Harness) {
     import_class_list(h, "rxb", SECOND_TEAM_SCHOOL, &SECONDARY, "valid.csv", csv()).await;
 
     let team_a = api.get("/api/school-moves", NURSE_A).await;
-    assert_eq!(team_a, json!({"summary": "There are currently no school moves.", "count": 0, "school_moves": []}));
+    assert_eq!(
+        team_a,
+        json!({
+            "summary": "There are currently no school moves.",
+            "count": 0,
+            "school_moves": [],
+            "page": 1,
+            "pages": 1,
+            "page_size": 50,
+            "total": 0
+        })
+    );
     let team_b = api.get("/api/school-moves", NURSE_B).await;
     assert_eq!(team_b["summary"], "4 school moves");
     let moves = team_b["school_moves"].as_array().expect("moves").clone();

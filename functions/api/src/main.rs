@@ -1,7 +1,5 @@
 //! The api function: the same axum Router as the local runner (pages and JSON API), under lambda_http.
 
-use std::sync::Arc;
-
 use shared::cloud::{CloudAdapters, CloudConfig};
 use shared::config::{ConfigError, optional_env, required_env};
 use shared::web::auth::Authenticator;
@@ -31,11 +29,12 @@ async fn main() -> Result<(), lambda_http::Error> {
         })?,
     };
     let adapters = CloudAdapters::connect(&config).await;
-    let reference = shared::store::reference::load(adapters.records.as_ref()).await?;
+    let reference = adapters.live_reference(&config).await?;
     let settings =
         WebSettings { today_override: config.today_override, public_url, max_upload_bytes, ..WebSettings::default() };
-    let mut state =
-        AppState::new(adapters.records, adapters.objects, Arc::new(reference), auth, settings).with_sign_in(oidc);
+    let mut state = AppState::new(adapters.records, adapters.objects, reference.current(), auth, settings)
+        .with_live_reference(reference)
+        .with_sign_in(oidc);
     // Vaccinations recorded or edited through the API reach the fhir function at once, not only on its next sweep.
     if let Some(fhir_queue) = shared::cloud::fhir_queue_from_env().await {
         state = state.with_imms_queue(fhir_queue);

@@ -17,7 +17,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let config = CloudConfig::from_env()?;
     let imms = ImmsConfig::from_env()?;
     let adapters = CloudAdapters::connect(&config).await;
-    let reference = shared::store::reference::load(adapters.records.as_ref()).await?;
+    let reference = adapters.live_reference(&config).await?;
     let sdk = aws::sdk_config().await;
     let queue = Arc::new(SqsQueue::new(aws::sqs_client(&sdk), imms.queue_url.clone(), imms.dead_letter_queue_url));
     tracing::info!(
@@ -28,7 +28,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let sync = ImmsSync {
         records: adapters.records,
         client: imms.client,
-        reference: Arc::new(reference),
+        reference: reference.current(),
         settings: SyncSettings {
             requests_per_second: imms.requests_per_second,
             history_since: imms.history_since,
@@ -36,8 +36,11 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let (sync, queue) = (sync.clone(), queue.clone());
-        async move { handle_invocation(&sync, queue.as_ref(), event.payload).await.map_err(lambda_runtime::Error::from) }
+        let (sync, queue, reference) = (sync.clone(), queue.clone(), reference.clone());
+        async move {
+            let sync = sync.with_current_reference(&reference).await;
+            handle_invocation(&sync, queue.as_ref(), event.payload).await.map_err(lambda_runtime::Error::from)
+        }
     }))
     .await
 }

@@ -1,7 +1,5 @@
 //! The import function: S3 ObjectCreated notifications (delivered through SQS) → imports.
 
-use std::sync::Arc;
-
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::cloud::{CloudAdapters, CloudConfig, pipeline_pds_settings_from_env};
@@ -12,7 +10,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = CloudConfig::from_env()?;
     let adapters = CloudAdapters::connect(&config).await;
-    let reference = shared::store::reference::load(adapters.records.as_ref()).await?;
+    let reference = adapters.live_reference(&config).await?;
     // PDS is optional: without NHS_API_BASE_URL the cascading search step is skipped (said once, here). With
     // MAVIS_PDS_QUEUE_URL the rows go to the pds function once staged.
     let pds = pipeline_pds_settings_from_env().await?;
@@ -24,7 +22,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let pipeline = Pipeline {
         records: adapters.records,
         objects: adapters.objects,
-        reference: Arc::new(reference),
+        reference: reference.current(),
         settings: PipelineSettings {
             max_rows: config.max_rows,
             today_override: config.today_override,
@@ -33,8 +31,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         },
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let pipeline = pipeline.clone();
+        let (pipeline, reference) = (pipeline.clone(), reference.clone());
         async move {
+            let pipeline = pipeline.with_current_reference(&reference).await;
             // A failed S3 invocation is retried by Lambda; SQS failures are reported per message instead.
             invocation::handle_invocation(&pipeline, event.payload).await.map_err(lambda_runtime::Error::from)
         }

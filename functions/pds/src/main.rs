@@ -1,7 +1,5 @@
 //! The pds function: messages of the pds queue (pages of staged rows, commits, GET refreshes) → PDS, paced.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
@@ -18,11 +16,11 @@ async fn main() -> anyhow::Result<()> {
         .context("the pds function needs NHS_API_BASE_URL")?;
     anyhow::ensure!(pds.queue.is_some(), "the pds function needs MAVIS_PDS_QUEUE_URL (it sends commits and refreshes)");
     let adapters = CloudAdapters::connect(&config).await;
-    let reference = shared::store::reference::load(adapters.records.as_ref()).await.context("reference data")?;
+    let reference = adapters.live_reference(&config).await.context("reference data")?;
     let pipeline = Pipeline {
         records: adapters.records,
         objects: adapters.objects,
-        reference: Arc::new(reference),
+        reference: reference.current(),
         settings: PipelineSettings {
             max_rows: config.max_rows,
             today_override: config.today_override,
@@ -31,9 +29,10 @@ async fn main() -> anyhow::Result<()> {
         },
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let pipeline = pipeline.clone();
+        let (pipeline, reference) = (pipeline.clone(), reference.clone());
         // Failures are reported per message (ReportBatchItemFailures): the invocation itself always succeeds.
         async move {
+            let pipeline = pipeline.with_current_reference(&reference).await;
             Ok::<Value, lambda_runtime::Error>(pds_queue::invocation::handle_invocation(&pipeline, event.payload).await)
         }
     }))

@@ -187,7 +187,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         Some(issuer) => format!("{issuer} (client {})", args.oidc_client_id),
         None => format!("{} (choose a seed user)", provider.issuer_url()),
     };
+    // The pages and the API follow the stored reference data as the api function does (re-read every 5 minutes).
+    let live = shared::reference::live::LiveReference::reloading(
+        records.clone(),
+        (*reference).clone(),
+        settings.now(),
+        shared::reference::live::DEFAULT_TTL,
+    );
     let mut state = AppState::new(records, objects, reference, issuer.authenticator(), settings)
+        .with_live_reference(Arc::new(live))
         .with_local_issuer(issuer)
         .with_sign_in(oidc);
     if let Some(fhir_queue) = imms.queue.clone() {

@@ -119,6 +119,12 @@ pub struct ImmsSync {
 }
 
 impl ImmsSync {
+    /// The sync for one invocation: with the reference data of `live`, re-read first when older than its time to
+    /// live.
+    pub async fn with_current_reference(&self, live: &crate::reference::live::LiveReference) -> ImmsSync {
+        ImmsSync { reference: live.refresh_if_stale(self.settings.clock.now()).await, ..self.clone() }
+    }
+
     /// Handles one message body.
     pub async fn handle(&self, body: &str) -> Result<(), SyncError> {
         match serde_json::from_str::<SyncMessage>(body).map_err(|e| SyncError::BadMessage(e.to_string()))? {

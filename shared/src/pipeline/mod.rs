@@ -47,6 +47,12 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// The pipeline for one invocation: with the reference data of `live`, re-read first when older than its time
+    /// to live, so a warm function follows changes to teams, schools and users.
+    pub async fn with_current_reference(&self, live: &crate::reference::live::LiveReference) -> Pipeline {
+        Pipeline { reference: live.refresh_if_stale(self.now()).await, ..self.clone() }
+    }
+
     /// "Now" by the pipeline's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.settings.clock.now()

@@ -1,5 +1,6 @@
 //! The reference-data seed: a TOML file of teams, schools, clinics, users and sessions (format in README.md).
 
+pub mod live;
 pub mod vaccines;
 
 use std::path::Path;

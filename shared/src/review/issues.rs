@@ -427,22 +427,65 @@ async fn load_many(
         .collect())
 }
 
-/// The team's issues (§7.3): open markers whose subject still has pending changes: the team's vaccination records,
-/// and patients not archived in the team (children known only from vaccination uploads are archived there, yet
-/// their records are reviewed); vaccination records first, then patients, one entry per patient.
-pub async fn list(store: &dyn RecordStore, team_id: &str) -> Result<Vec<IssueSummary>, ReviewError> {
-    let mut loaded = Vec::new();
-    for issue in load_many(store, team_id, issues::open_for_team(store, team_id).await?).await? {
-        if issue.marker.value.is_open()
-            && !issue.pending().is_empty()
-            && (issue.record.is_some() || !issue.patient.value.archived_in.contains_key(team_id))
-        {
-            loaded.push(issue);
-        }
-    }
-    loaded.sort_by_key(|i| (i.marker.value.subject == IssueSubject::Patient, i.marker.value.created_at));
+/// The team's issues (§7.3), a page at a time: open markers whose subject still has pending changes: the team's
+/// vaccination records, and patients not archived in the team (children known only from vaccination uploads are
+/// archived there, yet their records are reviewed); vaccination records first, then patients, oldest first, one entry
+/// per patient. The order and the total come from the markers alone, so a page reads only its own subjects.
+pub async fn list(store: &dyn RecordStore, team_id: &str, page: usize) -> Result<IssuePage, ReviewError> {
+    let (markers, paging) = super::paging::page_of(listed_markers(store, team_id).await?, page);
+    Ok(IssuePage { issues: shown(store, team_id, markers).await?, paging })
+}
+
+/// The team's open issues raised by one import's rows (P7's "Close matches to existing records").
+pub async fn of_import(
+    store: &dyn RecordStore,
+    team_id: &str,
+    import_id: Uuid,
+) -> Result<Vec<IssueSummary>, ReviewError> {
+    let mut markers = listed_markers(store, team_id).await?;
+    markers.retain(|m| m.import_id == Some(import_id));
+    shown(store, team_id, markers).await
+}
+
+/// How many entries the team's issues list has: what the navigation and the tabs show.
+pub async fn count(store: &dyn RecordStore, team_id: &str) -> Result<usize, ReviewError> {
+    Ok(listed_markers(store, team_id).await?.len())
+}
+
+/// A page of the team's issues.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IssuePage {
+    pub issues: Vec<IssueSummary>,
+    pub paging: super::paging::PageInfo,
+}
+
+/// The open markers in list order, the first of each patient's.
+async fn listed_markers(store: &dyn RecordStore, team_id: &str) -> Result<Vec<IssueMarker>, ReviewError> {
+    let mut markers: Vec<IssueMarker> = issues::open_for_team(store, team_id).await?;
+    markers.retain(|m| m.is_open() && m.team_id == team_id);
+    markers.sort_by_key(|m| (m.subject == IssueSubject::Patient, m.created_at, m.id));
     let mut seen = std::collections::BTreeSet::new();
-    Ok(loaded.iter().filter(|i| seen.insert(i.patient.value.id)).map(LoadedIssue::summary).collect())
+    markers.retain(|m| seen.insert(m.patient_id));
+    Ok(markers)
+}
+
+/// The markers' subjects, read in batches, as list entries; a subject resolved or archived since its marker was
+/// listed (the index is eventually consistent) is left out.
+async fn shown(
+    store: &dyn RecordStore,
+    team_id: &str,
+    markers: Vec<IssueMarker>,
+) -> Result<Vec<IssueSummary>, ReviewError> {
+    Ok(load_many(store, team_id, markers)
+        .await?
+        .iter()
+        .filter(|issue| {
+            issue.marker.value.is_open()
+                && !issue.pending().is_empty()
+                && (issue.record.is_some() || !issue.patient.value.archived_in.contains_key(team_id))
+        })
+        .map(LoadedIssue::summary)
+        .collect())
 }
 
 /// Resolves an issue with `decision`, in one transaction. Returns the ids of the patients it leaves (the copy too,

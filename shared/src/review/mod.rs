@@ -7,6 +7,7 @@
 pub mod export;
 pub mod issues;
 pub mod notices;
+pub mod paging;
 pub mod school_moves;
 pub mod team_child;
 

@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use uuid::Uuid;
 
+use super::paging::PageInfo;
 use crate::domain::Patient;
 use crate::domain::notice::{ImportantNotice, NoticeKind};
 use crate::ports::{RecordStore, StoreError};
@@ -16,10 +17,27 @@ pub struct ListedNotice {
     pub child_name: String,
 }
 
-/// The team's active notices of children that still exist, newest first, each with the child's name (the children
-/// are read in batches).
-pub async fn listed(store: &dyn RecordStore, team_id: &str) -> Result<Vec<ListedNotice>, StoreError> {
-    let active = notices::active_for_team(store, team_id).await?;
+/// A page of the team's notices.
+pub struct NoticePage {
+    pub notices: Vec<ListedNotice>,
+    pub paging: PageInfo,
+}
+
+/// The team's active notices of children that still exist, newest first, a page at a time, each with the child's
+/// name. Whether a child still exists decides the list and its total, so the children are read in batches for the
+/// whole list (notices are few: a handful per hundred children), and only the page is answered.
+pub async fn listed(store: &dyn RecordStore, team_id: &str, page: usize) -> Result<NoticePage, StoreError> {
+    let (notices, paging) =
+        super::paging::page_of(named(store, notices::active_for_team(store, team_id).await?).await?, page);
+    Ok(NoticePage { notices, paging })
+}
+
+/// How many entries the team's notices list has: what the navigation, the tab and the banner show.
+pub async fn count(store: &dyn RecordStore, team_id: &str) -> Result<usize, StoreError> {
+    Ok(listed(store, team_id, 1).await?.paging.total)
+}
+
+async fn named(store: &dyn RecordStore, active: Vec<ImportantNotice>) -> Result<Vec<ListedNotice>, StoreError> {
     let patient_ids: BTreeSet<Uuid> = active.iter().map(|n| n.patient_id).collect();
     let keys: Vec<_> = patient_ids.iter().map(|id| keys::patient(*id)).collect();
     let mut names = HashMap::new();

@@ -163,23 +163,51 @@ impl LoadedMove {
     }
 }
 
-/// The moves a team reviews, most recently updated first.
+/// The team's pending school moves (§9.4), newest first, a page at a time. The order and the total come from the
+/// team's listing; the page's moves and children are read in batches. A move decided or gone since it was listed
+/// (the listing is an eventually consistent index) is left out.
 pub async fn list(
     store: &dyn RecordStore,
     reference: &ReferenceData,
     team_id: &str,
-) -> Result<Vec<MoveSummary>, ReviewError> {
-    let mut summaries = Vec::new();
-    for school_move in patients::pending_school_moves_for_team(store, team_id).await? {
-        match load(store, team_id, school_move.patient_id).await {
-            Ok(Some(loaded)) => summaries.push(loaded.summary(reference, team_id)),
-            // Decided or gone between the listing and the read (the listing is an eventually consistent index).
-            Ok(None) | Err(ReviewError::Conflict(_)) => {}
-            Err(e) => return Err(e),
+    page: usize,
+) -> Result<MovePage, ReviewError> {
+    let mut listed = patients::pending_school_moves_for_team(store, team_id).await?;
+    listed.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.patient_id.cmp(&b.patient_id)));
+    let (listed, paging) = super::paging::page_of(listed, page);
+    let mut moves = std::collections::HashMap::new();
+    for chunk in listed.iter().map(|m| keys::school_move(m.patient_id)).collect::<Vec<_>>().chunks(100) {
+        for item in store.batch_get(chunk).await? {
+            if listed_for(&item, team_id) {
+                moves
+                    .insert(item.key.clone(), Versioned { value: decode::<SchoolMove>(&item)?, version: item.version });
+            }
         }
     }
-    summaries.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.id.cmp(&b.id)));
-    Ok(summaries)
+    let children =
+        crate::store::versioned_many::<Patient>(store, listed.iter().map(|m| keys::patient(m.patient_id)).collect())
+            .await?;
+    let school_moves = listed
+        .iter()
+        .filter_map(|m| {
+            let school_move = moves.remove(&keys::school_move(m.patient_id))?;
+            let patient = children.get(&keys::patient(m.patient_id))?.clone();
+            Some(LoadedMove { school_move, patient }.summary(reference, team_id))
+        })
+        .collect();
+    Ok(MovePage { school_moves, paging })
+}
+
+/// How many moves the team's list has: what the navigation shows.
+pub async fn count(store: &dyn RecordStore, team_id: &str) -> Result<usize, ReviewError> {
+    Ok(patients::pending_school_moves_for_team(store, team_id).await?.len())
+}
+
+/// A page of the team's school moves.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MovePage {
+    pub school_moves: Vec<MoveSummary>,
+    pub paging: super::paging::PageInfo,
 }
 
 /// Confirms or ignores the move in one transaction (§9.1). Confirming a move across teams then raises the

@@ -5,13 +5,14 @@ use serde::Serialize;
 
 use super::{decode, encode, keys::REFERENCE_PK};
 use crate::domain::{Clinic, ReferenceData, School, Session, Team, User};
-use crate::ports::{Item, ItemKey, Query, RecordStore, StoreError};
+use crate::ports::{Condition, Item, ItemKey, Query, RecordStore, StoreError};
 
 fn item<T: Serialize>(kind: &str, id: &str, value: &T) -> Item {
     Item::new(ItemKey::new(REFERENCE_PK, format!("{kind}#{id}")), encode(value))
 }
 
-/// Writes every record of the seed (overwriting records with the same id).
+/// Makes the stored reference data the seed's: writes every record (overwriting records with the same id), then
+/// deletes the records the seed no longer has, so that a user taken out of the seed loses access.
 pub async fn save(store: &dyn RecordStore, reference: &ReferenceData) -> Result<(), StoreError> {
     let mut items = Vec::new();
     items.extend(reference.teams.iter().map(|t| item("TEAM", &t.id, t)));
@@ -19,7 +20,25 @@ pub async fn save(store: &dyn RecordStore, reference: &ReferenceData) -> Result<
     items.extend(reference.clinics.iter().map(|c| item("CLINIC", &c.id, c)));
     items.extend(reference.users.iter().map(|u| item("USER", &u.email.to_lowercase(), u)));
     items.extend(reference.sessions.iter().map(|s| item("SESSION", &s.id.to_string(), s)));
-    store.batch_put(items).await
+    let kept: std::collections::HashSet<ItemKey> = items.iter().map(|i| i.key.clone()).collect();
+    store.batch_put(items).await?;
+    for key in stored_keys(store).await?.into_iter().filter(|k| !kept.contains(k)) {
+        store.delete(&key, Condition::None).await?;
+    }
+    Ok(())
+}
+
+async fn stored_keys(store: &dyn RecordStore) -> Result<Vec<ItemKey>, StoreError> {
+    let mut keys = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.query(&Query::table(REFERENCE_PK).limit(500).after(after)).await?;
+        keys.extend(page.items.into_iter().map(|i| i.key));
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return Ok(keys),
+        }
+    }
 }
 
 /// Loads all reference data.

@@ -120,6 +120,13 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
 /// `axum::extract::Query` with JSON error bodies.
 pub struct ApiQuery<T>(pub T);
 
+/// `?page=N` of a numbered list (pages.md §9); absent is the first page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct PageQuery {
+    #[serde(default)]
+    pub page: Option<usize>,
+}
+
 impl<S, T> FromRequestParts<S> for ApiQuery<T>
 where
     S: Send + Sync,

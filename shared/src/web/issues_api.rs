@@ -8,11 +8,12 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, CurrentUser};
+use super::extract::{ApiJson, ApiQuery, CurrentUser, PageQuery};
 use super::notices_api::NOT_AUTHORIZED;
 use crate::domain::TeamKind;
 use crate::review::ReviewError;
 use crate::review::issues::{self, Decision, IssueDetail, IssueSummary};
+use crate::review::paging::PageInfo;
 
 const NOT_FOUND: &str = "Issue not found";
 
@@ -42,8 +43,11 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 pub struct IssueList {
     /// "N uploaded record(s) need(s) review", or "No issues to review."
     pub summary: String,
+    /// Entries in the whole list, on every page.
     pub count: usize,
     pub issues: Vec<IssueSummary>,
+    #[serde(flatten)]
+    pub paging: PageInfo,
 }
 
 pub fn summary_text(count: usize) -> String {
@@ -54,11 +58,18 @@ pub fn summary_text(count: usize) -> String {
     }
 }
 
-/// `GET /api/issues`
-pub async fn list_issues(State(state): State<AppState>, user: CurrentUser) -> Result<Json<IssueList>, ApiError> {
+/// `GET /api/issues?page=N`: 50 a page.
+pub async fn list_issues(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<IssueList>, ApiError> {
     require_issues_team(&state, &user)?;
-    let issues = issues::list(state.records.as_ref(), &user.team_id).await.map_err(|e| review_error(e, NOT_FOUND))?;
-    Ok(Json(IssueList { summary: summary_text(issues.len()), count: issues.len(), issues }))
+    let listed = issues::list(state.records.as_ref(), &user.team_id, query.page.unwrap_or(1))
+        .await
+        .map_err(|e| review_error(e, NOT_FOUND))?;
+    let count = listed.paging.total;
+    Ok(Json(IssueList { summary: summary_text(count), count, issues: listed.issues, paging: listed.paging }))
 }
 
 /// `GET /api/issues/{id}`

@@ -46,13 +46,16 @@ pub use extract::CurrentUser;
 use crate::clock::Clock;
 use crate::domain::ReferenceData;
 use crate::ports::{ObjectStore, Queue, RecordStore};
+use crate::reference::live::LiveReference;
 
 /// Everything a handler needs, cheap to clone (all `Arc`s).
-#[derive(Clone)]
 pub struct AppState {
     pub records: Arc<dyn RecordStore>,
     pub objects: Arc<dyn ObjectStore>,
+    /// The reference data of this request: a snapshot of `reference_source`, taken when the state is cloned for
+    /// the request (every extractor and handler gets its own clone), after `refresh_reference` ran.
     pub reference: Arc<ReferenceData>,
+    pub reference_source: Arc<LiveReference>,
     pub auth: Arc<Authenticator>,
     pub settings: Arc<WebSettings>,
     /// Set only by the local runner, which issues its own tokens: `app` then also serves the issuer's public keys at
@@ -66,6 +69,22 @@ pub struct AppState {
     pub oidc: Option<Arc<OidcClient>>,
 }
 
+impl Clone for AppState {
+    fn clone(&self) -> Self {
+        Self {
+            records: self.records.clone(),
+            objects: self.objects.clone(),
+            reference: self.reference_source.current(),
+            reference_source: self.reference_source.clone(),
+            auth: self.auth.clone(),
+            settings: self.settings.clone(),
+            local_issuer: self.local_issuer.clone(),
+            imms_queue: self.imms_queue.clone(),
+            oidc: self.oidc.clone(),
+        }
+    }
+}
+
 impl AppState {
     pub fn new(
         records: Arc<dyn RecordStore>,
@@ -77,6 +96,7 @@ impl AppState {
         Self {
             records,
             objects,
+            reference_source: Arc::new(LiveReference::fixed(reference.clone())),
             reference,
             auth: Arc::new(auth),
             settings: Arc::new(settings),
@@ -84,6 +104,13 @@ impl AppState {
             imms_queue: None,
             oidc: None,
         }
+    }
+
+    /// Reference data that follows the record store (see `reference::live`) instead of the fixed copy.
+    pub fn with_live_reference(mut self, live: Arc<LiveReference>) -> Self {
+        self.reference = live.current();
+        self.reference_source = live;
+        self
     }
 
     pub fn with_sign_in(mut self, oidc: OidcClient) -> Self {
@@ -184,10 +211,22 @@ pub fn app(state: AppState) -> Router {
         .merge(pages::router())
         .route("/assets/{file}", get(assets::serve))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), refresh_reference))
         .layer(axum::middleware::from_fn_with_state(policy, security::headers))
         // TraceLayer's default spans hold method, URI and version only: no headers, so never a token or a cookie.
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Re-reads the reference data first when the copy in use is older than its time to live, so that the request's
+/// snapshot (taken as its handler clones the state) is at most that old.
+async fn refresh_reference(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    state.reference_source.refresh_if_stale(state.settings.now()).await;
+    next.run(request).await
 }
 
 async fn health() -> &'static str {

@@ -10,10 +10,11 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::CurrentUser;
+use super::extract::{ApiQuery, CurrentUser, PageQuery};
 use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice, NoticeKind};
 use crate::pds_refresh::notices::dismiss;
 use crate::ports::StoreError;
+use crate::review::paging::PageInfo;
 use crate::store::notices;
 
 /// The reference service's message for a user without the permission.
@@ -48,21 +49,28 @@ impl From<&ImportantNotice> for NoticeView {
 #[derive(Debug, Serialize)]
 pub struct NoticeList {
     pub notices: Vec<NoticeView>,
+    #[serde(flatten)]
+    pub paging: PageInfo,
 }
 
 fn require_super_admin(user: &CurrentUser) -> Result<(), ApiError> {
     if user.super_admin { Ok(()) } else { Err(ApiError::Forbidden(NOT_AUTHORIZED.into())) }
 }
 
-/// `GET /api/notices`: the team's active notices whose patient still exists, newest first.
-pub async fn list_notices(State(state): State<AppState>, user: CurrentUser) -> Result<Json<NoticeList>, ApiError> {
+/// `GET /api/notices?page=N`: the team's active notices whose patient still exists, newest first, 50 a page.
+pub async fn list_notices(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<NoticeList>, ApiError> {
     require_super_admin(&user)?;
-    let listed = crate::review::notices::listed(state.records.as_ref(), &user.team_id).await?;
+    let listed = crate::review::notices::listed(state.records.as_ref(), &user.team_id, query.page.unwrap_or(1)).await?;
     let notices = listed
+        .notices
         .into_iter()
         .map(|listed| NoticeView { patient_name: Some(listed.child_name), ..NoticeView::from(&listed.notice) })
         .collect();
-    Ok(Json(NoticeList { notices }))
+    Ok(Json(NoticeList { notices, paging: listed.paging }))
 }
 
 #[derive(Debug, Serialize)]
@@ -72,10 +80,10 @@ pub struct NoticeCount {
     pub banner: Option<String>,
 }
 
-/// `GET /api/notices/count`: the number behind the "Important notices" tab and banner, counted like the list.
+/// `GET /api/notices/count`: the number behind the "Important notices" tab and banner: the list's total.
 pub async fn count_notices(State(state): State<AppState>, user: CurrentUser) -> Result<Json<NoticeCount>, ApiError> {
-    let Json(list) = list_notices(State(state), user).await?;
-    let count = list.notices.len();
+    require_super_admin(&user)?;
+    let count = crate::review::notices::count(state.records.as_ref(), &user.team_id).await?;
     Ok(Json(NoticeCount { count, banner: crate::review::notices::banner_text(count) }))
 }
 

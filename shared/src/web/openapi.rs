@@ -19,6 +19,25 @@ fn cursor_param() -> Value {
         "schema": {"type": "string"}})
 }
 
+fn page_param() -> Value {
+    json!({"name": "page", "in": "query", "required": false,
+        "description": "From 1 (the default); a page past the end answers the last page", "schema": {"type": "integer", "minimum": 1}})
+}
+
+/// The paging fields of a review list's page, beside its `entries`.
+fn paged(properties: Value) -> Value {
+    let mut properties = properties;
+    for (name, description) in [
+        ("page", "This page's number"),
+        ("pages", "Pages in the list (at least 1)"),
+        ("page_size", "Entries per page (50)"),
+        ("total", "Entries on every page"),
+    ] {
+        properties[name] = json!({"type": "integer", "description": description});
+    }
+    json!({"type": "object", "properties": properties})
+}
+
 fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
@@ -155,7 +174,8 @@ pub fn document() -> Value {
                         "date_of_birth": {"type": ["string", "null"], "format": "date"},
                         "performed_at": {"type": "string", "format": "date-time"}
                     }}}}})), &[not_found, ("400", "Bad cursor")], None)},
-            "/api/issues": {"get": op("issues", "The team's import issues (records with pending changes)", vec![],
+            "/api/issues": {"get": op("issues", "The team's import issues (records with pending changes), 50 a page",
+                vec![page_param()],
                 json_response("Issues", {
                     let item = json!({"type": "object", "properties": {
                         "id": {"type": "string", "format": "uuid"},
@@ -167,9 +187,9 @@ pub fn document() -> Value {
                         "import_id": {"type": ["string", "null"], "format": "uuid",
                             "description": "The import whose row raised the issue"}
                     }});
-                    json!({"type": "object", "properties": {"summary": {"type": "string"}, "count": {"type": "integer"},
-                        "issues": {"type": "array", "items": item}}})
-                }), &[], None)},
+                    paged(json!({"summary": {"type": "string"}, "count": {"type": "integer"},
+                        "issues": {"type": "array", "items": item}}))
+                }), &[("400", "The page is not a number")], None)},
             "/api/issues/{id}": {"get": op("issues",
                 "Uploaded and existing record side by side, changed fields marked (no address for sensitive records)",
                 vec![id_param("Patient or vaccination record id")],
@@ -188,8 +208,11 @@ pub fn document() -> Value {
                 &[not_found, ("400", "Malformed request"), ("409", "Someone else resolved it first"),
                   ("422", "Decision not allowed here (the reason is given)")],
                 Some(decision(&["use-uploaded", "keep-existing", "keep-both"])))},
-            "/api/school-moves": {"get": op("school moves", "The school moves the team reviews", vec![],
-                json_response("School moves", object()), &[], None)},
+            "/api/school-moves": {"get": op("school moves", "The school moves the team reviews, 50 a page",
+                vec![page_param()],
+                json_response("School moves", paged(json!({"summary": {"type": "string"}, "count": {"type": "integer"},
+                    "school_moves": {"type": "array", "items": object()}}))),
+                &[("400", "The page is not a number")], None)},
             "/api/school-moves/export.csv": {"get": {
                 "tags": ["school moves"], "summary": "Confirmed school moves as CSV, optionally between two dates",
                 "security": [{"bearer": []}],
@@ -213,8 +236,9 @@ pub fn document() -> Value {
                     &[not_found, ("400", "Malformed request"), ("409", "Someone else decided it first")],
                     Some(decision(&["confirm", "ignore"]))),
             },
-            "/api/notices": {"get": op("notices", "The team's active important notices (super admins only)", vec![],
-                json_response("Notices, newest first", json!({"type": "object", "properties": {"notices": {
+            "/api/notices": {"get": op("notices", "The team's active important notices (super admins only), 50 a page",
+                vec![page_param()],
+                json_response("Notices, newest first", paged(json!({"notices": {
                     "type": "array", "items": {"type": "object", "properties": {
                         "id": {"type": "string", "format": "uuid"},
                         "type": {"type": "string",
@@ -223,7 +247,7 @@ pub fn document() -> Value {
                         "patient_name": {"type": ["string", "null"], "description": "The child's name; no address or contacts"},
                         "message": {"type": "string"},
                         "recorded_at": {"type": "string", "format": "date-time"}
-                    }}}}})), &[], None)},
+                    }}}}))), &[("400", "The page is not a number")], None)},
             "/api/notices/count": {"get": op("notices", "How many active important notices the team has", vec![],
                 json_response("The count and banner text", object()), &[], None)},
             "/api/notices/{id}/dismiss": {"post": op("notices", "Dismiss the team's copy of a notice",

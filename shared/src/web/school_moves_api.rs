@@ -11,11 +11,12 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, ApiQuery, CurrentUser};
+use super::extract::{ApiJson, ApiQuery, CurrentUser, PageQuery};
 use super::issues_api::review_error;
 use super::notices_api::NOT_AUTHORIZED;
 use crate::domain::TeamKind;
 use crate::review::export;
+use crate::review::paging::PageInfo;
 use crate::review::school_moves::{self, MoveDecision, MoveDetail, MoveSummary};
 
 const NOT_FOUND: &str = "School move not found";
@@ -35,17 +36,25 @@ fn parse_id(id: &str) -> Result<Uuid, ApiError> {
 pub struct MoveList {
     /// "N school move(s)", or "There are currently no school moves."
     pub summary: String,
+    /// Moves in the whole list, on every page.
     pub count: usize,
     pub school_moves: Vec<MoveSummary>,
+    #[serde(flatten)]
+    pub paging: PageInfo,
 }
 
-/// `GET /api/school-moves`
-pub async fn list_moves(State(state): State<AppState>, user: CurrentUser) -> Result<Json<MoveList>, ApiError> {
+/// `GET /api/school-moves?page=N`: 50 a page.
+pub async fn list_moves(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    ApiQuery(query): ApiQuery<PageQuery>,
+) -> Result<Json<MoveList>, ApiError> {
     require_point_of_care(&state, &user)?;
-    let moves = school_moves::list(state.records.as_ref(), &state.reference, &user.team_id)
+    let listed = school_moves::list(state.records.as_ref(), &state.reference, &user.team_id, query.page.unwrap_or(1))
         .await
         .map_err(|e| review_error(e, NOT_FOUND))?;
-    Ok(Json(MoveList { summary: summary_text(moves.len()), count: moves.len(), school_moves: moves }))
+    let count = listed.paging.total;
+    Ok(Json(MoveList { summary: summary_text(count), count, school_moves: listed.school_moves, paging: listed.paging }))
 }
 
 /// "N school move(s)", or "There are currently no school moves."

@@ -12,11 +12,12 @@ use uuid::Uuid;
 use super::import_tabs::{Tab, import_tabs};
 use super::layout::{IncomingFlash, see_other_with_flash};
 use super::patients::{ChildSummary, SummaryLine, vaccination_rows};
-use super::{Choice, FieldError, Layout, PageError, PageResult, format, page};
+use super::{Choice, FieldError, Layout, NumberedPages, PageError, PageResult, format, page};
 use crate::domain::TeamKind;
 use crate::review::ReviewError;
 use crate::review::issues::{self, ALREADY_RESOLVED, Decision, LoadedIssue};
 use crate::web::AppState;
+use crate::web::extract::PageQuery;
 use crate::web::session::SignedIn;
 
 const CHOOSE: &str = "Choose which record to keep";
@@ -39,6 +40,7 @@ struct IssuesPage {
     tabs: Vec<Tab>,
     summary: String,
     rows: Vec<IssueRow>,
+    pages: NumberedPages,
 }
 
 pub struct IssueRow {
@@ -64,14 +66,20 @@ impl IssueRow {
     }
 }
 
-pub async fn list(State(state): State<AppState>, signed: SignedIn, IncomingFlash(flash): IncomingFlash) -> PageResult {
+pub async fn list(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    IncomingFlash(flash): IncomingFlash,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
     require_issues_team(&state, &signed)?;
     let layout = Layout::signed_in(&state, &signed, "Import issues", "/imports").await?.with_flash(flash);
-    let listed = issues::list(state.records.as_ref(), &signed.user.team_id).await?;
-    let summary = crate::web::issues_api::summary_text(listed.len());
-    let rows = listed.iter().map(|i| IssueRow::of(i, None)).collect();
+    let listed = issues::list(state.records.as_ref(), &signed.user.team_id, query.page.unwrap_or(1)).await?;
+    let summary = crate::web::issues_api::summary_text(listed.paging.total);
+    let rows = listed.issues.iter().map(|i| IssueRow::of(i, None)).collect();
+    let pages = NumberedPages::of(&listed.paging, "/imports/issues".into());
     let tabs = import_tabs(&layout.counts, "/imports/issues");
-    Ok(page(StatusCode::OK, &IssuesPage { layout, national_reporting: false, tabs, summary, rows }))
+    Ok(page(StatusCode::OK, &IssuesPage { layout, national_reporting: false, tabs, summary, rows, pages }))
 }
 
 // ---- P9, P10 -----------------------------------------------------------------------------------------------------
@@ -309,7 +317,7 @@ fn resolved_elsewhere(shown: Result<IssuePage, PageError>) -> Response {
 
 /// The issues of one import, for P7's "Close matches to existing records" section.
 pub async fn of_import(state: &AppState, team_id: &str, import_id: Uuid) -> Result<Vec<IssueRow>, PageError> {
-    let listed = issues::list(state.records.as_ref(), team_id).await?;
+    let listed = issues::of_import(state.records.as_ref(), team_id, import_id).await?;
     let return_to = format!("/imports/{import_id}");
-    Ok(listed.iter().filter(|i| i.import_id == Some(import_id)).map(|i| IssueRow::of(i, Some(&return_to))).collect())
+    Ok(listed.iter().map(|i| IssueRow::of(i, Some(&return_to))).collect())
 }

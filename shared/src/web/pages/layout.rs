@@ -79,15 +79,15 @@ impl Layout {
         let mut nav = Vec::new();
         let (mut open_issues, mut notices) = (None, None);
         if !national {
-            let moves = crate::review::school_moves::list(store, &state.reference, &user.team_id).await;
-            let moves = counted("school moves", moves.map(|m| m.len()).map_err(|e| e.to_string()));
+            let moves = crate::review::school_moves::count(store, &user.team_id).await;
+            let moves = counted("school moves", moves.map_err(|e| e.to_string()));
             nav.push(NavItem { label: "School moves", href: "/school-moves", count: moves, current: false });
-            let listed = issues::list(store, &user.team_id).await;
-            open_issues = counted("import issues", listed.map(|i| i.len()).map_err(|e| e.to_string()));
+            let listed = issues::count(store, &user.team_id).await;
+            open_issues = counted("import issues", listed.map_err(|e| e.to_string()));
         }
         if user.super_admin {
-            let listed = crate::review::notices::listed(store, &user.team_id).await;
-            notices = counted("important notices", listed.map(|n| n.len()).map_err(|e| e.to_string()));
+            let listed = crate::review::notices::count(store, &user.team_id).await;
+            notices = counted("important notices", listed.map_err(|e| e.to_string()));
         }
         nav.push(NavItem { label: "Imports", href: "/imports", count: open_issues, current: false });
         for item in &mut nav {

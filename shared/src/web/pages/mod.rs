@@ -225,13 +225,20 @@ pub fn see_other(to: &str) -> Response {
 pub struct NumberedPages {
     pub count: usize,
     pub current: usize,
+    /// Entries on every page.
+    pub total: usize,
     base: String,
 }
 
 impl NumberedPages {
     pub fn new(items: usize, per_page: usize, requested: usize, base: String) -> Self {
         let count = items.div_ceil(per_page.max(1)).max(1);
-        NumberedPages { count, current: requested.clamp(1, count), base }
+        NumberedPages { count, current: requested.clamp(1, count), total: items, base }
+    }
+
+    /// The pagination of a review list's page.
+    pub fn of(paging: &crate::review::paging::PageInfo, base: String) -> Self {
+        NumberedPages { count: paging.pages, current: paging.page, total: paging.total, base }
     }
 
     pub fn href(&self, number: &usize) -> String {

@@ -2,7 +2,7 @@
 //! the 403 page on every route here, by GET and by POST.
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum_extra::extract::Form;
 use serde::Deserialize;
@@ -10,13 +10,14 @@ use uuid::Uuid;
 
 use super::import_tabs::{Tab, import_tabs};
 use super::layout::{IncomingFlash, see_other_with_flash};
-use super::{FieldError, Layout, PageError, PageResult, format, page};
+use super::{FieldError, Layout, NumberedPages, PageError, PageResult, format, page};
 use crate::clock::london_date;
 use crate::domain::notice::{INVALIDATED_NOT_DISMISSIBLE, ImportantNotice};
 use crate::ports::StoreError;
 use crate::review::notices::ListedNotice;
 use crate::store::{self, imports::Versioned};
 use crate::web::AppState;
+use crate::web::extract::PageQuery;
 use crate::web::session::SignedIn;
 
 fn require_super_admin(signed: &SignedIn) -> Result<(), PageError> {
@@ -30,6 +31,7 @@ struct NoticesPage {
     national_reporting: bool,
     tabs: Vec<Tab>,
     rows: Vec<NoticeRow>,
+    pages: NumberedPages,
 }
 
 struct NoticeRow {
@@ -41,12 +43,19 @@ struct NoticeRow {
     dismiss_href: Option<String>,
 }
 
-pub async fn list(State(state): State<AppState>, signed: SignedIn, IncomingFlash(flash): IncomingFlash) -> PageResult {
+pub async fn list(
+    State(state): State<AppState>,
+    signed: SignedIn,
+    IncomingFlash(flash): IncomingFlash,
+    Query(query): Query<PageQuery>,
+) -> PageResult {
     require_super_admin(&signed)?;
     let layout = Layout::signed_in(&state, &signed, "Important notices", "/imports").await?.with_flash(flash);
     let store = state.records.as_ref();
-    let listed = crate::review::notices::listed(store, &signed.user.team_id).await?;
+    let listed = crate::review::notices::listed(store, &signed.user.team_id, query.page.unwrap_or(1)).await?;
+    let pages = NumberedPages::of(&listed.paging, "/imports/notices".into());
     let rows = listed
+        .notices
         .into_iter()
         .map(|ListedNotice { notice, child_name }| NoticeRow {
             date: format::date(london_date(notice.recorded_at)),
@@ -61,7 +70,7 @@ pub async fn list(State(state): State<AppState>, signed: SignedIn, IncomingFlash
         .team(&signed.user.team_id)
         .is_some_and(|t| t.kind == crate::domain::TeamKind::NationalReporting);
     let tabs = import_tabs(&layout.counts, "/imports/notices");
-    Ok(page(StatusCode::OK, &NoticesPage { layout, national_reporting, tabs, rows }))
+    Ok(page(StatusCode::OK, &NoticesPage { layout, national_reporting, tabs, rows, pages }))
 }
 
 #[derive(Template)]

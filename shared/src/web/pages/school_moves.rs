@@ -19,9 +19,9 @@ use crate::review::ReviewError;
 use crate::review::export;
 use crate::review::school_moves::{self, ALREADY_DECIDED, LoadedMove, MoveDecision};
 use crate::web::AppState;
+use crate::web::extract::PageQuery;
 use crate::web::session::SignedIn;
 
-const PER_PAGE: usize = 50;
 const CHOOSE: &str = "Choose whether to update the child’s record with this new information";
 
 fn require_point_of_care(state: &AppState, signed: &SignedIn) -> Result<(), PageError> {
@@ -54,12 +54,6 @@ struct MoveRow {
     tag: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct PageQuery {
-    #[serde(default)]
-    page: Option<usize>,
-}
-
 /// The flash of a decision, with the child's name put in front when the child is one the team can see; a child who
 /// has left the team (a move out of its area) gets "The child’s …".
 async fn named_flash(state: &AppState, signed: &SignedIn, flash: Option<Flash>) -> Result<Option<Flash>, PageError> {
@@ -83,13 +77,14 @@ pub async fn list(
     require_point_of_care(&state, &signed)?;
     let flash = named_flash(&state, &signed, flash).await?;
     let layout = Layout::signed_in(&state, &signed, "School moves", "/school-moves").await?.with_flash(flash);
-    let moves = school_moves::list(state.records.as_ref(), &state.reference, &signed.user.team_id).await?;
-    let summary = crate::web::school_moves_api::summary_text(moves.len());
-    let pages = NumberedPages::new(moves.len(), PER_PAGE, query.page.unwrap_or(1), "/school-moves".into());
-    let rows = moves
+    let listed =
+        school_moves::list(state.records.as_ref(), &state.reference, &signed.user.team_id, query.page.unwrap_or(1))
+            .await?;
+    let summary = crate::web::school_moves_api::summary_text(listed.paging.total);
+    let pages = NumberedPages::of(&listed.paging, "/school-moves".into());
+    let rows = listed
+        .school_moves
         .iter()
-        .skip((pages.current - 1) * PER_PAGE)
-        .take(PER_PAGE)
         .map(|m| MoveRow {
             href: format!("/school-moves/{}", m.id),
             updated: format::date_time(m.updated_at),
