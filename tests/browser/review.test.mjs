@@ -368,10 +368,12 @@ for (const run of RUNS) {
         const token = service.token('nurse@example.com')
         const record = async (child, extra = {}) => {
           const patientId = children[child].split('/').pop()
+          // Midnight: on `--today` the time of day is the machine's, so any later time is "in the future" when the
+          // suite runs before it (10:15 made this red every morning).
           const response = await tab.page.context().request.post(tab.url('/api/vaccination-records'), {
             headers: { authorization: `Bearer ${token}` },
             data: {
-              patient_id: patientId, programme: 'HPV', vaccine: 'gardasil_9', date: '2025-12-01', time: '10:15',
+              patient_id: patientId, programme: 'HPV', vaccine: 'gardasil_9', date: '2025-12-01', time: '00:00',
               batch: 'AB1234', batch_expiry: '2026-06-01', site: 'left arm (upper position)', dose_sequence: 1,
               performer_email: 'nurse@example.com', notify_parents: true, ...extra
             }

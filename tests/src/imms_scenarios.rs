@@ -41,6 +41,22 @@ pub struct Rig {
     pub emulator: RunningEmulator,
     pub sync: ImmsSync,
     http: reqwest::Client,
+    _prism: Option<crate::prism::Prism>,
+}
+
+/// A client of the Immunisations API at `imms_base_url`, signing in at the emulator's token endpoint.
+fn client(emulator: &RunningEmulator, imms_base_url: &str, http: &reqwest::Client) -> ImmsClient {
+    let auth = ApiPlatformAuth::signed(
+        AuthConfig {
+            token_url: emulator.token_url.clone(),
+            api_key: test_keys::TEST_API_KEY.into(),
+            private_key_pem: test_keys::TEST_PRIVATE_KEY_PEM.into(),
+            kid: test_keys::TEST_KID.into(),
+        },
+        http.clone(),
+    )
+    .expect("key parses");
+    ImmsClient::new(imms_base_url, auth, http.clone())
 }
 
 /// The demo seed plus the fixture's performer (Florence Nightingale).
@@ -62,17 +78,7 @@ impl Rig {
         config.records = preload;
         let emulator = imms_emulator::spawn(config).await.expect("emulator");
         let http = reqwest::Client::new();
-        let auth = ApiPlatformAuth::signed(
-            AuthConfig {
-                token_url: emulator.token_url.clone(),
-                api_key: test_keys::TEST_API_KEY.into(),
-                private_key_pem: test_keys::TEST_PRIVATE_KEY_PEM.into(),
-                kid: test_keys::TEST_KID.into(),
-            },
-            http.clone(),
-        )
-        .expect("key parses");
-        let client = ImmsClient::new(&emulator.imms_base_url, auth, http.clone());
+        let client = client(&emulator, &emulator.imms_base_url, &http);
         let settings = SyncSettings {
             requests_per_second: 500,
             sweep_after: chrono::Duration::zero(),
@@ -80,7 +86,18 @@ impl Rig {
             ..SyncSettings::default()
         };
         let sync = ImmsSync { records: records.clone(), client, reference: Arc::new(reference()), settings };
-        Rig { records, queue, emulator, sync, http }
+        Rig { records, queue, emulator, sync, http, _prism: None }
+    }
+
+    /// The same rig with its Immunisations API traffic passing through Prism, checked against the published
+    /// specification.
+    pub async fn behind_prism(mut self, dir: &std::path::Path, log: &crate::prism::Log) -> Rig {
+        let prism =
+            crate::prism::Prism::proxy(dir, crate::prism::Spec::Immunisations, &self.emulator.base_url, log).await;
+        let base_url = format!("{}{}", prism.base_url, shared::imms_sync::config::IMMS_PATH);
+        self.sync.client = client(&self.emulator, &base_url, &self.http);
+        self._prism = Some(prism);
+        self
     }
 
     fn store(&self) -> &dyn RecordStore {

@@ -15,6 +15,7 @@ pub mod paging_scenarios;
 pub mod pds_imms_scenarios;
 pub mod pds_scenarios;
 pub mod pds_schedule_scenarios;
+pub mod prism;
 pub mod reference_reload_scenarios;
 pub mod refusing_queue;
 pub mod replacing_objects;

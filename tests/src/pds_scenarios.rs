@@ -25,12 +25,25 @@ use crate::scenarios::clock_2023;
 pub struct Pds {
     pub emulator: RunningEmulator,
     http: reqwest::Client,
+    /// Where the pipeline reaches PDS: the emulator itself, or Prism in front of it.
+    pds_base_url: String,
+    _prism: Option<crate::prism::Prism>,
 }
 
 impl Pds {
     pub async fn start() -> Pds {
         let emulator = pds_emulator::spawn(Config::builtin().expect("built-in config")).await.expect("emulator");
-        Pds { emulator, http: reqwest::Client::new() }
+        let pds_base_url = emulator.pds_base_url.clone();
+        Pds { emulator, http: reqwest::Client::new(), pds_base_url, _prism: None }
+    }
+
+    /// An emulator whose PDS traffic passes through Prism, checked against the published specification.
+    pub async fn behind_prism(dir: &std::path::Path, log: &crate::prism::Log) -> Pds {
+        let mut pds = Pds::start().await;
+        let prism = crate::prism::Prism::proxy(dir, crate::prism::Spec::Pds, &pds.emulator.base_url, log).await;
+        pds.pds_base_url = format!("{}{}", prism.base_url, shared::cloud::PDS_PATH);
+        pds._prism = Some(prism);
+        pds
     }
 
     /// Pipeline settings talking to this emulator with the test key; fast back-off so fault runs stay short.
@@ -42,7 +55,7 @@ impl Pds {
             kid: test_keys::TEST_KID.into(),
         };
         let auth = ApiPlatformAuth::signed(config, self.http.clone()).expect("key parses");
-        let client = PdsClient::new(&self.emulator.pds_base_url, auth, self.http.clone());
+        let client = PdsClient::new(&self.pds_base_url, auth, self.http.clone());
         PdsSettings {
             requests_per_second: 500,
             backoff_base: Duration::from_millis(10),
@@ -531,29 +544,41 @@ where
     F: Fn(NaiveDate) -> Fut,
     Fut: Future<Output = Harness>,
 {
-    let pds = Pds::start().await;
-    valid_file_takes_numbers_from_pds(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
-    let pds = Pds::start().await;
-    let twins_clock = NaiveDate::from_ymd_opt(2024, 12, 1).expect("date");
-    twins_are_kept_apart_by_pds(&with_pds(&make, twins_clock, &pds).await, &pds).await;
-    let pds = Pds::start().await;
-    changed_file_matches_on_the_pds_number(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
-    let pds = Pds::start().await;
-    unmatched_row_walks_four_steps(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
-    let pds = Pds::start().await;
-    rows_sharing_a_pds_number_fail(&with_pds(&make, clock_2023(), &pds).await).await;
-    low_match_rate_is_rejected(&mut with_pds(&make, clock_2023(), &pds).await).await;
+    without_faults(&make, Pds::start).await;
     let pds = Pds::start().await;
     faults_lose_no_rows(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
-    let pds = Pds::start().await;
-    concurrent_workers_commit_once(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
-    let pds = Pds::start().await;
-    refresh_after_commit_flags_and_notifies(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
-    let pds = Pds::start().await;
-    refresh_searches_again_when_the_number_is_refused(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
-    let pds = Pds::start().await;
+}
+
+/// Every scenario but the injected faults (their 5xx answers are not in the published specification), each on a
+/// fresh PDS from `start`: the traffic the conformance test passes through Prism.
+pub async fn without_faults<F, Fut, S, SFut>(make: &F, start: S)
+where
+    F: Fn(NaiveDate) -> Fut,
+    Fut: Future<Output = Harness>,
+    S: Fn() -> SFut,
+    SFut: Future<Output = Pds>,
+{
+    let pds = start().await;
+    valid_file_takes_numbers_from_pds(&with_pds(make, clock_2023(), &pds).await, &pds).await;
+    let pds = start().await;
+    let twins_clock = NaiveDate::from_ymd_opt(2024, 12, 1).expect("date");
+    twins_are_kept_apart_by_pds(&with_pds(make, twins_clock, &pds).await, &pds).await;
+    let pds = start().await;
+    changed_file_matches_on_the_pds_number(&with_pds(make, clock_2023(), &pds).await, &pds).await;
+    let pds = start().await;
+    unmatched_row_walks_four_steps(&with_pds(make, clock_2023(), &pds).await, &pds).await;
+    let pds = start().await;
+    rows_sharing_a_pds_number_fail(&with_pds(make, clock_2023(), &pds).await).await;
+    low_match_rate_is_rejected(&mut with_pds(make, clock_2023(), &pds).await).await;
+    let pds = start().await;
+    concurrent_workers_commit_once(&with_pds(make, clock_2023(), &pds).await, &pds).await;
+    let pds = start().await;
+    refresh_after_commit_flags_and_notifies(&with_pds(make, clock_2023(), &pds).await, &pds).await;
+    let pds = start().await;
+    refresh_searches_again_when_the_number_is_refused(&with_pds(make, clock_2023(), &pds).await, &pds).await;
+    let pds = start().await;
     let hpv_clock = NaiveDate::from_ymd_opt(2025, 5, 20).expect("date");
-    vaccination_import_refreshes_its_patients(&mut with_pds(&make, hpv_clock, &pds).await, &pds).await;
-    let pds = Pds::start().await;
-    vaccination_refresh_survives_a_crash_after_commit(&mut with_pds(&make, hpv_clock, &pds).await, &pds).await;
+    vaccination_import_refreshes_its_patients(&mut with_pds(make, hpv_clock, &pds).await, &pds).await;
+    let pds = start().await;
+    vaccination_refresh_survives_a_crash_after_commit(&mut with_pds(make, hpv_clock, &pds).await, &pds).await;
 }
