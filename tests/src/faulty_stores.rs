@@ -12,16 +12,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use crate::hooked_objects::{BeforeRead, HookedObjects, Read};
 
 /// A seeded splitmix64 generator: the fault pattern is a function of the seed alone.
-struct Dice(Mutex<u64>, u32);
+pub(crate) struct Dice(Mutex<u64>, u32);
 
 impl Dice {
     /// Faults in `percent` of calls.
-    fn new(seed: u64, percent: u32) -> Self {
+    pub(crate) fn new(seed: u64, percent: u32) -> Self {
         Dice(Mutex::new(seed), percent)
     }
 
     /// None most of the time; Some(0..4) in `percent` of calls (which fault).
-    fn roll(&self) -> Option<u64> {
+    pub(crate) fn roll(&self) -> Option<u64> {
         let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
         *state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = *state;

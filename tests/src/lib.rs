@@ -5,6 +5,7 @@
 pub mod api;
 pub mod class_list_scenarios;
 pub mod fault_scenarios;
+pub mod faulty_queue;
 pub mod faulty_stores;
 pub mod guessed_nhs_number_scenarios;
 pub mod harness;

@@ -547,6 +547,7 @@ where
     without_faults(&make, Pds::start).await;
     let pds = Pds::start().await;
     faults_lose_no_rows(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+    queue_faults_lose_no_rows(&make).await;
 }
 
 /// Every scenario but the injected faults (their 5xx answers are not in the published specification), each on a
@@ -581,4 +582,80 @@ where
     vaccination_import_refreshes_its_patients(&mut with_pds(make, hpv_clock, &pds).await, &pds).await;
     let pds = start().await;
     vaccination_refresh_survives_a_crash_after_commit(&mut with_pds(make, hpv_clock, &pds).await, &pds).await;
+}
+
+/// What an import through the pds queue left: status, counts, the children (NHS number, names, date of birth), and
+/// the search steps taken.
+type QueueEndState =
+    (ImportStatus, Option<shared::domain::ImportCounts>, Vec<(Option<String>, Option<String>, Option<String>)>, usize);
+
+async fn queue_end_state(h: &Harness, import_id: Uuid) -> QueueEndState {
+    let import = h.import(import_id).await;
+    let mut children: Vec<_> = h
+        .patients_of(&import)
+        .await
+        .into_iter()
+        .map(|p| (p.attributes.nhs_number, p.attributes.given_name, p.attributes.family_name))
+        .collect();
+    children.sort();
+    let steps = changesets_of(h, &import).await.iter().map(|c| c.pds_search.len()).sum();
+    (import.status, import.counts, children, steps)
+}
+
+/// 5% of the pds queue's calls fail (seeded: sends refused, or sent and reported failed, so sent twice; receives
+/// refused; acknowledgements and retries lost before or after they arrived, so messages come back): the import
+/// still reaches the fault-free end state, every PDS step answered once, on three seeds.
+pub async fn queue_faults_lose_no_rows<F, Fut>(make: &F)
+where
+    F: Fn(NaiveDate) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let mut rows: Vec<String> = MATCHED.iter().map(|r| (*r).to_owned()).collect();
+    rows.extend(unmatched(27));
+    let baseline = {
+        let pds = Pds::start().await;
+        let h = with_pds(make, clock_2023(), &pds).await;
+        let import = drop_csv(&h, "R1L", &rows).await;
+        queue_end_state(&h, import.id).await
+    };
+    assert_eq!(baseline.0, ImportStatus::Processed);
+    let mut injected = 0;
+    for seed in 1..=3 {
+        let pds = Pds::start().await;
+        let mut h = make(clock_2023()).await;
+        let faulty = Arc::new(crate::faulty_queue::FaultyQueue::new(h.pds_queue.clone(), seed, 5));
+        h.pipeline.settings.pds = Some(pds.settings().with_queue(faulty.clone()));
+        let event = h.put(&format!("drops/R1L/{}-queue-faults.csv", Uuid::new_v4().simple()), csv(&rows)).await;
+        let import_id = loop {
+            match h.pipeline.handle_object_created(&event).await {
+                Ok(Handled::Processed { import_id, .. } | Handled::AlreadyDone { import_id }) => break import_id,
+                Ok(other) => panic!("seed {seed}: {other:?}"),
+                // A failed import function invocation is redelivered once its claim's lease has run out.
+                Err(_) => h.wait(h.pipeline.settings.claim_lease + chrono::Duration::seconds(1)),
+            }
+        };
+        // A message whose acknowledgement was lost comes back when its visibility (1 s here) runs out.
+        let settings = shared::pipeline::pds_queue::consumer::ConsumerSettings {
+            visibility: Duration::from_secs(1),
+            ..shared::pipeline::pds_queue::consumer::ConsumerSettings::immediate_retries()
+        };
+        let mut quiet_rounds = 0;
+        for round in 0.. {
+            assert!(round < 300, "seed {seed}: the pds queue never went quiet");
+            let handled = shared::pipeline::pds_queue::consumer::run_until_idle(&h.pipeline, faulty.clone(), settings)
+                .await
+                .unwrap_or(1);
+            let settled = h.import(import_id).await.status != ImportStatus::PendingImport;
+            quiet_rounds = if settled && handled == 0 { quiet_rounds + 1 } else { 0 };
+            if quiet_rounds == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1100)).await;
+        }
+        injected += faulty.faults();
+        assert_eq!(queue_end_state(&h, import_id).await, baseline, "seed {seed}: the fault-free end state");
+        let searched = pds.search_statuses().await.into_iter().filter(|&s| s == 200).count();
+        assert_eq!(searched, baseline.3, "seed {seed}: each PDS step answered once");
+    }
+    assert!(injected > 0, "queue faults were injected");
 }
