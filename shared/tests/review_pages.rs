@@ -397,3 +397,45 @@ async fn school_moves_should_be_confirmed_or_ignored_once_and_downloaded() {
         )
     );
 }
+
+/// A cohort of `children` at Waterloo Road with valid NHS numbers, all at `postcode`.
+fn cohort(children: usize, postcode: &str) -> Vec<u8> {
+    let mut file = String::from(
+        "CHILD_SCHOOL_URN,CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_POSTCODE,CHILD_NHS_NUMBER\n",
+    );
+    let numbers = (0u64..).filter_map(|n| {
+        let body = format!("{:09}", 600_000_000 + n);
+        let sum: u32 = body.bytes().zip((2..=10).rev()).map(|(b, weight)| u32::from(b - b'0') * weight).sum();
+        match 11 - sum % 11 {
+            10 => None,
+            11 => Some(format!("{body}0")),
+            check => Some(format!("{body}{check}")),
+        }
+    });
+    for (i, number) in numbers.take(children).enumerate() {
+        file.push_str(&format!("141001,Child{i},Paged,2009-03-01,{postcode},{number}\n"));
+    }
+    file.into_bytes()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_issues_list_should_come_50_a_page_and_the_import_page_should_show_the_first_50() {
+    let site = Site::new(day(2023, 5, 20)).await;
+    let mut nurse = site.browser();
+    nurse.sign_in("nurse@example.com", "/dashboard").await;
+    nurse.import("/imports/new/child-records", "first.csv", &cohort(60, "LS1 1AA")).await;
+    let import = nurse.import("/imports/new/child-records", "moved.csv", &cohort(60, "LS2 2BB")).await;
+
+    let page = nurse.get(&import).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("60 upload issues"), "the section counts every issue");
+    assert_eq!(links(&page, "/imports/issues/").len(), 50, "the import page lists the first 50");
+    assert!(page.body.contains("These are the first 50. Review all 60 on the"), "and says where the rest are");
+
+    let first = nurse.get("/imports/issues").await;
+    assert!(unescape(&first.body).contains("60 uploaded records need review"));
+    assert_eq!(links(&first, "/imports/issues/").len(), 50);
+    assert!(first.body.contains("href=\"/imports/issues?page=2\""), "numbered pagination to page 2");
+    let second = nurse.get("/imports/issues?page=2").await;
+    assert_eq!(links(&second, "/imports/issues/").len(), 10);
+}

@@ -436,15 +436,13 @@ pub async fn list(store: &dyn RecordStore, team_id: &str, page: usize) -> Result
     Ok(IssuePage { issues: shown(store, team_id, markers).await?, paging })
 }
 
-/// The team's open issues raised by one import's rows (P7's "Close matches to existing records").
-pub async fn of_import(
-    store: &dyn RecordStore,
-    team_id: &str,
-    import_id: Uuid,
-) -> Result<Vec<IssueSummary>, ReviewError> {
+/// The first page of the team's open issues raised by one import's rows (P7's "Close matches to existing
+/// records"), with their total.
+pub async fn of_import(store: &dyn RecordStore, team_id: &str, import_id: Uuid) -> Result<IssuePage, ReviewError> {
     let mut markers = listed_markers(store, team_id).await?;
     markers.retain(|m| m.import_id == Some(import_id));
-    shown(store, team_id, markers).await
+    let (markers, paging) = super::paging::page_of(markers, 1);
+    Ok(IssuePage { issues: shown(store, team_id, markers).await?, paging })
 }
 
 /// How many entries the team's issues list has: what the navigation and the tabs show.

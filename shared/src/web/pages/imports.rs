@@ -192,7 +192,9 @@ struct ImportPage {
     summary: Option<CountsSummary>,
     nhs_numbers_updated: Vec<NumberUpdateRow>,
     /// Completed: the open issues this import raised ("Close matches to existing records - needs review").
+    /// The first 50 of them: the rest are on the Import issues tab.
     close_matches: Vec<super::issues::IssueRow>,
+    close_matches_total: usize,
     records: RecordsTable,
     /// Invalid: the error groups, the "only the first 100 rows" note, and whether PDS changed numbers first.
     errors: Vec<ErrorGroup>,
@@ -216,11 +218,11 @@ struct UnmatchedRow {
 impl ImportPage {
     /// "1 record flagged with upload issues for review", "N records flagged …".
     fn close_matches_hint(&self) -> String {
-        format!("{} flagged with upload issues for review", format::count(self.close_matches.len(), "record"))
+        format!("{} flagged with upload issues for review", format::count(self.close_matches_total, "record"))
     }
 
     fn close_matches_summary(&self) -> String {
-        format::count(self.close_matches.len(), "upload issue")
+        format::count(self.close_matches_total, "upload issue")
     }
 
     /// "1 NHS number updated", "3 NHS numbers updated".
@@ -354,9 +356,9 @@ pub async fn show(
         matches!(page_state, PageState::Completed | PageState::NothingImported).then(|| counts_summary(&import));
     let records = records_table(&state, &import, query.page.unwrap_or(1)).await?;
     let team = reference.team(&import.team_id).ok_or(PageError::NotFound)?;
-    let close_matches = match summary.is_some() && team.kind != TeamKind::NationalReporting {
+    let (close_matches, close_matches_total) = match summary.is_some() && team.kind != TeamKind::NationalReporting {
         true => super::issues::of_import(&state, &import.team_id, import.id).await?,
-        false => Vec::new(),
+        false => (Vec::new(), 0),
     };
     let current = store::imports::progress(state.records.as_ref(), &import).await?;
     let progress = (page_state == PageState::Processing && import.status != ImportStatus::AwaitingUpload).then(|| {
@@ -391,6 +393,7 @@ pub async fn show(
             })
             .collect(),
         close_matches,
+        close_matches_total,
         records,
         errors: error_groups(&import),
         errors_summary: imports_api::errors_summary(&import),

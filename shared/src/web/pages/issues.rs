@@ -315,9 +315,9 @@ fn resolved_elsewhere(shown: Result<IssuePage, PageError>) -> Response {
     }
 }
 
-/// The issues of one import, for P7's "Close matches to existing records" section.
-pub async fn of_import(state: &AppState, team_id: &str, import_id: Uuid) -> Result<Vec<IssueRow>, PageError> {
+/// The first 50 issues of one import, for P7's "Close matches to existing records" section, and how many it has.
+pub async fn of_import(state: &AppState, team_id: &str, import_id: Uuid) -> Result<(Vec<IssueRow>, usize), PageError> {
     let listed = issues::of_import(state.records.as_ref(), team_id, import_id).await?;
     let return_to = format!("/imports/{import_id}");
-    Ok(listed.iter().map(|i| IssueRow::of(i, Some(&return_to))).collect())
+    Ok((listed.issues.iter().map(|i| IssueRow::of(i, Some(&return_to))).collect(), listed.paging.total))
 }
