@@ -2,9 +2,11 @@
 
 use std::sync::Arc;
 
+use crate::adapters::secrets_manager_store::SecretsManagerStore;
 use crate::adapters::{aws, dynamodb_store::DynamoRecordStore, s3_object_store::S3ObjectStore, sqs_queue::SqsQueue};
 use crate::config::{ConfigError, optional_env, required_env};
-use crate::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
+use crate::nhs_api::auth::SECRET_MAX_AGE;
+use crate::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient, SecretCredentials};
 use crate::pipeline::PdsSettings;
 
 /// Configuration shared by every function.
@@ -129,7 +131,8 @@ pub const PDS_PATH: &str = "/personal-demographics/FHIR/R4";
 pub const DEFAULT_PDS_RATE_PER_SECOND: u32 = 5;
 
 /// How the import function reaches PDS: `NHS_API_BASE_URL` (PDS at `{base}/personal-demographics/FHIR/R4`), the
-/// platform auth (`NHS_API_TOKEN_URL`, `NHS_API_KEY`, `NHS_API_PRIVATE_KEY_PEM`, `NHS_API_KID`, or
+/// platform auth (`NHS_API_TOKEN_URL`, `NHS_API_KID`, and the keys from the Secrets Manager secret
+/// `NHS_API_SECRET_ID` as deployed, or from `NHS_API_KEY` and `NHS_API_PRIVATE_KEY_PEM` locally; or
 /// `NHS_API_DISABLE_AUTHENTICATION=true`) and `MAVIS_PDS_RATE_PER_SECOND`.
 #[derive(Debug, Clone)]
 pub struct PdsConfig {
@@ -142,9 +145,9 @@ pub struct PdsConfig {
 
 impl PdsConfig {
     /// `None` when `NHS_API_BASE_URL` is not set: the import runs without the PDS step.
-    pub fn from_env() -> Result<Option<Self>, ConfigError> {
+    pub async fn from_env() -> Result<Option<Self>, ConfigError> {
         match optional_env("NHS_API_BASE_URL") {
-            Some(base_url) => Self::for_base_url(&base_url).map(Some),
+            Some(base_url) => Self::for_base_url(&base_url).await.map(Some),
             None => Ok(None),
         }
     }
@@ -152,7 +155,7 @@ impl PdsConfig {
     /// PDS under `base_url` (the platform base, e.g. `https://int.api.service.nhs.uk`; a URL that already ends with
     /// the PDS path is accepted too), with auth and rate from the environment. The token URL is
     /// `NHS_API_TOKEN_URL` or `{base_url}/oauth2/token`.
-    pub fn for_base_url(base_url: &str) -> Result<Self, ConfigError> {
+    pub async fn for_base_url(base_url: &str) -> Result<Self, ConfigError> {
         let base = platform_base(base_url);
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(ConfigError::Invalid {
@@ -166,14 +169,29 @@ impl PdsConfig {
         {
             ApiPlatformAuth::disabled()
         } else {
-            let config = AuthConfig {
-                token_url: optional_env("NHS_API_TOKEN_URL").unwrap_or_else(|| format!("{base}/oauth2/token")),
-                api_key: required_env("NHS_API_KEY")?,
-                private_key_pem: required_env("NHS_API_PRIVATE_KEY_PEM")?,
-                kid: required_env("NHS_API_KID")?,
-            };
-            ApiPlatformAuth::signed(config, http.clone())
-                .map_err(|e| ConfigError::Invalid { name: "NHS_API_PRIVATE_KEY_PEM".into(), reason: e.to_string() })?
+            let token_url = optional_env("NHS_API_TOKEN_URL").unwrap_or_else(|| format!("{base}/oauth2/token"));
+            let kid = required_env("NHS_API_KID")?;
+            match optional_env("NHS_API_SECRET_ID") {
+                Some(secret_id) => {
+                    let store = SecretsManagerStore::new(aws_sdk_secretsmanager::Client::new(&aws::sdk_config().await));
+                    let secret = SecretCredentials { store: Arc::new(store), secret_id, max_age: SECRET_MAX_AGE };
+                    ApiPlatformAuth::signed_from_secret(token_url, kid, secret, http.clone())
+                        .await
+                        .map_err(|e| ConfigError::Invalid { name: "NHS_API_SECRET_ID".into(), reason: e.to_string() })?
+                }
+                None => {
+                    let config = AuthConfig {
+                        token_url,
+                        api_key: required_env("NHS_API_KEY")?,
+                        private_key_pem: required_env("NHS_API_PRIVATE_KEY_PEM")?,
+                        kid,
+                    };
+                    ApiPlatformAuth::signed(config, http.clone()).map_err(|e| ConfigError::Invalid {
+                        name: "NHS_API_PRIVATE_KEY_PEM".into(),
+                        reason: e.to_string(),
+                    })?
+                }
+            }
         };
         Ok(Self { pds_base_url: format!("{base}{PDS_PATH}"), auth, requests_per_second: pds_rate_from_env()?, http })
     }
@@ -210,7 +228,7 @@ pub async fn fhir_queue_from_env() -> Option<Arc<SqsQueue>> {
 /// `MAVIS_PDS_QUEUE_URL` is set (the deployed shape; without it the search runs inside the import function).
 /// `None` when PDS is off.
 pub async fn pipeline_pds_settings_from_env() -> Result<Option<PdsSettings>, ConfigError> {
-    let Some(pds) = PdsConfig::from_env()? else { return Ok(None) };
+    let Some(pds) = PdsConfig::from_env().await? else { return Ok(None) };
     tracing::info!(
         pds_base_url = %pds.pds_base_url,
         requests_per_second = pds.requests_per_second,

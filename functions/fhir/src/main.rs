@@ -15,7 +15,7 @@ use shared::imms_sync::{ImmsSync, SyncSettings};
 async fn main() -> Result<(), lambda_runtime::Error> {
     shared::telemetry::init();
     let config = CloudConfig::from_env()?;
-    let imms = ImmsConfig::from_env()?;
+    let imms = ImmsConfig::from_env().await?;
     let adapters = CloudAdapters::connect(&config).await;
     let reference = adapters.live_reference(&config).await?;
     let sdk = aws::sdk_config().await;

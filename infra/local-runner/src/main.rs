@@ -4,6 +4,7 @@
 //! - `mavis validate --kind child-records FILE`: check a file offline
 //! - `mavis token --user EMAIL`: a bearer token for a seeded user
 
+mod seed;
 mod serve;
 mod token;
 mod validate;
@@ -28,6 +29,8 @@ enum Command {
     Validate(validate::ValidateArgs),
     /// Print a bearer token for a seeded user of the local runner.
     Token(token::TokenArgs),
+    /// Write a seed's reference data (teams, schools, users) into a deployed table.
+    Seed(seed::SeedArgs),
 }
 
 /// Where `mavis serve` keeps its data unless told otherwise.
@@ -48,5 +51,6 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Token(args) => token::run(args),
+        Command::Seed(args) => seed::run(args),
     }
 }

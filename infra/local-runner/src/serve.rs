@@ -241,7 +241,7 @@ async fn pds(args: &ServeArgs) -> anyhow::Result<(Option<PdsSettings>, Option<pd
         return Ok((None, None, "off (--no-pds): imports skip the PDS search step".to_owned()));
     }
     if let Some(url) = &args.pds_url {
-        let config = PdsConfig::for_base_url(url).context("--pds-url")?;
+        let config = PdsConfig::for_base_url(url).await.context("--pds-url")?;
         let banner = format!(
             "{} ({}, {} requests/s)",
             config.pds_base_url,

@@ -6,3 +6,4 @@ pub mod object_store;
 pub mod parsers;
 pub mod queue;
 pub mod record_store;
+pub mod secret_store;

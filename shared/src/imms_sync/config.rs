@@ -23,12 +23,12 @@ pub struct ImmsConfig {
 }
 
 impl ImmsConfig {
-    pub fn from_env() -> Result<Self, ConfigError> {
+    pub async fn from_env() -> Result<Self, ConfigError> {
         let base_url = required_env("NHS_API_BASE_URL")?;
         let base = base_url.trim().trim_end_matches('/');
         let base = base.strip_suffix(IMMS_PATH).unwrap_or(base);
         // The platform auth is the PDS client's: same variables, same token endpoint.
-        let auth = PdsConfig::for_base_url(base)?.auth;
+        let auth = PdsConfig::for_base_url(base).await?.auth;
         let client = ImmsClient::new(format!("{base}{IMMS_PATH}"), auth, crate::cloud::http_client()?);
         Ok(Self {
             client,

@@ -3,6 +3,10 @@
 //! expires. One [`ApiPlatformAuth`] is meant to be shared (it is cheap to clone) so every client in the process
 //! uses the same token, as Mavis does.
 //!
+//! The API key and signing key come from the environment, or on AWS from a Secrets Manager secret
+//! ([`SecretCredentials`]) read at cold start and again when the copy is [`SECRET_MAX_AGE`] old or the token endpoint
+//! rejects it, so that a rotated secret is used without a redeploy.
+//!
 //! Key material and tokens never reach logs or `Debug` output.
 
 use std::fmt;
@@ -15,6 +19,7 @@ use serde_json::Value;
 use tokio::sync::Mutex;
 
 use crate::config::{ConfigError, optional_env, required_env};
+use crate::ports::{SecretError, SecretStore};
 
 /// The assertion's lifetime: the platform allows at most 5 minutes; Mavis uses 3.
 const ASSERTION_LIFETIME_SECS: i64 = 180;
@@ -24,6 +29,8 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(30);
 /// from a token endpoint can neither overflow the clock nor keep a revoked token in use for long.
 const MAX_TOKEN_REUSE: Duration = Duration::from_secs(60 * 60);
 const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+/// How long a copy of the credentials secret is used before the next token request reads it again.
+pub const SECRET_MAX_AGE: Duration = Duration::from_secs(5 * 60);
 
 /// Where and how to authenticate. Built from the environment by [`AuthConfig::from_env`] or by hand in tests.
 #[derive(Clone)]
@@ -66,6 +73,44 @@ impl AuthConfig {
     }
 }
 
+/// The credentials secret: JSON `{"api_key": "...", "private_key_pem": "..."}` in `store` under `secret_id`.
+#[derive(Clone)]
+pub struct SecretCredentials {
+    pub store: Arc<dyn SecretStore>,
+    pub secret_id: String,
+    /// [`SECRET_MAX_AGE`] on AWS; tests shorten it.
+    pub max_age: Duration,
+}
+
+#[derive(serde::Deserialize)]
+struct CredentialsSecret {
+    api_key: String,
+    private_key_pem: String,
+}
+
+/// The API key and the parsed signing key, and when they were read.
+struct SigningKeys {
+    api_key: String,
+    key: EncodingKey,
+    read_at: Instant,
+    /// The token endpoint rejected them: read the secret again before the next request.
+    rejected: bool,
+}
+
+impl SigningKeys {
+    fn new(api_key: String, private_key_pem: &str) -> Result<Self, AuthError> {
+        let key = EncodingKey::from_rsa_pem(private_key_pem.as_bytes()).map_err(|_| AuthError::InvalidKey)?;
+        Ok(Self { api_key, key, read_at: Instant::now(), rejected: false })
+    }
+
+    async fn read(secret: &SecretCredentials) -> Result<Self, AuthError> {
+        let text = secret.store.secret_string(&secret.secret_id).await.map_err(AuthError::Secret)?;
+        // serde's message could quote part of the value: say only what shape was expected.
+        let parsed: CredentialsSecret = serde_json::from_str(&text).map_err(|_| AuthError::MalformedSecret)?;
+        Self::new(parsed.api_key, &parsed.private_key_pem)
+    }
+}
+
 /// When to fetch a new token: before it expires, and within [`MAX_TOKEN_REUSE`] at most.
 fn refresh_at(now: Instant, expires_in: Duration) -> Instant {
     now.checked_add(expires_in.min(MAX_TOKEN_REUSE).saturating_sub(EXPIRY_MARGIN)).unwrap_or(now)
@@ -88,12 +133,16 @@ pub enum AuthError {
     /// A 200 whose body is not a usable token response.
     #[error("the token endpoint sent an unusable response: {0}")]
     InvalidResponse(String),
+    #[error("the NHS API credentials secret could not be read: {0}")]
+    Secret(#[source] SecretError),
+    #[error("the NHS API credentials secret is not JSON with the text fields api_key and private_key_pem")]
+    MalformedSecret,
 }
 
 impl AuthError {
     /// Whether a later retry may succeed.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Transient(_))
+        matches!(self, Self::Transient(_) | Self::Secret(SecretError::Unavailable(_)))
     }
 }
 
@@ -121,11 +170,18 @@ pub struct ApiPlatformAuth {
 }
 
 struct Signer {
-    config: AuthConfig,
-    key: EncodingKey,
+    token_url: String,
+    kid: String,
+    /// `None`: the keys were given once (environment, tests) and never change.
+    secret: Option<SecretCredentials>,
     http: reqwest::Client,
     /// Held across the token request, so tasks that find the cache empty at once wait for one refresh.
-    cache: Mutex<Option<CachedToken>>,
+    state: Mutex<SignerState>,
+}
+
+struct SignerState {
+    keys: SigningKeys,
+    token: Option<CachedToken>,
 }
 
 struct CachedToken {
@@ -138,7 +194,12 @@ impl fmt::Debug for ApiPlatformAuth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.signer {
             None => f.write_str("ApiPlatformAuth::Disabled"),
-            Some(signer) => f.debug_tuple("ApiPlatformAuth::Signed").field(&signer.config).finish(),
+            Some(signer) => f
+                .debug_struct("ApiPlatformAuth::Signed")
+                .field("token_url", &signer.token_url)
+                .field("kid", &signer.kid)
+                .field("secret_id", &signer.secret.as_ref().map(|secret| &secret.secret_id))
+                .finish(),
         }
     }
 }
@@ -160,8 +221,31 @@ impl ApiPlatformAuth {
 
     /// Signed-JWT auth. Fails at once if the key does not parse, so a bad deployment shows at start-up.
     pub fn signed(config: AuthConfig, http: reqwest::Client) -> Result<Self, AuthError> {
-        let key = EncodingKey::from_rsa_pem(config.private_key_pem.as_bytes()).map_err(|_| AuthError::InvalidKey)?;
-        Ok(Self { signer: Some(Arc::new(Signer { config, key, http, cache: Mutex::new(None) })) })
+        let keys = SigningKeys::new(config.api_key, &config.private_key_pem)?;
+        Ok(Self::with_keys(config.token_url, config.kid, None, keys, http))
+    }
+
+    /// Signed-JWT auth with the keys of a secret, read now (so a missing or malformed secret shows at cold start) and
+    /// again once the copy is `max_age` old or the token endpoint rejects it.
+    pub async fn signed_from_secret(
+        token_url: String,
+        kid: String,
+        secret: SecretCredentials,
+        http: reqwest::Client,
+    ) -> Result<Self, AuthError> {
+        let keys = SigningKeys::read(&secret).await?;
+        Ok(Self::with_keys(token_url, kid, Some(secret), keys, http))
+    }
+
+    fn with_keys(
+        token_url: String,
+        kid: String,
+        secret: Option<SecretCredentials>,
+        keys: SigningKeys,
+        http: reqwest::Client,
+    ) -> Self {
+        let state = Mutex::new(SignerState { keys, token: None });
+        Self { signer: Some(Arc::new(Signer { token_url, kid, secret, http, state })) }
     }
 
     /// `disabled` when `NHS_API_DISABLE_AUTHENTICATION` is `true`, as Mavis does in dev and test; otherwise
@@ -182,39 +266,68 @@ impl ApiPlatformAuth {
     /// `None` in disabled mode.
     pub async fn access_token(&self) -> Result<Option<AccessToken>, AuthError> {
         let Some(signer) = &self.signer else { return Ok(None) };
-        let mut cache = signer.cache.lock().await;
-        if let Some(cached) = cache.as_ref().filter(|cached| Instant::now() < cached.refresh_at) {
+        let mut state = signer.state.lock().await;
+        if let Some(cached) = state.token.as_ref().filter(|cached| Instant::now() < cached.refresh_at) {
             return Ok(Some(cached.token.clone()));
         }
-        let (token, expires_in) = signer.fetch().await?;
-        *cache = Some(CachedToken { token: token.clone(), refresh_at: refresh_at(Instant::now(), expires_in) });
+        let reread = signer.reread_if_due(&mut state.keys).await;
+        let mut fetched = signer.fetch(&state.keys).await;
+        if matches!(fetched, Err(AuthError::Rejected { .. })) && signer.secret.is_some() {
+            // The secret may have been rotated (and the old key retired) since the copy was read.
+            state.keys.rejected = true;
+            if !reread && signer.reread_if_due(&mut state.keys).await {
+                fetched = signer.fetch(&state.keys).await;
+                state.keys.rejected = matches!(fetched, Err(AuthError::Rejected { .. }));
+            }
+        }
+        let (token, expires_in) = fetched?;
+        state.token = Some(CachedToken { token: token.clone(), refresh_at: refresh_at(Instant::now(), expires_in) });
         Ok(Some(token))
     }
 
     /// Drops the cached token, for when an API answered 401 to it (revoked, or the platform restarted).
     pub async fn forget_token(&self) {
         if let Some(signer) = &self.signer {
-            *signer.cache.lock().await = None;
+            signer.state.lock().await.token = None;
         }
     }
 }
 
 impl Signer {
-    fn client_assertion(&self) -> Result<String, AuthError> {
+    /// Reads the secret again when the keys came from one and are old or were rejected; `true` if it did. A failed
+    /// read keeps the keys in use (they may still be valid) and is logged without the secret's value.
+    async fn reread_if_due(&self, keys: &mut SigningKeys) -> bool {
+        let Some(secret) = &self.secret else { return false };
+        if !keys.rejected && keys.read_at.elapsed() < secret.max_age {
+            return false;
+        }
+        match SigningKeys::read(secret).await {
+            Ok(fresh) => {
+                *keys = fresh;
+                true
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "keeping the NHS API credentials in use");
+                false
+            }
+        }
+    }
+
+    fn client_assertion(&self, keys: &SigningKeys) -> Result<String, AuthError> {
         let mut header = Header::new(Algorithm::RS512);
-        header.kid = Some(self.config.kid.clone());
+        header.kid = Some(self.kid.clone());
         let claims = Claims {
-            iss: &self.config.api_key,
-            sub: &self.config.api_key,
-            aud: &self.config.token_url,
+            iss: &keys.api_key,
+            sub: &keys.api_key,
+            aud: &self.token_url,
             jti: uuid::Uuid::new_v4().to_string(),
             exp: chrono::Utc::now().timestamp() + ASSERTION_LIFETIME_SECS,
         };
-        jsonwebtoken::encode(&header, &claims, &self.key).map_err(|e| AuthError::Signing(e.to_string()))
+        jsonwebtoken::encode(&header, &claims, &keys.key).map_err(|e| AuthError::Signing(e.to_string()))
     }
 
-    async fn fetch(&self) -> Result<(AccessToken, Duration), AuthError> {
-        let assertion = self.client_assertion()?;
+    async fn fetch(&self, keys: &SigningKeys) -> Result<(AccessToken, Duration), AuthError> {
+        let assertion = self.client_assertion(keys)?;
         let form = [
             ("grant_type", "client_credentials"),
             ("client_assertion_type", CLIENT_ASSERTION_TYPE),
@@ -222,7 +335,7 @@ impl Signer {
         ];
         let response = self
             .http
-            .post(&self.config.token_url)
+            .post(&self.token_url)
             .form(&form)
             .send()
             .await

@@ -14,7 +14,7 @@ mod outcome;
 pub mod patient;
 pub mod pds;
 
-pub use auth::{AccessToken, ApiPlatformAuth, AuthConfig, AuthError};
+pub use auth::{AccessToken, ApiPlatformAuth, AuthConfig, AuthError, SecretCredentials};
 pub use immunisations::{ImmsClient, ImmsError, SearchBundle, Stored};
 pub use patient::{PatientParseError, PdsPatient};
 pub use pds::{PdsClient, PdsError, PdsSearch, RequestIds, SearchResult};

@@ -4,9 +4,11 @@
 pub mod object_store;
 pub mod queue;
 pub mod record_store;
+pub mod secret_store;
 
 pub use object_store::{
     ObjectReader, ObjectStore, ObjectStoreError, ObjectVersion, PostPolicy, PostSuccess, PresignedPost, PresignedUpload,
 };
 pub use queue::{Queue, QueueError, ReceivedMessage};
 pub use record_store::{Condition, IndexName, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp};
+pub use secret_store::{SecretError, SecretStore};

@@ -60,7 +60,7 @@ pub async fn start(
         Some(url) => {
             let base = url.trim().trim_end_matches('/');
             let base = base.strip_suffix(IMMS_PATH).unwrap_or(base).to_owned();
-            let auth = PdsConfig::for_base_url(&base).context("--imms-url")?.auth;
+            let auth = PdsConfig::for_base_url(&base).await.context("--imms-url")?.auth;
             let client = ImmsClient::new(format!("{base}{IMMS_PATH}"), auth, http);
             let banner = format!("{base}{IMMS_PATH}");
             (client, None, rate_from_env()?, banner)
