@@ -1,7 +1,7 @@
 //! `mavis validate`: the same validation the import function runs, on a local file, without any store.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -101,14 +101,19 @@ pub fn run(args: ValidateArgs) -> ExitCode {
             summarise_vaccination_records(&mut open, &context, &limits)
         }
     };
-    let summary = match summarised {
+    let mut summary = match summarised {
         Ok(summary) => summary,
         Err(e) => return usage(format!("cannot read {}: {e}", args.file.display())),
     };
-    if args.json {
-        println!("{}", summary.to_json());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let written = if args.json {
+        summary.write_json(&mut out).and_then(|()| writeln!(out))
     } else {
-        print_human(&summary);
+        print_human(&mut summary, &mut out)
+    };
+    if let Err(e) = written.and_then(|()| out.flush()) {
+        eprintln!("mavis validate: cannot write the result: {e}");
+        return ExitCode::from(2);
     }
     if summary.status == Status::Valid { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
@@ -124,25 +129,23 @@ fn find_team<'a>(reference: &'a ReferenceData, ods: Option<&str>) -> Result<&'a 
     }
 }
 
-fn print_human(summary: &ValidationSummary) {
+fn print_human(summary: &mut ValidationSummary, out: &mut dyn Write) -> std::io::Result<()> {
     if let Some(file_error) = &summary.file_error {
-        println!("Invalid: {file_error}");
-        return;
+        return writeln!(out, "Invalid: {file_error}");
     }
     if summary.status == Status::Valid {
-        println!("Valid: {} rows", summary.rows);
-        return;
+        return writeln!(out, "Valid: {} rows", summary.rows);
     }
-    println!("Invalid: {} of {} rows have errors", summary.rows_with_errors, summary.rows);
+    writeln!(out, "Invalid: {} of {} rows have errors", summary.rows_with_errors, summary.rows)?;
     let mut last_row = None;
-    for error in &summary.errors {
+    summary.errors.for_each(|error| {
         if last_row != Some(error.row) {
-            println!("Row {}", error.row);
+            writeln!(out, "Row {}", error.row)?;
             last_row = Some(error.row);
         }
         match &error.column {
-            Some(column) => println!("  {column}: {}", error.message),
-            None => println!("  {}", error.message),
+            Some(column) => writeln!(out, "  {column}: {}", error.message),
+            None => writeln!(out, "  {}", error.message),
         }
-    }
+    })
 }
