@@ -86,6 +86,34 @@ async fn when_reopened_should_keep_messages_receipts_and_dead_letters() {
 }
 
 #[tokio::test]
+async fn when_deliveries_are_released_on_reopening_should_deliver_them_again_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("queue.sqlite");
+    let queue = EmbeddedQueue::open(&path, 2).await.unwrap();
+    queue.send_batch(vec!["in flight".into(), "delayed".into(), "dead".into()]).await.unwrap();
+    let got = queue.receive(3, Duration::ZERO, LONG).await.unwrap();
+    let delayed = got.iter().find(|m| m.body == "delayed").unwrap();
+    queue.retry_after(&delayed.receipt, Duration::from_secs(3600)).await.unwrap();
+    let dead = got.iter().find(|m| m.body == "dead").unwrap();
+    queue.retry_after(&dead.receipt, Duration::ZERO).await.unwrap();
+    let again = queue.receive(1, Duration::ZERO, LONG).await.unwrap();
+    assert_eq!(again.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["dead"]);
+    queue.retry_after(&again[0].receipt, Duration::ZERO).await.unwrap();
+    assert!(queue.receive(1, Duration::ZERO, LONG).await.unwrap().is_empty(), "past the limit: dead-lettered");
+    drop(queue);
+
+    let queue = EmbeddedQueue::open(&path, 2).await.unwrap();
+    assert!(queue.receive(10, Duration::ZERO, LONG).await.unwrap().is_empty(), "nothing visible before the release");
+    assert_eq!(queue.release_deliveries().await.unwrap(), 2);
+    let mut released: Vec<_> = queue.receive(10, Duration::ZERO, LONG).await.unwrap();
+    released.sort_by(|a, b| a.body.cmp(&b.body));
+    let seen: Vec<_> = released.iter().map(|m| (m.body.as_str(), m.receive_count)).collect();
+    assert_eq!(seen, [("delayed", 2), ("in flight", 2)]);
+    assert_eq!(queue.dead_letters(10).await.unwrap(), ["dead"], "a dead letter stays dead");
+    assert_eq!(queue.release_deliveries().await.unwrap(), 2, "the new deliveries are released too");
+}
+
+#[tokio::test]
 async fn when_acking_with_a_stale_receipt_should_not_delete_the_new_delivery() {
     let queue = EmbeddedQueue::in_memory(5).unwrap();
     queue.send_batch(vec!["m".into()]).await.unwrap();

@@ -298,7 +298,7 @@ fn generate(rows: usize) -> Vec<Child> {
         .map(|i| {
             let nhs = loop {
                 nhs_base += 1;
-                if let Some(number) = with_check_digit(nhs_base) {
+                if let Some(number) = shared::csv_import::values::nhs_number_starting(nhs_base) {
                     break number;
                 }
             };
@@ -368,12 +368,4 @@ fn bundle(children: &[Child]) -> Value {
         })
         .collect();
     json!({"resourceType": "Bundle", "type": "collection", "entry": entries})
-}
-
-/// A 10-digit NHS number from 9 digits, or None when the check digit would be 10.
-fn with_check_digit(nine: u64) -> Option<String> {
-    let digits: Vec<u64> = format!("{nine:09}").bytes().map(|b| u64::from(b - b'0')).collect();
-    let sum: u64 = digits.iter().zip((2..=10).rev()).map(|(d, w)| d * w).sum();
-    let check = (11 - sum % 11) % 11;
-    (check != 10).then(|| format!("{nine:09}{check}"))
 }

@@ -130,6 +130,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         restrict_to_owner(&data, 0o700)?;
     }
 
+    // Held until the process ends, however it ends: the kernel releases it.
+    let _only_runner = lock_data_folder(&data)?;
+
     let reference = match &args.seed {
         Some(path) => shared::reference::load_file(path)?,
         None => shared::reference::demo(),
@@ -139,20 +142,26 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let base_url = format!("http://127.0.0.1:{port}");
     let folder = Arc::new(FolderObjectStore::new(data.clone(), base_url.clone(), signing_key(&data)?));
     let objects: Arc<dyn ObjectStore> = folder.clone();
-    let queue: Arc<dyn Queue> = Arc::new(EmbeddedQueue::open(&data.join("object-events.sqlite"), MAX_RECEIVES).await?);
+    let queue: Arc<dyn Queue> = open_queue(&data.join("object-events.sqlite"), MAX_RECEIVES).await?;
     let reference = Arc::new(reference);
 
     // Kept alive for as long as the runner serves: dropping it stops the emulator.
     let (pds, _emulator, pds_banner) = pds(&args).await?;
     // ---- pds function (its own queue, consumed in this process) ----
-    let pds_queue: Arc<dyn Queue> = Arc::new(EmbeddedQueue::open(&data.join("pds-queue.sqlite"), MAX_RECEIVES).await?);
+    let pds_queue: Arc<dyn Queue> = open_queue(&data.join("pds-queue.sqlite"), MAX_RECEIVES).await?;
     let pds = pds.map(|settings| settings.with_queue(pds_queue.clone()));
     // ---- end of pds function ----
     let pipeline = Pipeline {
         records: records.clone(),
         objects: objects.clone(),
         reference: reference.clone(),
-        settings: PipelineSettings { today_override: args.today, pds, ..PipelineSettings::default() },
+        settings: PipelineSettings {
+            today_override: args.today,
+            pds,
+            // The data folder is locked: claims under another id were left by a runner that has stopped.
+            claimant: shared::store::claims::Claimant::Sole(uuid::Uuid::new_v4()),
+            ..PipelineSettings::default()
+        },
     };
 
     let imms_flags = fhir_worker::ImmsFlags {
@@ -291,6 +300,39 @@ fn signing_key(data: &Path) -> anyhow::Result<[u8; 32]> {
     std::fs::write(&path, key).with_context(|| format!("cannot write {}", path.display()))?;
     restrict_to_owner(&path, 0o600)?;
     Ok(key)
+}
+
+/// One runner per data folder, so that at start-up every delivery its queues hold belongs to a runner that has
+/// stopped (see [`open_queue`]).
+fn lock_data_folder(data: &Path) -> anyhow::Result<std::fs::File> {
+    let path = data.join("serve.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => anyhow::bail!(
+            "another mavis serve is using {}; stop it, or give this one its own folder with --data",
+            data.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", path.display())),
+    }
+}
+
+/// One of the runner's queues, with the deliveries of the runner that used it last made visible again: that
+/// runner has stopped (the data folder is locked), so its work resumes now rather than after the 15-minute
+/// visibility timeout.
+pub(crate) async fn open_queue(path: &Path, max_receive_count: u32) -> anyhow::Result<Arc<EmbeddedQueue>> {
+    let queue = EmbeddedQueue::open(path, max_receive_count).await?;
+    let resumed = queue.release_deliveries().await?;
+    if resumed > 0 {
+        let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or("queue");
+        tracing::info!(queue = name, resumed, "resuming work left by the previous run");
+    }
+    Ok(Arc::new(queue))
 }
 
 /// `mode` on a file or folder of the runner's data (Unix; elsewhere a no-op).

@@ -292,3 +292,138 @@ async fn when_file_is_dropped_into_the_drops_folder_should_be_imported_for_that_
         json!({"row": 2, "column": "CHILD_DATE_OF_BIRTH", "message": "Enter a date of birth."})
     );
 }
+
+/// A child-records file of `rows` distinct valid children of the demo team's school (years 8 to 11 in 2022/23).
+fn generated_child_records(rows: u64) -> Vec<u8> {
+    let mut csv = String::from(
+        "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_ADDRESS_LINE_1,CHILD_POSTCODE,CHILD_NHS_NUMBER,\
+         CHILD_SCHOOL_URN,PARENT_1_NAME,PARENT_1_PHONE\n",
+    );
+    let numbers = (400_000_000u64..).filter_map(shared::csv_import::values::nhs_number_starting);
+    for (i, nhs) in (0..rows).zip(numbers) {
+        let dob =
+            chrono::NaiveDate::from_ymd_opt(2008, 9, 1).expect("date") + chrono::Duration::days((i % 1400) as i64);
+        csv.push_str(&format!(
+            "Child{i},Family{},{dob},\"{} High Street, Leeds\",LS1 {}AB,{nhs},123456,Parent {i},07412 {:06}\n",
+            i % 97,
+            i % 200 + 1,
+            i % 10,
+            i
+        ));
+    }
+    csv.into_bytes()
+}
+
+/// The import's counts and the number of patients it links, once it is processed.
+async fn outcome(client: &reqwest::Client, url: &str, token: &str) -> (Value, Value, Value) {
+    let import =
+        wait_until(client, url, token, Duration::from_secs(60), |import| import["status"] == "processed").await;
+    let patients: Value =
+        client.get(format!("{url}/patients")).bearer_auth(token).send().await.expect("GET").json().await.expect("JSON");
+    (import["status_tag"].clone(), import["counts"].clone(), patients["total"].clone())
+}
+
+async fn wait_until(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    within: Duration,
+    reached: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        let import: Value = client.get(url).bearer_auth(token).send().await.expect("GET").json().await.expect("JSON");
+        if reached(&import) {
+            return import;
+        }
+        assert!(Instant::now() < deadline, "not reached within {within:?}: {import}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn upload_child_records(server: &Server, client: &reqwest::Client, token: &str, body: Vec<u8>) -> String {
+    let created: Value = client
+        .post(format!("{}/api/imports", server.base))
+        .bearer_auth(token)
+        .json(&json!({"kind": "child-records", "filename": "cohort.csv"}))
+        .send()
+        .await
+        .expect("POST")
+        .json()
+        .await
+        .expect("JSON");
+    let upload = &created["upload"];
+    let mut put = client.put(upload["url"].as_str().expect("url")).body(body);
+    for (name, value) in upload["headers"].as_object().expect("headers") {
+        put = put.header(name, value.as_str().expect("header value"));
+    }
+    assert!(put.send().await.expect("PUT").status().is_success());
+    format!("{}/api/imports/{}", server.base, created["id"].as_str().expect("id"))
+}
+
+/// `kill -9` of `mavis serve` while it checks the rows, then again while it writes them: each time a new runner
+/// on the same folder resumes the import within 30 s (not after the queue's 15-minute visibility timeout or the
+/// claim's lease) and it ends as the same file's uninterrupted import does, every child once.
+#[tokio::test]
+async fn when_serve_is_killed_mid_import_should_resume_on_restart_and_end_as_if_never_stopped() {
+    kill_mid_import(2_000, &["--no-pds"], &[("checking", 1), ("importing", 1)]).await;
+}
+
+/// The same while the pds queue's page is searched with the PDS emulator (20 requests a second; the progress moves
+/// a page of 100 rows at a time).
+#[tokio::test]
+async fn when_serve_is_killed_during_the_pds_search_should_resume_on_restart_and_end_as_if_never_stopped() {
+    kill_mid_import(60, &[], &[("pds", 0)]).await;
+}
+
+/// Kills the runner once in each of `phases`, when at least the given number of rows (and not all) are done.
+async fn kill_mid_import(rows: u64, serve_args: &[&str], phases: &[(&str, u64)]) {
+    let file = generated_child_records(rows);
+    let client = reqwest::Client::new();
+
+    let calm = tempfile::tempdir().expect("temp dir");
+    let server = start_with(calm.path(), serve_args).await;
+    let nurse = token(calm.path(), "nurse@example.com");
+    let url = upload_child_records(&server, &client, &nurse, file.clone()).await;
+    let expected = outcome(&client, &url, &nurse).await;
+    assert_eq!(expected.0, "Completed", "{expected:?}");
+    assert_eq!(expected.2, rows, "{expected:?}");
+    drop(server);
+
+    let data = tempfile::tempdir().expect("temp dir");
+    let server = start_with(data.path(), serve_args).await;
+    let nurse = token(data.path(), "nurse@example.com");
+    let url = upload_child_records(&server, &client, &nurse, file).await;
+    let path = url.strip_prefix(&server.base).expect("the server's URL").to_string();
+    let mut server = server;
+    for &(phase, done_at_least) in phases {
+        let in_phase = |import: &Value| {
+            let progress = &import["progress"];
+            let done = progress["done"].as_u64().unwrap_or(rows);
+            progress["phase"] == phase && done >= done_at_least && done < rows
+        };
+        wait_until(&client, &format!("{}{path}", server.base), &nurse, Duration::from_secs(60), in_phase).await;
+        drop(server); // SIGKILL: `Child::kill` on Unix
+        server = start_with(data.path(), serve_args).await;
+        let url = format!("{}{path}", server.base);
+        let before =
+            client.get(&url).bearer_auth(&nurse).send().await.expect("GET").json::<Value>().await.expect("JSON");
+        let moved = |import: &Value| import["status"] == "processed" || import["progress"] != before["progress"];
+        wait_until(&client, &url, &nurse, Duration::from_secs(30), moved).await;
+    }
+    assert_eq!(outcome(&client, &format!("{}{path}", server.base), &nurse).await, expected);
+}
+
+#[test]
+fn when_another_serve_uses_the_data_folder_should_refuse_to_start() {
+    let data = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let _first = runtime.block_on(start_with(data.path(), &["--no-pds"]));
+    let second = Command::new(env!("CARGO_BIN_EXE_mavis"))
+        .args(["serve", "--port", "0", "--no-pds", "--data"])
+        .arg(data.path())
+        .output()
+        .expect("run mavis serve");
+    assert_eq!(second.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another mavis serve is using"), "{second:?}");
+}

@@ -255,6 +255,23 @@ impl Queue for EmbeddedQueue {
 }
 
 impl EmbeddedQueue {
+    /// Makes every message that is waiting out a visibility timeout or a retry delay visible now, and returns how
+    /// many. For a consumer that starts again after it stopped, however it stopped, and is the queue's only
+    /// consumer: the deliveries it held ended with it, and waiting out their visibility timeouts would leave their
+    /// work untouched for that long. Receive counts stay, so the dead-letter limit still holds.
+    pub async fn release_deliveries(&self) -> Result<u64, QueueError> {
+        let now = now_ms();
+        let released = self
+            .with_conn(move |conn| {
+                conn.execute("UPDATE messages SET visible_at = ?1 WHERE dead = 0 AND visible_at > ?1", params![now])
+            })
+            .await?;
+        if released > 0 {
+            self.sent.notify_waiters();
+        }
+        Ok(released as u64)
+    }
+
     /// Number of messages not yet acknowledged and not dead (for the operator view and tests).
     pub async fn pending(&self) -> Result<u64, QueueError> {
         self.with_conn(|conn| {

@@ -67,6 +67,8 @@ pub struct PipelineSettings {
     pub today_override: Option<NaiveDate>,
     /// How long a claim on an object lasts before another worker may take it over.
     pub claim_lease: chrono::Duration,
+    /// Who this worker is to the claims: one of many (the functions) or the only one (the local runner).
+    pub claimant: crate::store::claims::Claimant,
     /// Rows applied at once.
     pub commit_concurrency: usize,
     /// PDS cascading searches during child-record and class-list imports (§6.2 item 3); None skips them.
@@ -81,6 +83,7 @@ impl Default for PipelineSettings {
             max_rows: 1_000_000,
             today_override: None,
             claim_lease: chrono::Duration::minutes(15),
+            claimant: crate::store::claims::Claimant::Shared,
             commit_concurrency: 8,
             pds: None,
             clock: Clock::system(),
@@ -89,6 +92,10 @@ impl Default for PipelineSettings {
 }
 
 impl PipelineSettings {
+    pub fn claim_terms(&self) -> crate::store::claims::ClaimTerms {
+        crate::store::claims::ClaimTerms { claimant: self.claimant, lease: self.claim_lease }
+    }
+
     pub fn today(&self) -> NaiveDate {
         self.today_override.unwrap_or_else(|| self.clock.today_in_london())
     }

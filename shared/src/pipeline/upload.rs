@@ -100,7 +100,7 @@ impl Pipeline {
             &event.key,
             &event.etag,
             import_id,
-            self.settings.claim_lease,
+            self.settings.claim_terms(),
             self.settings.now(),
         )
         .await?;

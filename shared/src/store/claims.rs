@@ -16,6 +16,35 @@ pub struct ObjectClaim {
     pub import_id: Uuid,
     pub done: bool,
     pub lease_until: DateTime<Utc>,
+    /// The sole worker that holds it ([`Claimant::Sole`]); `None` for a shared one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<Uuid>,
+}
+
+/// Who asks for a claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claimant {
+    /// One of any number of workers running at once (the Lambda functions): another's claim is taken over only
+    /// once its lease has run out.
+    Shared,
+    /// The only worker on this record store, under an id of its own for as long as it runs (the local runner,
+    /// which locks its data folder): a claim held under any other id was left by a worker that has stopped, and is
+    /// taken over at once instead of after its lease.
+    Sole(Uuid),
+}
+
+impl Claimant {
+    fn id(self) -> Option<Uuid> {
+        match self {
+            Claimant::Shared => None,
+            Claimant::Sole(id) => Some(id),
+        }
+    }
+
+    /// Whether a live claim held by `holder` may be taken over now.
+    fn outlives(self, holder: Option<Uuid>) -> bool {
+        matches!(self, Claimant::Sole(id) if holder != Some(id))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -28,6 +57,13 @@ pub enum ClaimOutcome {
     InProgress { import_id: Uuid },
 }
 
+/// How a worker asks for claims: who it is, and how long a claim of its lasts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClaimTerms {
+    pub claimant: Claimant,
+    pub lease: Duration,
+}
+
 /// Claims `bucket/key` (content `etag`) for processing as `import_id` (an existing claim's import id wins).
 pub async fn acquire(
     store: &dyn RecordStore,
@@ -35,15 +71,17 @@ pub async fn acquire(
     key: &str,
     etag: &str,
     import_id: Uuid,
-    lease: Duration,
+    terms: ClaimTerms,
     now: DateTime<Utc>,
 ) -> Result<ClaimOutcome, StoreError> {
     let claim_key = keys::object_claim(bucket, key);
+    let (holder, lease_until) = (terms.claimant.id(), now + terms.lease);
+    let live = |claim: &ObjectClaim| claim.lease_until > now && !terms.claimant.outlives(claim.holder);
     loop {
         let existing = store.get(&claim_key).await?;
         let (claim, condition, version) = match &existing {
             None => (
-                ObjectClaim { etag: etag.into(), import_id, done: false, lease_until: now + lease },
+                ObjectClaim { etag: etag.into(), import_id, done: false, lease_until, holder },
                 Condition::NotExists,
                 1,
             ),
@@ -53,19 +91,19 @@ pub async fn acquire(
                     if current.done {
                         return Ok(ClaimOutcome::AlreadyDone { import_id: current.import_id });
                     }
-                    if current.lease_until > now {
+                    if live(&current) {
                         return Ok(ClaimOutcome::InProgress { import_id: current.import_id });
                     }
                     // The holder died: take over its import.
-                    let claim = ObjectClaim { lease_until: now + lease, ..current };
+                    let claim = ObjectClaim { lease_until, holder, ..current };
                     (claim, Condition::VersionIs(item.version), item.version + 1)
-                } else if !current.done && current.lease_until > now {
+                } else if !current.done && live(&current) {
                     // New content under a key whose earlier content is still being imported: that import keeps the
                     // claim until it finishes (it reads only its own version), then the new content gets its turn.
                     return Ok(ClaimOutcome::InProgress { import_id: current.import_id });
                 } else {
                     // New content under the same key: a new import.
-                    let claim = ObjectClaim { etag: etag.into(), import_id, done: false, lease_until: now + lease };
+                    let claim = ObjectClaim { etag: etag.into(), import_id, done: false, lease_until, holder };
                     (claim, Condition::VersionIs(item.version), item.version + 1)
                 }
             }
@@ -105,7 +143,7 @@ mod tests {
     async fn new_content_should_wait_for_the_live_claim_on_the_old_then_be_a_new_claim() {
         let store = SqliteRecordStore::in_memory().expect("store");
         let now = crate::clock::test_instant();
-        let lease = Duration::minutes(15);
+        let lease = ClaimTerms { claimant: Claimant::Shared, lease: Duration::minutes(15) };
         let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
         let acquired = acquire(&store, "b", "drops/R1L/a.csv", "etag-a", first, lease, now).await.expect("claim A");
         let ClaimOutcome::Acquired { version, .. } = acquired else { panic!("{acquired:?}") };
@@ -116,5 +154,23 @@ mod tests {
         finish(&store, "b", "drops/R1L/a.csv", version).await.expect("finish A");
         let after = acquire(&store, "b", "drops/R1L/a.csv", "etag-b", second, lease, now).await.expect("B again");
         assert!(matches!(after, ClaimOutcome::Acquired { import_id, .. } if import_id == second), "{after:?}");
+    }
+
+    #[tokio::test]
+    async fn a_sole_worker_should_take_over_at_once_the_live_claims_of_other_ids_but_not_its_own() {
+        let store = SqliteRecordStore::in_memory().expect("store");
+        let now = crate::clock::test_instant();
+        let terms = |claimant| ClaimTerms { claimant, lease: Duration::minutes(15) };
+        let (stopped, running, import) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let claim = |claimant| acquire(&store, "b", "uploads/x.csv", "etag", import, terms(claimant), now);
+        assert!(matches!(claim(Claimant::Sole(stopped)).await.unwrap(), ClaimOutcome::Acquired { .. }));
+        let in_progress = ClaimOutcome::InProgress { import_id: import };
+        assert_eq!(claim(Claimant::Shared).await.unwrap(), in_progress, "a shared worker waits out the lease");
+        let ClaimOutcome::Acquired { version, .. } = claim(Claimant::Sole(running)).await.unwrap() else {
+            panic!("the running sole worker takes over the stopped one's claim")
+        };
+        assert_eq!(claim(Claimant::Sole(running)).await.unwrap(), in_progress, "its own claim stays with it");
+        finish(&store, "b", "uploads/x.csv", version).await.unwrap();
+        assert_eq!(claim(Claimant::Sole(stopped)).await.unwrap(), ClaimOutcome::AlreadyDone { import_id: import });
     }
 }

@@ -11,7 +11,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use shared::adapters::embedded_queue::EmbeddedQueue;
 use shared::cloud::PdsConfig;
 use shared::domain::ReferenceData;
 use shared::imms_sync::config::{IMMS_PATH, history_since_from_env, rate_from_env};
@@ -89,7 +88,7 @@ pub async fn start(
             (client, Some(emulator), EMULATOR_RATE_PER_SECOND, banner)
         }
     };
-    let queue: Arc<dyn Queue> = Arc::new(EmbeddedQueue::open(&data_dir.join("fhir.sqlite"), MAX_RECEIVES).await?);
+    let queue: Arc<dyn Queue> = super::open_queue(&data_dir.join("fhir.sqlite"), MAX_RECEIVES).await?;
     let sync = ImmsSync {
         records,
         client,

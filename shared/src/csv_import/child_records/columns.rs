@@ -4,6 +4,9 @@
 
 use crate::csv_import::file::{Column, Headers};
 
+/// The normalised header of the NHS number column, which the scan reads for the repeated-number check.
+pub(super) const NHS_NUMBER: &str = "child_nhs_number";
+
 /// The columns of one parent (`PARENT_1_…` or `PARENT_2_…`).
 #[derive(Debug, Clone)]
 pub(super) struct ParentColumns {
@@ -48,7 +51,7 @@ impl Columns {
             date_of_birth: headers.column("child_date_of_birth"),
             year_group: headers.column("child_year_group"),
             registration: headers.column("child_registration"),
-            nhs_number: headers.column("child_nhs_number"),
+            nhs_number: headers.column(NHS_NUMBER),
             gender: headers.column("child_gender"),
             address_line_1: headers.column("child_address_line_1"),
             address_line_2: headers.column("child_address_line_2"),

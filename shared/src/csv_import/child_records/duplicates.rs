@@ -4,6 +4,11 @@
 
 use std::hash::{DefaultHasher, Hash, Hasher};
 
+use csv::ByteRecord;
+use encoding_rs::UTF_8;
+
+use super::columns::NHS_NUMBER;
+use crate::csv_import::file::{Headers, header_texts, is_instruction, normalise_cell};
 use crate::csv_import::values::remove_whitespace;
 
 /// Set on keys that are hashes, so a hash can never equal a ten-digit number.
@@ -23,6 +28,36 @@ pub(super) fn key(nhs_number: &str) -> Option<u64> {
     let mut hasher = DefaultHasher::new();
     value.hash(&mut hasher);
     Some(HASHED | hasher.finish())
+}
+
+/// The NHS number keys of the data rows, gathered from the records the file scan reads
+/// ([`crate::csv_import::file::scan_with`]): the header row says which column, and an instruction row has none.
+#[derive(Debug, Default)]
+pub(super) struct ScannedNhsNumbers {
+    /// `None` until the header row is read; then the NHS number column, if there is one.
+    column: Option<Option<usize>>,
+    data_records: u64,
+    keys: Vec<u64>,
+}
+
+impl ScannedNhsNumbers {
+    /// One record, read as UTF-8 (the keys are used only when the file is UTF-8).
+    pub fn record(&mut self, record: &ByteRecord) {
+        let cell = |index: usize| record.get(index).and_then(|bytes| normalise_cell(&String::from_utf8_lossy(bytes)));
+        let Some(column) = self.column else {
+            self.column = Some(Headers::new(header_texts(record, UTF_8)).column(NHS_NUMBER).map(|c| c.index));
+            return;
+        };
+        self.data_records += 1;
+        if self.data_records == 1 && cell(0).is_some_and(|first| is_instruction(&first)) {
+            return;
+        }
+        self.keys.extend(column.and_then(cell).as_deref().and_then(key));
+    }
+
+    pub fn repeated(self) -> Repeated {
+        Repeated::from_keys(self.keys)
+    }
 }
 
 /// The keys that occur on more than one row, sorted for lookup.

@@ -1,8 +1,9 @@
 //! Child records (cohort imports) and class lists (mavis-import.md §3.1, §4.1): validating a whole file, and
 //! reading the rows of a valid one as domain values.
 //!
-//! Both stream. [`validate`] makes three passes over the file (scan; NHS numbers for the repeated-number check;
-//! rows), plus an encoding-detection pass for a file that is not UTF-8. It hands each error over as it is found,
+//! Both stream. [`validate`] makes two passes over the file: the scan, which also gathers the NHS numbers for the
+//! repeated-number check, then the rows. A file that is not UTF-8 gets an encoding-detection pass and a pass of
+//! its own for the NHS numbers. It hands each error over as it is found,
 //! so memory does not grow with the file: the only per-row state is one `u64` per NHS number. The
 //! existing-patient check ("Two or more possible patients match…") is not here: the pipeline does it later,
 //! against the record store.
@@ -28,7 +29,8 @@ use crate::csv_import::{FileError, ValidateError};
 use crate::domain::patient::{ChildAttributes, SchoolPlacement};
 use crate::domain::{AcademicYear, ReferenceData, RowError, Team};
 
-use duplicates::{Repeated, key};
+use duplicates::{Repeated, ScannedNhsNumbers, key};
+use encoding_rs::UTF_8;
 use row::RowChecker;
 
 /// Which of the two formats, which differ only in a few columns and in the allowed year groups.
@@ -95,7 +97,7 @@ impl ValidationOutcome {
 }
 
 /// Validates the whole file. Every [`RowError`] goes to `on_error`, in row order and, within a row, in Mavis's
-/// order. `open` re-opens the file from the start; it is called three times (four for a file that is not UTF-8:
+/// order. `open` re-opens the file from the start; it is called twice (four times for a file that is not UTF-8:
 /// see [`file::scan`]).
 pub fn validate<R: Read>(
     open: &mut dyn FnMut() -> io::Result<R>,
@@ -103,8 +105,14 @@ pub fn validate<R: Read>(
     limits: &Limits,
     on_error: &mut dyn FnMut(RowError),
 ) -> Result<ValidationOutcome, ValidateError> {
-    let scan = file::scan(open, limits)?;
-    let repeated = repeated_nhs_numbers(open()?, &scan, ctx)?;
+    let mut scanned = ScannedNhsNumbers::default();
+    let scan = file::scan_with(open, limits, &mut |record| scanned.record(record))?;
+    let repeated = if scan.encoding.cells == UTF_8 {
+        scanned.repeated()
+    } else {
+        drop(scanned);
+        repeated_nhs_numbers(open()?, &scan, ctx)?
+    };
 
     let mut rows = file::open(open()?, &scan)?;
     let checker = RowChecker::new(rows.headers(), ctx);
@@ -115,6 +123,10 @@ pub fn validate<R: Read>(
             rows_with_errors += 1;
             errors.into_iter().for_each(&mut *on_error);
         }
+    }
+    // A file whose every row is blank has no record once trailing blank rows are removed.
+    if rows.rows_read() == 0 {
+        return Err(FileError::NoRecords.into());
     }
     Ok(ValidationOutcome { rows: rows.rows_read(), rows_with_errors, encoding: scan.encoding.name() })
 }
@@ -147,8 +159,8 @@ pub fn read_rows<R: Read>(
     Ok(handed_over)
 }
 
-/// The pre-pass: NHS numbers that occur on more than one row. It also rejects a file whose rows are all blank,
-/// which has no record once trailing blank rows are removed.
+/// NHS numbers that occur on more than one row, in a pass of their own: for a file that is not UTF-8, whose
+/// encoding the scan finds only at its end. It also rejects a file whose rows are all blank.
 fn repeated_nhs_numbers<R: Read>(
     reader: R,
     scan: &file::FileScan,

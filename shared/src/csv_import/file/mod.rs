@@ -24,12 +24,14 @@ mod tests;
 
 use std::io::{self, Read};
 
+use csv::ByteRecord;
 use encoding_rs::{Encoding, UTF_8};
 
 use super::{FileError, ValidateError};
 
 pub use bom::Bom;
 pub use normalise::{is_instruction, normalise_cell, normalise_header};
+pub use records::header_texts;
 pub use rows::{Column, DataRows, Field, Headers, Row};
 
 use bom::strip_bom;
@@ -99,9 +101,20 @@ pub struct FileScan {
 ///
 /// Stops early once the row limit is exceeded, so an enormous upload is refused after reading only what it must.
 pub fn scan<R: Read>(open: &mut dyn FnMut() -> io::Result<R>, limits: &Limits) -> Result<FileScan, ValidateError> {
+    scan_with(open, limits, &mut |_| {})
+}
+
+/// [`scan`], showing `tap` every record it reads (the header first) as UTF-8 bytes, or as bytes of an encoding
+/// found only at the end of the scan when the file is not UTF-8 ([`FileScan::encoding`] says which). What a
+/// format must know of the whole file before it checks the first row comes from here, without a pass of its own.
+pub fn scan_with<R: Read>(
+    open: &mut dyn FnMut() -> io::Result<R>,
+    limits: &Limits,
+    tap: &mut dyn FnMut(&ByteRecord),
+) -> Result<FileScan, ValidateError> {
     let (bom, reader) = strip_bom(open()?)?;
     let mut seen = Seen::new(bom.is_none());
-    let counted = match count_records(ScanTap::new(reader, &mut seen), limits) {
+    let counted = match count_records(ScanTap::new(reader, &mut seen), limits, tap) {
         Err(ValidateError::Io(error)) => return Err(error.into()),
         counted => counted,
     };
@@ -139,13 +152,19 @@ struct Counted {
     first_cell: Option<Vec<u8>>,
 }
 
-fn count_records<R: Read>(reader: R, limits: &Limits) -> Result<Counted, ValidateError> {
+fn count_records<R: Read>(
+    reader: R,
+    limits: &Limits,
+    tap: &mut dyn FnMut(&ByteRecord),
+) -> Result<Counted, ValidateError> {
     let mut records = RecordReader::new(reader, UTF_8);
     let mut counted = Counted { raw_rows: 0, first_cell: None };
-    if records.next_raw()?.is_none() {
+    let Some(header) = records.next_raw()? else {
         return Ok(counted);
-    }
+    };
+    tap(header);
     while let Some(record) = records.next_raw()? {
+        tap(record);
         counted.raw_rows += 1;
         if counted.raw_rows == 1 {
             counted.first_cell = record.get(0).map(<[u8]>::to_vec);

@@ -42,12 +42,7 @@ impl<R: Read> RecordReader<R> {
     /// The next record, each cell decoded and trimmed but otherwise as written (for the header row).
     pub fn next_texts(&mut self) -> Result<Option<Vec<String>>, ValidateError> {
         let encoding = self.encoding;
-        Ok(self.next_raw()?.map(|record| {
-            record
-                .iter()
-                .map(|bytes| encoding.decode_without_bom_handling(bytes).0.trim_matches(is_space).to_string())
-                .collect()
-        }))
+        Ok(self.next_raw()?.map(|record| header_texts(record, encoding)))
     }
 
     /// The next record, each cell decoded and normalised.
@@ -57,6 +52,14 @@ impl<R: Read> RecordReader<R> {
             record.iter().map(|bytes| normalise_cell(&encoding.decode_without_bom_handling(bytes).0)).collect()
         }))
     }
+}
+
+/// A header record's cells, decoded and trimmed but otherwise as written.
+pub fn header_texts(record: &ByteRecord, encoding: &'static Encoding) -> Vec<String> {
+    record
+        .iter()
+        .map(|bytes| encoding.decode_without_bom_handling(bytes).0.trim_matches(is_space).to_string())
+        .collect()
 }
 
 /// The guard's own errors come back wrapped in I/O errors; anything else the csv crate reports is a syntax error.

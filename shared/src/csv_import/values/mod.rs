@@ -19,7 +19,7 @@ pub use email::parse_email;
 pub use gender::parse_gender;
 pub use integer::parse_integer;
 pub use name::{MAX_NAME_CHARS, NameProblem, check_person_name, normalise_apostrophes};
-pub use nhs_number::{parse_nhs_number, remove_whitespace};
+pub use nhs_number::{nhs_number_starting, parse_nhs_number, remove_whitespace};
 pub use phone::parse_phone;
 pub use postcode::parse_postcode;
 pub use relationship::parse_relationship;

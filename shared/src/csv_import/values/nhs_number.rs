@@ -16,14 +16,28 @@ pub fn parse_nhs_number(text: &str) -> Option<String> {
     if body.len() != 9 {
         return None;
     }
-    // Weights 10, 9, …, 2 on the first nine digits; 11 − (sum mod 11), where 11 means 0 and 10 is never valid.
+    (check_digit(body)? == *check).then_some(number)
+}
+
+/// The valid NHS number that starts with the nine digits of `nine` (below 1,000,000,000, with leading zeros), or
+/// `None` when no number does: for generated test and benchmark files.
+pub fn nhs_number_starting(nine: u64) -> Option<String> {
+    if nine >= 1_000_000_000 {
+        return None;
+    }
+    let body = format!("{nine:09}");
+    let digits: Vec<u32> = body.bytes().map(|b| u32::from(b - b'0')).collect();
+    Some(format!("{body}{}", check_digit(&digits)?))
+}
+
+/// Weights 10, 9, …, 2 on the first nine digits; 11 − (sum mod 11), where 11 means 0 and 10 is never valid.
+fn check_digit(body: &[u32]) -> Option<u32> {
     let sum: u32 = body.iter().zip((2..=10).rev()).map(|(digit, weight)| digit * weight).sum();
-    let expected = match 11 - sum % 11 {
-        11 => 0,
-        10 => return None,
-        n => n,
-    };
-    (expected == *check).then_some(number)
+    match 11 - sum % 11 {
+        11 => Some(0),
+        10 => None,
+        n => Some(n),
+    }
 }
 
 #[cfg(test)]
@@ -35,6 +49,15 @@ mod tests {
         for number in ["9990000018", "9990000026", "9990000034", "9733576468", "9435753973", "9449306168"] {
             assert_eq!(parse_nhs_number(number).as_deref(), Some(number));
         }
+    }
+
+    #[test]
+    fn numbers_made_from_nine_digits_should_be_valid() {
+        assert_eq!(nhs_number_starting(999_000_001).as_deref(), Some("9990000018"));
+        assert_eq!(nhs_number_starting(999_000_002).as_deref(), Some("9990000026"));
+        let made: Vec<String> = (400_000_000..400_001_000).filter_map(nhs_number_starting).collect();
+        assert!(made.len() > 900 && made.iter().all(|n| parse_nhs_number(n).as_ref() == Some(n)));
+        assert_eq!(nhs_number_starting(1_000_000_000), None);
     }
 
     #[test]

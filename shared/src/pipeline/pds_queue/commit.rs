@@ -17,8 +17,8 @@ const COMMIT_CLAIMS: &str = "#pds-commit";
 pub(super) async fn commit_import(pipeline: &Pipeline, import_id: Uuid) -> Result<(), PipelineError> {
     let store = pipeline.records.as_ref();
     let name = import_id.to_string();
-    let lease = pipeline.settings.claim_lease;
-    let version = match claims::acquire(store, COMMIT_CLAIMS, &name, "commit", import_id, lease, pipeline.now()).await?
+    let terms = pipeline.settings.claim_terms();
+    let version = match claims::acquire(store, COMMIT_CLAIMS, &name, "commit", import_id, terms, pipeline.now()).await?
     {
         ClaimOutcome::Acquired { version, .. } => version,
         ClaimOutcome::AlreadyDone { .. } => return Ok(()),
