@@ -18,15 +18,12 @@ pub struct SeedArgs {
 }
 
 pub fn run(args: SeedArgs) -> ExitCode {
-    let reference = match &args.seed {
-        Some(path) => match shared::reference::load_file(path) {
-            Ok(reference) => reference,
-            Err(e) => {
-                eprintln!("mavis seed: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => shared::reference::demo(),
+    let reference = match shared::reference::load_or_demo(args.seed.as_deref()) {
+        Ok(reference) => reference,
+        Err(e) => {
+            eprintln!("mavis seed: {e}");
+            return ExitCode::from(2);
+        }
     };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

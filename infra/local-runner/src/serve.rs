@@ -133,10 +133,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Held until the process ends, however it ends: the kernel releases it.
     let _only_runner = lock_data_folder(&data)?;
 
-    let reference = match &args.seed {
-        Some(path) => shared::reference::load_file(path)?,
-        None => shared::reference::demo(),
-    };
+    let reference = shared::reference::load_or_demo(args.seed.as_deref())?;
     let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::open(&data.join("records.sqlite"))?);
     shared::store::reference::save(records.as_ref(), &reference).await?;
     let base_url = format!("http://127.0.0.1:{port}");

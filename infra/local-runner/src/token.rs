@@ -23,15 +23,12 @@ pub struct TokenArgs {
 }
 
 pub fn run(args: TokenArgs) -> ExitCode {
-    let reference = match &args.seed {
-        Some(path) => match shared::reference::load_file(path) {
-            Ok(reference) => reference,
-            Err(e) => {
-                eprintln!("mavis token: {e}");
-                return ExitCode::from(2);
-            }
-        },
-        None => shared::reference::demo(),
+    let reference = match shared::reference::load_or_demo(args.seed.as_deref()) {
+        Ok(reference) => reference,
+        Err(e) => {
+            eprintln!("mavis token: {e}");
+            return ExitCode::from(2);
+        }
     };
     if reference.user(&args.user).is_none() {
         let known: Vec<&str> = reference.users.iter().map(|u| u.email.as_str()).collect();

@@ -57,12 +57,9 @@ fn usage(message: String) -> ExitCode {
 }
 
 pub fn run(args: ValidateArgs) -> ExitCode {
-    let reference = match &args.seed {
-        Some(path) => match shared::reference::load_file(path) {
-            Ok(reference) => reference,
-            Err(e) => return usage(e.to_string()),
-        },
-        None => shared::reference::demo(),
+    let reference = match shared::reference::load_or_demo(args.seed.as_deref()) {
+        Ok(reference) => reference,
+        Err(e) => return usage(e.to_string()),
     };
     let team = match find_team(&reference, args.team.as_deref()) {
         Ok(team) => team.clone(),

@@ -91,15 +91,7 @@ fn token(data: &Path, email: &str) -> String {
 }
 
 async fn wait_for_status(client: &reqwest::Client, url: &str, token: &str, status: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let import: Value = client.get(url).bearer_auth(token).send().await.expect("GET").json().await.expect("JSON");
-        if import["status"] == status {
-            return import;
-        }
-        assert!(Instant::now() < deadline, "import never reached {status}: {import}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    wait_until(client, url, token, Duration::from_secs(30), |import| import["status"] == status).await
 }
 
 fn fixture(relative: &str) -> Vec<u8> {
@@ -113,24 +105,7 @@ async fn import_child_records(
     token: &str,
     body: Vec<u8>,
 ) -> (String, Value) {
-    let created: Value = client
-        .post(format!("{}/api/imports", server.base))
-        .bearer_auth(token)
-        .json(&json!({"kind": "child-records", "filename": "cohort.csv"}))
-        .send()
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("JSON");
-    let upload = &created["upload"];
-    let mut put = client.put(upload["url"].as_str().expect("url")).body(body);
-    for (name, value) in upload["headers"].as_object().expect("headers") {
-        put = put.header(name, value.as_str().expect("header value"));
-    }
-    assert!(put.send().await.expect("PUT").status().is_success());
-
-    let url = format!("{}/api/imports/{}", server.base, created["id"].as_str().expect("id"));
+    let url = upload_child_records(server, client, token, body).await;
     let import = wait_for_status(client, &url, token, "processed").await;
     (url, import)
 }
@@ -341,6 +316,7 @@ async fn wait_until(
     }
 }
 
+/// Creates a child-records import and PUTs `body` to its presigned URL; returns the import's URL.
 async fn upload_child_records(server: &Server, client: &reqwest::Client, token: &str, body: Vec<u8>) -> String {
     let created: Value = client
         .post(format!("{}/api/imports", server.base))

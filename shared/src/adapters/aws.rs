@@ -66,12 +66,14 @@ const RETRYABLE_CODES: &[&str] = &[
     "RequestTimeoutException",
     "InternalError",
     "InternalFailure",
+    "InternalServiceError",
     "ServiceUnavailable",
     "KmsThrottled",
     "OverLimit",
 ];
 
-const NOT_FOUND_CODES: &[&str] = &["NoSuchKey", "NotFound", "NoSuchBucket", "NonExistentQueue", "QueueDoesNotExist"];
+const NOT_FOUND_CODES: &[&str] =
+    &["NoSuchKey", "NotFound", "NoSuchBucket", "NonExistentQueue", "QueueDoesNotExist", "ResourceNotFoundException"];
 
 /// Sorts an SDK error into NotFound / Transient / Invalid (the SDK has already retried transient failures with its
 /// standard back-off by the time we see them).

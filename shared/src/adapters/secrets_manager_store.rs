@@ -2,8 +2,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_secretsmanager::Client;
-use aws_sdk_secretsmanager::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_secretsmanager::error::ProvideErrorMetadata;
 
+use super::aws::{Failure, classify, describe};
 use crate::ports::{SecretError, SecretStore};
 
 #[derive(Clone)]
@@ -17,32 +18,17 @@ impl SecretsManagerStore {
     }
 }
 
-/// Secrets Manager's codes for "wait and try again"; everything else but a missing secret is permanent.
-const RETRYABLE_CODES: &[&str] =
-    &["ThrottlingException", "InternalServiceError", "RequestTimeout", "ServiceUnavailable"];
-
 #[async_trait]
 impl SecretStore for SecretsManagerStore {
     async fn secret_string(&self, id: &str) -> Result<String, SecretError> {
-        let answer = self.client.get_secret_value().secret_id(id).send().await;
-        let output = match answer {
-            Ok(output) => output,
-            Err(SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)) => {
-                return Err(SecretError::Unavailable("GetSecretValue: no answer".into()));
+        let output = self.client.get_secret_value().secret_id(id).send().await.map_err(|e| match classify(&e) {
+            Failure::NotFound => SecretError::NotFound { id: id.to_owned() },
+            Failure::Transient => {
+                SecretError::Unavailable(format!("GetSecretValue: {}", e.code().unwrap_or("no answer")))
             }
-            Err(e) => {
-                let code = e.code().unwrap_or_default().to_owned();
-                let status = e.raw_response().map(|r| r.status().as_u16()).unwrap_or(0);
-                return Err(if code == "ResourceNotFoundException" {
-                    SecretError::NotFound { id: id.to_owned() }
-                } else if RETRYABLE_CODES.contains(&code.as_str()) || status == 429 || status >= 500 {
-                    SecretError::Unavailable(format!("GetSecretValue: {code}"))
-                } else {
-                    // The code and message name the secret and the cause, never its value.
-                    SecretError::Refused { id: id.to_owned(), reason: format!("{code}: {}", e.message().unwrap_or("")) }
-                });
-            }
-        };
+            // The code and message name the secret and the cause, never its value.
+            Failure::Invalid => SecretError::Refused { id: id.to_owned(), reason: describe("GetSecretValue", &e) },
+        })?;
         output
             .secret_string
             .ok_or_else(|| SecretError::Refused { id: id.to_owned(), reason: "it holds binary data, not text".into() })

@@ -18,7 +18,6 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::config::{ConfigError, optional_env, required_env};
 use crate::ports::{SecretError, SecretStore};
 
 /// The assertion's lifetime: the platform allows at most 5 minutes; Mavis uses 3.
@@ -32,7 +31,8 @@ const CLIENT_ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type
 /// How long a copy of the credentials secret is used before the next token request reads it again.
 pub const SECRET_MAX_AGE: Duration = Duration::from_secs(5 * 60);
 
-/// Where and how to authenticate. Built from the environment by [`AuthConfig::from_env`] or by hand in tests.
+/// Where and how to authenticate. Built from the environment by `cloud::PdsConfig` and `cloud::ImmsConfig`, or
+/// by hand in tests.
 #[derive(Clone)]
 pub struct AuthConfig {
     /// `{nhs_api.base_url}/oauth2/token`; also the assertion's `aud`.
@@ -53,23 +53,6 @@ impl fmt::Debug for AuthConfig {
             .field("private_key_pem", &"<redacted>")
             .field("kid", &self.kid)
             .finish()
-    }
-}
-
-impl AuthConfig {
-    /// Reads `NHS_API_BASE_URL` (token URL = base + `/oauth2/token`, as on the platform) or `NHS_API_TOKEN_URL`,
-    /// `NHS_API_KEY`, `NHS_API_PRIVATE_KEY_PEM` and `NHS_API_KID`.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let token_url = match optional_env("NHS_API_TOKEN_URL") {
-            Some(url) => url,
-            None => format!("{}/oauth2/token", required_env("NHS_API_BASE_URL")?.trim_end_matches('/')),
-        };
-        Ok(Self {
-            token_url,
-            api_key: required_env("NHS_API_KEY")?,
-            private_key_pem: required_env("NHS_API_PRIVATE_KEY_PEM")?,
-            kid: required_env("NHS_API_KID")?,
-        })
     }
 }
 
@@ -246,16 +229,6 @@ impl ApiPlatformAuth {
     ) -> Self {
         let state = Mutex::new(SignerState { keys, token: None });
         Self { signer: Some(Arc::new(Signer { token_url, kid, secret, http, state })) }
-    }
-
-    /// `disabled` when `NHS_API_DISABLE_AUTHENTICATION` is `true`, as Mavis does in dev and test; otherwise
-    /// signed with [`AuthConfig::from_env`].
-    pub fn from_env(http: reqwest::Client) -> Result<Self, ConfigError> {
-        if optional_env("NHS_API_DISABLE_AUTHENTICATION").is_some_and(|v| v.trim().eq_ignore_ascii_case("true")) {
-            return Ok(Self::disabled());
-        }
-        Self::signed(AuthConfig::from_env()?, http)
-            .map_err(|e| ConfigError::Invalid { name: "NHS_API_PRIVATE_KEY_PEM".into(), reason: e.to_string() })
     }
 
     pub fn is_disabled(&self) -> bool {

@@ -26,6 +26,11 @@ pub fn parse(text: &str, path: &str) -> Result<ReferenceData, SeedError> {
     Ok(reference)
 }
 
+/// The seed at `path`, or the bundled demo seed without one: what every `mavis` command's `--seed` means.
+pub fn load_or_demo(path: Option<&Path>) -> Result<ReferenceData, SeedError> {
+    path.map_or_else(|| Ok(demo()), load_file)
+}
+
 pub fn load_file(path: &Path) -> Result<ReferenceData, SeedError> {
     let shown = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| SeedError::Read { path: shown.clone(), source })?;

@@ -6,11 +6,49 @@ use csv::{ByteRecord, ReaderBuilder};
 use encoding_rs::Encoding;
 
 use super::guard::{Guard, file_error_in};
-use super::normalise::{is_space, normalise_cell};
+use super::normalise::{is_space, normalise_cell_into};
 use crate::csv_import::{FileError, ValidateError};
 
-/// One record's cells; `None` is a blank cell.
-pub type Cells = Vec<Option<String>>;
+/// One record's cells, decoded and normalised, in one string: a row costs two allocations, not one a cell.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Cells {
+    text: String,
+    /// Where each cell is in `text`; `None` is a blank cell.
+    spans: Vec<Option<(u32, u32)>>,
+}
+
+impl Cells {
+    /// `len` blank cells.
+    pub fn blank(len: usize) -> Self {
+        Cells { text: String::new(), spans: vec![None; len] }
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    /// The cell at `index`: `None` beyond the last cell, `Some(None)` when blank.
+    pub fn get(&self, index: usize) -> Option<Option<&str>> {
+        let span = self.spans.get(index)?;
+        Some(span.map(|(start, end)| &self.text[start as usize..end as usize]))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Option<&str>> {
+        (0..self.len()).map(|index| self.get(index).flatten())
+    }
+
+    pub fn is_blank(&self) -> bool {
+        self.spans.iter().all(Option::is_none)
+    }
+
+    fn push(&mut self, raw: &str) {
+        let start = self.text.len();
+        normalise_cell_into(raw, &mut self.text);
+        let end = self.text.len();
+        // A cell is at most MAX_CELL_BYTES and a row MAX_ROW_BYTES (the guard stops longer ones), so spans fit.
+        self.spans.push((end > start).then(|| (start as u32, end as u32)));
+    }
+}
 
 pub struct RecordReader<R> {
     csv: csv::Reader<Guard<R>>,
@@ -49,7 +87,12 @@ impl<R: Read> RecordReader<R> {
     pub fn next_cells(&mut self) -> Result<Option<Cells>, ValidateError> {
         let encoding = self.encoding;
         Ok(self.next_raw()?.map(|record| {
-            record.iter().map(|bytes| normalise_cell(&encoding.decode_without_bom_handling(bytes).0)).collect()
+            let mut cells =
+                Cells { text: String::with_capacity(record.as_slice().len()), spans: Vec::with_capacity(record.len()) };
+            for bytes in record.iter() {
+                cells.push(&encoding.decode_without_bom_handling(bytes).0);
+            }
+            cells
         }))
     }
 }
@@ -79,16 +122,16 @@ mod tests {
 
     use super::*;
 
-    fn all_cells(bytes: &[u8], encoding: &'static Encoding) -> Result<Vec<Cells>, ValidateError> {
+    fn all_cells(bytes: &[u8], encoding: &'static Encoding) -> Result<Vec<Vec<Option<String>>>, ValidateError> {
         let mut reader = RecordReader::new(bytes, encoding);
         let mut out = Vec::new();
         while let Some(cells) = reader.next_cells()? {
-            out.push(cells);
+            out.push(cells.iter().map(|cell| cell.map(String::from)).collect());
         }
         Ok(out)
     }
 
-    fn cells(values: &[Option<&str>]) -> Cells {
+    fn cells(values: &[Option<&str>]) -> Vec<Option<String>> {
         values.iter().map(|v| v.map(String::from)).collect()
     }
 

@@ -66,8 +66,8 @@ impl Row {
     /// gives "Enter a …" errors.
     pub fn field<'a>(&'a self, column: Option<&'a Column>) -> Option<Field<'a>> {
         let column = column?;
-        let cell = self.cells.get(column.index)?;
-        Some(Field { header: &column.header, value: cell.as_deref() })
+        let value = self.cells.get(column.index)?;
+        Some(Field { header: &column.header, value })
     }
 
     /// The value in `column`, if the column exists and the cell is not blank.
@@ -75,17 +75,14 @@ impl Row {
         self.field(column)?.value
     }
 
-    pub fn cells(&self) -> &[Option<String>] {
-        &self.cells
+    /// Every cell in order; `None` is a blank cell.
+    pub fn cells(&self) -> impl Iterator<Item = Option<&str>> {
+        self.cells.iter()
     }
 
     pub fn is_blank(&self) -> bool {
-        is_blank(&self.cells)
+        self.cells.is_blank()
     }
-}
-
-fn is_blank(cells: &Cells) -> bool {
-    cells.iter().all(Option::is_none)
 }
 
 /// The data rows of one file, streamed.
@@ -107,8 +104,7 @@ impl<R: Read> DataRows<R> {
     pub(super) fn new(mut records: RecordReader<Unbommed<R>>) -> Result<Self, ValidateError> {
         let headers = Headers::new(records.next_texts()?.ok_or(FileError::NoRecords)?);
         let first = records.next_cells()?;
-        let has_instruction_row =
-            first.as_ref().and_then(|cells| cells.first()?.as_deref()).is_some_and(is_instruction);
+        let has_instruction_row = first.as_ref().and_then(|cells| cells.get(0).flatten()).is_some_and(is_instruction);
         Ok(DataRows {
             records,
             headers,
@@ -142,7 +138,7 @@ impl<R: Read> DataRows<R> {
                     if run.1 == 0 {
                         self.blanks.pop_front();
                     }
-                    return Ok(Some(self.row(vec![None; len])));
+                    return Ok(Some(self.row(Cells::blank(len))));
                 }
                 let cells = self.waiting.take().expect("checked above");
                 return Ok(Some(self.row(cells)));
@@ -151,7 +147,7 @@ impl<R: Read> DataRows<R> {
                 self.blanks.clear();
                 return Ok(None);
             };
-            if is_blank(&cells) {
+            if cells.is_blank() {
                 match self.blanks.back_mut() {
                     Some((len, count)) if *len == cells.len() => *count += 1,
                     _ => self.blanks.push_back((cells.len(), 1)),
