@@ -130,8 +130,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         restrict_to_owner(&data, 0o700)?;
     }
 
-    // Held until the process ends, however it ends: the kernel releases it.
-    let _only_runner = lock_data_folder(&data)?;
+    // Held until the process has ended, however it ends (the kernel releases it then), and not dropped with this
+    // function: the runtime's blocking tasks may still be writing to the folder after it returns.
+    std::mem::forget(lock_data_folder(&data)?);
 
     let reference = shared::reference::load_or_demo(args.seed.as_deref())?;
     let records: Arc<dyn RecordStore> = Arc::new(SqliteRecordStore::open(&data.join("records.sqlite"))?);

@@ -352,7 +352,11 @@ async fn when_serve_is_killed_during_the_pds_search_should_resume_on_restart_and
     kill_mid_import(60, &[], &[("pds", 0)]).await;
 }
 
-/// Kills the runner once in each of `phases`, when at least the given number of rows (and not all) are done.
+/// The phases of an import's progress, in order.
+const PHASES: [&str; 3] = ["checking", "pds", "importing"];
+
+/// Kills the runner once in each of `phases`: at the first look that finds the import unfinished and at least the
+/// given number of rows into that phase, or past it (a look can come after the phase's last progress step).
 async fn kill_mid_import(rows: u64, serve_args: &[&str], phases: &[(&str, u64)]) {
     let file = generated_child_records(rows);
     let client = reqwest::Client::new();
@@ -372,13 +376,21 @@ async fn kill_mid_import(rows: u64, serve_args: &[&str], phases: &[(&str, u64)])
     let url = upload_child_records(&server, &client, &nurse, file).await;
     let path = url.strip_prefix(&server.base).expect("the server's URL").to_string();
     let mut server = server;
-    for &(phase, done_at_least) in phases {
-        let in_phase = |import: &Value| {
+    let rank = |phase: &Value| PHASES.iter().position(|name| phase == name);
+    for (kills, &(phase, done_at_least)) in phases.iter().enumerate() {
+        let target = rank(&json!(phase));
+        let at_or_past = |import: &Value| {
             let progress = &import["progress"];
-            let done = progress["done"].as_u64().unwrap_or(rows);
-            progress["phase"] == phase && done >= done_at_least && done < rows
+            let here = rank(&progress["phase"]);
+            let done = progress["done"].as_u64().unwrap_or_default();
+            import["status"] == "processed" || here > target || (here == target && done >= done_at_least)
         };
-        wait_until(&client, &format!("{}{path}", server.base), &nurse, Duration::from_secs(60), in_phase).await;
+        let url = format!("{}{path}", server.base);
+        let import = wait_until(&client, &url, &nurse, Duration::from_secs(60), at_or_past).await;
+        if import["status"] == "processed" {
+            assert!(kills > 0, "the import finished before the first kill: {import}");
+            break;
+        }
         drop(server); // SIGKILL: `Child::kill` on Unix
         server = start_with(data.path(), serve_args).await;
         let url = format!("{}{path}", server.base);

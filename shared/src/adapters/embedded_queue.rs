@@ -258,7 +258,8 @@ impl EmbeddedQueue {
     /// Makes every message that is waiting out a visibility timeout or a retry delay visible now, and returns how
     /// many. For a consumer that starts again after it stopped, however it stopped, and is the queue's only
     /// consumer: the deliveries it held ended with it, and waiting out their visibility timeouts would leave their
-    /// work untouched for that long. Receive counts stay, so the dead-letter limit still holds.
+    /// work untouched for that long. Retry delays end too: a restart tries again what was waiting. Receive counts
+    /// stay, so the dead-letter limit still holds. Only at start-up, before any consumer receives.
     pub async fn release_deliveries(&self) -> Result<u64, QueueError> {
         let now = now_ms();
         let released = self

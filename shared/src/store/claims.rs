@@ -42,7 +42,7 @@ impl Claimant {
     }
 
     /// Whether a live claim held by `holder` may be taken over now.
-    fn outlives(self, holder: Option<Uuid>) -> bool {
+    fn may_take_over(self, holder: Option<Uuid>) -> bool {
         matches!(self, Claimant::Sole(id) if holder != Some(id))
     }
 }
@@ -76,7 +76,7 @@ pub async fn acquire(
 ) -> Result<ClaimOutcome, StoreError> {
     let claim_key = keys::object_claim(bucket, key);
     let (holder, lease_until) = (terms.claimant.id(), now + terms.lease);
-    let live = |claim: &ObjectClaim| claim.lease_until > now && !terms.claimant.outlives(claim.holder);
+    let live = |claim: &ObjectClaim| claim.lease_until > now && !terms.claimant.may_take_over(claim.holder);
     loop {
         let existing = store.get(&claim_key).await?;
         let (claim, condition, version) = match &existing {

@@ -133,7 +133,7 @@ pub fn validate<R: Read>(
 
 /// For a file already known to be valid: each data row in order, converted, until `on_row` breaks. Returns how
 /// many rows were handed over. A row that does not validate stops the read with [`ValidateError::InvalidRow`]
-/// (the repeated-NHS-number check needs the pre-pass of [`validate`] and is not repeated here).
+/// (the repeated-NHS-number check needs the whole file, which [`validate`] reads for it, and is not repeated here).
 pub fn read_rows<R: Read>(
     open: &mut dyn FnMut() -> io::Result<R>,
     ctx: &ChildRecordsContext,

@@ -115,7 +115,7 @@ impl<R: Read> Guard<R> {
     /// What [`Guard::step`] would do `run` times over ordinary bytes: the first limit crossed is the error (the
     /// row's when both are crossed by the same byte, as `step` checks it first).
     fn count_run(&mut self, run: usize) -> Result<(), FileError> {
-        let row_room = MAX_ROW_BYTES - self.row_bytes;
+        let row_room = MAX_ROW_BYTES.saturating_sub(self.row_bytes);
         let field_room = MAX_CELL_BYTES.saturating_sub(self.field_bytes);
         if run > row_room || run > field_room {
             return Err(if row_room <= field_room { FileError::RowTooLong } else { FileError::CellTooLong });
@@ -209,6 +209,24 @@ mod tests {
         let mut guard = Guard::new(&b""[..]);
         let result = bytes.iter().try_for_each(|&b| guard.step(b)).and_then(|()| guard.finish());
         (result, guard.state, guard.fields, guard.field_bytes, guard.row_bytes)
+    }
+
+    #[test]
+    fn counting_runs_near_the_limits_should_report_the_limit_stepping_reports() {
+        for (row_room, field_room) in [(3, 5), (5, 3), (4, 4), (0, 2), (2, 0), (8, 9)] {
+            let near = || {
+                let mut guard = Guard::new(&b""[..]);
+                guard.state = State::Unquoted;
+                guard.row_bytes = MAX_ROW_BYTES - row_room;
+                guard.field_bytes = MAX_CELL_BYTES - field_room;
+                guard
+            };
+            let bytes = [b'x'; 6];
+            let mut by_runs = near();
+            let mut by_steps = near();
+            let stepped = bytes.iter().try_for_each(|&b| by_steps.step(b));
+            assert_eq!(by_runs.check(&bytes), stepped, "{row_room} and {field_room} bytes of room");
+        }
     }
 
     #[test]

@@ -58,13 +58,13 @@ impl UkNumbering {
             .region(&UK_COUNTRY_CODE)
             .expect("the crate knows +44")
             .into_iter()
-            .map(|id| Region::from(DATABASE.by_id(id).expect("each +44 region has metadata")))
+            .map(|id| Region::of(DATABASE.by_id(id).expect("each +44 region has metadata")))
             .collect();
         let formatting = DATABASE
             .by_code(&UK_COUNTRY_CODE)
             .and_then(|m| m.into_iter().next())
             .expect("the crate formats +44 numbers");
-        let formats = formatting.formats().iter().map(|f| NationalFormat::from(formatting, f)).collect();
+        let formats = formatting.formats().iter().map(|f| NationalFormat::of(formatting, f)).collect();
         UkNumbering { regions, formats }
     }
 
@@ -99,7 +99,7 @@ impl UkNumbering {
 }
 
 impl Region {
-    fn from(meta: &Metadata) -> Self {
+    fn of(meta: &Metadata) -> Self {
         let descriptors = meta.descriptors();
         let kinds = [
             descriptors.premium_rate(),
@@ -123,7 +123,7 @@ impl Region {
         }
         Region {
             leading_digits: meta.leading_digits().map(|r| compile(r.as_str())),
-            general: Pattern::from(descriptors.general()),
+            general: Pattern::of(descriptors.general()),
             kinds: by_lengths
                 .into_iter()
                 .map(|(lengths, sources)| {
@@ -141,7 +141,7 @@ impl Region {
 }
 
 impl Pattern {
-    fn from(descriptor: &Descriptor) -> Self {
+    fn of(descriptor: &Descriptor) -> Self {
         Pattern {
             regex: compile(descriptor.national_number().as_str()),
             lengths: descriptor.possible_length().to_vec(),
@@ -157,7 +157,7 @@ impl Pattern {
 impl NationalFormat {
     /// `formatter::replace` with the format's national prefix rule: `$NP` is the region's national prefix and
     /// `$FG` the template's first group.
-    fn from(meta: &Metadata, format: &Format) -> Self {
+    fn of(meta: &Metadata, format: &Format) -> Self {
         static FIRST_GROUP: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(\$\d)").expect("a valid pattern"));
         let template = match format.national_prefix() {
             None => format.format().to_string(),
