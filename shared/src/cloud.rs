@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::adapters::secrets_manager_store::SecretsManagerStore;
 use crate::adapters::{aws, dynamodb_store::DynamoRecordStore, s3_object_store::S3ObjectStore, sqs_queue::SqsQueue};
 use crate::config::{ConfigError, optional_env, required_env};
+use crate::consumer::ConsumerSettings;
 use crate::nhs_api::auth::SECRET_MAX_AGE;
 use crate::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient, SecretCredentials};
 use crate::pipeline::PdsSettings;
@@ -203,6 +204,30 @@ impl PdsConfig {
         settings.requests_per_second = self.requests_per_second;
         settings
     }
+}
+
+// ---- event sources ----
+
+/// The queue that triggers a function, from `MAVIS_EVENTS_QUEUE_URL`, and the function's consumer settings with the
+/// queue's redrive limit read from the queue itself (the template's RedrivePolicy is the only place it is written).
+/// Without the queue the messages keep the queue's own visibility timeout and retries, which the log says once.
+pub async fn event_source_from_env(settings: ConsumerSettings) -> (Option<Arc<SqsQueue>>, ConsumerSettings) {
+    let Some(queue_url) = optional_env("MAVIS_EVENTS_QUEUE_URL") else {
+        tracing::warn!(
+            "MAVIS_EVENTS_QUEUE_URL is not set: a crashed invocation's messages wait out the queue's timeout"
+        );
+        return (None, settings);
+    };
+    let sdk = aws::sdk_config().await;
+    let queue = Arc::new(SqsQueue::new(aws::sqs_client(&sdk), queue_url, String::new()));
+    let max_receives = match queue.max_receive_count().await {
+        Ok(max) => max,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot read the event queue's redrive limit: retries end in the dead letters");
+            None
+        }
+    };
+    (Some(queue), settings.with_max_receives(max_receives))
 }
 
 // ---- pds queue (import function → pds function) ----

@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod clock;
 pub mod cloud;
 pub mod config;
+pub mod consumer;
 pub mod csv_import;
 pub mod domain;
 pub mod fhir;

@@ -54,6 +54,7 @@ impl TestApp {
                 pds: "9999075320".into(),
             }],
             object_version: None,
+            failure_reason: None,
         };
         imports::create(self.records.as_ref(), &import).await.expect("import");
         let jennifer = patient("Jennifer", "Clarke", "9999075320");

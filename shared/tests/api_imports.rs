@@ -442,6 +442,7 @@ async fn show_should_list_the_first_rows_with_errors_and_say_how_many_there_are(
         pds_match: None,
         nhs_numbers_updated: Vec::new(),
         object_version: None,
+        failure_reason: None,
     };
     store::imports::create(app.records.as_ref(), &import).await.expect("saved");
 

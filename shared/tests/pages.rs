@@ -277,3 +277,36 @@ async fn a_double_clicked_upload_without_javascript_should_make_one_import() {
     let done = browser.get(&stored_import_path(&stored[0].key)).await;
     assert!(done.body.contains("1 new record imported"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_deleted_before_it_was_read_should_end_its_import_failed_with_the_reason_on_its_page() {
+    use shared::consumer::polling;
+    use shared::pipeline::invocation::{ObjectEvents, consumer_settings};
+    use shared::ports::{ObjectStore, Queue};
+    let site = Site::new(today()).await;
+    let mut browser = site.browser();
+    let page = browser.sign_in("nurse@example.com", "/imports/new/child-records").await;
+    let (content_type, body) = form_upload(&page, "vanished.csv", b"CHILD_FIRST_NAME\nJimmy\n");
+    let answered = browser.send(Method::POST, "/local-upload", Some(&content_type), body).await;
+    assert_eq!(answered.status, StatusCode::SEE_OTHER, "{}", answered.body);
+    let stored = site.stored.lock().expect("lock").last().cloned().expect("stored");
+    site.folder.delete(&stored.key).await.expect("delete");
+    let events = Arc::new(shared::adapters::embedded_queue::EmbeddedQueue::in_memory(5).expect("queue"));
+    let body = serde_json::json!({"Records": [{"eventName": "ObjectCreated:Put", "s3": {"bucket": {"name": "local"},
+        "object": {"key": stored.key, "eTag": stored.etag, "size": stored.size}}}]});
+    events.send_batch(vec![body.to_string()]).await.expect("send");
+
+    let settings = consumer_settings().with_max_receives(Some(5)).immediate_retries();
+    let delivered = polling::run_until_idle(Arc::new(ObjectEvents(site.pipeline())), events.clone(), settings).await;
+
+    assert_eq!(delivered.expect("consumed"), 1, "a file that is gone is not retried");
+    assert!(events.dead_letters(5).await.expect("dead letters").is_empty(), "nor dead-lettered");
+    let shown = browser.get(&stored_import_path(&stored.key)).await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.body.contains("<strong class=\"nhsuk-tag nhsuk-tag--red\">Failed</strong>"), "{}", shown.body);
+    assert!(shown.body.contains("The import could not be completed"));
+    assert!(shown.body.contains(
+        "The file could not be read: it was deleted or replaced while it was being imported. Upload the file again."
+    ));
+    assert!(!shown.body.contains("Processing"));
+}

@@ -83,3 +83,20 @@ async fn when_creating_the_same_queues_twice_should_return_the_same_urls() {
     assert_eq!(first, second);
     assert!(first.1.ends_with("-dlq"));
 }
+
+#[tokio::test]
+async fn when_a_queue_has_a_redrive_policy_should_read_its_limit_and_none_without_one() {
+    let Ok(endpoint) = std::env::var("MAVIS_TEST_AWS_ENDPOINT") else {
+        skip_line("SKIPPED queue_sqs::max_receive_count: MAVIS_TEST_AWS_ENDPOINT is not set");
+        return;
+    };
+    let client = sqs_client(&sdk_config_for(&endpoint).await);
+    let name = format!("mavis-redrive-{}", uuid::Uuid::new_v4().simple());
+    let (url, dlq_url) = create_queue_with_dlq(&client, &name, 7).await.expect("create queues");
+
+    let with_policy = SqsQueue::new(client.clone(), url, dlq_url.clone());
+    let dead_letters = SqsQueue::new(client, dlq_url, String::new());
+
+    assert_eq!(with_policy.max_receive_count().await.expect("read"), Some(7));
+    assert_eq!(dead_letters.max_receive_count().await.expect("read"), None);
+}

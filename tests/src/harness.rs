@@ -11,9 +11,10 @@ use shared::adapters::s3_object_store::{self, S3ObjectStore};
 use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::adapters::sqs_queue::{self, SqsQueue};
 use shared::clock::Clock;
+use shared::consumer::polling;
 use shared::domain::patient::Patient;
 use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus, ReferenceData};
-use shared::pipeline::pds_queue::consumer::{self, ConsumerSettings};
+use shared::pipeline::pds_queue::{self, PdsMessages};
 use shared::pipeline::{Handled, ObjectCreated, PdsSettings, Pipeline, PipelineError, PipelineSettings};
 use shared::ports::{ObjectStore, Queue, RecordStore};
 use shared::store::{imports, patients};
@@ -45,7 +46,8 @@ pub fn emulators_or_skip(test: &str) -> Option<(String, String)> {
 }
 
 /// Deliveries of one pds-queue message before it goes to the dead letters.
-const MAX_RECEIVES: u32 = 10;
+/// The redrive limit of the harness's queues.
+pub const MAX_RECEIVES: u32 = 10;
 
 /// The pipeline at noon in London on `today`, by a clock that moves only when a test moves it.
 fn settings(today: NaiveDate) -> PipelineSettings {
@@ -109,7 +111,8 @@ impl Harness {
     /// retried at once. Returns the deliveries handled. Does nothing while PDS is off.
     pub async fn run_pds_queue(&self) -> usize {
         let Some(queue) = self.pipeline.settings.pds.as_ref().and_then(|p| p.queue.clone()) else { return 0 };
-        consumer::run_until_idle(&self.pipeline, queue, ConsumerSettings::immediate_retries()).await.expect("pds queue")
+        let settings = pds_queue::consumer_settings().immediate_retries();
+        polling::run_until_idle(Arc::new(PdsMessages(self.pipeline.clone())), queue, settings).await.expect("pds queue")
     }
 
     pub fn records(&self) -> &dyn RecordStore {
@@ -207,6 +210,7 @@ impl Harness {
             pds_match: None,
             nhs_numbers_updated: Vec::new(),
             object_version: None,
+            failure_reason: None,
         };
         imports::create(self.records(), &import).await.expect("create import");
         let event = self.put(&object_key, body).await;

@@ -11,6 +11,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use imms_emulator::{Config, RunningEmulator, test_keys};
 use serde_json::{Value, json};
 use shared::clock::Clock;
+use shared::consumer::polling;
 use shared::domain::notice::NoticeKind;
 use shared::domain::patient::{ChildAttributes, Gender, Patient, SchoolPlacement};
 use shared::domain::reference::User;
@@ -18,7 +19,7 @@ use shared::domain::vaccination::{
     DeliveryMethod, DeliverySite, Performer, RecordSource, VaccinationDetails, VaccinationOutcome, VaccinationRecord,
 };
 use shared::domain::{Programme, ReferenceData};
-use shared::imms_sync::invocation::work_once;
+use shared::imms_sync::invocation::{self, SyncMessages};
 use shared::imms_sync::{ImmsSync, SyncSettings, SyncState, record_changed_op};
 use shared::nhs_api::{ApiPlatformAuth, AuthConfig, ImmsClient};
 use shared::ports::{Queue, RecordStore};
@@ -123,10 +124,13 @@ impl Rig {
     pub async fn drain(&self) {
         let deadline = Instant::now() + Duration::from_secs(300);
         let mut last_message = Instant::now();
-        // Retried messages come back after the worker's retry delay (2 s): quiet for longer than that means done.
+        // Retried messages come back after at most 2 s here: quiet for longer than that means done.
+        let settings =
+            shared::consumer::ConsumerSettings { retry_cap: Duration::from_secs(2), ..invocation::consumer_settings() };
         while last_message.elapsed() < Duration::from_secs(4) {
             assert!(Instant::now() < deadline, "the queue never drained");
-            let handled = work_once(&self.sync, self.queue.as_ref(), Duration::from_millis(100)).await.expect("work");
+            let handler = std::sync::Arc::new(SyncMessages(self.sync.clone()));
+            let handled = polling::run_until_idle(handler, self.queue.clone(), settings).await.expect("work");
             if handled > 0 {
                 last_message = Instant::now();
             }

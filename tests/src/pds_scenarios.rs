@@ -14,6 +14,7 @@ use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
 use shared::domain::{AcademicYear, Import, ImportKind, ImportStatus, RowError};
 use shared::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
 use shared::pds::cascade::{SearchStep, StepResult};
+use shared::pipeline::pds_queue::{PdsMessage, PdsMessages};
 use shared::pipeline::{Handled, PdsSettings};
 use shared::store::changesets;
 use uuid::Uuid;
@@ -347,10 +348,10 @@ pub async fn concurrent_workers_commit_once(h: &Harness, pds: &Pds) {
     };
     let tally = shared::pipeline::pds_queue::tally(h.records(), import_id).await.expect("read").expect("tally");
     assert_eq!((tally.total_pages, tally.total_rows), (3, 250));
-    let settings = shared::pipeline::pds_queue::consumer::ConsumerSettings::immediate_retries();
+    let settings = shared::pipeline::pds_queue::consumer_settings().immediate_retries();
     let consume = || {
-        let queue = h.pds_queue.clone();
-        shared::pipeline::pds_queue::consumer::run_until_idle(&h.pipeline, queue, settings)
+        let (queue, handler) = (h.pds_queue.clone(), Arc::new(PdsMessages(h.pipeline.clone())));
+        shared::consumer::polling::run_until_idle(handler, queue, settings)
     };
     let (first, second) = tokio::join!(consume(), consume());
     assert!(first.expect("first worker") + second.expect("second worker") >= 4, "3 pages and a commit");
@@ -548,6 +549,50 @@ where
     let pds = Pds::start().await;
     faults_lose_no_rows(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
     queue_faults_lose_no_rows(&make).await;
+    let pds = Pds::start().await;
+    outlasted_retries_end_the_import_failed(&with_pds(&make, clock_2023(), &pds).await, &pds).await;
+}
+
+/// PDS fails every search: the pages are retried as often as the queue's redrive policy allows, then the import
+/// ends "Failed" with a reason the user can read (not "Processing" for ever), and the pages are in the dead letters
+/// for an operator.
+pub async fn outlasted_retries_end_the_import_failed(h: &Harness, pds: &Pds) {
+    pds.control(reqwest::Method::POST, "faults", Some(json!({"rate_500": 1.0}))).await;
+    let rows: Vec<String> = MATCHED.iter().map(|r| (*r).to_owned()).collect();
+    let event = h.put(&format!("drops/R1L/{}-pds-down.csv", Uuid::new_v4().simple()), csv(&rows)).await;
+    let Ok(Handled::Processed { import_id, .. }) = h.pipeline.handle_object_created(&event).await else {
+        panic!("the import function failed")
+    };
+    let settings = shared::pipeline::pds_queue::consumer_settings()
+        .with_max_receives(Some(crate::harness::MAX_RECEIVES))
+        .immediate_retries();
+    let handler = Arc::new(PdsMessages(h.pipeline.clone()));
+
+    let deliveries =
+        shared::consumer::polling::run_until_idle(handler, h.pds_queue.clone(), settings).await.expect("pds queue");
+
+    pds.control(reqwest::Method::DELETE, "faults", None).await;
+    assert_eq!(deliveries, crate::harness::MAX_RECEIVES as usize, "one page, delivered until its retries ran out");
+    let import = h.import(import_id).await;
+    assert_eq!(import.status, ImportStatus::Failed);
+    assert_eq!(import.status.tag(), "Failed");
+    let reason = "The import stopped because a service it needs was unavailable for too long. Upload the file again \
+                  later.";
+    assert_eq!(import.failure_reason.as_deref(), Some(reason));
+    let dead: Vec<PdsMessage> = h
+        .pds_queue
+        .dead_letters(10)
+        .await
+        .expect("dead letters")
+        .iter()
+        .map(|b| serde_json::from_str(b).expect("a pds message"))
+        .collect();
+    assert!(matches!(dead.as_slice(), [PdsMessage::SearchPage { import_id: id, .. }] if *id == import_id), "{dead:?}");
+    let api = crate::api::Api::over(h);
+    let (status, body) = api.get(&format!("/api/imports/{import_id}"), "nurse@example.com").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["status"].as_str(), body["status_tag"].as_str()), (Some("failed"), Some("Failed")));
+    assert_eq!(body["failure_reason"], reason);
 }
 
 /// Every scenario but the injected faults (their 5xx answers are not in the published specification), each on a
@@ -635,16 +680,16 @@ where
             }
         };
         // A message whose acknowledgement was lost comes back when its visibility (1 s here) runs out.
-        let settings = shared::pipeline::pds_queue::consumer::ConsumerSettings {
-            visibility: Duration::from_secs(1),
-            ..shared::pipeline::pds_queue::consumer::ConsumerSettings::immediate_retries()
+        let settings = shared::consumer::ConsumerSettings {
+            hold: Duration::from_secs(1),
+            ..shared::pipeline::pds_queue::consumer_settings().immediate_retries()
         };
         let mut quiet_rounds = 0;
         for round in 0.. {
             assert!(round < 300, "seed {seed}: the pds queue never went quiet");
-            let handled = shared::pipeline::pds_queue::consumer::run_until_idle(&h.pipeline, faulty.clone(), settings)
-                .await
-                .unwrap_or(1);
+            let handler = Arc::new(PdsMessages(h.pipeline.clone()));
+            let handled =
+                shared::consumer::polling::run_until_idle(handler, faulty.clone(), settings).await.unwrap_or(1);
             let settled = h.import(import_id).await.status != ImportStatus::PendingImport;
             quiet_rounds = if settled && handled == 0 { quiet_rounds + 1 } else { 0 };
             if quiet_rounds == 2 {

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use serde_json::json;
-use shared::pipeline::pds_queue::PdsMessage;
 use shared::pipeline::pds_queue::invocation::handle_invocation;
+use shared::pipeline::pds_queue::{PdsMessage, consumer_settings};
 
 use crate::harness::Harness;
 use crate::pds_scenarios::{DECEASED, Pds, RESTRICTED, UNKNOWN, child, with_pds};
@@ -39,7 +39,7 @@ pub async fn scheduled_refresh_queues_the_due_oldest_first(h: &Harness, pds: &Pd
         h.existing_patient(patient).await;
     }
 
-    let answer = handle_invocation(&h.pipeline, schedule_event()).await;
+    let answer = handle_invocation(&h.pipeline, None, &consumer_settings(), schedule_event()).await.expect("answer");
     assert_eq!(answer, json!({ "enqueued": 3 }));
     let queued = h.pds_queue.receive(10, Duration::from_secs(1), Duration::from_secs(30)).await.expect("receive");
     assert_eq!(queued.len(), 1, "one page of refreshes");
@@ -56,7 +56,7 @@ pub async fn scheduled_refresh_queues_the_due_oldest_first(h: &Harness, pds: &Pd
     assert!(h.patient(hours.id).await.restricted_at.is_some(), "PDS's answer applied: restricted");
     assert_eq!(h.patient(recent.id).await.updated_from_pds_at, recent.updated_from_pds_at, "left alone");
 
-    let again = handle_invocation(&h.pipeline, schedule_event()).await;
+    let again = handle_invocation(&h.pipeline, None, &consumer_settings(), schedule_event()).await.expect("answer");
     assert_eq!(again, json!({ "enqueued": 0 }), "everyone was refreshed within 12 hours");
 }
 

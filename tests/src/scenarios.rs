@@ -210,7 +210,7 @@ pub async fn duplicate_events_give_one_import(h: &Harness) {
         .into_iter()
         .filter_map(|r| match r {
             Ok(Handled::Processed { import_id, .. }) | Ok(Handled::AlreadyDone { import_id }) => Some(import_id),
-            Err(shared::pipeline::PipelineError::InProgress(import_id)) => Some(import_id),
+            Err(shared::pipeline::PipelineError::InProgress { import_id, .. }) => Some(import_id),
             other => panic!("unexpected {other:?}"),
         })
         .collect();

@@ -7,7 +7,7 @@ use integration_tests::imms_scenarios::{FIXTURE_RECORD_ID, Rig, fixture_record};
 use serde_json::{Value, json};
 use shared::adapters::embedded_queue::EmbeddedQueue;
 use shared::adapters::sqlite_store::SqliteRecordStore;
-use shared::imms_sync::invocation::handle_invocation;
+use shared::imms_sync::invocation::{consumer_settings, handle_invocation};
 use shared::imms_sync::{SyncState, record_changed_op};
 use shared::ports::{Queue, RecordStore};
 use shared::store::vaccinations;
@@ -33,7 +33,9 @@ async fn when_sqs_batch_names_a_record_should_sync_it_and_report_no_failures() {
     ops.extend(record_changed_op(&record, rig.now()));
     rig.records.transact(ops).await.unwrap();
 
-    let response = handle_invocation(&rig.sync, rig.queue.as_ref(), event("sqs-batch.json")).await.expect("handled");
+    let response = handle_invocation(&rig.sync, rig.queue.as_ref(), &consumer_settings(), event("sqs-batch.json"))
+        .await
+        .expect("handled");
 
     assert_eq!(response, json!({"batchItemFailures": []}), "the unknown patient's search is simply nothing");
     assert_eq!(rig.status(record.id).await.0, SyncState::Synced);
@@ -50,7 +52,9 @@ async fn when_the_api_fails_should_report_only_that_message_for_redelivery() {
     rig.records.transact(ops).await.unwrap();
     rig.set_faults(json!({"rate_500": 1.0})).await;
 
-    let response = handle_invocation(&rig.sync, rig.queue.as_ref(), event("sqs-batch.json")).await.expect("handled");
+    let response = handle_invocation(&rig.sync, rig.queue.as_ref(), &consumer_settings(), event("sqs-batch.json"))
+        .await
+        .expect("handled");
 
     assert_eq!(response["batchItemFailures"], json!([{"itemIdentifier": "6a1f0c2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b"}]));
     assert_eq!(rig.status(record.id).await.0, SyncState::Pending);
@@ -66,7 +70,9 @@ async fn when_the_schedule_fires_should_enqueue_forgotten_markers() {
     rig.records.transact(ops).await.unwrap();
 
     rig.wait(chrono::Duration::minutes(1));
-    let response = handle_invocation(&rig.sync, rig.queue.as_ref(), event("schedule.json")).await.expect("handled");
+    let response = handle_invocation(&rig.sync, rig.queue.as_ref(), &consumer_settings(), event("schedule.json"))
+        .await
+        .expect("handled");
 
     assert_eq!(response, json!({"enqueued": 1}));
     rig.drain().await;

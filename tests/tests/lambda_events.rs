@@ -11,6 +11,11 @@ fn event(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(&path).expect("event file")).expect("event JSON")
 }
 
+/// The import function's handler, as its main calls it (no source queue: the events' receipts are made up).
+async fn import_function(h: &Harness, event: Value) -> Value {
+    invocation::handle_invocation(&h.pipeline, None, &invocation::consumer_settings(), event).await.expect("handled")
+}
+
 #[test]
 fn when_s3_event_has_plus_for_space_should_decode_the_key() {
     let events = parse_notification(&event("s3-drop.json").to_string()).expect("parses");
@@ -23,7 +28,7 @@ async fn when_sqs_event_carries_a_drop_should_import_it_and_report_no_failures()
     let h = Harness::embedded(clock_2023()).await;
     h.put("drops/R1L/cohort 2026-11-21.csv", integration_tests::fixture("cohort_import/valid.csv")).await;
 
-    let response = invocation::handle_invocation(&h.pipeline, event("sqs-s3-drop.json")).await.expect("handled");
+    let response = import_function(&h, event("sqs-s3-drop.json")).await;
 
     assert_eq!(response["batchItemFailures"], serde_json::json!([]));
     let (imports, _) = imports::list_for_team(h.records(), "r1l", 10, None).await.expect("list");
@@ -33,14 +38,15 @@ async fn when_sqs_event_carries_a_drop_should_import_it_and_report_no_failures()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn when_object_is_missing_should_report_the_message_as_failed() {
+async fn when_object_is_missing_should_acknowledge_the_message_without_an_import() {
     let h = Harness::embedded(clock_2023()).await;
 
-    let response = invocation::handle_invocation(&h.pipeline, event("sqs-s3-drop.json")).await.expect("handled");
+    let response = import_function(&h, event("sqs-s3-drop.json")).await;
 
-    let failures = response["batchItemFailures"].as_array().expect("list");
-    assert_eq!(failures.len(), 1);
-    assert_eq!(failures[0]["itemIdentifier"], "059f36b4-87a3-44ab-83d2-661975830a7d");
+    // The object was deleted after its event was sent: no retry can find it.
+    assert_eq!(response["batchItemFailures"], serde_json::json!([]));
+    let (imports, _) = imports::list_for_team(h.records(), "r1l", 10, None).await.expect("list");
+    assert!(imports.iter().all(|i| i.status.is_final()), "nothing left processing: {imports:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -55,12 +61,12 @@ async fn when_aged_out_schedule_fires_should_move_aged_out_pupils_and_answer_how
     existing_at(&h, &year_11, LIVERPOOL_ROAD, 2022).await;
     existing_at(&h, &year_7, LIVERPOOL_ROAD, 2022).await;
 
-    let response = invocation::handle_invocation(&h.pipeline, event("aged-out-schedule.json")).await.expect("handled");
+    let response = import_function(&h, event("aged-out-schedule.json")).await;
 
     assert_eq!(response, serde_json::json!({ "moved": 1 }));
     assert_eq!(h.patient(year_11.id).await.school, SchoolPlacement::Unknown);
     assert_eq!(h.patient(year_7.id).await.school, at_school());
-    let again = invocation::handle_invocation(&h.pipeline, event("aged-out-schedule.json")).await.expect("handled");
+    let again = import_function(&h, event("aged-out-schedule.json")).await;
     assert_eq!(again, serde_json::json!({ "moved": 0 }), "moved once");
 }
 
@@ -75,10 +81,15 @@ mod pds_function {
     use shared::domain::import::ImportPhase;
     use shared::domain::patient::{ChildAttributes, Patient, SchoolPlacement};
     use shared::domain::{AcademicYear, ImportKind, ImportStatus};
-    use shared::pipeline::pds_queue::{PdsMessage, invocation};
+    use shared::pipeline::pds_queue::{PdsMessage, consumer_settings, invocation};
     use shared::pipeline::{Handled, pds_queue};
     use std::time::Duration;
     use uuid::Uuid;
+
+    /// The pds function's handler, as its main calls it.
+    async fn pds_function(h: &Harness, event: Value) -> Value {
+        invocation::handle_invocation(&h.pipeline, None, &consumer_settings(), event).await.expect("handled")
+    }
 
     /// The import and patient the committed events name.
     const IMPORT_ID: &str = "4c0d7a1e-2b35-4f0e-9d6a-3c1f5e8b9a01";
@@ -121,7 +132,7 @@ mod pds_function {
         assert_eq!(serde_json::from_str::<PdsMessage>(&sent[0].body).unwrap(), committed_body);
         h.pds_queue.retry_after(&sent[0].receipt, Duration::ZERO).await.expect("back on the queue");
 
-        let response = invocation::handle_invocation(&h.pipeline, committed).await;
+        let response = pds_function(&h, committed).await;
         assert_eq!(response["batchItemFailures"], json!([]));
         assert_eq!(pds.search_statuses().await, [200, 200, 200]);
         let import = h.import(import_id).await;
@@ -177,7 +188,7 @@ mod pds_function {
         h.existing_patient(&restricted_child()).await;
         pds.control(reqwest::Method::POST, "faults", Some(json!({"rate_500": 1.0}))).await;
 
-        let response = invocation::handle_invocation(&h.pipeline, event("sqs-refresh-patients.json")).await;
+        let response = pds_function(&h, event("sqs-refresh-patients.json")).await;
 
         // The second message names a patient that does not exist: nothing to do, so it is acknowledged.
         assert_eq!(
@@ -187,7 +198,7 @@ mod pds_function {
         assert!(h.patient(PATIENT_ID.parse().unwrap()).await.restricted_at.is_none(), "nothing changed");
 
         pds.control(reqwest::Method::DELETE, "faults", None).await;
-        let response = invocation::handle_invocation(&h.pipeline, event("sqs-refresh-patients.json")).await;
+        let response = pds_function(&h, event("sqs-refresh-patients.json")).await;
         assert_eq!(response["batchItemFailures"], json!([]));
         assert!(h.patient(PATIENT_ID.parse().unwrap()).await.restricted_at.is_some(), "flagged by the refresh");
     }
@@ -200,7 +211,7 @@ mod pds_function {
         batch["Records"][0]["body"] = json!("{\"Records\": []}");
         batch["Records"].as_array_mut().unwrap().truncate(1);
 
-        let response = invocation::handle_invocation(&h.pipeline, batch).await;
+        let response = pds_function(&h, batch).await;
 
         assert_eq!(response["batchItemFailures"], json!([]));
     }

@@ -6,9 +6,10 @@ use std::sync::Arc;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use shared::adapters::{aws, sqs_queue::SqsQueue};
+use shared::cloud::event_source_from_env;
 use shared::cloud::{CloudAdapters, CloudConfig};
 use shared::imms_sync::config::ImmsConfig;
-use shared::imms_sync::invocation::handle_invocation;
+use shared::imms_sync::invocation::{self, handle_invocation};
 use shared::imms_sync::{ImmsSync, SyncSettings};
 
 #[tokio::main]
@@ -35,11 +36,15 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ..SyncSettings::default()
         },
     };
+    // The fhir queue is both what triggers this function and where the sweep sends.
+    let (_, settings) = event_source_from_env(invocation::consumer_settings()).await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let (sync, queue, reference) = (sync.clone(), queue.clone(), reference.clone());
         async move {
             let sync = sync.with_current_reference(&reference).await;
-            handle_invocation(&sync, queue.as_ref(), event.payload).await.map_err(lambda_runtime::Error::from)
+            handle_invocation(&sync, queue.as_ref(), &settings, event.payload)
+                .await
+                .map_err(lambda_runtime::Error::from)
         }
     }))
     .await

@@ -2,7 +2,7 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use shared::cloud::{CloudAdapters, CloudConfig, pipeline_pds_settings_from_env};
+use shared::cloud::{CloudAdapters, CloudConfig, event_source_from_env, pipeline_pds_settings_from_env};
 use shared::pipeline::{Pipeline, PipelineSettings, invocation};
 
 #[tokio::main]
@@ -30,12 +30,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
             ..PipelineSettings::default()
         },
     };
+    let (source, settings) = event_source_from_env(invocation::consumer_settings()).await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let (pipeline, reference) = (pipeline.clone(), reference.clone());
+        let (pipeline, reference, source) = (pipeline.clone(), reference.clone(), source.clone());
         async move {
             let pipeline = pipeline.with_current_reference(&reference).await;
+            let source = source.as_deref().map(|q| q as &dyn shared::ports::Queue);
             // A failed S3 invocation is retried by Lambda; SQS failures are reported per message instead.
-            invocation::handle_invocation(&pipeline, event.payload).await.map_err(lambda_runtime::Error::from)
+            invocation::handle_invocation(&pipeline, source, &settings, event.payload)
+                .await
+                .map_err(lambda_runtime::Error::from)
         }
     }))
     .await

@@ -3,7 +3,7 @@
 use anyhow::Context;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use shared::cloud::{CloudAdapters, CloudConfig, pipeline_pds_settings_from_env};
+use shared::cloud::{CloudAdapters, CloudConfig, event_source_from_env, pipeline_pds_settings_from_env};
 use shared::pipeline::{Pipeline, PipelineSettings, pds_queue};
 
 #[tokio::main]
@@ -28,12 +28,16 @@ async fn main() -> anyhow::Result<()> {
             ..PipelineSettings::default()
         },
     };
+    let (source, settings) = event_source_from_env(pds_queue::consumer_settings()).await;
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
-        let (pipeline, reference) = (pipeline.clone(), reference.clone());
-        // Failures are reported per message (ReportBatchItemFailures): the invocation itself always succeeds.
+        let (pipeline, reference, source) = (pipeline.clone(), reference.clone(), source.clone());
+        // Failures are reported per message (ReportBatchItemFailures); only an unreadable event fails the invocation.
         async move {
             let pipeline = pipeline.with_current_reference(&reference).await;
-            Ok::<Value, lambda_runtime::Error>(pds_queue::invocation::handle_invocation(&pipeline, event.payload).await)
+            let source = source.as_deref().map(|q| q as &dyn shared::ports::Queue);
+            pds_queue::invocation::handle_invocation(&pipeline, source, &settings, event.payload)
+                .await
+                .map_err(lambda_runtime::Error::from)
         }
     }))
     .await

@@ -13,7 +13,6 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
@@ -21,8 +20,9 @@ use shared::adapters::embedded_queue::EmbeddedQueue;
 use shared::adapters::folder_object_store::{FolderObjectStore, ObjectStored, upload_router};
 use shared::adapters::sqlite_store::SqliteRecordStore;
 use shared::cloud::PdsConfig;
+use shared::consumer::polling;
 use shared::nhs_api::{ApiPlatformAuth, AuthConfig, PdsClient};
-use shared::pipeline::pds_queue::consumer::{self, ConsumerSettings};
+use shared::pipeline::pds_queue::{self, PdsMessages};
 use shared::pipeline::{PdsSettings, Pipeline, PipelineSettings, invocation};
 use shared::ports::{ObjectStore, Queue, RecordStore};
 use shared::web::auth::LocalIssuer;
@@ -110,8 +110,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
     }
 }
 
-/// Events between the object store and the pipeline: visible again after this long if a worker dies mid-import.
-const EVENT_VISIBILITY: Duration = Duration::from_secs(15 * 60);
+/// Deliveries of one message before it goes to the dead letters (as the template's redrive policies).
 const MAX_RECEIVES: u32 = 5;
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -223,11 +222,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let dropped: Arc<dyn ObjectStore> = folder.clone();
     tokio::spawn(drops::watch(data.join("drops"), dropped, queue.clone()));
     if pipeline.settings.pds.is_some() {
-        tokio::spawn(consumer::run_forever(pipeline.clone(), pds_queue, ConsumerSettings::default()));
+        let settings = pds_queue::consumer_settings().with_max_receives(Some(MAX_RECEIVES));
+        tokio::spawn(polling::run_forever(Arc::new(PdsMessages(pipeline.clone())), pds_queue, settings));
         tokio::spawn(shared::pipeline::pds_queue::schedule::run_on_schedule(pipeline.clone()));
     }
     tokio::spawn(shared::pipeline::aged_out::run_on_schedule(pipeline.clone()));
-    tokio::spawn(work(pipeline, queue));
+    let settings = invocation::consumer_settings().with_max_receives(Some(MAX_RECEIVES));
+    tokio::spawn(polling::run_forever(Arc::new(invocation::ObjectEvents(pipeline)), queue, settings));
 
     println!("Mavis is running at {base_url}");
     println!("  sign in:              {sign_in_banner}");
@@ -344,34 +345,6 @@ fn restrict_to_owner(path: &Path, mode: u32) -> anyhow::Result<()> {
     #[cfg(not(unix))]
     let _ = (path, mode);
     Ok(())
-}
-
-/// The import function's event source: messages from the queue to the pipeline, retried with back-off.
-async fn work(pipeline: Pipeline, queue: Arc<dyn Queue>) {
-    loop {
-        let messages = match queue.receive(10, Duration::from_secs(1), EVENT_VISIBILITY).await {
-            Ok(messages) => messages,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read the event queue");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        for message in messages {
-            let result = invocation::handle_notification(&pipeline, &message.body).await;
-            let acked = match result {
-                Ok(_) => queue.ack(&message.receipt).await,
-                Err(e) => {
-                    let delay = Duration::from_secs(2u64.pow(message.receive_count.min(6)));
-                    tracing::warn!(error = %e, attempt = message.receive_count, ?delay, "import will be retried");
-                    queue.retry_after(&message.receipt, delay).await
-                }
-            };
-            if let Err(e) = acked {
-                tracing::error!(error = %e, "cannot acknowledge an event");
-            }
-        }
-    }
 }
 
 async fn shutdown() {

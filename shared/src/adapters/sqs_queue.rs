@@ -40,6 +40,29 @@ impl SqsQueue {
         &self.dead_letter_queue_url
     }
 
+    /// The queue's redrive limit (`maxReceiveCount` of its RedrivePolicy); None when it has none.
+    pub async fn max_receive_count(&self) -> Result<Option<u32>, QueueError> {
+        let out = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.queue_url)
+            .attribute_names(QueueAttributeName::RedrivePolicy)
+            .send()
+            .await
+            .map_err(|err| map_err("GetQueueAttributes", err))?;
+        let Some(policy) = out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy)) else {
+            return Ok(None);
+        };
+        let policy: serde_json::Value = serde_json::from_str(policy)
+            .map_err(|e| QueueError::Invalid(format!("the queue's RedrivePolicy is not JSON: {e}")))?;
+        // SQS writes the number as a string; a template may give it as a number.
+        let max = match &policy["maxReceiveCount"] {
+            serde_json::Value::String(n) => n.parse().ok(),
+            n => n.as_u64().and_then(|n| u32::try_from(n).ok()),
+        };
+        Ok(max)
+    }
+
     /// Sends one chunk of at most `MAX_BATCH`; returns the entries that SQS did not take, with their error codes.
     async fn send_chunk(&self, bodies: &[(String, &String)]) -> Result<Vec<(String, String, bool)>, QueueError> {
         let entries = bodies

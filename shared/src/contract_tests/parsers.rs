@@ -153,9 +153,9 @@ pub async fn embedded_pipeline(dir: &std::path::Path) -> crate::pipeline::Pipeli
     }
 }
 
-/// A Lambda event, as the import function and the pds function receive it. An SQS batch is always answered with a
-/// partial-batch response naming only messages of the batch (or the empty identifier: the whole batch), so that
-/// nothing is deleted unseen.
+/// A Lambda event, as the import function and the pds function receive it. An SQS batch is answered with a
+/// partial-batch response naming only messages of the batch (or the empty identifier: the whole batch), or fails the
+/// whole invocation, so that nothing is deleted unseen.
 pub async fn lambda_event(pipeline: &crate::pipeline::Pipeline, bytes: &[u8]) {
     let Ok(payload) = serde_json::from_slice::<Value>(bytes) else { return };
     let ids: Vec<&str> = payload["Records"]
@@ -171,11 +171,17 @@ pub async fn lambda_event(pipeline: &crate::pipeline::Pipeline, bytes: &[u8]) {
             }
         }
     };
-    if let Ok(response) = crate::pipeline::invocation::handle_invocation(pipeline, payload.clone()).await {
+    let imports = crate::pipeline::invocation::consumer_settings();
+    if let Ok(response) =
+        crate::pipeline::invocation::handle_invocation(pipeline, None, &imports, payload.clone()).await
+    {
         check_failures(&response);
     }
-    let response = crate::pipeline::pds_queue::invocation::handle_invocation(pipeline, payload.clone()).await;
-    if !crate::pipeline::invocation::is_scheduled(&payload) {
+    let pds = crate::pipeline::pds_queue::consumer_settings();
+    let response = crate::pipeline::pds_queue::invocation::handle_invocation(pipeline, None, &pds, payload.clone());
+    if let Ok(response) = response.await
+        && !crate::pipeline::invocation::is_scheduled(&payload)
+    {
         check_failures(&response);
     }
 }

@@ -59,6 +59,9 @@ pub enum ImportStatus {
     Committing,
     PartiallyProcessed,
     Cancelled,
+    /// Ours: the service could not finish the import (a failure retrying cannot mend, or one that outlasted every
+    /// retry); `failure_reason` says why, in words for the user.
+    Failed,
 }
 
 impl ImportStatus {
@@ -68,7 +71,7 @@ impl ImportStatus {
             ImportStatus::AwaitingUpload => "Awaiting upload",
             ImportStatus::PendingImport | ImportStatus::CalculatingReReview => "Processing",
             ImportStatus::RowsAreInvalid => "Invalid",
-            ImportStatus::ChangesetsAreInvalid | ImportStatus::LowPdsMatchRate => "Failed",
+            ImportStatus::ChangesetsAreInvalid | ImportStatus::LowPdsMatchRate | ImportStatus::Failed => "Failed",
             ImportStatus::InReview => "Review and approve",
             ImportStatus::InReReview => "Review",
             ImportStatus::Committing => "Importing",
@@ -88,6 +91,7 @@ impl ImportStatus {
                 | ImportStatus::ChangesetsAreInvalid
                 | ImportStatus::PartiallyProcessed
                 | ImportStatus::Cancelled
+                | ImportStatus::Failed
         )
     }
 }
@@ -171,6 +175,9 @@ pub struct Import {
     /// exactly these bytes, so that a file replaced under the same key can never mix into the import.
     #[serde(default)]
     pub object_version: Option<ObjectVersion>,
+    /// Status Failed: why, in words for the user (never the file's content).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
 }
 
 /// One version of an uploaded object: its ETag, and S3's version id when the bucket keeps versions.

@@ -147,7 +147,7 @@ async fn move_one(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(PipelineError::Task("an aged-out move kept conflicting with other writers".into()))
+    Err(PipelineError::Contended("an aged-out move kept conflicting with other writers".into()))
 }
 
 #[cfg(test)]

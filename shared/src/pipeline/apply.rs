@@ -68,7 +68,7 @@ async fn apply_row(
                 // Someone else changed the patient (or created one with this NHS number): match again.
                 let store = pipeline.records.as_ref();
                 let key = crate::store::keys::changeset(import.id, changeset.value.index);
-                let item = store.get(&key).await?.ok_or_else(|| PipelineError::Task("staged row vanished".into()))?;
+                let item = store.get(&key).await?.ok_or_else(|| PipelineError::Broken("staged row vanished".into()))?;
                 changeset = Versioned { value: crate::store::decode(&item)?, version: item.version };
                 if changeset.value.status == ChangesetStatus::Pending {
                     changeset.value.planned = plan::match_row(pipeline, team, &changeset.value).await?.ok();
@@ -77,7 +77,7 @@ async fn apply_row(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(PipelineError::Task(format!("row {} kept conflicting with other writers", changeset.value.row_number)))
+    Err(PipelineError::Contended(format!("row {} kept conflicting with other writers", changeset.value.row_number)))
 }
 
 /// The transaction for one row, and how the row counts.
@@ -124,7 +124,7 @@ async fn build_row(
         PlannedMatch::Existing { patient_id, on_nhs_number } => {
             let current = patients::get(store, patient_id)
                 .await?
-                .ok_or_else(|| PipelineError::Task(format!("matched patient for row {} vanished", row.row_number)))?;
+                .ok_or_else(|| PipelineError::Broken(format!("matched patient for row {} vanished", row.row_number)))?;
             if row.school.is_some() && school_moves::is_skipped_move(&current.value, &destination, &team.id) {
                 done.status = ChangesetStatus::Skipped;
                 done.patient_id = Some(patient_id);

@@ -47,7 +47,7 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
             return finish_invalid(pipeline, import, Some(file_error.to_string()), vec![], 0).await;
         }
         Err(ValidateError::Io(e)) => return Err(PipelineError::Read(e)),
-        Err(e @ ValidateError::InvalidRow(_)) => return Err(PipelineError::Task(e.to_string())),
+        Err(e @ ValidateError::InvalidRow(_)) => return Err(PipelineError::Broken(e.to_string())),
     };
     import.value.row_count = Some(outcome.rows);
     if outcome.rows_with_errors > 0 {
@@ -210,7 +210,7 @@ async fn validate(
         outcome.map(|o| (o, kept.errors))
     })
     .await
-    .map_err(|e| PipelineError::Task(e.to_string()))
+    .map_err(PipelineError::from_join)
 }
 
 /// Stages every row; returns the rows' indices in file order (8 bytes a row: what the pds queue's pages name).
@@ -239,10 +239,10 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &crate::domain::Team)
         let changesets = if resuming { not_yet_staged(pipeline, changesets).await? } else { changesets };
         changesets::stage(pipeline.records.as_ref(), &changesets).await?;
     }
-    match reader.await.map_err(|e| PipelineError::Task(e.to_string()))? {
+    match reader.await.map_err(PipelineError::from_join)? {
         Ok(_) => Ok(indices),
         Err(ValidateError::Io(e)) => Err(PipelineError::Read(e)),
-        Err(e) => Err(PipelineError::Task(format!("the file changed after validation: {e}"))),
+        Err(e) => Err(PipelineError::FileChanged(e.to_string())),
     }
 }
 

@@ -227,7 +227,7 @@ async fn move_out_one(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(PipelineError::Task(format!(
+    Err(PipelineError::Contended(format!(
         "the move-out of a patient of import {} kept conflicting with other writers",
         import.id
     )))
@@ -371,6 +371,7 @@ mod tests {
             pds_match: None,
             nhs_numbers_updated: Vec::new(),
             object_version: None,
+            failure_reason: None,
         };
         assert_eq!(
             check_import(&reference, &import).map(|s| s.school.name.clone()),

@@ -2,38 +2,46 @@
 //! each carrying one (the deployed wiring: S3 → SQS → function, for retries and a dead-letter queue). The local
 //! runner calls the same code with the messages of its embedded queue.
 
-use serde::Deserialize;
+use async_trait::async_trait;
+use aws_lambda_events::sqs::SqsEvent;
 use serde_json::{Value, json};
-use tracing::Instrument;
 
-use super::{Handled, Pipeline, PipelineError, parse_notification};
+use super::{Handled, Pipeline, PipelineError, failed, parse_notification};
+use crate::consumer::{ConsumerSettings, MessageHandler};
+use crate::ports::Queue;
 
-/// The part of an SQS event both functions read.
-#[derive(Deserialize)]
-pub(crate) struct SqsBatch {
-    #[serde(rename = "Records")]
-    pub records: Vec<SqsRecord>,
+/// The import function's messages: one S3 notification each.
+pub struct ObjectEvents(pub Pipeline);
+
+#[async_trait]
+impl MessageHandler for ObjectEvents {
+    type Error = PipelineError;
+
+    async fn handle(&self, body: &str) -> Result<(), PipelineError> {
+        handle_notification(&self.0, body).await.map(drop)
+    }
+
+    async fn give_up(&self, body: &str, error: &PipelineError) {
+        for event in parse_notification(body).unwrap_or_default() {
+            if let Some((team_id, import_id)) = self.0.import_of(&event) {
+                failed::give_up_on(&self.0, Some(&team_id), import_id, error).await;
+            }
+        }
+    }
 }
 
-#[derive(Deserialize)]
-pub(crate) struct SqsRecord {
-    #[serde(rename = "messageId")]
-    pub message_id: String,
-    pub body: String,
+/// How the import function and the local runner consume object events: one file at a time.
+pub fn consumer_settings() -> ConsumerSettings {
+    ConsumerSettings::new("import")
 }
 
-/// The partial-batch answer for an SQS event that cannot be read: every message it names fails, so that SQS redelivers
-/// each and, past the redrive limit, moves it to the dead-letter queue, never deleting it unseen. When not even the
-/// message ids can be read, one empty identifier, which Lambda takes as "the whole batch failed".
-pub(crate) fn unreadable_batch(payload: &Value) -> Value {
-    let ids: Vec<Value> = payload["Records"]
-        .as_array()
-        .map(|records| {
-            records.iter().filter_map(|r| r["messageId"].as_str()).map(|id| json!({ "itemIdentifier": id })).collect()
-        })
-        .unwrap_or_default();
-    let failures = if ids.is_empty() { vec![json!({ "itemIdentifier": "" })] } else { ids };
-    json!({ "batchItemFailures": failures })
+/// The SQS event in `payload`, if it is one (an S3 notification also has `Records`, without message ids).
+pub(crate) fn sqs_event(payload: &Value) -> Option<Result<SqsEvent, PipelineError>> {
+    let is_sqs = payload["Records"].get(0).is_some_and(|r| r.get("messageId").is_some());
+    is_sqs.then(|| {
+        serde_json::from_value(payload.clone())
+            .map_err(|e| PipelineError::Broken(format!("an SQS event that cannot be read: {e}")))
+    })
 }
 
 /// The `job` of the import function's daily schedule (infra/template.yaml): the aged-out run of §9.5.
@@ -73,49 +81,33 @@ pub async fn handle_notification(pipeline: &Pipeline, body: &str) -> Result<Vec<
     Ok(handled)
 }
 
-/// The function's handler: returns the SQS partial-batch response, or fails the whole S3 invocation for a retry.
-pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Result<Value, PipelineError> {
+/// The function's handler: the schedule's job, an SQS event (answered with its partial-batch response; `source` is
+/// its queue, for the messages' holds and retry delays), or an S3 notification handed over directly (an error
+/// fails the invocation, and Lambda retries it). An SQS event that cannot be read fails the whole invocation too,
+/// so that each of its messages is redelivered and, past the redrive limit, dead-lettered, never deleted unseen.
+pub async fn handle_invocation(
+    pipeline: &Pipeline,
+    source: Option<&dyn Queue>,
+    settings: &ConsumerSettings,
+    payload: Value,
+) -> Result<Value, PipelineError> {
     if scheduled_job(&payload) == Some(AGED_OUT_JOB) {
         // The daily rule of §9.5. An error fails the invocation so EventBridge retries it; moving is idempotent.
         let moved = super::aged_out::move_aged_out_everywhere(pipeline, pipeline.settings.today()).await?;
         return Ok(json!({ "moved": moved }));
     }
-    let is_sqs = payload["Records"].get(0).is_some_and(|r| r.get("messageId").is_some());
-    if !is_sqs {
-        handle_notification(pipeline, &payload.to_string()).await?;
-        return Ok(json!({}));
+    if let Some(event) = sqs_event(&payload) {
+        let handler = ObjectEvents(pipeline.clone());
+        let response = crate::consumer::lambda::handle_sqs_event(&handler, source, event?, settings).await;
+        return Ok(serde_json::to_value(response).unwrap_or_default());
     }
-    let batch: SqsBatch = match serde_json::from_value(payload.clone()) {
-        Ok(batch) => batch,
-        Err(e) => {
-            tracing::error!(error = %e, "malformed SQS event: every message in it fails");
-            return Ok(unreadable_batch(&payload));
-        }
-    };
-    let mut failures = Vec::new();
-    for record in batch.records {
-        let span = tracing::info_span!("message", message_id = %record.message_id);
-        if let Err(e) = handle_notification(pipeline, &record.body).instrument(span).await {
-            tracing::warn!(error = %e, "message will be retried");
-            failures.push(json!({ "itemIdentifier": record.message_id }));
-        }
-    }
-    Ok(json!({ "batchItemFailures": failures }))
+    handle_notification(pipeline, &payload.to_string()).await?;
+    Ok(json!({}))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn an_unreadable_batch_should_fail_every_message_it_names_or_the_whole_batch() {
-        let named = json!({"Records": [{"messageId": "m1", "body": 5}, {"messageId": "m2"}]});
-        assert_eq!(
-            unreadable_batch(&named),
-            json!({"batchItemFailures": [{"itemIdentifier": "m1"}, {"itemIdentifier": "m2"}]})
-        );
-        assert_eq!(unreadable_batch(&json!({"Records": "x"})), json!({"batchItemFailures": [{"itemIdentifier": ""}]}));
-    }
 
     #[test]
     fn when_payload_names_a_job_should_read_it_from_the_input_or_the_detail() {

@@ -7,12 +7,14 @@
 //! With PDS on, child records and class lists go through the pds queue between staging and planning
 //! ([`pds_queue`]): the import function ends after staging, and the pds function searches, commits and refreshes.
 //! Each step can be re-run after a crash: staging overwrites the same items, planning is stored on each row, and a
-//! row is applied in one transaction together with its "committed" mark.
+//! row is applied in one transaction together with its "committed" mark. A failure that retrying cannot mend, or
+//! one that outlasts every retry, ends the import "Failed" ([`failed`]); the queues are consumed by [`crate::consumer`].
 
 pub mod aged_out;
 pub mod apply;
 pub mod child_records;
 pub mod class_list;
+pub mod failed;
 pub mod invocation;
 pub mod matching;
 pub mod object_event;
@@ -105,19 +107,29 @@ impl PipelineSettings {
     }
 }
 
-/// Failures worth retrying: the event or message is redelivered and processing resumes.
+/// Why a step of an import could not finish. [`PipelineError::retry`] sorts them: transient failures are tried again
+/// (the message is redelivered and the step resumes), the others end the import "Failed" at once
+/// ([`failed::fail_import`]), so that a bug never loops to the dead-letter queue.
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
     Objects(#[from] ObjectStoreError),
-    #[error("another worker is processing import {0}; retry later")]
-    InProgress(uuid::Uuid),
+    /// Another worker holds the import's claim; its lease runs out in `retry_in` unless renewed.
+    #[error("another worker is processing import {import_id}; retry later")]
+    InProgress { import_id: uuid::Uuid, retry_in: std::time::Duration },
     #[error("reading the file failed: {0}")]
     Read(#[source] std::io::Error),
-    #[error("background task failed: {0}")]
-    Task(String),
+    /// Other writers kept changing the same records: worth another try later.
+    #[error("{0}")]
+    Contended(String),
+    /// The file under the import's key is not the one that was checked (replaced, or cut short).
+    #[error("the file changed while it was imported: {0}")]
+    FileChanged(String),
+    /// Something that must hold did not (a bug, or a misconfigured function): retrying cannot help.
+    #[error("{0}")]
+    Broken(String),
     /// PDS kept asking us to come back later for some rows; their searches resume on the next delivery.
     #[error("PDS search of import {import_id} deferred for {rows} rows; retry later")]
     PdsDeferred { import_id: uuid::Uuid, rows: usize },
@@ -126,4 +138,77 @@ pub enum PipelineError {
     PdsRefreshDeferred { patients: usize },
     #[error(transparent)]
     Queue(#[from] QueueError),
+}
+
+impl PipelineError {
+    /// Another worker's claim, live until `lease_until`.
+    pub fn in_progress(import_id: uuid::Uuid, lease_until: DateTime<Utc>, now: DateTime<Utc>) -> Self {
+        let retry_in = (lease_until - now).to_std().unwrap_or_default() + std::time::Duration::from_secs(1);
+        PipelineError::InProgress { import_id, retry_in }
+    }
+
+    /// A blocking task that did not return: a panic is a bug; a task cancelled by a shutting-down runtime is not.
+    pub fn from_join(error: tokio::task::JoinError) -> Self {
+        if error.is_panic() {
+            PipelineError::Broken("a background task panicked".into())
+        } else {
+            PipelineError::Contended("a background task was cancelled".into())
+        }
+    }
+
+    fn is_about_the_file(&self) -> bool {
+        match self {
+            PipelineError::Objects(e) => !matches!(e, ObjectStoreError::Transient(_)),
+            PipelineError::Read(e) => {
+                reading::object_error(e).is_some_and(|e| !matches!(e, ObjectStoreError::Transient(_)))
+            }
+            _ => false,
+        }
+    }
+
+    /// The sentence the import page shows when this error ends an import: nothing of the file's content.
+    pub fn reason_for_users(&self) -> &'static str {
+        match self {
+            PipelineError::FileChanged(_) => {
+                "The file was replaced or changed while it was being imported. Upload the file again."
+            }
+            _ if self.is_about_the_file() => {
+                "The file could not be read: it was deleted or replaced while it was being imported. Upload the file \
+                 again."
+            }
+            _ if crate::consumer::Failure::retry(self) == crate::consumer::Retry::Never => {
+                "The import stopped because of a problem in the service. Upload the file again. If it stops again, \
+                 contact the service desk."
+            }
+            _ => {
+                "The import stopped because a service it needs was unavailable for too long. Upload the file again \
+                 later."
+            }
+        }
+    }
+}
+
+impl crate::consumer::Failure for PipelineError {
+    fn retry(&self) -> crate::consumer::Retry {
+        use crate::consumer::Retry;
+        match self {
+            PipelineError::Store(StoreError::Transient(_)) | PipelineError::Store(StoreError::Conflict(_)) => {
+                Retry::Later
+            }
+            PipelineError::Store(StoreError::Invalid(_) | StoreError::Corrupt(_)) => Retry::Never,
+            // A file that is gone, replaced or refused stays so; a broken connection may not.
+            PipelineError::Objects(ObjectStoreError::Transient(_)) => Retry::Later,
+            PipelineError::Objects(_) => Retry::Never,
+            PipelineError::Read(e) => match reading::object_error(e) {
+                Some(ObjectStoreError::Transient(_)) | None => Retry::Later,
+                Some(_) => Retry::Never,
+            },
+            PipelineError::InProgress { retry_in, .. } => Retry::After(*retry_in),
+            PipelineError::Contended(_) => Retry::Later,
+            PipelineError::PdsDeferred { .. } | PipelineError::PdsRefreshDeferred { .. } => Retry::Later,
+            PipelineError::Queue(QueueError::Transient(_)) => Retry::Later,
+            PipelineError::Queue(QueueError::Invalid(_)) => Retry::Never,
+            PipelineError::FileChanged(_) | PipelineError::Broken(_) => Retry::Never,
+        }
+    }
 }

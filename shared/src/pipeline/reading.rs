@@ -37,10 +37,12 @@ pub fn opener<'a>(
 
 /// Whether a read failed because the object is no longer the version the import claimed.
 pub fn replaced(error: &std::io::Error) -> bool {
-    error
-        .get_ref()
-        .and_then(|e| e.downcast_ref::<ObjectStoreError>())
-        .is_some_and(|e| matches!(e, ObjectStoreError::Changed))
+    object_error(error).is_some_and(|e| matches!(e, ObjectStoreError::Changed))
+}
+
+/// The object store's own error behind a failed read, if that is what failed.
+pub fn object_error(error: &std::io::Error) -> Option<&ObjectStoreError> {
+    error.get_ref().and_then(|e| e.downcast_ref::<ObjectStoreError>())
 }
 
 /// Collects rows on the parsing thread and sends them in batches of `STAGE_BATCH`; the bounded channel holds the

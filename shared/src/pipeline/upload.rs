@@ -82,15 +82,8 @@ impl Pipeline {
             Ok(route) => route,
             Err(rejection) => return Ok(self.reject(event, rejection.to_string())),
         };
-        let (team_id, import_id) = match &route {
-            KeyRoute::Upload { team_id, import_id } => (team_id.clone(), *import_id),
-            KeyRoute::Drop { ods_code, .. } => match self.reference.team_by_ods(ods_code) {
-                Some(team) => {
-                    let name = format!("{}/{}/{}", event.bucket, event.key, event.etag);
-                    (team.id.clone(), Uuid::new_v5(&DROP_NAMESPACE, name.as_bytes()))
-                }
-                None => return Ok(self.reject(event, "the drop names no known team".into())),
-            },
+        let Some((team_id, import_id)) = self.addressee(&route, event) else {
+            return Ok(self.reject(event, "the drop names no known team".into()));
         };
 
         let version = event.version();
@@ -109,8 +102,8 @@ impl Pipeline {
             ClaimOutcome::AlreadyDone { import_id } => {
                 return Ok(Handled::AlreadyDone { import_id });
             }
-            ClaimOutcome::InProgress { import_id } => {
-                return Err(PipelineError::InProgress(import_id));
+            ClaimOutcome::InProgress { import_id, lease_until } => {
+                return Err(PipelineError::in_progress(import_id, lease_until, self.now()));
             }
         };
 
@@ -189,6 +182,24 @@ impl Pipeline {
         }
     }
 
+    /// The team and the import an object is for: the upload's own, or, for a CHIS drop, the one its object version
+    /// always gives. None for a drop of an unknown team.
+    fn addressee(&self, route: &KeyRoute, event: &ObjectCreated) -> Option<(String, Uuid)> {
+        match route {
+            KeyRoute::Upload { team_id, import_id } => Some((team_id.clone(), *import_id)),
+            KeyRoute::Drop { ods_code, .. } => {
+                let team = self.reference.team_by_ods(ods_code)?;
+                let name = format!("{}/{}/{}", event.bucket, event.key, event.etag);
+                Some((team.id.clone(), Uuid::new_v5(&DROP_NAMESPACE, name.as_bytes())))
+            }
+        }
+    }
+
+    /// The import an event is for, if its key names one: the import to end when the event cannot be handled.
+    pub fn import_of(&self, event: &ObjectCreated) -> Option<(String, Uuid)> {
+        self.addressee(&route(&event.key).ok()?, event)
+    }
+
     fn reject(&self, event: &ObjectCreated, reason: String) -> Handled {
         // The folder, not the key: its last part is the user's file name (which can name a child).
         let folder = event.key.rsplit_once('/').map_or("", |(folder, _)| folder);
@@ -234,6 +245,7 @@ impl Pipeline {
             pds_match: None,
             nhs_numbers_updated: Vec::new(),
             object_version: Some(version),
+            failure_reason: None,
         };
         match imports::create(self.records.as_ref(), &import).await {
             Ok(()) | Err(crate::ports::StoreError::Conflict(_)) => {}
@@ -259,7 +271,7 @@ impl Pipeline {
             detect_file_kind(&mut open, &limits)
         })
         .await
-        .map_err(|e| PipelineError::Task(e.to_string()))?;
+        .map_err(PipelineError::from_join)?;
         match detected {
             Ok(ImportKind::ClassList) | Err(DetectKindError::Unrecognised { .. }) => {
                 Ok((ImportKind::ChildRecords, Some(UNRECOGNISED_DROP.into())))
@@ -297,7 +309,7 @@ impl Pipeline {
     /// committed; the newer file is imported or refused on its own.
     async fn finish_replaced(&self, import_id: Uuid) -> Result<ImportStatus, PipelineError> {
         let Some(import) = imports::get(self.records.as_ref(), import_id).await? else {
-            return Err(PipelineError::Task("the import vanished while its file was read".into()));
+            return Err(PipelineError::Broken("the import vanished while its file was read".into()));
         };
         if import.value.status.is_final() {
             return Ok(import.value.status);

@@ -111,7 +111,7 @@ pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<I
             return finish_invalid(pipeline, import, Some(file_error.to_string()), vec![]).await;
         }
         Err(ValidateError::Io(e)) => return Err(PipelineError::Read(e)),
-        Err(e @ ValidateError::InvalidRow(_)) => return Err(PipelineError::Task(e.to_string())),
+        Err(e @ ValidateError::InvalidRow(_)) => return Err(PipelineError::Broken(e.to_string())),
     };
     import.value.row_count = Some(outcome.rows);
     if outcome.rows_with_errors > 0 {
@@ -191,7 +191,7 @@ async fn validate(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<V
         outcome.map(|o| (o, kept.errors))
     })
     .await
-    .map_err(|e| PipelineError::Task(e.to_string()))
+    .map_err(PipelineError::from_join)
 }
 
 /// Stages every row of the valid file. Rows staged by an earlier, interrupted run are left as they are: they may
@@ -224,10 +224,10 @@ async fn stage(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<(), 
             .collect();
         vaccinations::stage_rows(store, &fresh).await?;
     }
-    match reader.await.map_err(|e| PipelineError::Task(e.to_string()))? {
+    match reader.await.map_err(PipelineError::from_join)? {
         Ok(_) => Ok(()),
         Err(ValidateError::Io(e)) => Err(PipelineError::Read(e)),
-        Err(e) => Err(PipelineError::Task(format!("the file changed after validation: {e}"))),
+        Err(e) => Err(PipelineError::FileChanged(e.to_string())),
     }
 }
 
@@ -253,11 +253,11 @@ async fn with_file_headers(
         Ok::<_, ValidateError>((header("uuid"), header("session_id")))
     })
     .await
-    .map_err(|e| PipelineError::Task(e.to_string()))?;
+    .map_err(PipelineError::from_join)?;
     let (uuid, session_id) = match headers {
         Ok(found) => found,
         Err(ValidateError::Io(e)) => return Err(PipelineError::Read(e)),
-        Err(e) => return Err(PipelineError::Task(format!("the file changed: {e}"))),
+        Err(e) => return Err(PipelineError::FileChanged(e.to_string())),
     };
     for error in &mut errors {
         let written = match error.column.as_deref() {
@@ -624,7 +624,7 @@ async fn apply_row(
             return Ok(RowOutcome::Ignored);
         }
         if staged.value.status == RowStatus::Committed {
-            return staged.value.outcome.ok_or_else(|| PipelineError::Task("a committed row has no outcome".into()));
+            return staged.value.outcome.ok_or_else(|| PipelineError::Broken("a committed row has no outcome".into()));
         }
         let (ops, outcome) = build_row(pipeline, import, team, &staged).await?;
         match store.transact(ops).await {
@@ -634,12 +634,12 @@ async fn apply_row(
                 // patient or record: read the row again and rebuild its writes against what is there now.
                 staged = vaccinations::get_row(store, import.id, staged.value.row.index)
                     .await?
-                    .ok_or_else(|| PipelineError::Task("staged row vanished".into()))?;
+                    .ok_or_else(|| PipelineError::Broken("staged row vanished".into()))?;
             }
             Err(e) => return Err(e.into()),
         }
     }
-    Err(PipelineError::Task(format!("row {} kept conflicting with other writers", staged.value.row.row_number)))
+    Err(PipelineError::Contended(format!("row {} kept conflicting with other writers", staged.value.row.row_number)))
 }
 
 fn put(item: Item) -> WriteOp {
@@ -723,7 +723,7 @@ impl PatientTarget<'_> {
         let (patient_id, built_from) = match planned {
             PlannedPatient::Existing { patient_id } => {
                 let current = patients::get(store, patient_id).await?.ok_or_else(|| {
-                    PipelineError::Task(format!("matched patient for row {} vanished", staged.row.row_number))
+                    PipelineError::Broken(format!("matched patient for row {} vanished", staged.row.row_number))
                 })?;
                 join_team(&current, team, offline, now, ops);
                 return Ok(patient_id);
@@ -740,7 +740,7 @@ impl PatientTarget<'_> {
         } else {
             vaccinations::get_row(store, self.import.id, built_from)
                 .await?
-                .ok_or_else(|| PipelineError::Task("staged row vanished".into()))?
+                .ok_or_else(|| PipelineError::Broken("staged row vanished".into()))?
                 .value
                 .row
                 .child
@@ -778,7 +778,7 @@ async fn build_row(
 ) -> Result<(Vec<WriteOp>, RowOutcome), PipelineError> {
     let store = pipeline.records.as_ref();
     let row = &staged.value;
-    let plan = row.plan.ok_or_else(|| PipelineError::Task(format!("row {} was not planned", row.row.row_number)))?;
+    let plan = row.plan.ok_or_else(|| PipelineError::Broken(format!("row {} was not planned", row.row.row_number)))?;
     let now = pipeline.now();
     let national_reporting = team.kind == TeamKind::NationalReporting;
     let session = offline_session(&pipeline.reference, team, &row.row);
@@ -815,7 +815,7 @@ async fn build_row(
         }
         PlannedRecord::Matched { record_id } | PlannedRecord::ByUuid { record_id } => {
             let current = vaccinations::get(store, record_id).await?.ok_or_else(|| {
-                PipelineError::Task(format!("matched record for row {} vanished", row.row.row_number))
+                PipelineError::Broken(format!("matched record for row {} vanished", row.row.row_number))
             })?;
             let staged_record = match plan.record {
                 PlannedRecord::ByUuid { .. } => Some(records::stage_all(&current.value, &row.row.details, patient_id)),

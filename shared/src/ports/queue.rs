@@ -44,7 +44,8 @@ pub trait Queue: Send + Sync {
     /// Acknowledges (deletes) a delivered message.
     async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
 
-    /// Makes a delivered message visible again after `delay` (a retry with back-off).
+    /// Makes a delivered message visible again after `delay`: a retry with back-off, or, while the message is worked
+    /// on, a renewal of its hold (the receipt stays valid).
     async fn retry_after(&self, receipt: &str, delay: Duration) -> Result<(), QueueError>;
 
     /// Messages currently in the dead-letter queue (for tests and the operator view), without removing them.

@@ -53,8 +53,8 @@ pub enum ClaimOutcome {
     Acquired { import_id: Uuid, version: u64 },
     /// The object was processed already.
     AlreadyDone { import_id: Uuid },
-    /// Another caller holds a live lease on it.
-    InProgress { import_id: Uuid },
+    /// Another caller holds a live lease on it, until `lease_until` unless renewed.
+    InProgress { import_id: Uuid, lease_until: DateTime<Utc> },
 }
 
 /// How a worker asks for claims: who it is, and how long a claim of its lasts.
@@ -92,7 +92,10 @@ pub async fn acquire(
                         return Ok(ClaimOutcome::AlreadyDone { import_id: current.import_id });
                     }
                     if live(&current) {
-                        return Ok(ClaimOutcome::InProgress { import_id: current.import_id });
+                        return Ok(ClaimOutcome::InProgress {
+                            import_id: current.import_id,
+                            lease_until: current.lease_until,
+                        });
                     }
                     // The holder died: take over its import.
                     let claim = ObjectClaim { lease_until, holder, ..current };
@@ -100,7 +103,10 @@ pub async fn acquire(
                 } else if !current.done && live(&current) {
                     // New content under a key whose earlier content is still being imported: that import keeps the
                     // claim until it finishes (it reads only its own version), then the new content gets its turn.
-                    return Ok(ClaimOutcome::InProgress { import_id: current.import_id });
+                    return Ok(ClaimOutcome::InProgress {
+                        import_id: current.import_id,
+                        lease_until: current.lease_until,
+                    });
                 } else {
                     // New content under the same key: a new import.
                     let claim = ObjectClaim { etag: etag.into(), import_id, done: false, lease_until, holder };
@@ -149,7 +155,9 @@ mod tests {
         let ClaimOutcome::Acquired { version, .. } = acquired else { panic!("{acquired:?}") };
 
         let while_live = acquire(&store, "b", "drops/R1L/a.csv", "etag-b", second, lease, now).await.expect("B");
-        assert_eq!(while_live, ClaimOutcome::InProgress { import_id: first }, "file A's import keeps its claim");
+        let held_until = now + Duration::minutes(15);
+        let kept = ClaimOutcome::InProgress { import_id: first, lease_until: held_until };
+        assert_eq!(while_live, kept, "file A's import keeps its claim");
 
         finish(&store, "b", "drops/R1L/a.csv", version).await.expect("finish A");
         let after = acquire(&store, "b", "drops/R1L/a.csv", "etag-b", second, lease, now).await.expect("B again");
@@ -164,7 +172,7 @@ mod tests {
         let (stopped, running, import) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
         let claim = |claimant| acquire(&store, "b", "uploads/x.csv", "etag", import, terms(claimant), now);
         assert!(matches!(claim(Claimant::Sole(stopped)).await.unwrap(), ClaimOutcome::Acquired { .. }));
-        let in_progress = ClaimOutcome::InProgress { import_id: import };
+        let in_progress = ClaimOutcome::InProgress { import_id: import, lease_until: now + Duration::minutes(15) };
         assert_eq!(claim(Claimant::Shared).await.unwrap(), in_progress, "a shared worker waits out the lease");
         let ClaimOutcome::Acquired { version, .. } = claim(Claimant::Sole(running)).await.unwrap() else {
             panic!("the running sole worker takes over the stopped one's claim")

@@ -199,6 +199,7 @@ pub fn new_import(
         pds_match: None,
         nhs_numbers_updated: Vec::new(),
         object_version: None,
+        failure_reason: None,
     }
 }
 
@@ -337,6 +338,8 @@ pub struct ImportDetail {
     pub nhs_numbers_updated: Vec<NhsNumberUpdate>,
     /// Failed for a low PDS match rate: the rate, the rows matched and the first rows that were not.
     pub pds_match: Option<crate::domain::import::PdsMatch>,
+    /// Status `failed`: why the service could not finish the import, in words for the user.
+    pub failure_reason: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -395,6 +398,7 @@ impl ImportDetail {
             progress: import.progress.map(ProgressView::from),
             nhs_numbers_updated: import.nhs_numbers_updated,
             pds_match: import.pds_match,
+            failure_reason: import.failure_reason,
         }
     }
 }

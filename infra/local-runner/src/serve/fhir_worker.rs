@@ -12,9 +12,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use shared::cloud::PdsConfig;
+use shared::consumer::polling;
 use shared::domain::ReferenceData;
 use shared::imms_sync::config::{IMMS_PATH, history_since_from_env, rate_from_env};
-use shared::imms_sync::invocation::work_once;
+use shared::imms_sync::invocation::{self, SyncMessages};
 use shared::imms_sync::{ImmsSync, SyncSettings};
 use shared::nhs_api::{ApiPlatformAuth, AuthConfig, ImmsClient};
 use shared::ports::{Queue, RecordStore};
@@ -100,19 +101,10 @@ pub async fn start(
             ..SyncSettings::default()
         },
     };
-    tokio::spawn(work(sync.clone(), queue.clone()));
+    let settings = invocation::consumer_settings().with_max_receives(Some(MAX_RECEIVES));
+    tokio::spawn(polling::run_forever(Arc::new(SyncMessages(sync.clone())), queue.clone(), settings));
     tokio::spawn(sweep(sync, queue.clone()));
     Ok(Started { queue: Some(queue), emulator, banner })
-}
-
-/// The SQS event source: messages to the worker, transient failures retried.
-async fn work(sync: ImmsSync, queue: Arc<dyn Queue>) {
-    loop {
-        if let Err(e) = work_once(&sync, queue.as_ref(), Duration::from_secs(1)).await {
-            tracing::error!(error = %e, "cannot work the fhir queue");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-    }
 }
 
 /// The EventBridge schedule.

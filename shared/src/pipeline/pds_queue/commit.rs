@@ -22,7 +22,9 @@ pub(super) async fn commit_import(pipeline: &Pipeline, import_id: Uuid) -> Resul
     {
         ClaimOutcome::Acquired { version, .. } => version,
         ClaimOutcome::AlreadyDone { .. } => return Ok(()),
-        ClaimOutcome::InProgress { .. } => return Err(PipelineError::InProgress(import_id)),
+        ClaimOutcome::InProgress { lease_until, .. } => {
+            return Err(PipelineError::in_progress(import_id, lease_until, pipeline.now()));
+        }
     };
     let Some(import) = imports::get(store, import_id).await? else {
         claims::finish(store, COMMIT_CLAIMS, &name, version).await?;

@@ -1,44 +1,35 @@
 //! One invocation of the pds function: an SQS batch from the pds queue, answered with the partial-batch response so
-//! that only the failed messages are redelivered (the event source mapping has ReportBatchItemFailures on).
+//! that only the failed messages are redelivered (the event source mapping has ReportBatchItemFailures on), or the
+//! schedule of the GET refreshes.
 
-use futures::future::join_all;
 use serde_json::{Value, json};
-use tracing::Instrument;
 
-use crate::pipeline::invocation::{SqsBatch, is_scheduled};
-use crate::pipeline::{Pipeline, pds_queue};
+use crate::consumer::ConsumerSettings;
+use crate::pipeline::invocation::{is_scheduled, sqs_event};
+use crate::pipeline::{Pipeline, PipelineError, pds_queue};
+use crate::ports::Queue;
 
-/// Handles the batch's messages concurrently (the pacer keeps the PDS rate) and lists the ones to redeliver.
-pub async fn handle_invocation(pipeline: &Pipeline, payload: Value) -> Value {
+/// Handles the batch's messages concurrently (the pacer keeps the PDS rate) and lists the ones to redeliver. An
+/// event that cannot be read fails the invocation, so that its messages are redelivered.
+pub async fn handle_invocation(
+    pipeline: &Pipeline,
+    source: Option<&dyn Queue>,
+    settings: &ConsumerSettings,
+    payload: Value,
+) -> Result<Value, PipelineError> {
     if is_scheduled(&payload) {
         // The EventBridge rule of §11.4: queue the due GET refreshes. A failure is logged; the next run catches up.
-        return match pds_queue::schedule::send_scheduled_refresh(pipeline, pipeline.now()).await {
+        return Ok(match pds_queue::schedule::send_scheduled_refresh(pipeline, pipeline.now()).await {
             Ok(enqueued) => json!({ "enqueued": enqueued }),
             Err(e) => {
                 tracing::error!(error = %e, "scheduled PDS refresh failed");
                 json!({ "enqueued": 0, "error": "scheduled PDS refresh failed" })
             }
-        };
+        });
     }
-    let batch: SqsBatch = match serde_json::from_value(payload.clone()) {
-        Ok(batch) => batch,
-        Err(e) => {
-            tracing::error!(error = %e, "malformed SQS event: every message in it fails");
-            return crate::pipeline::invocation::unreadable_batch(&payload);
-        }
-    };
-    let handled = join_all(batch.records.iter().map(|record| {
-        let span = tracing::info_span!("message", message_id = %record.message_id);
-        async move { (record, pds_queue::handle_message(pipeline, &record.body).await) }.instrument(span)
-    }))
-    .await;
-    let failures: Vec<Value> = handled
-        .into_iter()
-        .filter_map(|(record, result)| {
-            let error = result.err()?;
-            tracing::warn!(message_id = %record.message_id, error = %error, "pds message will be retried");
-            Some(json!({ "itemIdentifier": record.message_id }))
-        })
-        .collect();
-    json!({ "batchItemFailures": failures })
+    let event = sqs_event(&payload)
+        .unwrap_or_else(|| Err(PipelineError::Broken("the event is neither an SQS batch nor a schedule".into())))?;
+    let handler = pds_queue::PdsMessages(pipeline.clone());
+    let response = crate::consumer::lambda::handle_sqs_event(&handler, source, event, settings).await;
+    Ok(serde_json::to_value(response).unwrap_or_default())
 }

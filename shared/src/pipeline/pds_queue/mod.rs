@@ -11,16 +11,17 @@
 //! counts once in the tally, and the commit runs under a claim so a redelivered CommitImport finds it done.
 
 mod commit;
-pub mod consumer;
 pub mod invocation;
 mod pages;
 mod refresh;
 pub mod schedule;
 
+use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{Pipeline, PipelineError};
+use super::{Pipeline, PipelineError, failed};
+use crate::consumer::{ConsumerSettings, MessageHandler};
 
 pub use pages::{PageTally, send_search_pages, tally};
 pub use refresh::send_refresh;
@@ -54,11 +55,11 @@ pub async fn handle_message(pipeline: &Pipeline, body: &str) -> Result<(), Pipel
         }
     };
     let Some(pds) = &pipeline.settings.pds else {
-        // Misconfigured function: keep the message, it lands in the dead-letter queue for an operator.
-        return Err(PipelineError::Task("the pds function has no PDS configuration".into()));
+        // A misconfigured function: the import ends "Failed" and the log says why.
+        return Err(PipelineError::Broken("the pds function has no PDS configuration".into()));
     };
     let Some(queue) = &pds.queue else {
-        return Err(PipelineError::Task("the pds function has no pds queue configured".into()));
+        return Err(PipelineError::Broken("the pds function has no pds queue configured".into()));
     };
     match message {
         PdsMessage::SearchPage { import_id, page, rows } => {
@@ -67,4 +68,32 @@ pub async fn handle_message(pipeline: &Pipeline, body: &str) -> Result<(), Pipel
         PdsMessage::CommitImport { import_id } => commit::commit_import(pipeline, import_id).await,
         PdsMessage::RefreshPatients { patient_ids } => refresh::refresh_patients(pipeline, pds, &patient_ids).await,
     }
+}
+
+/// The pds function's messages.
+pub struct PdsMessages(pub Pipeline);
+
+#[async_trait]
+impl MessageHandler for PdsMessages {
+    type Error = PipelineError;
+
+    async fn handle(&self, body: &str) -> Result<(), PipelineError> {
+        handle_message(&self.0, body).await
+    }
+
+    /// A search or a commit that cannot go on ends its import; a refresh that cannot is retried by the next
+    /// scheduled run (§11.4), so only the log says so.
+    async fn give_up(&self, body: &str, error: &PipelineError) {
+        match serde_json::from_str(body) {
+            Ok(PdsMessage::SearchPage { import_id, .. } | PdsMessage::CommitImport { import_id }) => {
+                failed::give_up_on(&self.0, None, import_id, error).await;
+            }
+            Ok(PdsMessage::RefreshPatients { .. }) | Err(_) => {}
+        }
+    }
+}
+
+/// How the pds function and the local runner consume the pds queue: ten messages at once, paced together.
+pub fn consumer_settings() -> ConsumerSettings {
+    ConsumerSettings::new("pds").with_max_in_flight(10)
 }

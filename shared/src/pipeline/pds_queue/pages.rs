@@ -133,7 +133,7 @@ async fn mark_done(store: &dyn RecordStore, import_id: Uuid, page: u32, rows: u6
     let key = tally_key(import_id);
     loop {
         let Some(item) = store.get(&key).await? else {
-            return Err(PipelineError::Task(format!("import {import_id} has no pds page tally")));
+            return Err(PipelineError::Broken(format!("import {import_id} has no pds page tally")));
         };
         let mut tally: PageTally = decode(&item)?;
         if tally.done.contains_key(&page) {

@@ -81,6 +81,7 @@ impl Setup {
             pds_match: None,
             nhs_numbers_updated: Vec::new(),
             object_version: None,
+            failure_reason: None,
         };
         imports::create(self.store(), &import).await.expect("create");
         let staged: Vec<StagedRow> = rows.iter().cloned().map(|row| StagedRow::new(import.id, row)).collect();

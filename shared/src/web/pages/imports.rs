@@ -70,7 +70,10 @@ impl StatusTag {
     pub fn of(status: ImportStatus) -> Self {
         let colour = match status {
             ImportStatus::AwaitingUpload | ImportStatus::Cancelled => "grey",
-            ImportStatus::RowsAreInvalid | ImportStatus::ChangesetsAreInvalid | ImportStatus::LowPdsMatchRate => "red",
+            ImportStatus::RowsAreInvalid
+            | ImportStatus::ChangesetsAreInvalid
+            | ImportStatus::LowPdsMatchRate
+            | ImportStatus::Failed => "red",
             ImportStatus::Processed | ImportStatus::PartiallyProcessed => "green",
             _ => "blue",
         };
@@ -153,9 +156,10 @@ fn import_row(import: &Import, progress: Option<ImportProgress>, reference: &Ref
         progress: processing.then(|| progress_text(progress)),
         records: match import.status {
             ImportStatus::Processed | ImportStatus::PartiallyProcessed => import.row_count.unwrap_or(0).to_string(),
-            ImportStatus::RowsAreInvalid | ImportStatus::ChangesetsAreInvalid | ImportStatus::LowPdsMatchRate => {
-                "0".into()
-            }
+            ImportStatus::RowsAreInvalid
+            | ImportStatus::ChangesetsAreInvalid
+            | ImportStatus::LowPdsMatchRate
+            | ImportStatus::Failed => "0".into(),
             _ => "…".into(),
         },
     }
@@ -204,6 +208,9 @@ struct ImportPage {
     /// Failed for a low PDS match rate: the sentence with the figures, and the rows PDS could not match.
     match_rate: Option<String>,
     unmatched: Vec<UnmatchedRow>,
+    /// Failed in the service: why, and how many records it had imported before it stopped.
+    failure_reason: Option<String>,
+    imported_before_failure: u64,
     /// The status as the progress JSON names it, so the script notices when it changes.
     status_name: String,
 }
@@ -237,6 +244,7 @@ enum PageState {
     Processing,
     Invalid,
     LowMatchRate,
+    Failed,
     Completed,
     NothingImported,
     Other,
@@ -341,6 +349,7 @@ pub async fn show(
         }
         ImportStatus::RowsAreInvalid | ImportStatus::ChangesetsAreInvalid => PageState::Invalid,
         ImportStatus::LowPdsMatchRate => PageState::LowMatchRate,
+        ImportStatus::Failed => PageState::Failed,
         ImportStatus::Processed => {
             let counts = import.counts.unwrap_or_default();
             let resubmitted = counts.new == 0 && counts.changed == 0 && counts.exact_duplicate > 0;
@@ -355,6 +364,7 @@ pub async fn show(
     let summary =
         matches!(page_state, PageState::Completed | PageState::NothingImported).then(|| counts_summary(&import));
     let records = records_table(&state, &import, query.page.unwrap_or(1)).await?;
+    let imported_before_failure = records.total as u64;
     let team = reference.team(&import.team_id).ok_or(PageError::NotFound)?;
     let (close_matches, close_matches_total) = match summary.is_some() && team.kind != TeamKind::NationalReporting {
         true => super::issues::of_import(&state, &import.team_id, import.id).await?,
@@ -400,6 +410,8 @@ pub async fn show(
         after_pds: import.status == ImportStatus::ChangesetsAreInvalid,
         format_help: FormatHelp::for_import(import.kind, team),
         match_rate: import.pds_match.as_ref().map(match_rate_text),
+        failure_reason: import.failure_reason.clone(),
+        imported_before_failure,
         unmatched: import
             .pds_match
             .iter()

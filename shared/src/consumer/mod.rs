@@ -1,0 +1,172 @@
+//! One way to consume a queue, for every function and for the local runner: a [`MessageHandler`] says what one
+//! message means and whether its failure is worth another try; [`lambda`] runs it over an SQS event from Lambda's
+//! event source mapping, [`polling`] over the [`Queue`] port in-process. Both hold each message only for
+//! [`ConsumerSettings::hold`], renewed while it is worked on, so a crashed worker's message is tried again within
+//! that time instead of after the queue's whole visibility timeout; both retry with the same back-off, and both end
+//! a message that cannot succeed at once ([`MessageHandler::give_up`]) instead of looping it to the dead letters.
+
+pub mod lambda;
+pub mod polling;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ports::Queue;
+
+/// Whether a failed message is worth another try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// Trying again cannot help (a bug, a misconfigured function, data that changed under us): give up now.
+    Never,
+    /// A transient failure: again after the consumer's back-off.
+    Later,
+    /// Again once this much time has passed (when another worker's claim runs out).
+    After(Duration),
+}
+
+/// An error a handler returns, sorted for the consumer.
+pub trait Failure: std::error::Error + Send + Sync {
+    fn retry(&self) -> Retry;
+}
+
+#[async_trait]
+pub trait MessageHandler: Send + Sync + 'static {
+    type Error: Failure;
+
+    /// Handles one message body. Queues deliver at least once, so this must be idempotent.
+    async fn handle(&self, body: &str) -> Result<(), Self::Error>;
+
+    /// The message will not be tried again: its error cannot be retried, or its last delivery failed. Records the
+    /// failure where the users will see it (an import ends "Failed"). The consumer has logged it already.
+    async fn give_up(&self, _body: &str, _error: &Self::Error) {}
+}
+
+/// How a consumer takes messages, holds them and retries them.
+#[derive(Debug, Clone, Copy)]
+pub struct ConsumerSettings {
+    /// What the logs call this consumer.
+    pub name: &'static str,
+    /// Messages handled at once.
+    pub max_in_flight: usize,
+    /// How long a message stays hidden from other workers while it is handled; renewed every third of it.
+    pub hold: Duration,
+    /// Delay before a failed message is visible again: `retry_base` × 2^receives, at most `retry_cap`.
+    pub retry_base: Duration,
+    pub retry_cap: Duration,
+    /// The queue's redrive limit: the delivery with this receive count is the last one. None when unknown.
+    pub max_receives: Option<u32>,
+}
+
+impl ConsumerSettings {
+    pub fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            max_in_flight: 1,
+            hold: Duration::from_secs(120),
+            retry_base: Duration::from_secs(1),
+            retry_cap: Duration::from_secs(60),
+            max_receives: None,
+        }
+    }
+
+    pub fn with_max_in_flight(self, max_in_flight: usize) -> Self {
+        Self { max_in_flight: max_in_flight.max(1), ..self }
+    }
+
+    pub fn with_max_receives(self, max_receives: Option<u32>) -> Self {
+        Self { max_receives, ..self }
+    }
+
+    /// For tests: failures come back at once.
+    pub fn immediate_retries(self) -> Self {
+        Self { retry_base: Duration::ZERO, retry_cap: Duration::ZERO, ..self }
+    }
+
+    fn back_off(&self, receive_count: u32) -> Duration {
+        self.retry_base.saturating_mul(2u32.saturating_pow(receive_count.min(10))).min(self.retry_cap)
+    }
+
+    fn is_last(&self, receive_count: u32) -> bool {
+        self.max_receives.is_some_and(|max| receive_count >= max)
+    }
+}
+
+/// What the queue should do with a delivery once it has been handled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Handled, or given up: delete it.
+    Done,
+    /// Visible again after this long (or, past the redrive limit, to the dead letters).
+    RetryIn(Duration),
+}
+
+/// One delivery of a message.
+pub(crate) struct Delivery<'a> {
+    pub message_id: &'a str,
+    pub receipt: &'a str,
+    pub body: &'a str,
+    pub receive_count: u32,
+}
+
+/// Handles one delivery with its hold renewed on `queue` every third of the hold, and decides what becomes of it.
+pub(crate) async fn deliver<H: MessageHandler>(
+    handler: &H,
+    queue: Option<&dyn Queue>,
+    delivery: Delivery<'_>,
+    settings: &ConsumerSettings,
+) -> Verdict {
+    let result = match queue {
+        Some(queue) => held(queue, delivery.receipt, settings, handler.handle(delivery.body)).await,
+        None => handler.handle(delivery.body).await,
+    };
+    let Err(error) = result else { return Verdict::Done };
+    let (consumer, message_id, attempt) = (settings.name, delivery.message_id, delivery.receive_count);
+    match error.retry() {
+        Retry::Never => {
+            tracing::error!(consumer, message_id, attempt, error = %error, "message failed for good");
+            handler.give_up(delivery.body, &error).await;
+            Verdict::Done
+        }
+        retry => {
+            let delay = match retry {
+                Retry::After(delay) => delay,
+                _ => settings.back_off(attempt),
+            };
+            if settings.is_last(attempt) {
+                tracing::error!(consumer, message_id, attempt, error = %error, "retries ran out: to the dead letters");
+                handler.give_up(delivery.body, &error).await;
+            } else {
+                tracing::warn!(consumer, message_id, attempt, ?delay, error = %error, "message will be retried");
+            }
+            Verdict::RetryIn(delay)
+        }
+    }
+}
+
+/// Runs `work`, keeping the delivery hidden for `settings.hold` from each renewal. A failed renewal is logged and the
+/// work goes on: at worst the message is delivered twice, which every handler allows.
+async fn held<T>(
+    queue: &dyn Queue,
+    receipt: &str,
+    settings: &ConsumerSettings,
+    work: impl std::future::Future<Output = T>,
+) -> T {
+    let period = (settings.hold / 3).max(Duration::from_millis(10));
+    let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            done = &mut work => return done,
+            _ = renewals.tick() => {
+                if let Err(e) = queue.retry_after(receipt, settings.hold).await {
+                    tracing::warn!(consumer = settings.name, error = %e, "cannot renew a message's hold");
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,50 @@
+//! Ends an import the service cannot finish: a failure that retrying cannot mend, or one that outlasted every
+//! retry. The import becomes "Failed" with the reason for the user, instead of showing "Processing" for ever; what
+//! it had committed stays (each row was applied whole), and the same file uploaded again finds those rows done.
+
+use uuid::Uuid;
+
+use super::Pipeline;
+use crate::domain::ImportStatus;
+use crate::ports::StoreError;
+use crate::store::imports;
+
+/// Marks the import Failed with `reason`, unless it is the team's no longer or has ended already. Returns whether
+/// it was marked.
+pub async fn fail_import(
+    pipeline: &Pipeline,
+    team_id: Option<&str>,
+    import_id: Uuid,
+    reason: &str,
+) -> Result<bool, StoreError> {
+    let store = pipeline.records.as_ref();
+    for _ in 0..5 {
+        let Some(mut import) = imports::get(store, import_id).await? else { return Ok(false) };
+        if import.value.status.is_final() || team_id.is_some_and(|team| team != import.value.team_id) {
+            return Ok(false);
+        }
+        import.value.status = ImportStatus::Failed;
+        import.value.failure_reason = Some(reason.to_owned());
+        import.value.processed_at = Some(pipeline.now());
+        match imports::update(store, &import.value, import.version, pipeline.now()).await {
+            Ok(_) => {
+                tracing::warn!(%import_id, "import failed");
+                return Ok(true);
+            }
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict("the import kept changing while it was marked failed".into()))
+}
+
+/// [`fail_import`] for a consumer giving up: a store that fails now too is logged, and the import stays as it was.
+pub async fn give_up_on(pipeline: &Pipeline, team_id: Option<&str>, import_id: Uuid, error: &super::PipelineError) {
+    if matches!(error, super::PipelineError::InProgress { .. }) {
+        // Another worker holds the import: it is not this message's to end.
+        return;
+    }
+    if let Err(e) = fail_import(pipeline, team_id, import_id, error.reason_for_users()).await {
+        tracing::error!(%import_id, error = %e, "cannot mark the import failed");
+    }
+}
