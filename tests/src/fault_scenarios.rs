@@ -24,7 +24,7 @@ const FAULT_PERCENT: u32 = 5;
 
 /// What an import left behind, without timestamps: its outcome, and who and what it wrote.
 #[derive(Debug, PartialEq)]
-struct EndState {
+pub(crate) struct EndState {
     status: ImportStatus,
     row_count: Option<u64>,
     counts: Option<shared::domain::ImportCounts>,
@@ -36,7 +36,7 @@ struct EndState {
     vaccination_records: usize,
 }
 
-async fn end_state(h: &Harness, import_id: uuid::Uuid) -> EndState {
+pub(crate) async fn end_state(h: &Harness, import_id: uuid::Uuid) -> EndState {
     let import = h.import(import_id).await;
     let mut found: Vec<_> = h
         .patients_of(&import)
@@ -126,4 +126,5 @@ where
         }
         assert!(injected > 0, "{name}: faults were injected");
     }
+    crate::crash_scenarios::crash_after_every_write(&make).await;
 }

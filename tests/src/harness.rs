@@ -45,7 +45,6 @@ pub fn emulators_or_skip(test: &str) -> Option<(String, String)> {
     endpoints
 }
 
-/// Deliveries of one pds-queue message before it goes to the dead letters.
 /// The redrive limit of the harness's queues.
 pub const MAX_RECEIVES: u32 = 10;
 

@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod class_list_scenarios;
+pub mod crash_scenarios;
+pub mod crashing_store;
 pub mod fault_scenarios;
 pub mod faulty_queue;
 pub mod faulty_stores;

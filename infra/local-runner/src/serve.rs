@@ -111,7 +111,7 @@ pub fn run(args: ServeArgs) -> ExitCode {
 }
 
 /// Deliveries of one message before it goes to the dead letters (as the template's redrive policies).
-const MAX_RECEIVES: u32 = 5;
+const MAX_RECEIVES: u32 = 10;
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Bound first, so that `--port 0` gets a free port that nothing else can take before the signed upload URLs
@@ -322,8 +322,8 @@ fn lock_data_folder(data: &Path) -> anyhow::Result<std::fs::File> {
 }
 
 /// One of the runner's queues, with the deliveries of the runner that used it last made visible again: that
-/// runner has stopped (the data folder is locked), so its work resumes now rather than after the 15-minute
-/// visibility timeout.
+/// runner has stopped (the data folder is locked), so its work resumes now rather than after each message's
+/// two-minute hold.
 pub(crate) async fn open_queue(path: &Path, max_receive_count: u32) -> anyhow::Result<Arc<EmbeddedQueue>> {
     let queue = EmbeddedQueue::open(path, max_receive_count).await?;
     let resumed = queue.release_deliveries().await?;

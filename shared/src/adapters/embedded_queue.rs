@@ -273,11 +273,6 @@ impl EmbeddedQueue {
         Ok(released as u64)
     }
 
-    /// The redrive limit: a message received this many times without an ack goes to the dead letters next.
-    pub fn max_receive_count(&self) -> u32 {
-        self.max_receive_count
-    }
-
     /// Number of messages not yet acknowledged and not dead (for the operator view and tests).
     pub async fn pending(&self) -> Result<u64, QueueError> {
         self.with_conn(|conn| {

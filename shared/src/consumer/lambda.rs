@@ -1,6 +1,6 @@
 //! An SQS event from Lambda's event source mapping (`ReportBatchItemFailures` on): the messages that are to be tried
 //! again are named in the [`SqsBatchResponse`], after their visibility has been set to the consumer's back-off; the
-//! rest are deleted by Lambda.
+//! rest are deleted as soon as they are done (and by Lambda again, which is harmless).
 
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use futures::StreamExt;
@@ -61,10 +61,15 @@ async fn handle_message<H: MessageHandler>(
         receive_count,
     };
     let verdict = deliver(handler, source, delivery, settings).await;
-    if let (Verdict::RetryIn(delay), Some(queue)) = (verdict, source)
-        && let Err(e) = queue.retry_after(receipt, delay).await
-    {
-        tracing::warn!(consumer = settings.name, error = %e, "cannot set a failed message's retry delay");
+    let Some(queue) = source else { return verdict };
+    // Lambda deletes the batch's successes only when the whole invocation ends: a message done early would
+    // otherwise come back once its hold ran out while another message of the batch was still being handled.
+    let settled = match verdict {
+        Verdict::Done => queue.ack(receipt).await,
+        Verdict::RetryIn(delay) => queue.retry_after(receipt, delay).await,
+    };
+    if let Err(e) = settled {
+        tracing::warn!(consumer = settings.name, error = %e, "cannot settle a message early; Lambda will");
     }
     verdict
 }

@@ -26,16 +26,20 @@ pub enum Retry {
 }
 
 /// An error a handler returns, sorted for the consumer.
-pub trait Failure: std::error::Error + Send + Sync {
+pub trait Retryable: std::error::Error + Send + Sync {
     fn retry(&self) -> Retry;
 }
 
 #[async_trait]
 pub trait MessageHandler: Send + Sync + 'static {
-    type Error: Failure;
+    type Error: Retryable;
 
     /// Handles one message body. Queues deliver at least once, so this must be idempotent.
     async fn handle(&self, body: &str) -> Result<(), Self::Error>;
+
+    /// Called with each renewal of the message's hold: extends whatever else the work holds for it (the claim on an
+    /// object or a commit), so that both run out together if the worker dies.
+    async fn renew(&self, _body: &str) {}
 
     /// The message will not be tried again: its error cannot be retried, or its last delivery failed. Records the
     /// failure where the users will see it (an import ends "Failed"). The consumer has logged it already.
@@ -51,7 +55,8 @@ pub struct ConsumerSettings {
     pub max_in_flight: usize,
     /// How long a message stays hidden from other workers while it is handled; renewed every third of it.
     pub hold: Duration,
-    /// Delay before a failed message is visible again: `retry_base` × 2^receives, at most `retry_cap`.
+    /// Delay before a failed message is visible again: `retry_base` × 2^receives, at most `retry_cap`. With the
+    /// template's redrive limits (10 receives; fhir 8) a message is retried for over an hour before it is given up.
     pub retry_base: Duration,
     pub retry_cap: Duration,
     /// The queue's redrive limit: the delivery with this receive count is the last one. None when unknown.
@@ -64,8 +69,8 @@ impl ConsumerSettings {
             name,
             max_in_flight: 1,
             hold: Duration::from_secs(120),
-            retry_base: Duration::from_secs(1),
-            retry_cap: Duration::from_secs(60),
+            retry_base: Duration::from_secs(30),
+            retry_cap: Duration::from_secs(15 * 60),
             max_receives: None,
         }
     }
@@ -117,7 +122,7 @@ pub(crate) async fn deliver<H: MessageHandler>(
     settings: &ConsumerSettings,
 ) -> Verdict {
     let result = match queue {
-        Some(queue) => held(queue, delivery.receipt, settings, handler.handle(delivery.body)).await,
+        Some(queue) => held(handler, queue, &delivery, settings).await,
         None => handler.handle(delivery.body).await,
     };
     let Err(error) = result else { return Verdict::Done };
@@ -144,14 +149,16 @@ pub(crate) async fn deliver<H: MessageHandler>(
     }
 }
 
-/// Runs `work`, keeping the delivery hidden for `settings.hold` from each renewal. A failed renewal is logged and the
-/// work goes on: at worst the message is delivered twice, which every handler allows.
-async fn held<T>(
+/// Handles the delivery, keeping it hidden for `settings.hold` from each renewal (and the handler's own claims with
+/// it). A failed renewal is logged and the work goes on: at worst the message is delivered twice, which every handler
+/// allows.
+async fn held<H: MessageHandler>(
+    handler: &H,
     queue: &dyn Queue,
-    receipt: &str,
+    delivery: &Delivery<'_>,
     settings: &ConsumerSettings,
-    work: impl std::future::Future<Output = T>,
-) -> T {
+) -> Result<(), H::Error> {
+    let work = handler.handle(delivery.body);
     let period = (settings.hold / 3).max(Duration::from_millis(10));
     let mut renewals = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -160,8 +167,15 @@ async fn held<T>(
         tokio::select! {
             done = &mut work => return done,
             _ = renewals.tick() => {
-                if let Err(e) = queue.retry_after(receipt, settings.hold).await {
-                    tracing::warn!(consumer = settings.name, error = %e, "cannot renew a message's hold");
+                // The work waits while this runs: bounded, so a slow queue or store cannot stall it.
+                let renewal = async {
+                    if let Err(e) = queue.retry_after(delivery.receipt, settings.hold).await {
+                        tracing::warn!(consumer = settings.name, error = %e, "cannot renew a message's hold");
+                    }
+                    handler.renew(delivery.body).await;
+                };
+                if tokio::time::timeout(period, renewal).await.is_err() {
+                    tracing::warn!(consumer = settings.name, "renewing a message's hold took too long");
                 }
             }
         }

@@ -14,13 +14,14 @@ use crate::adapters::embedded_queue::EmbeddedQueue;
 struct Scripted {
     attempts: Mutex<HashMap<String, u32>>,
     given_up: Mutex<Vec<String>>,
+    renewals: Mutex<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("scripted {0:?}")]
 struct ScriptedError(Retry);
 
-impl Failure for ScriptedError {
+impl Retryable for ScriptedError {
     fn retry(&self) -> Retry {
         self.0
     }
@@ -57,6 +58,10 @@ impl MessageHandler for Scripted {
             "flaky" | "transient" => Err(ScriptedError(Retry::Later)),
             _ => Err(ScriptedError(Retry::Never)),
         }
+    }
+
+    async fn renew(&self, _body: &str) {
+        *self.renewals.lock().unwrap() += 1;
     }
 
     async fn give_up(&self, body: &str, _error: &ScriptedError) {
@@ -108,6 +113,7 @@ async fn when_work_outlasts_the_hold_should_renew_it_so_that_no_other_worker_rec
     consumer.await.unwrap().expect("run");
 
     assert_eq!(seen_by_another_worker, 0, "the hold was renewed every third of it");
+    assert!(*handler.renewals.lock().unwrap() >= 3, "the handler's claims renewed with it");
     assert_eq!(handler.attempts("slow:1200"), 1);
     assert_eq!(queue.pending().await.expect("pending"), 0);
 }
@@ -170,7 +176,9 @@ async fn when_an_invocation_dies_mid_message_should_have_it_delivered_again_afte
 fn back_off_should_double_from_the_base_up_to_the_cap() {
     let settings = ConsumerSettings::new("test");
     let delays: Vec<u64> = (1..=7).map(|n| settings.back_off(n).as_secs()).collect();
-    assert_eq!(delays, [2, 4, 8, 16, 32, 60, 60]);
+    assert_eq!(delays, [60, 120, 240, 480, 900, 900, 900]);
+    let ten_receives: u64 = (1..10).map(|n| settings.back_off(n).as_secs()).sum();
+    assert!(ten_receives > 3600, "over an hour of retries: {ten_receives} s");
     assert!(!settings.is_last(100), "no redrive limit known: never the last");
     assert!(settings.with_max_receives(Some(5)).is_last(5));
 }

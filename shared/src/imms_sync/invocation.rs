@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::{Value, json};
 
 use super::worker::{ImmsSync, SyncError};
-use crate::consumer::{ConsumerSettings, Failure, MessageHandler, Retry};
+use crate::consumer::{ConsumerSettings, MessageHandler, Retry, Retryable};
 use crate::ports::Queue;
 
 /// The fhir queue's messages. A message that fails for good is acknowledged: the record's marker stays (it shows
@@ -22,7 +22,7 @@ impl MessageHandler for SyncMessages {
     }
 }
 
-impl Failure for SyncError {
+impl Retryable for SyncError {
     fn retry(&self) -> Retry {
         if self.is_transient() { Retry::Later } else { Retry::Never }
     }
@@ -47,7 +47,7 @@ pub async fn handle_invocation(
             .map_err(|e| SyncError::BadMessage(format!("an SQS event that cannot be read: {e}")))?;
         let handler = SyncMessages(sync.clone());
         let response = crate::consumer::lambda::handle_sqs_event(&handler, Some(queue), event, settings).await;
-        return Ok(serde_json::to_value(response).unwrap_or_default());
+        return serde_json::to_value(response).map_err(|e| SyncError::BadMessage(format!("the batch response: {e}")));
     }
     let scheduled = event.get("source").and_then(Value::as_str) == Some("aws.events")
         || event.get("detail-type").and_then(Value::as_str) == Some("Scheduled Event");

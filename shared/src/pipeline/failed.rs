@@ -1,13 +1,13 @@
 //! Ends an import the service cannot finish: a failure that retrying cannot mend, or one that outlasted every
 //! retry. The import becomes "Failed" with the reason for the user, instead of showing "Processing" for ever; what
-//! it had committed stays (each row was applied whole), and the same file uploaded again finds those rows done.
+//! it had committed stays (each row was applied whole), and a new delivery of its object resumes it ([`resume`]).
 
 use uuid::Uuid;
 
 use super::Pipeline;
-use crate::domain::ImportStatus;
+use crate::domain::{Import, ImportStatus};
 use crate::ports::StoreError;
-use crate::store::imports;
+use crate::store::imports::{self, Versioned};
 
 /// Marks the import Failed with `reason`, unless it is the team's no longer or has ended already. Returns whether
 /// it was marked.
@@ -38,10 +38,21 @@ pub async fn fail_import(
     Err(StoreError::Conflict("the import kept changing while it was marked failed".into()))
 }
 
+/// Takes a Failed import back to "Processing" for a new attempt; its steps resume from what they had recorded.
+pub async fn resume(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<Versioned<Import>, StoreError> {
+    import.value.status = ImportStatus::PendingImport;
+    import.value.failure_reason = None;
+    import.value.processed_at = None;
+    import.version = imports::update(pipeline.records.as_ref(), &import.value, import.version, pipeline.now()).await?;
+    tracing::info!(import_id = %import.value.id, "resuming a failed import");
+    Ok(import)
+}
+
 /// [`fail_import`] for a consumer giving up: a store that fails now too is logged, and the import stays as it was.
 pub async fn give_up_on(pipeline: &Pipeline, team_id: Option<&str>, import_id: Uuid, error: &super::PipelineError) {
-    if matches!(error, super::PipelineError::InProgress { .. }) {
-        // Another worker holds the import: it is not this message's to end.
+    if matches!(error, super::PipelineError::InProgress { .. } | super::PipelineError::Unclaimed(_)) {
+        // The delivery never held the import (another worker does, or the claim could not be asked for): it is not
+        // this message's to end.
         return;
     }
     if let Err(e) = fail_import(pipeline, team_id, import_id, error.reason_for_users()).await {

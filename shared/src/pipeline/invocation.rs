@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::{Handled, Pipeline, PipelineError, failed, parse_notification};
 use crate::consumer::{ConsumerSettings, MessageHandler};
 use crate::ports::Queue;
+use crate::store::claims;
 
 /// The import function's messages: one S3 notification each.
 pub struct ObjectEvents(pub Pipeline);
@@ -19,6 +20,16 @@ impl MessageHandler for ObjectEvents {
 
     async fn handle(&self, body: &str) -> Result<(), PipelineError> {
         handle_notification(&self.0, body).await.map(drop)
+    }
+
+    async fn renew(&self, body: &str) {
+        let (store, lease) = (self.0.records.as_ref(), self.0.settings.claim_lease);
+        for event in parse_notification(body).unwrap_or_default() {
+            let renewed = claims::renew(store, &event.bucket, &event.key, &event.etag, lease, self.0.now()).await;
+            if let Err(e) = renewed {
+                tracing::warn!(error = %e, "cannot renew an object's claim");
+            }
+        }
     }
 
     async fn give_up(&self, body: &str, error: &PipelineError) {
@@ -99,7 +110,7 @@ pub async fn handle_invocation(
     if let Some(event) = sqs_event(&payload) {
         let handler = ObjectEvents(pipeline.clone());
         let response = crate::consumer::lambda::handle_sqs_event(&handler, source, event?, settings).await;
-        return Ok(serde_json::to_value(response).unwrap_or_default());
+        return serde_json::to_value(response).map_err(|e| PipelineError::Broken(format!("the batch response: {e}")));
     }
     handle_notification(pipeline, &payload.to_string()).await?;
     Ok(json!({}))

@@ -67,7 +67,8 @@ pub struct PipelineSettings {
     pub max_rows: u64,
     /// Fixes "today" (academic years, year groups); None means today in Europe/London.
     pub today_override: Option<NaiveDate>,
-    /// How long a claim on an object lasts before another worker may take it over.
+    /// How long a claim on an object lasts before another worker may take it over: renewed with the hold of the
+    /// message being worked on ([`crate::consumer`]), so as long as that hold.
     pub claim_lease: chrono::Duration,
     /// Who this worker is to the claims: one of many (the functions) or the only one (the local runner).
     pub claimant: crate::store::claims::Claimant,
@@ -84,7 +85,7 @@ impl Default for PipelineSettings {
         Self {
             max_rows: 1_000_000,
             today_override: None,
-            claim_lease: chrono::Duration::minutes(15),
+            claim_lease: chrono::Duration::minutes(2),
             claimant: crate::store::claims::Claimant::Shared,
             commit_concurrency: 8,
             pds: None,
@@ -127,9 +128,12 @@ pub enum PipelineError {
     /// The file under the import's key is not the one that was checked (replaced, or cut short).
     #[error("the file changed while it was imported: {0}")]
     FileChanged(String),
-    /// Something that must hold did not (a bug, or a misconfigured function): retrying cannot help.
+    /// Something that must hold did not (a bug): retrying cannot help.
     #[error("{0}")]
     Broken(String),
+    /// The function lacks a setting it needs: retried, then dead-lettered, to be redriven once it is set.
+    #[error("{0}")]
+    Misconfigured(String),
     /// PDS kept asking us to come back later for some rows; their searches resume on the next delivery.
     #[error("PDS search of import {import_id} deferred for {rows} rows; retry later")]
     PdsDeferred { import_id: uuid::Uuid, rows: usize },
@@ -138,6 +142,9 @@ pub enum PipelineError {
     PdsRefreshDeferred { patients: usize },
     #[error(transparent)]
     Queue(#[from] QueueError),
+    /// The object's claim could not be asked for: this delivery never held the import.
+    #[error("cannot claim the object: {0}")]
+    Unclaimed(#[source] StoreError),
 }
 
 impl PipelineError {
@@ -157,11 +164,10 @@ impl PipelineError {
     }
 
     fn is_about_the_file(&self) -> bool {
+        let gone = |e: &ObjectStoreError| matches!(e, ObjectStoreError::NotFound(_) | ObjectStoreError::Changed);
         match self {
-            PipelineError::Objects(e) => !matches!(e, ObjectStoreError::Transient(_)),
-            PipelineError::Read(e) => {
-                reading::object_error(e).is_some_and(|e| !matches!(e, ObjectStoreError::Transient(_)))
-            }
+            PipelineError::Objects(e) => gone(e),
+            PipelineError::Read(e) => reading::object_error(e).is_some_and(gone),
             _ => false,
         }
     }
@@ -176,7 +182,7 @@ impl PipelineError {
                 "The file could not be read: it was deleted or replaced while it was being imported. Upload the file \
                  again."
             }
-            _ if crate::consumer::Failure::retry(self) == crate::consumer::Retry::Never => {
+            _ if crate::consumer::Retryable::retry(self) == crate::consumer::Retry::Never => {
                 "The import stopped because of a problem in the service. Upload the file again. If it stops again, \
                  contact the service desk."
             }
@@ -188,27 +194,30 @@ impl PipelineError {
     }
 }
 
-impl crate::consumer::Failure for PipelineError {
+impl crate::consumer::Retryable for PipelineError {
     fn retry(&self) -> crate::consumer::Retry {
         use crate::consumer::Retry;
         match self {
-            PipelineError::Store(StoreError::Transient(_)) | PipelineError::Store(StoreError::Conflict(_)) => {
-                Retry::Later
-            }
-            PipelineError::Store(StoreError::Invalid(_) | StoreError::Corrupt(_)) => Retry::Never,
-            // A file that is gone, replaced or refused stays so; a broken connection may not.
-            PipelineError::Objects(ObjectStoreError::Transient(_)) => Retry::Later,
-            PipelineError::Objects(_) => Retry::Never,
-            PipelineError::Read(e) => match reading::object_error(e) {
-                Some(ObjectStoreError::Transient(_)) | None => Retry::Later,
-                Some(_) => Retry::Never,
-            },
+            // A refused request may be a permission or a setting an operator mends: retried, then dead-lettered for
+            // a redrive, which resumes the import.
+            PipelineError::Store(StoreError::Transient(_) | StoreError::Conflict(_) | StoreError::Invalid(_))
+            | PipelineError::Unclaimed(_) => Retry::Later,
+            PipelineError::Store(StoreError::Corrupt(_)) => Retry::Never,
+            // A file that is gone or replaced stays so; a broken connection or a refusal may not.
+            PipelineError::Objects(e) => object_retry(e),
+            PipelineError::Read(e) => reading::object_error(e).map_or(Retry::Later, object_retry),
             PipelineError::InProgress { retry_in, .. } => Retry::After(*retry_in),
             PipelineError::Contended(_) => Retry::Later,
             PipelineError::PdsDeferred { .. } | PipelineError::PdsRefreshDeferred { .. } => Retry::Later,
-            PipelineError::Queue(QueueError::Transient(_)) => Retry::Later,
-            PipelineError::Queue(QueueError::Invalid(_)) => Retry::Never,
+            PipelineError::Queue(_) | PipelineError::Misconfigured(_) => Retry::Later,
             PipelineError::FileChanged(_) | PipelineError::Broken(_) => Retry::Never,
         }
+    }
+}
+
+fn object_retry(error: &ObjectStoreError) -> crate::consumer::Retry {
+    match error {
+        ObjectStoreError::NotFound(_) | ObjectStoreError::Changed => crate::consumer::Retry::Never,
+        ObjectStoreError::Transient(_) | ObjectStoreError::Invalid(_) => crate::consumer::Retry::Later,
     }
 }

@@ -96,7 +96,8 @@ impl Pipeline {
             self.settings.claim_terms(),
             self.settings.now(),
         )
-        .await?;
+        .await
+        .map_err(PipelineError::Unclaimed)?;
         let (import_id, claim_version) = match claim {
             ClaimOutcome::Acquired { import_id, version } => (import_id, version),
             ClaimOutcome::AlreadyDone { import_id } => {
@@ -284,6 +285,12 @@ impl Pipeline {
 
     /// Runs (or resumes) an import to its next resting status.
     pub async fn process(&self, import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
+        // Failed in the service, not in the file: a new delivery of the object (the same file dropped again, or its
+        // dead-lettered message redriven once the fault is mended) resumes it where it stopped.
+        let import = match import.value.status {
+            ImportStatus::Failed => super::failed::resume(self, import).await?,
+            _ => import,
+        };
         if import.value.status.is_final() {
             // Only a worker that took over an unfinished claim gets here: the one before it committed and died
             // before finishing the claim. A vaccination import sends its GET refresh after that commit in the same

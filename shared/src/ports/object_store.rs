@@ -61,7 +61,8 @@ pub struct ObjectInfo {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ObjectStoreError {
-    #[error("no object at {0}")]
+    /// Holds the key, for the code that asked; the message leaves it out, as it can carry a file's name.
+    #[error("no object at that key")]
     NotFound(String),
     #[error("object store temporarily unavailable: {0}")]
     Transient(#[source] Box<dyn std::error::Error + Send + Sync>),

@@ -127,6 +127,35 @@ pub async fn acquire(
     }
 }
 
+/// Extends a claim on `etag` that is not finished to `now + lease`; returns whether it did. The version stays: a
+/// renewal is no change of hands, so the holder's [`finish`] (which quotes the version it acquired) still holds, and
+/// a takeover that read the claim before the renewal still wins. Only a live worker renews, so a dead one's lease runs
+/// out one lease after its last renewal.
+pub async fn renew(
+    store: &dyn RecordStore,
+    bucket: &str,
+    key: &str,
+    etag: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let claim_key = keys::object_claim(bucket, key);
+    let Some(item) = store.get(&claim_key).await? else { return Ok(false) };
+    let mut claim: ObjectClaim = decode(&item)?;
+    if claim.done || claim.etag != etag || claim.lease_until >= now + lease {
+        return Ok(false);
+    }
+    claim.lease_until = now + lease;
+    let mut renewed = Item::new(claim_key, encode(&claim));
+    renewed.version = item.version;
+    match store.put(renewed, Condition::VersionIs(item.version)).await {
+        Ok(()) => Ok(true),
+        // Taken over or finished meanwhile: nothing of ours to renew.
+        Err(StoreError::Conflict(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// Marks the claimed object as processed.
 pub async fn finish(store: &dyn RecordStore, bucket: &str, key: &str, version: u64) -> Result<(), StoreError> {
     let claim_key = keys::object_claim(bucket, key);
@@ -162,6 +191,30 @@ mod tests {
         finish(&store, "b", "drops/R1L/a.csv", version).await.expect("finish A");
         let after = acquire(&store, "b", "drops/R1L/a.csv", "etag-b", second, lease, now).await.expect("B again");
         assert!(matches!(after, ClaimOutcome::Acquired { import_id, .. } if import_id == second), "{after:?}");
+    }
+
+    #[tokio::test]
+    async fn a_renewed_claim_should_outlive_its_first_lease_and_still_be_finished_by_its_holder() {
+        let store = SqliteRecordStore::in_memory().expect("store");
+        let now = crate::clock::test_instant();
+        let terms = ClaimTerms { claimant: Claimant::Shared, lease: Duration::minutes(2) };
+        let (import, other) = (Uuid::new_v4(), Uuid::new_v4());
+        let claim = |etag, at| acquire(&store, "b", "drops/R1L/a.csv", etag, import, terms, at);
+        let ClaimOutcome::Acquired { version, .. } = claim("etag", now).await.unwrap() else { panic!("acquired") };
+
+        let later = now + Duration::seconds(90);
+        assert!(renew(&store, "b", "drops/R1L/a.csv", "etag", terms.lease, later).await.unwrap());
+        assert!(!renew(&store, "b", "drops/R1L/a.csv", "other-etag", terms.lease, later).await.unwrap());
+
+        let past_first_lease = now + Duration::seconds(150);
+        let waiting = ClaimOutcome::InProgress { import_id: import, lease_until: later + terms.lease };
+        assert_eq!(claim("etag", past_first_lease).await.unwrap(), waiting, "the renewal kept it");
+        let second = acquire(&store, "b", "drops/R1L/a.csv", "etag", other, terms, past_first_lease).await.unwrap();
+        assert_eq!(second, waiting, "and kept it from a new import of the same content");
+        finish(&store, "b", "drops/R1L/a.csv", version).await.expect("the holder finishes with the version it got");
+        assert!(!renew(&store, "b", "drops/R1L/a.csv", "etag", terms.lease, later).await.unwrap(), "done: not renewed");
+        let long_after = later + Duration::hours(1);
+        assert_eq!(claim("etag", long_after).await.unwrap(), ClaimOutcome::AlreadyDone { import_id: import });
     }
 
     #[tokio::test]

@@ -12,6 +12,12 @@ use crate::store::imports;
 /// object's claim can ever share a key with a commit's.
 const COMMIT_CLAIMS: &str = "#pds-commit";
 
+/// Extends the lease of the import's commit claim while its CommitImport is worked on.
+pub(super) async fn renew_claim(pipeline: &Pipeline, import_id: Uuid) -> Result<bool, crate::ports::StoreError> {
+    let (store, lease) = (pipeline.records.as_ref(), pipeline.settings.claim_lease);
+    claims::renew(store, COMMIT_CLAIMS, &import_id.to_string(), "commit", lease, pipeline.now()).await
+}
+
 /// Match rate, plan and apply (child_records::commit), then the GET refresh of the import's patients. A claim on
 /// the import (conditional write, with a lease) makes a concurrent duplicate wait and a later one find it done.
 pub(super) async fn commit_import(pipeline: &Pipeline, import_id: Uuid) -> Result<(), PipelineError> {

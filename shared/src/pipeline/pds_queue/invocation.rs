@@ -31,5 +31,5 @@ pub async fn handle_invocation(
         .unwrap_or_else(|| Err(PipelineError::Broken("the event is neither an SQS batch nor a schedule".into())))?;
     let handler = pds_queue::PdsMessages(pipeline.clone());
     let response = crate::consumer::lambda::handle_sqs_event(&handler, source, event, settings).await;
-    Ok(serde_json::to_value(response).unwrap_or_default())
+    serde_json::to_value(response).map_err(|e| PipelineError::Broken(format!("the batch response: {e}")))
 }

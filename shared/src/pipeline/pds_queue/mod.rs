@@ -55,11 +55,11 @@ pub async fn handle_message(pipeline: &Pipeline, body: &str) -> Result<(), Pipel
         }
     };
     let Some(pds) = &pipeline.settings.pds else {
-        // A misconfigured function: the import ends "Failed" and the log says why.
-        return Err(PipelineError::Broken("the pds function has no PDS configuration".into()));
+        // A misconfigured function: retried, dead-lettered, and redriven once it is mended.
+        return Err(PipelineError::Misconfigured("the pds function has no PDS configuration".into()));
     };
     let Some(queue) = &pds.queue else {
-        return Err(PipelineError::Broken("the pds function has no pds queue configured".into()));
+        return Err(PipelineError::Misconfigured("the pds function has no pds queue configured".into()));
     };
     match message {
         PdsMessage::SearchPage { import_id, page, rows } => {
@@ -79,6 +79,14 @@ impl MessageHandler for PdsMessages {
 
     async fn handle(&self, body: &str) -> Result<(), PipelineError> {
         handle_message(&self.0, body).await
+    }
+
+    async fn renew(&self, body: &str) {
+        if let Ok(PdsMessage::CommitImport { import_id }) = serde_json::from_str(body)
+            && let Err(e) = commit::renew_claim(&self.0, import_id).await
+        {
+            tracing::warn!(%import_id, error = %e, "cannot renew the commit's claim");
+        }
     }
 
     /// A search or a commit that cannot go on ends its import; a refresh that cannot is retried by the next

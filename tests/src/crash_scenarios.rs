@@ -1,0 +1,116 @@
+//! A worker killed after every write of a small import, in turn: its message comes back (its hold ran out), its
+//! claim is taken over (its lease ran out), and the retry reaches exactly the end state of an import that never
+//! stopped: same status and counts, same patients, nothing twice.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use chrono::NaiveDate;
+use shared::adapters::embedded_queue::EmbeddedQueue;
+use shared::consumer::lambda::handle_sqs_event;
+use shared::domain::Programme;
+use shared::pipeline::invocation::{ObjectEvents, consumer_settings};
+use shared::pipeline::{Handled, ObjectCreated, Pipeline};
+use shared::ports::{Queue, ReceivedMessage};
+use shared::store::imports;
+
+use crate::crashing_store::CrashingStore;
+use crate::fault_scenarios::end_state;
+use crate::harness::{Harness, MAX_RECEIVES};
+use crate::scenarios::clock_2023;
+use crate::vaccination_scenarios::{clock_2025_08_01, with_programmes};
+
+/// More writes than any of these imports makes: reaching it means the loop never got past the last write.
+const MOST_WRITES: usize = 400;
+
+/// The S3 notification of `event`, as the queue carries it.
+fn notification(event: &ObjectCreated) -> String {
+    serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": event.bucket}, "object": {"key": event.key, "eTag": event.etag, "size": event.size}}}]})
+    .to_string()
+}
+
+/// The messages as Lambda's event source mapping hands them over.
+fn sqs_event(received: &[ReceivedMessage]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    for r in received {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(r.message_id.clone());
+        message.receipt_handle = Some(r.receipt.clone());
+        message.body = Some(r.body.clone());
+        message.attributes.insert("ApproximateReceiveCount".into(), r.receive_count.to_string());
+        event.records.push(message);
+    }
+    event
+}
+
+pub async fn crash_after_every_write<F, Fut>(make: &F)
+where
+    F: Fn(NaiveDate) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let child_records = ("child.csv", crate::fixture("cohort_import/valid.csv"), clock_2023(), false);
+    let vaccinations =
+        ("flu.csv", crate::fixture("immunisation_import/point_of_care/valid_flu.csv"), clock_2025_08_01(), true);
+    for (name, body, today, flu) in [child_records, vaccinations] {
+        let fresh = || async {
+            let mut h = make(today).await;
+            if flu {
+                with_programmes(&mut h, "r1l", &[Programme::Flu]);
+            }
+            h
+        };
+        let key = format!("drops/R1L/{name}");
+        let baseline = {
+            let h = fresh().await;
+            let handled = h.pipeline.handle_object_created(&h.put(&key, body.clone()).await).await.expect("baseline");
+            let Handled::Processed { import_id, .. } = handled else { panic!("{name}: {handled:?}") };
+            end_state(&h, import_id).await
+        };
+        let settings = consumer_settings().with_max_receives(Some(MAX_RECEIVES));
+        let mut crashes = 0;
+        for crash_at in 0..=MOST_WRITES {
+            assert!(crash_at < MOST_WRITES, "{name}: still crashing after {MOST_WRITES} writes");
+            let h = fresh().await;
+            let events = EmbeddedQueue::in_memory(MAX_RECEIVES).expect("queue");
+            events.send_batch(vec![notification(&h.put(&key, body.clone()).await)]).await.expect("send");
+            // Received as the event source mapping does, under the queue's own long visibility timeout.
+            let first = events.receive(1, Duration::ZERO, Duration::from_secs(3600)).await.expect("receive");
+            let crashing = Arc::new(CrashingStore::new(h.pipeline.records.clone(), crash_at));
+            let doomed = ObjectEvents(Pipeline { records: crashing.clone(), ..h.pipeline.clone() });
+
+            let finished = tokio::select! {
+                response = handle_sqs_event(&doomed, Some(&events), sqs_event(&first), &settings) => Some(response),
+                () = crashing.crashed() => None,
+            };
+
+            if let Some(response) = finished {
+                assert!(response.batch_item_failures.is_empty(), "{name}: the run past its last write completed");
+                let import = only_import(&h).await;
+                assert_eq!(end_state(&h, import).await, baseline, "{name}: no crash");
+                break;
+            }
+            crashes += 1;
+            // The dead worker's hold runs out (consumer tests time it) and so does its claim's lease.
+            events.retry_after(&first[0].receipt, Duration::ZERO).await.expect("hold ran out");
+            h.wait(h.pipeline.settings.claim_lease + chrono::Duration::seconds(1));
+            let again = events.receive(1, Duration::ZERO, Duration::from_secs(3600)).await.expect("receive");
+            assert_eq!(again.len(), 1, "{name}, crash at write {crash_at}: the message came back");
+            let retry = ObjectEvents(h.pipeline.clone());
+            let response = handle_sqs_event(&retry, Some(&events), sqs_event(&again), &settings).await;
+            assert!(response.batch_item_failures.is_empty(), "{name}, crash at write {crash_at}: the retry finished");
+            let import = only_import(&h).await;
+            assert_eq!(end_state(&h, import).await, baseline, "{name}, crash at write {crash_at}");
+        }
+        assert!(crashes >= 5, "{name}: crashed at {crashes} writes");
+        eprintln!("{name}: crashed at each of its {crashes} writes, every retry reached the end state");
+    }
+}
+
+async fn only_import(h: &Harness) -> uuid::Uuid {
+    let (found, _) = imports::list_for_team(h.records(), "r1l", 10, None).await.expect("imports");
+    assert_eq!(found.len(), 1, "one import, however often its worker died");
+    found[0].id
+}
