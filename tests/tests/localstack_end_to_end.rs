@@ -10,6 +10,7 @@
 
 use std::time::{Duration, Instant};
 
+use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::{Value, json};
 use shared::web::auth::LocalIssuer;
 
@@ -186,7 +187,9 @@ async fn dropped_uploaded_malformed_and_poison_inputs_should_end_as_users_expect
             .expect("JSON");
     assert!(searched["count"].as_u64().is_some_and(|count| count > 0), "PDS was never called: {searched}");
 
-    // 4. A notification of an object that does not exist fails at every delivery, then waits in the dead-letter queue.
+    // 4. A notification of an object that does not exist: no retry can find it, so its first delivery ends it. It
+    // leaves the queue without reaching the dead-letter queue, which is for retries that ran out (the queue
+    // contract's `dead_letters_after_max_receives` shows the redrive on SQS).
     let key = format!("drops/R1L/vanished-{run}.csv");
     let notification = json!({ "Records": [{
         "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "eu-west-2", "eventName": "ObjectCreated:Put",
@@ -200,20 +203,46 @@ async fn dropped_uploaded_malformed_and_poison_inputs_should_end_as_users_expect
         .send()
         .await
         .expect("send");
+    let events = env("MAVIS_OBJECT_EVENTS_QUEUE_URL");
     let started = Instant::now();
     loop {
-        let received = stack
+        let attributes = stack
             .sqs
-            .receive_message()
-            .queue_url(env("MAVIS_OBJECT_EVENTS_DEAD_LETTER_QUEUE_URL"))
-            .max_number_of_messages(10)
-            .wait_time_seconds(5)
+            .get_queue_attributes()
+            .queue_url(&events)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
             .send()
             .await
-            .expect("receive from the dead-letter queue");
-        if received.messages().iter().any(|m| m.body().is_some_and(|b| b.contains(&key))) {
+            .expect("queue attributes");
+        let count =
+            |name| attributes.attributes().and_then(|a| a.get(&name)).and_then(|n| n.parse::<u64>().ok()).unwrap_or(0);
+        let left = count(QueueAttributeName::ApproximateNumberOfMessages)
+            + count(QueueAttributeName::ApproximateNumberOfMessagesNotVisible);
+        if left == 0 {
             break;
         }
-        assert!(started.elapsed() < DEADLINE, "the failing message never reached the dead-letter queue");
+        assert!(started.elapsed() < DEADLINE, "the notification of a missing object stayed on the queue");
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
+    let dead = stack
+        .sqs
+        .receive_message()
+        .queue_url(env("MAVIS_OBJECT_EVENTS_DEAD_LETTER_QUEUE_URL"))
+        .max_number_of_messages(10)
+        .wait_time_seconds(2)
+        .send()
+        .await
+        .expect("receive from the dead-letter queue");
+    assert!(!dead.messages().iter().any(|m| m.body().is_some_and(|b| b.contains(&key))), "not dead-lettered");
+    let imports = stack.get("/api/imports").await;
+    let of_this_run = |i: &&Value| i["filename"].as_str().is_some_and(|f| f.contains(&run));
+    let processing: Vec<&Value> = imports["imports"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(of_this_run)
+        .filter(|i| i["status_tag"] == "Processing")
+        .collect();
+    assert!(processing.is_empty(), "nothing of this run is left processing: {processing:?}");
 }
