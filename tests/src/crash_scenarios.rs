@@ -6,14 +6,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use chrono::NaiveDate;
 use shared::adapters::embedded_queue::EmbeddedQueue;
-use shared::consumer::lambda::handle_sqs_event;
+use shared::consumer::lambda::{event_of, handle_sqs_event};
 use shared::domain::Programme;
 use shared::pipeline::invocation::{ObjectEvents, consumer_settings};
 use shared::pipeline::{Handled, ObjectCreated, Pipeline};
-use shared::ports::{Queue, ReceivedMessage};
+use shared::ports::Queue;
 use shared::store::imports;
 
 use crate::crashing_store::CrashingStore;
@@ -30,20 +29,6 @@ fn notification(event: &ObjectCreated) -> String {
     serde_json::json!({"Records": [{"eventSource": "aws:s3", "eventName": "ObjectCreated:Put",
         "s3": {"bucket": {"name": event.bucket}, "object": {"key": event.key, "eTag": event.etag, "size": event.size}}}]})
     .to_string()
-}
-
-/// The messages as Lambda's event source mapping hands them over.
-fn sqs_event(received: &[ReceivedMessage]) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    for r in received {
-        let mut message = SqsMessage::default();
-        message.message_id = Some(r.message_id.clone());
-        message.receipt_handle = Some(r.receipt.clone());
-        message.body = Some(r.body.clone());
-        message.attributes.insert("ApproximateReceiveCount".into(), r.receive_count.to_string());
-        event.records.push(message);
-    }
-    event
 }
 
 pub async fn crash_after_every_write<F, Fut>(make: &F)
@@ -82,7 +67,7 @@ where
             let doomed = ObjectEvents(Pipeline { records: crashing.clone(), ..h.pipeline.clone() });
 
             let finished = tokio::select! {
-                response = handle_sqs_event(&doomed, Some(&events), sqs_event(&first), &settings) => Some(response),
+                response = handle_sqs_event(&doomed, Some(&events), event_of(&first), &settings) => Some(response),
                 () = crashing.crashed() => None,
             };
 
@@ -99,7 +84,7 @@ where
             let again = events.receive(1, Duration::ZERO, Duration::from_secs(3600)).await.expect("receive");
             assert_eq!(again.len(), 1, "{name}, crash at write {crash_at}: the message came back");
             let retry = ObjectEvents(h.pipeline.clone());
-            let response = handle_sqs_event(&retry, Some(&events), sqs_event(&again), &settings).await;
+            let response = handle_sqs_event(&retry, Some(&events), event_of(&again), &settings).await;
             assert!(response.batch_item_failures.is_empty(), "{name}, crash at write {crash_at}: the retry finished");
             let import = only_import(&h).await;
             assert_eq!(end_state(&h, import).await, baseline, "{name}, crash at write {crash_at}");

@@ -7,7 +7,22 @@ use futures::StreamExt;
 use tracing::Instrument;
 
 use super::{ConsumerSettings, Delivery, MessageHandler, Verdict, deliver};
-use crate::ports::Queue;
+use crate::ports::{Queue, ReceivedMessage};
+
+/// The event Lambda's event source mapping would invoke a function with for these messages (for tests, and for
+/// standing in for the mapping).
+pub fn event_of(received: &[ReceivedMessage]) -> SqsEvent {
+    let mut event = SqsEvent::default();
+    for r in received {
+        let mut message = SqsMessage::default();
+        message.message_id = Some(r.message_id.clone());
+        message.receipt_handle = Some(r.receipt.clone());
+        message.body = Some(r.body.clone());
+        message.attributes.insert("ApproximateReceiveCount".into(), r.receive_count.to_string());
+        event.records.push(message);
+    }
+    event
+}
 
 /// Handles the event's messages, at most `settings.max_in_flight` at once. `source` is the queue the event came
 /// from: each message's hold is cut from the queue's visibility timeout (which must exceed the function's timeout)

@@ -3,7 +3,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 
 use super::*;
 use crate::adapters::embedded_queue::EmbeddedQueue;
@@ -118,19 +117,6 @@ async fn when_work_outlasts_the_hold_should_renew_it_so_that_no_other_worker_rec
     assert_eq!(queue.pending().await.expect("pending"), 0);
 }
 
-fn event_of(received: &[crate::ports::ReceivedMessage]) -> SqsEvent {
-    let mut event = SqsEvent::default();
-    for r in received {
-        let mut message = SqsMessage::default();
-        message.message_id = Some(r.message_id.clone());
-        message.receipt_handle = Some(r.receipt.clone());
-        message.body = Some(r.body.clone());
-        message.attributes.insert("ApproximateReceiveCount".into(), r.receive_count.to_string());
-        event.records.push(message);
-    }
-    event
-}
-
 #[tokio::test]
 async fn when_an_sqs_event_has_failures_should_name_only_the_retried_messages_and_make_them_visible_after_back_off() {
     let queue = queue_with(&["ok", "transient", "permanent"]).await;
@@ -139,7 +125,8 @@ async fn when_an_sqs_event_has_failures_should_name_only_the_retried_messages_an
     let transient_id = received.iter().find(|m| m.body == "transient").unwrap().message_id.clone();
     let handler = Scripted::default();
 
-    let response = lambda::handle_sqs_event(&handler, Some(queue.as_ref()), event_of(&received), &settings()).await;
+    let response =
+        lambda::handle_sqs_event(&handler, Some(queue.as_ref()), lambda::event_of(&received), &settings()).await;
 
     let named: Vec<&str> = response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     assert_eq!(named, [transient_id.as_str()]);
@@ -156,7 +143,7 @@ async fn when_an_invocation_dies_mid_message_should_have_it_delivered_again_afte
     let handler = Scripted::default();
     let settings = ConsumerSettings { hold: Duration::from_millis(500), ..settings() };
 
-    let invocation = lambda::handle_sqs_event(&handler, Some(queue.as_ref()), event_of(&received), &settings);
+    let invocation = lambda::handle_sqs_event(&handler, Some(queue.as_ref()), lambda::event_of(&received), &settings);
     let died = tokio::time::timeout(Duration::from_millis(700), invocation).await;
     assert!(died.is_err(), "the invocation was stopped mid-message");
 
