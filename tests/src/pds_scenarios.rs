@@ -555,7 +555,7 @@ where
 
 /// PDS fails every search: the pages are retried as often as the queue's redrive policy allows, then the import
 /// ends "Failed" with a reason the user can read (not "Processing" for ever), and the pages are in the dead letters
-/// for an operator.
+/// for an operator, whose redrive completes the import.
 pub async fn outlasted_retries_end_the_import_failed(h: &Harness, pds: &Pds) {
     pds.control(reqwest::Method::POST, "faults", Some(json!({"rate_500": 1.0}))).await;
     let rows: Vec<String> = MATCHED.iter().map(|r| (*r).to_owned()).collect();
@@ -593,6 +593,14 @@ pub async fn outlasted_retries_end_the_import_failed(h: &Harness, pds: &Pds) {
     assert_eq!(status, 200, "{body}");
     assert_eq!((body["status"].as_str(), body["status_tag"].as_str()), (Some("failed"), Some("Failed")));
     assert_eq!(body["failure_reason"], reason);
+
+    // PDS is back and an operator redrives the dead letter: the page is searched, the commit resumes the import.
+    let redriven = h.pds_queue.dead_letters(10).await.expect("dead letters");
+    h.pds_queue.send_batch(redriven).await.expect("redrive");
+    h.run_pds_queue().await;
+    let import = h.import(import_id).await;
+    assert_eq!(import.status, ImportStatus::Processed, "{:?}", import.failure_reason);
+    assert_eq!((import.failure_reason, import.counts.map(|c| c.new)), (None, Some(3)));
 }
 
 /// Every scenario but the injected faults (their 5xx answers are not in the published specification), each on a

@@ -56,7 +56,7 @@ pub struct ConsumerSettings {
     /// How long a message stays hidden from other workers while it is handled; renewed every third of it.
     pub hold: Duration,
     /// Delay before a failed message is visible again: `retry_base` × 2^receives, at most `retry_cap`. With the
-    /// template's redrive limits (10 receives; fhir 8) a message is retried for over an hour before it is given up.
+    /// template's redrive limits (10 receives; fhir 8) a message is retried for an hour or more before it is given up.
     pub retry_base: Duration,
     pub retry_cap: Duration,
     /// The queue's redrive limit: the delivery with this receive count is the last one. None when unknown.
@@ -121,10 +121,7 @@ pub(crate) async fn deliver<H: MessageHandler>(
     delivery: Delivery<'_>,
     settings: &ConsumerSettings,
 ) -> Verdict {
-    let result = match queue {
-        Some(queue) => held(handler, queue, &delivery, settings).await,
-        None => handler.handle(delivery.body).await,
-    };
+    let result = held(handler, queue, &delivery, settings).await;
     let Err(error) = result else { return Verdict::Done };
     let (consumer, message_id, attempt) = (settings.name, delivery.message_id, delivery.receive_count);
     match error.retry() {
@@ -134,8 +131,9 @@ pub(crate) async fn deliver<H: MessageHandler>(
             Verdict::Done
         }
         retry => {
+            // Waiting for another worker's claim also backs off: a live holder keeps renewing it.
             let delay = match retry {
-                Retry::After(delay) => delay,
+                Retry::After(delay) => delay.max(settings.back_off(attempt)),
                 _ => settings.back_off(attempt),
             };
             if settings.is_last(attempt) {
@@ -149,12 +147,23 @@ pub(crate) async fn deliver<H: MessageHandler>(
     }
 }
 
-/// Handles the delivery, keeping it hidden for `settings.hold` from each renewal (and the handler's own claims with
-/// it). A failed renewal is logged and the work goes on: at worst the message is delivered twice, which every handler
-/// allows.
+/// Handles `body` as [`deliver`] does, renewing the handler's claims, for work that no queue delivered (an S3
+/// notification handed to the function directly).
+pub async fn with_renewals<H: MessageHandler>(
+    handler: &H,
+    body: &str,
+    settings: &ConsumerSettings,
+) -> Result<(), H::Error> {
+    let delivery = Delivery { message_id: "", receipt: "", body, receive_count: 1 };
+    held(handler, None, &delivery, settings).await
+}
+
+/// Handles the delivery, keeping it hidden on `queue` for `settings.hold` from each renewal, and the handler's own
+/// claims with it. A failed renewal is logged and the work goes on: at worst the message is delivered twice, which
+/// every handler allows.
 async fn held<H: MessageHandler>(
     handler: &H,
-    queue: &dyn Queue,
+    queue: Option<&dyn Queue>,
     delivery: &Delivery<'_>,
     settings: &ConsumerSettings,
 ) -> Result<(), H::Error> {
@@ -167,16 +176,21 @@ async fn held<H: MessageHandler>(
         tokio::select! {
             done = &mut work => return done,
             _ = renewals.tick() => {
-                // The work waits while this runs: bounded, so a slow queue or store cannot stall it.
-                let renewal = async {
-                    if let Err(e) = queue.retry_after(delivery.receipt, settings.hold).await {
-                        tracing::warn!(consumer = settings.name, error = %e, "cannot renew a message's hold");
+                // The work waits while these run: each bounded, so a slow queue or store cannot stall it or the other.
+                let hold = async {
+                    let Some(queue) = queue else { return };
+                    match tokio::time::timeout(period, queue.retry_after(delivery.receipt, settings.hold)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => tracing::warn!(consumer = settings.name, error = %e, "cannot renew a hold"),
+                        Err(_) => tracing::warn!(consumer = settings.name, "renewing a hold took too long"),
                     }
-                    handler.renew(delivery.body).await;
                 };
-                if tokio::time::timeout(period, renewal).await.is_err() {
-                    tracing::warn!(consumer = settings.name, "renewing a message's hold took too long");
-                }
+                let claims = async {
+                    if tokio::time::timeout(period, handler.renew(delivery.body)).await.is_err() {
+                        tracing::warn!(consumer = settings.name, "renewing the work's claims took too long");
+                    }
+                };
+                tokio::join!(hold, claims);
             }
         }
     }

@@ -112,7 +112,8 @@ pub async fn handle_invocation(
         let response = crate::consumer::lambda::handle_sqs_event(&handler, source, event?, settings).await;
         return serde_json::to_value(response).map_err(|e| PipelineError::Broken(format!("the batch response: {e}")));
     }
-    handle_notification(pipeline, &payload.to_string()).await?;
+    // Handed over directly: no queue holds it, but the object's claim is renewed as it would be.
+    crate::consumer::with_renewals(&ObjectEvents(pipeline.clone()), &payload.to_string(), settings).await?;
     Ok(json!({}))
 }
 

@@ -160,7 +160,8 @@ pub async fn renew(
 pub async fn finish(store: &dyn RecordStore, bucket: &str, key: &str, version: u64) -> Result<(), StoreError> {
     let claim_key = keys::object_claim(bucket, key);
     let Some(item) = store.get(&claim_key).await? else {
-        return Err(StoreError::Conflict(format!("claim on {bucket}/{key} vanished")));
+        // Not the key: it can carry a file's name.
+        return Err(StoreError::Conflict("an object's claim vanished".into()));
     };
     let mut claim: ObjectClaim = decode(&item)?;
     claim.done = true;

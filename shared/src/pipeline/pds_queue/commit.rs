@@ -32,10 +32,14 @@ pub(super) async fn commit_import(pipeline: &Pipeline, import_id: Uuid) -> Resul
             return Err(PipelineError::in_progress(import_id, lease_until, pipeline.now()));
         }
     };
-    let Some(import) = imports::get(store, import_id).await? else {
+    let Some(mut import) = imports::get(store, import_id).await? else {
         claims::finish(store, COMMIT_CLAIMS, &name, version).await?;
         return Ok(());
     };
+    if import.value.status == ImportStatus::Failed {
+        // Its commit (or a page before it) ran out of retries, and a redriven message has brought it back.
+        import = crate::pipeline::failed::resume(pipeline, import).await?;
+    }
     // A final status here means an earlier holder committed and died before finishing the claim: only the refresh
     // may be missing, and sending it again is harmless.
     let status = if import.value.status.is_final() {

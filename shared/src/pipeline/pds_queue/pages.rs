@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::PdsMessage;
-use crate::domain::Import;
 use crate::domain::import::{ImportPhase, ImportProgress};
+use crate::domain::{Import, ImportStatus};
 use crate::pipeline::pds_step::{PAGE, Paced, PdsSettings, search_row, split};
 use crate::pipeline::{Pipeline, PipelineError};
 use crate::ports::{Condition, Item, ItemKey, Queue, RecordStore, StoreError};
@@ -99,7 +99,8 @@ pub(super) async fn search_page(
 ) -> Result<(), PipelineError> {
     let store = pipeline.records.as_ref();
     match imports::get(store, import_id).await? {
-        Some(import) if !import.value.status.is_final() => {}
+        // A Failed import's pages are still searched: a redriven page completes the tally, and the commit resumes it.
+        Some(import) if !import.value.status.is_final() || import.value.status == ImportStatus::Failed => {}
         // Gone, or finished (a late redelivery): nothing to search.
         _ => return Ok(()),
     }
