@@ -19,6 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use integration_tests::generated_children::{Child, csv, generate};
 use integration_tests::harness::Harness;
 use pds_emulator::{Config, Dataset, test_keys};
 use serde_json::{Value, json};
@@ -31,15 +32,6 @@ use shared::store::{changesets, patients};
 const LIMIT_PER_SECOND: u32 = 50;
 const REQUIRED_RATIO: f64 = 0.9;
 const SEED: u64 = 20_231_120;
-
-/// One generated child: the CSV row and the PDS patient behind it.
-struct Child {
-    nhs: String,
-    given: &'static str,
-    family: String,
-    dob: NaiveDate,
-    postcode: String,
-}
 
 fn env_u64(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -291,60 +283,6 @@ fn round3(value: f64) -> f64 {
 
 /// `rows` distinct children: valid distinct NHS numbers, letter-only distinct family names, dates of birth in
 /// years 8–11 for academic year 2022 (the demo team's year groups), and Leeds postcodes.
-fn generate(rows: usize) -> Vec<Child> {
-    let given = ["Jennifer", "Jimmy", "Mark", "Aisha", "Oliver", "Zoe", "Siobhan", "Kwame"];
-    let mut nhs_base = 400_000_000u64;
-    (0..rows)
-        .map(|i| {
-            let nhs = loop {
-                nhs_base += 1;
-                if let Some(number) = shared::csv_import::values::nhs_number_starting(nhs_base) {
-                    break number;
-                }
-            };
-            Child {
-                nhs,
-                given: given[i % 8],
-                family: format!("Bench{}", letters(i)),
-                dob: NaiveDate::from_ymd_opt(2008, 9, 1).expect("date") + chrono::Duration::days((i % 1400) as i64),
-                postcode: format!("LS{} {}AB", i % 9 + 1, i % 10),
-            }
-        })
-        .collect()
-}
-
-/// Four lowercase letters, distinct for the first 456,976 values (names may not hold digits).
-fn letters(mut i: usize) -> String {
-    let mut out = [b'a'; 4];
-    for slot in out.iter_mut().rev() {
-        *slot = b'a' + (i % 26) as u8;
-        i /= 26;
-    }
-    String::from_utf8(out.to_vec()).expect("ascii")
-}
-
-fn csv(children: &[Child]) -> Vec<u8> {
-    let mut out = String::from(
-        "CHILD_FIRST_NAME,CHILD_LAST_NAME,CHILD_DATE_OF_BIRTH,CHILD_ADDRESS_LINE_1,CHILD_TOWN,CHILD_POSTCODE,\
-         CHILD_NHS_NUMBER,CHILD_SCHOOL_URN,PARENT_1_NAME,PARENT_1_RELATIONSHIP,PARENT_1_EMAIL,PARENT_1_PHONE\n",
-    );
-    for (i, c) in children.iter().enumerate() {
-        out.push_str(&format!(
-            "{},{},{},{} High Street,Leeds,{},{},123456,Parent {},Mum,parent{}@example.com,07412 {:06}\n",
-            c.given,
-            c.family,
-            c.dob.format("%Y-%m-%d"),
-            i % 200 + 1,
-            c.postcode,
-            c.nhs,
-            c.family,
-            i,
-            i % 1_000_000
-        ));
-    }
-    out.into_bytes()
-}
-
 /// A FHIR Bundle with one Patient per child, shaped as the emulator's shipped data.
 fn bundle(children: &[Child]) -> Value {
     let entries: Vec<Value> = children

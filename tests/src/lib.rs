@@ -9,6 +9,7 @@ pub mod crashing_store;
 pub mod fault_scenarios;
 pub mod faulty_queue;
 pub mod faulty_stores;
+pub mod generated_children;
 pub mod guessed_nhs_number_scenarios;
 pub mod harness;
 pub mod hooked_objects;

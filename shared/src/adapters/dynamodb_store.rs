@@ -667,7 +667,26 @@ impl RecordStore for DynamoRecordStore {
         self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(transact_error)?;
         Ok(())
     }
+
+    async fn query_each(&self, queries: &[Query]) -> Result<Vec<Page>, StoreError> {
+        let queries = queries.to_vec();
+        stream::iter(queries)
+            .map(|query| async move { self.query(&query).await })
+            .buffered(REQUESTS_AT_ONCE)
+            .try_collect()
+            .await
+    }
+
+    /// Several `TransactWriteItems` requests at a time, each on its own (DynamoDB has nothing that groups them).
+    async fn transact_each(&self, transactions: Vec<Vec<WriteOp>>) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let answers: Vec<_> =
+            stream::iter(transactions).map(|ops| self.transact(ops)).buffered(REQUESTS_AT_ONCE).collect().await;
+        answers.into_iter().map(crate::ports::record_store::answer_of_one).collect()
+    }
 }
+
+/// Requests of one `query_each` or `transact_each` in flight together.
+const REQUESTS_AT_ONCE: usize = 8;
 
 #[cfg(test)]
 mod tests {

@@ -600,6 +600,21 @@ impl RecordStore for SqliteRecordStore {
         self.run(move |conn| run_query(conn, &query)).await
     }
 
+    async fn query_each(&self, queries: &[Query]) -> Result<Vec<Page>, StoreError> {
+        if queries.iter().any(|query| query.pk.is_empty()) {
+            return Err(StoreError::Invalid("a query needs a partition key".into()));
+        }
+        let queries = queries.to_vec();
+        self.run(move |conn| {
+            // One read transaction: one snapshot, and no lock taken and released for each query.
+            let tx = conn.transaction().map_err(sql("begin a batch of queries"))?;
+            let pages = queries.iter().map(|query| run_query(&tx, query)).collect::<Result<Vec<_>, _>>()?;
+            tx.commit().map_err(sql("finish a batch of queries"))?;
+            Ok(pages)
+        })
+        .await
+    }
+
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
         let encoded = items.into_iter().map(encode).collect::<Result<Vec<_>, _>>()?;
         if encoded.is_empty() {
@@ -649,18 +664,60 @@ impl RecordStore for SqliteRecordStore {
             // Dropping the transaction on an early return rolls it back: all or nothing.
             let tx =
                 conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin a transaction"))?;
-            for (position, op) in ops.iter().enumerate() {
-                require(&tx, op.key(), op.condition(), Some(position))?;
-                match op {
-                    PreparedOp::Put(encoded, _) => write_row(&tx, encoded)?,
-                    PreparedOp::Delete(key, _) => delete_row(&tx, key)?,
-                    PreparedOp::Check(..) => {}
-                }
-            }
+            apply_ops(&tx, &ops)?;
             tx.commit().map_err(sql("commit a transaction"))
         })
         .await
     }
+
+    /// One SQLite transaction with a savepoint for each of them: a commit costs far more than the writes of a row
+    /// (measured: 20,000 rows of an import applied in 11 s one commit each).
+    async fn transact_each(&self, transactions: Vec<Vec<WriteOp>>) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let prepared: Vec<_> = transactions.into_iter().map(validate_transaction).collect();
+        if prepared.iter().all(Result::is_err) {
+            return Ok(prepared.into_iter().map(|p| p.map(|_| ())).collect());
+        }
+        self.run(move |conn| {
+            let mut tx =
+                conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(sql("begin transactions"))?;
+            let mut answers = Vec::with_capacity(prepared.len());
+            for ops in prepared {
+                let ops = match ops {
+                    Ok(ops) => ops,
+                    Err(refused) => {
+                        answers.push(Err(refused));
+                        continue;
+                    }
+                };
+                // Dropping the savepoint rolls back to it: this one undone, the others kept.
+                let savepoint = tx.savepoint().map_err(sql("begin a transaction"))?;
+                match apply_ops(&savepoint, &ops) {
+                    Ok(()) => {
+                        savepoint.commit().map_err(sql("end a transaction"))?;
+                        answers.push(Ok(()));
+                    }
+                    Err(conflict @ StoreError::Conflict(_)) => answers.push(Err(conflict)),
+                    Err(failure) => return Err(failure),
+                }
+            }
+            tx.commit().map_err(sql("commit transactions"))?;
+            Ok(answers)
+        })
+        .await
+    }
+}
+
+/// The operations of one transaction, on an open SQLite transaction; stops at the first failed condition.
+fn apply_ops(conn: &Connection, ops: &[PreparedOp]) -> Result<(), StoreError> {
+    for (position, op) in ops.iter().enumerate() {
+        require(conn, op.key(), op.condition(), Some(position))?;
+        match op {
+            PreparedOp::Put(encoded, _) => write_row(conn, encoded)?,
+            PreparedOp::Delete(key, _) => delete_row(conn, key)?,
+            PreparedOp::Check(..) => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

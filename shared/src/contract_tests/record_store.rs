@@ -29,6 +29,7 @@ pub async fn run_all(store: &dyn RecordStore) {
     items_without_an_index_key_are_absent_from_it(store).await;
     paging_returns_every_item_once(store).await;
     count_matches_the_query(store).await;
+    query_each_answers_each_query_in_order(store).await;
     index_paging_with_equal_index_keys(store).await;
     batch_put_then_query(store).await;
     batch_put_keeps_the_last_write_of_a_key(store).await;
@@ -37,6 +38,7 @@ pub async fn run_all(store: &dyn RecordStore) {
     transact_with_a_failing_condition_writes_nothing(store).await;
     transact_refuses_invalid_requests(store).await;
     transact_takes_the_maximum_number_of_operations(store).await;
+    transact_each_answers_each_transaction_on_its_own(store).await;
     invalid_requests_are_refused(store).await;
     concurrent_creates_have_one_winner(store).await;
     concurrent_updates_have_one_winner(store).await;
@@ -233,6 +235,26 @@ pub async fn count_matches_the_query(store: &dyn RecordStore) {
     assert_eq!(store.count(&Query::table(&pk).prefix("A#").limit(2)).await.expect("count"), 5, "the limit is ignored");
     assert_eq!(store.count(&Query::index(IndexName::Gsi1, &index_pk)).await.expect("count"), 7, "on an index");
     assert_eq!(store.count(&Query::table(unique_pk("count-empty"))).await.expect("count"), 0);
+}
+
+pub async fn query_each_answers_each_query_in_order(store: &dyn RecordStore) {
+    let pk = unique_pk("query-each");
+    let items: Vec<Item> = ["a#1", "a#2", "b#1"].iter().map(|sk| item(&pk, sk)).collect();
+    store.batch_put(items).await.expect("batch_put");
+    let queries = [
+        Query::table(&pk).prefix("b#"),
+        Query::table(unique_pk("query-each-nothing")),
+        Query::table(&pk).prefix("a#").limit(1),
+        Query::table(&pk).prefix("a#").descending(),
+    ];
+    let pages = store.query_each(&queries).await.expect("query_each");
+    let sks: Vec<Vec<&str>> = pages.iter().map(|page| sort_keys(&page.items)).collect();
+    assert_eq!(sks, vec![vec!["b#1"], vec![], vec!["a#1"], vec!["a#2", "a#1"]], "each query's page, in order");
+    assert!(pages[2].next.is_some() && pages[3].next.is_none(), "each page says whether more follow");
+    let rest = store.query(&queries[2].clone().after(pages[2].next.clone())).await.expect("the next page");
+    assert_eq!(sort_keys(&rest.items), vec!["a#2"], "a page's cursor continues its own query");
+    assert!(store.query_each(&[]).await.expect("no queries").is_empty());
+    assert_invalid(store.query_each(&[Query::table("")]).await, "a query without a partition key");
 }
 
 pub async fn query_prefix_is_literal(store: &dyn RecordStore) {
@@ -467,6 +489,38 @@ pub async fn transact_takes_the_maximum_number_of_operations(store: &dyn RecordS
         .collect();
     store.transact(ops).await.expect("a transaction of exactly MAX_TRANSACTION_OPS operations");
     assert_eq!(query_all(store, Query::table(&pk)).await.len(), MAX_TRANSACTION_OPS, "all written");
+}
+
+pub async fn transact_each_answers_each_transaction_on_its_own(store: &dyn RecordStore) {
+    let (a, b, c, pk) = transaction_fixture(store, "transact-each").await;
+    let (d, e) = (item(&pk, "d"), item(&pk, "e"));
+    let a2 = Item { body: json!("a2"), ..with_version(a.clone(), 2) };
+    let answers = store
+        .transact_each(vec![
+            vec![
+                WriteOp::Put { item: a2.clone(), condition: Condition::VersionIs(1) },
+                WriteOp::Put { item: d.clone(), condition: Condition::NotExists },
+            ],
+            // Fails on its second operation: its first must be undone.
+            vec![
+                WriteOp::Delete { key: b.key.clone(), condition: Condition::None },
+                WriteOp::Check { key: c.key.clone(), condition: Condition::VersionIs(7) },
+            ],
+            vec![],
+            vec![WriteOp::Put { item: e.clone(), condition: Condition::NotExists }],
+        ])
+        .await
+        .expect("the store answers each transaction");
+    assert_eq!(answers.len(), 4, "one answer per transaction: {answers:?}");
+    assert!(answers[0].is_ok(), "the first holds: {:?}", answers[0]);
+    assert!(matches!(answers[1], Err(StoreError::Conflict(_))), "the failing one conflicts: {:?}", answers[1]);
+    assert!(matches!(answers[2], Err(StoreError::Invalid(_))), "the empty one is refused: {:?}", answers[2]);
+    assert!(answers[3].is_ok(), "a transaction after a failed one holds: {:?}", answers[3]);
+    assert_eq!(get(store, &a.key).await, Some(a2), "updated by the first");
+    assert_eq!(get(store, &d.key).await, Some(d), "created by the first");
+    assert_eq!(get(store, &b.key).await, Some(b), "not deleted by the failed one");
+    assert_eq!(get(store, &e.key).await, Some(e), "created by the last");
+    assert!(store.transact_each(vec![]).await.expect("nothing to do").is_empty(), "no transactions, no answers");
 }
 
 // ---------------------------------------------------------------------------------------------------------------

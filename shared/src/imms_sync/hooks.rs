@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::rules::is_sync_source;
+use crate::domain::Patient;
 use crate::domain::vaccination::VaccinationRecord;
 use crate::ports::{RecordStore, StoreError, WriteOp};
 use crate::store::{imms, patients, vaccinations};
@@ -34,26 +35,41 @@ pub async fn nhs_number_changed(
 
 /// An import committed: each of its patients with an NHS number gets a history search, and records of theirs that
 /// waited for a number (never sent, no marker) are marked, since PDS may have supplied it in this import.
+/// A hundred patients at a time, their records looked up and their markers written together.
 pub async fn import_committed(store: &dyn RecordStore, import_id: Uuid, now: DateTime<Utc>) -> Result<(), StoreError> {
-    for patient_id in patients::of_import(store, import_id).await? {
-        let Some(patient) = patients::get(store, patient_id).await? else { continue };
-        if patient.value.attributes.nhs_number.is_none() {
-            continue;
-        }
+    const PATIENTS_AT_ONCE: usize = 100;
+    let patient_ids = patients::of_import(store, import_id).await?;
+    for chunk in patient_ids.chunks(PATIENTS_AT_ONCE) {
+        let keys = chunk.iter().map(|id| crate::store::keys::patient(*id)).collect();
+        let found = crate::store::versioned_many::<Patient>(store, keys).await?;
+        let with_numbers: Vec<Patient> =
+            found.into_values().map(|p| p.value).filter(|p| p.attributes.nhs_number.is_some()).collect();
+        let ids: Vec<Uuid> = with_numbers.iter().map(|p| p.id).collect();
         let mut ops = Vec::new();
-        for record in vaccinations::of_patient(store, patient_id).await? {
-            if !is_sync_source(&record) || imms::get_pending(store, record.id).await?.is_some() {
-                continue;
-            }
-            let in_api = imms::get_link(store, record.id).await?.is_some_and(|l| l.value.api_id.is_some());
-            if !in_api && super::rules::eligibility(&record, Some(&patient.value)).is_ok() {
-                ops.extend(record_changed_op(&record, now));
+        for (patient, records) in with_numbers.iter().zip(vaccinations::of_patients(store, &ids).await?) {
+            for record in records {
+                if is_sync_source(&record) && waits_for_a_number(store, &record, patient).await? {
+                    ops.extend(record_changed_op(&record, now));
+                }
             }
         }
         write_markers(store, ops).await?;
-        imms::request_search(store, patient_id).await?;
+        imms::request_searches(store, ids).await?;
     }
     Ok(())
+}
+
+/// A record never sent to the API and without a marker, that may be sent now.
+async fn waits_for_a_number(
+    store: &dyn RecordStore,
+    record: &VaccinationRecord,
+    patient: &Patient,
+) -> Result<bool, StoreError> {
+    if imms::get_pending(store, record.id).await?.is_some() {
+        return Ok(false);
+    }
+    let in_api = imms::get_link(store, record.id).await?.is_some_and(|l| l.value.api_id.is_some());
+    Ok(!in_api && super::rules::eligibility(record, Some(patient)).is_ok())
 }
 
 async fn write_markers(store: &dyn RecordStore, ops: Vec<WriteOp>) -> Result<(), StoreError> {

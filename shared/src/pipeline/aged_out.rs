@@ -15,7 +15,7 @@ use super::{Pipeline, PipelineError};
 use crate::domain::patient::{SchoolMoveSource, SchoolPlacement};
 use crate::domain::{AcademicYear, Import, ImportKind, Patient, School};
 use crate::ports::{Condition, StoreError, WriteOp};
-use crate::store::{changesets, keys, notices, patients};
+use crate::store::{keys, notices, patients};
 
 const MAX_ATTEMPTS: usize = 4;
 
@@ -64,25 +64,15 @@ pub fn next_daily_run(now: DateTime<Utc>) -> DateTime<Utc> {
     if run >= now { run } else { at_five(today.succ_opt().unwrap_or(today)) }
 }
 
-/// After a committed child-record or class-list import: the schools its rows (or its class list) are for.
-pub async fn after_import(pipeline: &Pipeline, import: &Import) -> Result<usize, PipelineError> {
-    let mut schools = BTreeSet::new();
+/// After a committed child-record or class-list import: the schools its rows (`schools`, from the apply step) or its
+/// class list are for.
+pub async fn after_import(
+    pipeline: &Pipeline,
+    import: &Import,
+    mut schools: BTreeSet<String>,
+) -> Result<usize, PipelineError> {
     if import.kind == ImportKind::ClassList {
-        schools.extend(import.school_urn.clone());
-    } else {
-        let mut after = None;
-        loop {
-            let (page, next) = changesets::page(pipeline.records.as_ref(), import.id, 500, after).await?;
-            for changeset in page {
-                if let Some(SchoolPlacement::School { urn }) = changeset.value.school {
-                    schools.insert(urn);
-                }
-            }
-            match next {
-                Some(cursor) => after = Some(cursor),
-                None => break,
-            }
-        }
+        schools = import.school_urn.iter().cloned().collect();
     }
     let mut moved = 0;
     for urn in &schools {

@@ -21,20 +21,27 @@ const MAX_ATTEMPTS: usize = 4;
 
 const PARENT_NAMESPACE: Uuid = Uuid::from_u128(0x6d61_7669_735f_7061_7265_6e74_7300_0001);
 
-pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<ImportCounts, PipelineError> {
+/// What applying an import did.
+pub struct Applied {
+    pub counts: ImportCounts,
+    /// The schools of its rows (child records), for the aged-out check that follows.
+    pub schools: std::collections::BTreeSet<String>,
+}
+
+pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> Result<Applied, PipelineError> {
     let store = pipeline.records.as_ref();
     let mut counts = ImportCounts::default();
+    let mut schools = std::collections::BTreeSet::new();
     let (mut done, total) = (0, import.row_count.unwrap_or_default());
     let mut after = None;
     loop {
         let (page, next) = changesets::page(store, import.id, PAGE, after).await?;
         done += page.len() as u64;
-        let outcomes: Vec<Option<RowOutcome>> = stream::iter(page)
-            .map(|changeset| apply_row(pipeline, import, team, changeset))
-            .buffered(pipeline.settings.commit_concurrency)
-            .try_collect()
-            .await?;
-        for outcome in outcomes.into_iter().flatten() {
+        schools.extend(page.iter().filter_map(|changeset| match &changeset.value.school {
+            Some(SchoolPlacement::School { urn }) => Some(urn.clone()),
+            _ => None,
+        }));
+        for outcome in apply_page(pipeline, import, team, page).await?.into_iter().flatten() {
             match outcome {
                 RowOutcome::New => counts.new += 1,
                 RowOutcome::Changed => counts.changed += 1,
@@ -46,38 +53,129 @@ pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> 
         crate::store::imports::set_progress(store, import.id, progress).await?;
         match next {
             Some(cursor) => after = Some(cursor),
-            None => return Ok(counts),
+            None => return Ok(Applied { counts, schools }),
         }
     }
 }
 
-async fn apply_row(
+/// Applies a page of rows in waves: the rows of a wave are built against the same state and written together
+/// (`transact_each`, one transaction each), so a row that shares a parent's email address or a patient with an
+/// earlier row of the wave waits for the next one and sees what that row wrote, as if they ran one by one.
+async fn apply_page(
     pipeline: &Pipeline,
     import: &Import,
     team: &Team,
-    mut changeset: Versioned<Changeset>,
+    page: Vec<Versioned<Changeset>>,
+) -> Result<Vec<Option<RowOutcome>>, PipelineError> {
+    let mut outcomes = vec![None; page.len()];
+    let mut waiting: Vec<PagedRow> = page.into_iter().enumerate().collect();
+    while !waiting.is_empty() {
+        let (wave, later) = next_wave(waiting);
+        waiting = later;
+        let found = &parents_by_email(pipeline, wave.iter().map(|(_, changeset)| &changeset.value)).await?;
+        let built: Vec<BuiltRow> = stream::iter(wave)
+            .map(|row| build_pending(pipeline, import, team, found, row))
+            .buffered(pipeline.settings.commit_concurrency)
+            .try_collect()
+            .await?;
+        let (written, transactions): (Vec<_>, Vec<_>) = built
+            .into_iter()
+            .filter_map(|(position, changeset, row)| match row {
+                Some((ops, outcome)) => Some(((position, changeset, outcome), ops)),
+                None => {
+                    outcomes[position] = changeset.value.outcome;
+                    None
+                }
+            })
+            .unzip();
+        let answers = pipeline.records.transact_each(transactions).await?;
+        for ((position, changeset, outcome), answer) in written.into_iter().zip(answers) {
+            outcomes[position] = match answer {
+                Ok(()) => Some(outcome),
+                // Someone else changed the patient (or created one with this NHS number): match again.
+                Err(StoreError::Conflict(_)) => retry_row(pipeline, import, team, changeset.value.index).await?,
+                Err(e) => return Err(e.into()),
+            };
+        }
+    }
+    Ok(outcomes)
+}
+
+type PagedRow = (usize, Versioned<Changeset>);
+
+/// A row of a page with its transaction and how it counts; None when it was applied before.
+type BuiltRow = (usize, Versioned<Changeset>, Option<(Vec<WriteOp>, RowOutcome)>);
+
+async fn build_pending(
+    pipeline: &Pipeline,
+    import: &Import,
+    team: &Team,
+    found: &ParentsByEmail,
+    (position, changeset): PagedRow,
+) -> Result<BuiltRow, PipelineError> {
+    if changeset.value.status != ChangesetStatus::Pending {
+        return Ok((position, changeset, None));
+    }
+    let row = build_row(pipeline, import, team, found, &changeset).await?;
+    Ok((position, changeset, Some(row)))
+}
+
+/// The rows that share nothing with an earlier row of `rows`, and the rest, both in file order.
+fn next_wave(rows: Vec<PagedRow>) -> (Vec<PagedRow>, Vec<PagedRow>) {
+    let mut seen = std::collections::HashSet::new();
+    let (mut wave, mut later) = (Vec::new(), Vec::new());
+    for row in rows {
+        let mut first = true;
+        for mark in shared_marks(&row.1.value) {
+            first &= seen.insert(mark);
+        }
+        if first { wave.push(row) } else { later.push(row) }
+    }
+    (wave, later)
+}
+
+/// What a row may share with another row of its import: the email addresses of its parents and the patient it
+/// was matched to (each once: a row never waits for itself).
+fn shared_marks(row: &Changeset) -> std::collections::BTreeSet<String> {
+    let emails = row.parents.iter().filter_map(|p| p.email.clone());
+    let patient = match row.planned {
+        Some(PlannedMatch::Existing { patient_id, .. }) => Some(patient_id.to_string()),
+        _ => row.patient_id.map(|id| id.to_string()),
+    };
+    emails.chain(patient).collect()
+}
+
+/// A row whose transaction conflicted, read again, matched again and applied on its own.
+async fn retry_row(
+    pipeline: &Pipeline,
+    import: &Import,
+    team: &Team,
+    index: u64,
 ) -> Result<Option<RowOutcome>, PipelineError> {
-    for _ in 0..MAX_ATTEMPTS {
+    let store = pipeline.records.as_ref();
+    let mut attempts = 1;
+    loop {
+        let key = crate::store::keys::changeset(import.id, index);
+        let item = store.get(&key).await?.ok_or_else(|| PipelineError::Broken("staged row vanished".into()))?;
+        let mut changeset: Versioned<Changeset> =
+            Versioned { value: crate::store::decode(&item)?, version: item.version };
         if changeset.value.status != ChangesetStatus::Pending {
             return Ok(changeset.value.outcome);
         }
-        let (ops, outcome) = build_row(pipeline, import, team, &changeset).await?;
-        match pipeline.records.transact(ops).await {
+        if attempts == MAX_ATTEMPTS {
+            let row = changeset.value.row_number;
+            return Err(PipelineError::Contended(format!("row {row} kept conflicting with other writers")));
+        }
+        attempts += 1;
+        changeset.value.planned = plan::match_row(pipeline, team, &changeset.value).await?.ok();
+        let found = parents_by_email(pipeline, [&changeset.value]).await?;
+        let (ops, outcome) = build_row(pipeline, import, team, &found, &changeset).await?;
+        match store.transact(ops).await {
             Ok(()) => return Ok(Some(outcome)),
-            Err(StoreError::Conflict(_)) => {
-                // Someone else changed the patient (or created one with this NHS number): match again.
-                let store = pipeline.records.as_ref();
-                let key = crate::store::keys::changeset(import.id, changeset.value.index);
-                let item = store.get(&key).await?.ok_or_else(|| PipelineError::Broken("staged row vanished".into()))?;
-                changeset = Versioned { value: crate::store::decode(&item)?, version: item.version };
-                if changeset.value.status == ChangesetStatus::Pending {
-                    changeset.value.planned = plan::match_row(pipeline, team, &changeset.value).await?.ok();
-                }
-            }
+            Err(StoreError::Conflict(_)) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(PipelineError::Contended(format!("row {} kept conflicting with other writers", changeset.value.row_number)))
 }
 
 /// The transaction for one row, and how the row counts.
@@ -85,6 +183,7 @@ async fn build_row(
     pipeline: &Pipeline,
     import: &Import,
     team: &Team,
+    found: &ParentsByEmail,
     changeset: &Versioned<Changeset>,
 ) -> Result<(Vec<WriteOp>, RowOutcome), PipelineError> {
     let store = pipeline.records.as_ref();
@@ -167,7 +266,7 @@ async fn build_row(
         }
     }
 
-    let parent_plans = plan_parents(pipeline, row, patient.id, is_new).await?;
+    let parent_plans = plan_parents(pipeline, found, row, patient.id, is_new).await?;
     for parent_plan in &parent_plans {
         if parent_plan.parent_is_new || parent_plan.parent_changed {
             ops.push(put(patients::parent_item(&parent_plan.parent)));
@@ -239,8 +338,20 @@ fn dedupe_parents(ops: Vec<WriteOp>) -> Vec<WriteOp> {
     kept
 }
 
+/// The parents already recorded with each email address of some rows' parents.
+type ParentsByEmail = std::collections::HashMap<String, Vec<crate::domain::Parent>>;
+
+async fn parents_by_email<'a>(
+    pipeline: &Pipeline,
+    rows: impl IntoIterator<Item = &'a Changeset>,
+) -> Result<ParentsByEmail, PipelineError> {
+    let emails = rows.into_iter().flat_map(|row| row.parents.iter().filter_map(|p| p.email.clone())).collect();
+    Ok(patients::parents_by_emails(pipeline.records.as_ref(), emails).await?)
+}
+
 async fn plan_parents(
     pipeline: &Pipeline,
+    found: &ParentsByEmail,
     row: &Changeset,
     patient_id: Uuid,
     is_new: bool,
@@ -253,10 +364,12 @@ async fn plan_parents(
         let seed = format!("{}/{}/{n}", row.import_id, row.index);
         let new_parent_id = Uuid::new_v5(&PARENT_NAMESPACE, seed.as_bytes());
         let by_email = match &parent.email {
-            Some(email) => patients::parents_by_email(store, email)
-                .await?
+            Some(email) => found
+                .get(email)
                 .into_iter()
-                .find(|p| p.created_by_import != Some(row.import_id) || p.id == new_parent_id),
+                .flatten()
+                .find(|p| p.created_by_import != Some(row.import_id) || p.id == new_parent_id)
+                .cloned(),
             None => None,
         };
         let mut plan = staging::plan_parent(parent, patient_id, by_email.as_ref(), &existing, new_parent_id);
@@ -269,4 +382,60 @@ async fn plan_parents(
         plans.push(plan);
     }
     Ok(plans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::patient::{ChildAttributes, Relationship, UploadedParent};
+
+    fn row(index: u64, emails: &[&str]) -> PagedRow {
+        let parent = |email: &&str| UploadedParent {
+            full_name: None,
+            email: Some(email.to_string()),
+            phone: None,
+            relationship: Relationship::Unknown,
+            other_name: None,
+        };
+        let changeset = Changeset {
+            import_id: Uuid::nil(),
+            index,
+            row_number: index + 2,
+            child: ChildAttributes::default(),
+            school: None,
+            parents: emails.iter().map(parent).collect(),
+            uploaded_nhs_number: None,
+            pds_nhs_number: None,
+            pds_search: Vec::new(),
+            status: ChangesetStatus::Pending,
+            patient_id: None,
+            matched_on_nhs_number: false,
+            outcome: None,
+            planned: None,
+        };
+        (index as usize, Versioned { value: changeset, version: 1 })
+    }
+
+    fn indices(rows: &[PagedRow]) -> Vec<usize> {
+        rows.iter().map(|(position, _)| *position).collect()
+    }
+
+    #[test]
+    fn a_row_sharing_a_parent_with_an_earlier_row_should_wait_for_the_next_wave() {
+        let rows = vec![
+            row(0, &["a@example.com"]),
+            row(1, &["b@example.com", "a@example.com"]),
+            row(2, &["c@example.com"]),
+            // Shares only with row 1, which waits: so it waits too, to stay behind row 1.
+            row(3, &["b@example.com"]),
+            // Both parents with one address: the row does not wait for itself.
+            row(4, &["d@example.com", "d@example.com"]),
+        ];
+        let (wave, later) = next_wave(rows);
+        assert_eq!((indices(&wave), indices(&later)), (vec![0, 2, 4], vec![1, 3]));
+        let (wave, later) = next_wave(later);
+        assert_eq!((indices(&wave), indices(&later)), (vec![1], vec![3]));
+        let (wave, later) = next_wave(later);
+        assert_eq!((indices(&wave), indices(&later)), (vec![3], vec![]));
+    }
 }

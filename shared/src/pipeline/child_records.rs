@@ -104,11 +104,12 @@ pub async fn commit(
         }
     }
 
-    let counts = apply::apply_import(pipeline, &import.value, team).await?;
+    let applied = apply::apply_import(pipeline, &import.value, team).await?;
+    let counts = applied.counts;
     if import.value.kind == ImportKind::ClassList {
         class_list::create_move_outs(pipeline, &import.value).await?;
     }
-    super::aged_out::after_import(pipeline, &import.value).await?;
+    super::aged_out::after_import(pipeline, &import.value, applied.schools).await?;
     crate::imms_sync::import_committed(store, import.value.id, pipeline.now()).await?;
     import.value.status = ImportStatus::Processed;
     import.value.counts = Some(counts);

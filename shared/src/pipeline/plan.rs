@@ -4,17 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
 use super::matching::{
     MatchInput, MatchOutcome, MatchRule, UNCONFIRMED_NHS_NUMBER, match_patient, nhs_number_match_stands,
 };
 use super::{Pipeline, PipelineError};
-use crate::domain::{Import, RowError, Team};
+use crate::domain::{Import, Patient, RowError, Team};
 use crate::store::changesets::{self, Changeset, ChangesetStatus, PlannedMatch};
 use crate::store::imports::Versioned;
-use crate::store::patients;
+use crate::store::patients::{self, CandidatesOf};
 
 const PAGE: usize = 200;
 
@@ -44,17 +43,7 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, team: &Team) -> R
     let mut after = None;
     loop {
         let (page, next) = changesets::page(store, import.id, PAGE, after).await?;
-        let planned: Vec<(Versioned<Changeset>, Result<PlannedMatch, &'static str>)> = stream::iter(page)
-            .map(|changeset| async move {
-                if let Some(plan) = changeset.value.planned {
-                    return Ok::<_, PipelineError>((changeset, Ok(plan)));
-                }
-                let plan = match_row(pipeline, team, &changeset.value).await?;
-                Ok((changeset, plan))
-            })
-            .buffered(pipeline.settings.commit_concurrency)
-            .try_collect()
-            .await?;
+        let planned = plan_page(pipeline, team, page).await?;
 
         let mut to_save = Vec::new();
         for (mut changeset, plan) in planned {
@@ -95,6 +84,33 @@ pub async fn plan_import(pipeline: &Pipeline, import: &Import, team: &Team) -> R
     Ok(PlanResult::Ready)
 }
 
+type Planned = (Versioned<Changeset>, Result<PlannedMatch, &'static str>);
+
+/// Matches the rows of a page not planned before, with the candidates of them all looked up together.
+async fn plan_page(
+    pipeline: &Pipeline,
+    team: &Team,
+    page: Vec<Versioned<Changeset>>,
+) -> Result<Vec<Planned>, PipelineError> {
+    let unplanned = |changeset: &Versioned<Changeset>| changeset.value.planned.is_none();
+    let wanted: Vec<CandidatesOf> =
+        page.iter().filter(|c| unplanned(c)).filter_map(|c| candidates_of(&c.value)).collect();
+    let mut found = patients::match_candidates_each(pipeline.records.as_ref(), &wanted).await?.into_iter();
+    Ok(page
+        .into_iter()
+        .map(|changeset| {
+            let plan = match changeset.value.planned {
+                Some(plan) => Ok(plan),
+                None => {
+                    let candidates = candidates_of(&changeset.value).map(|_| found.next().unwrap_or_default());
+                    decide(pipeline, team, &changeset.value, candidates)
+                }
+            };
+            (changeset, plan)
+        })
+        .collect())
+}
+
 /// Matches one row for `team`; `Err` with the row's error when several patients match, or when the match rests on
 /// the NHS number alone for a child the team has no care relationship with.
 pub async fn match_row(
@@ -102,25 +118,60 @@ pub async fn match_row(
     team: &Team,
     changeset: &Changeset,
 ) -> Result<Result<PlannedMatch, &'static str>, PipelineError> {
-    let store = pipeline.records.as_ref();
-    if changeset.status != ChangesetStatus::Pending {
+    let candidates = match candidates_of(changeset) {
+        Some(wanted) => patients::match_candidates_each(pipeline.records.as_ref(), &[wanted]).await?.pop(),
+        None => None,
+    };
+    Ok(decide(pipeline, team, changeset, candidates))
+}
+
+/// The plan of a row that needs no candidates: one applied already, or one without the details to match on.
+fn decided_without_candidates(changeset: &Changeset) -> Option<PlannedMatch> {
+    if changeset.status != ChangesetStatus::Pending
+        && let Some(patient_id) = changeset.patient_id
+    {
         // Already applied: its patient is recorded.
-        if let Some(patient_id) = changeset.patient_id {
-            return Ok(Ok(PlannedMatch::Existing { patient_id, on_nhs_number: changeset.matched_on_nhs_number }));
-        }
+        return Some(PlannedMatch::Existing { patient_id, on_nhs_number: changeset.matched_on_nhs_number });
     }
     let child = &changeset.child;
-    let (Some(given_name), Some(family_name), Some(date_of_birth)) =
-        (child.given_name.as_deref(), child.family_name.as_deref(), child.date_of_birth)
+    match (&child.given_name, &child.family_name, child.date_of_birth) {
+        (Some(_), Some(_), Some(_)) => None,
+        _ => Some(PlannedMatch::New { patient_id: new_patient_id(changeset.import_id, changeset.index) }),
+    }
+}
+
+/// What a row's candidates are looked up by; None when it needs none.
+fn candidates_of(changeset: &Changeset) -> Option<CandidatesOf<'_>> {
+    if decided_without_candidates(changeset).is_some() {
+        return None;
+    }
+    let child = &changeset.child;
+    Some(CandidatesOf {
+        nhs_number: child.nhs_number.as_deref(),
+        date_of_birth: child.date_of_birth,
+        postcode: child.address_postcode.as_deref(),
+    })
+}
+
+/// The match of a row among its candidates (None when it needed none).
+fn decide(
+    pipeline: &Pipeline,
+    team: &Team,
+    changeset: &Changeset,
+    candidates: Option<Vec<Versioned<Patient>>>,
+) -> Result<PlannedMatch, &'static str> {
+    let child = &changeset.child;
+    let (Some(candidates), Some(given_name), Some(family_name), Some(date_of_birth)) =
+        (candidates, child.given_name.as_deref(), child.family_name.as_deref(), child.date_of_birth)
     else {
-        return Ok(Ok(PlannedMatch::New { patient_id: new_patient_id(changeset.import_id, changeset.index) }));
+        return Ok(decided_without_candidates(changeset)
+            .unwrap_or(PlannedMatch::New { patient_id: new_patient_id(changeset.import_id, changeset.index) }));
     };
+    let candidates: Vec<Patient> = candidates.into_iter().map(|v| v.value).collect();
     let nhs_number = child.nhs_number.as_deref();
     let postcode = child.address_postcode.as_deref();
-    let candidates = patients::match_candidates(store, nhs_number, Some(date_of_birth), postcode).await?;
-    let candidates: Vec<_> = candidates.into_iter().map(|v| v.value).collect();
     let input = MatchInput { nhs_number, given_name, family_name, date_of_birth, postcode };
-    Ok(match match_patient(&input, &candidates, MatchRule::ChildRecords) {
+    match match_patient(&input, &candidates, MatchRule::ChildRecords) {
         MatchOutcome::New => Ok(PlannedMatch::New { patient_id: new_patient_id(changeset.import_id, changeset.index) }),
         MatchOutcome::Matched { patient, on_nhs_number } => {
             // A number PDS found from the row's own details vouches for the row as well as its details would.
@@ -135,7 +186,7 @@ pub async fn match_row(
             }
         }
         MatchOutcome::Ambiguous(_) => Err(AMBIGUOUS_MATCH),
-    })
+    }
 }
 
 /// "The record on this row appears to be a duplicate of row 5." on every row that matched the same patient as

@@ -196,6 +196,17 @@ pub trait RecordStore: Send + Sync {
         }
     }
 
+    /// Many queries, each answered with its first page as by [`RecordStore::query`], in their order. By default
+    /// one after another; the embedded adapter reads them all in one read transaction, the DynamoDB adapter sends
+    /// several at a time.
+    async fn query_each(&self, queries: &[Query]) -> Result<Vec<Page>, StoreError> {
+        let mut pages = Vec::with_capacity(queries.len());
+        for query in queries {
+            pages.push(self.query(query).await?);
+        }
+        Ok(pages)
+    }
+
     /// Unconditional puts of any number of items; adapters chunk them (25 per DynamoDB BatchWriteItem) and retry
     /// unprocessed items. Not atomic: on error some items may have been written.
     async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError>;
@@ -206,4 +217,25 @@ pub trait RecordStore: Send + Sync {
     /// All or nothing, at most `MAX_TRANSACTION_OPS` operations, at most one operation per key.
     /// A failed condition gives `StoreError::Conflict`.
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError>;
+
+    /// Many independent transactions, each all or nothing as by [`RecordStore::transact`], with one answer each in
+    /// their order: a failed condition or a refused request fails only its own transaction. The outer error means
+    /// the store failed part-way, after which any of them may have been applied. By default they run one after
+    /// another; the embedded adapter commits them all at once, the DynamoDB adapter sends several at a time.
+    async fn transact_each(&self, transactions: Vec<Vec<WriteOp>>) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let mut answers = Vec::with_capacity(transactions.len());
+        for ops in transactions {
+            answers.push(answer_of_one(self.transact(ops).await)?);
+        }
+        Ok(answers)
+    }
+}
+
+/// One transaction's answer within [`RecordStore::transact_each`]: a failed condition or a refused request is its
+/// own; a store that is failing or corrupt fails them all.
+pub fn answer_of_one(answer: Result<(), StoreError>) -> Result<Result<(), StoreError>, StoreError> {
+    match answer {
+        Err(e @ (StoreError::Transient(_) | StoreError::Corrupt(_))) => Err(e),
+        answer => Ok(answer),
+    }
 }

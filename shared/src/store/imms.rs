@@ -131,8 +131,18 @@ fn search_item(marker: &SearchMarker) -> Item {
 
 /// Asks for a history search of the patient (keeping when it last ran).
 pub async fn request_search(store: &dyn RecordStore, patient_id: Uuid) -> Result<(), StoreError> {
-    let last = get_search(store, patient_id).await?.and_then(|m| m.last_searched_at);
-    store.put(search_item(&SearchMarker { patient_id, last_searched_at: last, requested: true }), Condition::None).await
+    request_searches(store, vec![patient_id]).await
+}
+
+/// Asks for history searches of the patients, with one read and one write of all their markers.
+pub async fn request_searches(store: &dyn RecordStore, patient_ids: Vec<Uuid>) -> Result<(), StoreError> {
+    let keys = patient_ids.iter().map(|id| keys::imms_search(*id)).collect();
+    let mut last = super::versioned_many::<SearchMarker>(store, keys).await?;
+    let markers = patient_ids.into_iter().map(|patient_id| {
+        let last_searched_at = last.remove(&keys::imms_search(patient_id)).and_then(|m| m.value.last_searched_at);
+        search_item(&SearchMarker { patient_id, last_searched_at, requested: true })
+    });
+    store.batch_put(markers.collect()).await
 }
 
 /// Records that a search ran.

@@ -52,6 +52,20 @@ pub async fn query_all(store: &dyn RecordStore, query: Query) -> Result<Vec<Item
     }
 }
 
+/// Every item each query matches, in the queries' order: their first pages read together, any further pages after.
+pub async fn query_all_each(store: &dyn RecordStore, queries: Vec<Query>) -> Result<Vec<Vec<Item>>, StoreError> {
+    let pages = store.query_each(&queries).await?;
+    let mut found = Vec::with_capacity(queries.len());
+    for (query, page) in queries.into_iter().zip(pages) {
+        let mut items = page.items;
+        if let Some(next) = page.next {
+            items.extend(query_all(store, query.after(Some(next))).await?);
+        }
+        found.push(items);
+    }
+    Ok(found)
+}
+
 /// Many items by key, read 100 at a time, each decoded with its version; missing keys are absent from the map.
 pub async fn versioned_many<T: DeserializeOwned>(
     store: &dyn RecordStore,

@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use super::imports::Versioned;
-use super::{decode, encode, keys, query_all};
+use super::{decode, encode, keys, query_all, query_all_each};
 use crate::domain::patient::{PatientLocation, SchoolMoveLogEntry};
 use crate::domain::{Parent, ParentRelationship, Patient};
 use crate::ports::{Condition, IndexName, Item, ItemKey, Query, RecordStore, StoreError, WriteOp};
@@ -67,24 +67,47 @@ pub async fn match_candidates(
     date_of_birth: Option<NaiveDate>,
     postcode: Option<&str>,
 ) -> Result<Vec<Versioned<Patient>>, StoreError> {
+    let wanted = [CandidatesOf { nhs_number, date_of_birth, postcode }];
+    Ok(match_candidates_each(store, &wanted).await?.pop().unwrap_or_default())
+}
+
+/// What the candidates of one row are looked up by.
+#[derive(Debug, Clone, Copy)]
+pub struct CandidatesOf<'a> {
+    pub nhs_number: Option<&'a str>,
+    pub date_of_birth: Option<NaiveDate>,
+    pub postcode: Option<&'a str>,
+}
+
+/// [`match_candidates`] for many rows at once, in their order, with all their queries read together.
+pub async fn match_candidates_each(
+    store: &dyn RecordStore,
+    rows: &[CandidatesOf<'_>],
+) -> Result<Vec<Vec<Versioned<Patient>>>, StoreError> {
     let mut queries = Vec::new();
-    if let Some(nhs) = nhs_number {
-        queries.push(Query::index(IndexName::Gsi1, keys::nhs_number_pk(nhs)).prefix("PATIENT#"));
-    }
-    if let Some(dob) = date_of_birth {
-        queries.push(Query::index(IndexName::Gsi2, keys::date_of_birth_pk(dob)));
-    }
-    if let Some(postcode) = postcode {
-        queries.push(Query::index(IndexName::Gsi3, keys::postcode_pk(postcode)));
-    }
-    let mut found: BTreeMap<Uuid, Versioned<Patient>> = BTreeMap::new();
-    for query in queries {
-        for item in query_all(store, query).await? {
-            let patient: Patient = decode(&item)?;
-            found.insert(patient.id, Versioned { value: patient, version: item.version });
+    let mut owners = Vec::new();
+    for (row, wanted) in rows.iter().enumerate() {
+        if let Some(nhs) = wanted.nhs_number {
+            queries.push(Query::index(IndexName::Gsi1, keys::nhs_number_pk(nhs)).prefix("PATIENT#"));
+            owners.push(row);
+        }
+        if let Some(dob) = wanted.date_of_birth {
+            queries.push(Query::index(IndexName::Gsi2, keys::date_of_birth_pk(dob)));
+            owners.push(row);
+        }
+        if let Some(postcode) = wanted.postcode {
+            queries.push(Query::index(IndexName::Gsi3, keys::postcode_pk(postcode)));
+            owners.push(row);
         }
     }
-    Ok(found.into_values().collect())
+    let mut found: Vec<BTreeMap<Uuid, Versioned<Patient>>> = vec![BTreeMap::new(); rows.len()];
+    for (row, items) in owners.into_iter().zip(query_all_each(store, queries).await?) {
+        for item in items {
+            let patient: Patient = decode(&item)?;
+            found[row].insert(patient.id, Versioned { value: patient, version: item.version });
+        }
+    }
+    Ok(found.into_iter().map(|patients| patients.into_values().collect()).collect())
 }
 
 /// Patients at a school with a given birth academic year (class-list move-outs, aged-out checks).
@@ -111,9 +134,21 @@ pub fn parent_item(parent: &Parent) -> Item {
     item
 }
 
-/// Every parent with this email (emails are not unique: see `Parent::created_by_import`).
-pub async fn parents_by_email(store: &dyn RecordStore, email: &str) -> Result<Vec<Parent>, StoreError> {
-    query_all(store, Query::index(IndexName::Gsi1, keys::parent_email_pk(email))).await?.iter().map(decode).collect()
+/// Every parent with each of the email addresses, all looked up together (emails are not unique: see
+/// `Parent::created_by_import`); an address no parent has maps to none.
+pub async fn parents_by_emails(
+    store: &dyn RecordStore,
+    mut emails: Vec<String>,
+) -> Result<std::collections::HashMap<String, Vec<Parent>>, StoreError> {
+    emails.sort();
+    emails.dedup();
+    let queries = emails.iter().map(|email| Query::index(IndexName::Gsi1, keys::parent_email_pk(email))).collect();
+    let found = query_all_each(store, queries).await?;
+    emails
+        .into_iter()
+        .zip(found)
+        .map(|(email, items)| Ok((email, items.iter().map(decode).collect::<Result<_, _>>()?)))
+        .collect()
 }
 
 pub fn relationship_item(relationship: &ParentRelationship) -> Item {

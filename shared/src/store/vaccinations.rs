@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::imports::Versioned;
-use super::{decode, encode, keys, query_all};
+use super::{decode, encode, keys, query_all, query_all_each};
 use crate::domain::vaccination::{VaccinationRecord, VaccinationRow};
 use crate::ports::{Condition, IndexName, Item, ItemKey, Query, RecordStore, StoreError, WriteOp};
 
@@ -71,13 +71,28 @@ async fn get_many(store: &dyn RecordStore, ids: &[Uuid]) -> Result<Vec<Vaccinati
 
 /// A patient's vaccination records (every team's, discarded ones included), oldest vaccination first.
 pub async fn of_patient(store: &dyn RecordStore, patient_id: Uuid) -> Result<Vec<VaccinationRecord>, StoreError> {
-    let query = Query::table(keys::patient(patient_id).pk).prefix(keys::PATIENT_VACCINATION_PREFIX);
-    let ids: Vec<Uuid> = query_all(store, query).await?.iter().filter_map(|item| id_field(item, "record_id")).collect();
-    let mut records = get_many(store, &ids).await?;
-    records.sort_by(|a, b| {
-        (a.details.performed_at, a.created_at, a.id).cmp(&(b.details.performed_at, b.created_at, b.id))
-    });
-    Ok(records)
+    Ok(of_patients(store, &[patient_id]).await?.pop().unwrap_or_default())
+}
+
+/// [`of_patient`] for each of many patients, in their order, their links looked up together.
+pub async fn of_patients(
+    store: &dyn RecordStore,
+    patient_ids: &[Uuid],
+) -> Result<Vec<Vec<VaccinationRecord>>, StoreError> {
+    let queries = patient_ids
+        .iter()
+        .map(|id| Query::table(keys::patient(*id).pk).prefix(keys::PATIENT_VACCINATION_PREFIX))
+        .collect();
+    let mut found = Vec::with_capacity(patient_ids.len());
+    for links in query_all_each(store, queries).await? {
+        let ids: Vec<Uuid> = links.iter().filter_map(|item| id_field(item, "record_id")).collect();
+        let mut records = if ids.is_empty() { Vec::new() } else { get_many(store, &ids).await? };
+        records.sort_by(|a, b| {
+            (a.details.performed_at, a.created_at, a.id).cmp(&(b.details.performed_at, b.created_at, b.id))
+        });
+        found.push(records);
+    }
+    Ok(found)
 }
 
 /// Links an import to a record one of its rows created or matched ("imported records").

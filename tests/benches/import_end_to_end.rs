@@ -1,0 +1,222 @@
+//! Benchmark: a generated child-records file of 100,000 rows (MAVIS_BENCH_ROWS) imported end to end on the embedded
+//! adapters, the way `mavis serve --no-pds` imports a drop: the SQLite record store and the folder object store in a
+//! temporary folder, the object event handed to the import function (validate, stage, plan, apply, after-commit
+//! work) until "Completed". Then the first 10,000 rows (MAVIS_BENCH_DUPLICATE_ROWS) dropped again under another
+//! name: every row an exact duplicate of a child now in the store.
+//!
+//! Beside it, in the same run, the baseline: the same rows written into a fresh store of the same kind as one item
+//! each, with the store's own `batch_put` (what any import that keeps its rows must at least do).
+//!
+//! The record store is wrapped to count the items written (puts and deletes, in every kind of request), so the
+//! report says how many items each new child and each exact duplicate cost.
+//!
+//! `cargo bench -p integration-tests --bench import_end_to_end` writes `target/bench-reports/import_end_to_end.json`
+//! and exits non-zero when either import does not end "Completed" with every row counted as it should be.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use integration_tests::generated_children::{csv, generate};
+use integration_tests::harness::Harness;
+use serde_json::json;
+use shared::adapters::sqlite_store::SqliteRecordStore;
+use shared::domain::{Import, ImportStatus};
+use shared::pipeline::Handled;
+use shared::ports::{Condition, Item, ItemKey, Page, Query, RecordStore, StoreError, WriteOp};
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    if runtime.block_on(run()) {
+        std::process::exit(1);
+    }
+}
+
+async fn run() -> bool {
+    let rows: usize = std::env::var("MAVIS_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let duplicate_rows: usize =
+        std::env::var("MAVIS_BENCH_DUPLICATE_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000).min(rows);
+    let children = generate(rows);
+    let file = csv(&children);
+
+    let baseline = baseline(&file).await;
+
+    let mut harness = Harness::embedded(NaiveDate::from_ymd_opt(2023, 5, 20).expect("date")).await;
+    let counted = Arc::new(CountingStore { inner: harness.pipeline.records.clone(), written: AtomicU64::new(0) });
+    harness.pipeline.records = counted.clone();
+    let first = import(&harness, &counted, "first", file.clone()).await;
+    let again = import(&harness, &counted, "again", csv(&children[..duplicate_rows])).await;
+
+    let rate = |seconds: f64| rows as f64 / seconds;
+    let duplicate_rate = |seconds: f64| duplicate_rows as f64 / seconds;
+    let report = json!({
+        "benchmark": "import_end_to_end",
+        "rows": rows,
+        "adapters": "embedded (SQLite record store, folder object store), no PDS",
+        "new_children": {
+            "seconds": round(first.seconds),
+            "rows_per_second": round(rate(first.seconds)),
+            "ratio_to_baseline": round3(rate(first.seconds) / rate(baseline)),
+            "items_written": first.items_written,
+            "items_written_per_row": round3(first.items_written as f64 / rows as f64),
+            "status": format!("{:?}", first.import.status),
+            "counts": first.import.counts,
+        },
+        "exact_duplicates": {
+            "rows": duplicate_rows,
+            "seconds": round(again.seconds),
+            "rows_per_second": round(duplicate_rate(again.seconds)),
+            "ratio_to_baseline": round3(duplicate_rate(again.seconds) / rate(baseline)),
+            "items_written": again.items_written,
+            "items_written_per_row": round3(again.items_written as f64 / duplicate_rows as f64),
+            "status": format!("{:?}", again.import.status),
+            "counts": again.import.counts,
+        },
+        "baseline": {
+            "what": "the same rows as one item each, batch_put into a fresh SQLite record store",
+            "seconds": round(baseline),
+            "rows_per_second": round(rate(baseline)),
+        },
+        "peak_rss_mib": peak_rss_mib(),
+    });
+    let reports = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-reports");
+    std::fs::create_dir_all(&reports).expect("report folder");
+    std::fs::write(reports.join("import_end_to_end.json"), format!("{report:#}\n")).expect("write report");
+    println!("{report:#}");
+
+    let mut problems = Vec::new();
+    let expect = |run: &Run, new: u64, exact_duplicate: u64, problems: &mut Vec<String>| {
+        let counts = run.import.counts.unwrap_or_default();
+        if run.import.status != ImportStatus::Processed
+            || counts.new != new
+            || counts.exact_duplicate != exact_duplicate
+        {
+            let import = &run.import;
+            let first_error = (import.file_error.as_deref(), import.errors.first());
+            problems.push(format!(
+                "the {} import ended {:?}, {:?}: {first_error:?}",
+                run.name, import.status, import.counts
+            ));
+        }
+    };
+    expect(&first, rows as u64, 0, &mut problems);
+    expect(&again, 0, duplicate_rows as u64, &mut problems);
+    for problem in &problems {
+        eprintln!("FAILED: {problem}");
+    }
+    !problems.is_empty()
+}
+
+struct Run {
+    name: &'static str,
+    seconds: f64,
+    items_written: u64,
+    import: Import,
+}
+
+/// Drops the file for team R1L and hands its event to the import function, timing it to its end.
+async fn import(harness: &Harness, counted: &CountingStore, name: &'static str, file: Vec<u8>) -> Run {
+    let event = harness.put(&format!("drops/R1L/bench-{name}.csv"), file).await;
+    let before = counted.written.load(Ordering::Relaxed);
+    let started = Instant::now();
+    let import_id = match harness.pipeline.handle_object_created(&event).await {
+        Ok(Handled::Processed { import_id, .. }) => import_id,
+        other => panic!("the {name} import failed: {other:?}"),
+    };
+    let seconds = started.elapsed().as_secs_f64();
+    let items_written = counted.written.load(Ordering::Relaxed) - before;
+    Run { name, seconds, items_written, import: harness.import(import_id).await }
+}
+
+/// Seconds to write every data row of `file` as one item into a fresh SQLite record store.
+async fn baseline(file: &[u8]) -> f64 {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = SqliteRecordStore::open(&dir.path().join("baseline.sqlite")).expect("sqlite store");
+    let started = Instant::now();
+    let items: Vec<Item> = String::from_utf8_lossy(file)
+        .lines()
+        .skip(1)
+        .enumerate()
+        .map(|(n, line)| Item::new(ItemKey::new("BASELINE", format!("ROW#{n:08}")), json!({ "row": line })))
+        .collect();
+    store.batch_put(items).await.expect("baseline batch_put");
+    started.elapsed().as_secs_f64()
+}
+
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(round(kib / 1024.0))
+}
+
+fn round(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+/// The pipeline's record store, counting the items it is asked to write (puts and deletes; condition checks
+/// write nothing). Every call goes to the store it wraps as it came, so batches stay batches.
+struct CountingStore {
+    inner: Arc<dyn RecordStore>,
+    written: AtomicU64,
+}
+
+impl CountingStore {
+    fn add(&self, items: usize) {
+        self.written.fetch_add(items as u64, Ordering::Relaxed);
+    }
+}
+
+fn writes(ops: &[WriteOp]) -> usize {
+    ops.iter().filter(|op| !matches!(op, WriteOp::Check { .. })).count()
+}
+
+#[async_trait]
+impl RecordStore for CountingStore {
+    async fn get(&self, key: &ItemKey) -> Result<Option<Item>, StoreError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
+        self.inner.put(item, condition).await.inspect(|()| self.add(1))
+    }
+
+    async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError> {
+        self.inner.delete(key, condition).await.inspect(|()| self.add(1))
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        self.inner.query(query).await
+    }
+
+    async fn query_each(&self, queries: &[Query]) -> Result<Vec<Page>, StoreError> {
+        self.inner.query_each(queries).await
+    }
+
+    async fn batch_put(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let count = items.len();
+        self.inner.batch_put(items).await.inspect(|()| self.add(count))
+    }
+
+    async fn batch_get(&self, keys: &[ItemKey]) -> Result<Vec<Item>, StoreError> {
+        self.inner.batch_get(keys).await
+    }
+
+    async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
+        let count = writes(&ops);
+        self.inner.transact(ops).await.inspect(|()| self.add(count))
+    }
+
+    async fn transact_each(&self, transactions: Vec<Vec<WriteOp>>) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let counts: Vec<usize> = transactions.iter().map(|ops| writes(ops)).collect();
+        let answers = self.inner.transact_each(transactions).await?;
+        self.add(answers.iter().zip(counts).filter(|(answer, _)| answer.is_ok()).map(|(_, count)| count).sum());
+        Ok(answers)
+    }
+}
