@@ -49,35 +49,17 @@ async fn run() -> bool {
     let first = import(&harness, &counted, "first", file.clone()).await;
     let again = import(&harness, &counted, "again", csv(&children[..duplicate_rows])).await;
 
-    let rate = |seconds: f64| rows as f64 / seconds;
-    let duplicate_rate = |seconds: f64| duplicate_rows as f64 / seconds;
+    let baseline_rate = rows as f64 / baseline;
     let report = json!({
         "benchmark": "import_end_to_end",
         "rows": rows,
         "adapters": "embedded (SQLite record store, folder object store), no PDS",
-        "new_children": {
-            "seconds": round(first.seconds),
-            "rows_per_second": round(rate(first.seconds)),
-            "ratio_to_baseline": round3(rate(first.seconds) / rate(baseline)),
-            "items_written": first.items_written,
-            "items_written_per_row": round3(first.items_written as f64 / rows as f64),
-            "status": format!("{:?}", first.import.status),
-            "counts": first.import.counts,
-        },
-        "exact_duplicates": {
-            "rows": duplicate_rows,
-            "seconds": round(again.seconds),
-            "rows_per_second": round(duplicate_rate(again.seconds)),
-            "ratio_to_baseline": round3(duplicate_rate(again.seconds) / rate(baseline)),
-            "items_written": again.items_written,
-            "items_written_per_row": round3(again.items_written as f64 / duplicate_rows as f64),
-            "status": format!("{:?}", again.import.status),
-            "counts": again.import.counts,
-        },
+        "new_children": phase_report(&first, rows, baseline_rate),
+        "exact_duplicates": phase_report(&again, duplicate_rows, baseline_rate),
         "baseline": {
             "what": "the same rows as one item each, batch_put into a fresh SQLite record store",
             "seconds": round(baseline),
-            "rows_per_second": round(rate(baseline)),
+            "rows_per_second": round(baseline_rate),
         },
         "peak_rss_mib": peak_rss_mib(),
     });
@@ -114,6 +96,21 @@ struct Run {
     seconds: f64,
     items_written: u64,
     import: Import,
+}
+
+/// What one import of `rows` rows took, beside the baseline's rows a second.
+fn phase_report(run: &Run, rows: usize, baseline_rate: f64) -> serde_json::Value {
+    let rate = rows as f64 / run.seconds;
+    json!({
+        "rows": rows,
+        "seconds": round(run.seconds),
+        "rows_per_second": round(rate),
+        "ratio_to_baseline": round3(rate / baseline_rate),
+        "items_written": run.items_written,
+        "items_written_per_row": round3(run.items_written as f64 / rows as f64),
+        "status": format!("{:?}", run.import.status),
+        "counts": run.import.counts,
+    })
 }
 
 /// Drops the file for team R1L and hands its event to the import function, timing it to its end.

@@ -281,8 +281,6 @@ fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
 
-/// `rows` distinct children: valid distinct NHS numbers, letter-only distinct family names, dates of birth in
-/// years 8–11 for academic year 2022 (the demo team's year groups), and Leeds postcodes.
 /// A FHIR Bundle with one Patient per child, shaped as the emulator's shipped data.
 fn bundle(children: &[Child]) -> Value {
     let entries: Vec<Value> = children

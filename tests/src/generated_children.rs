@@ -13,6 +13,8 @@ pub struct Child {
     pub postcode: String,
 }
 
+/// `rows` distinct children: valid distinct NHS numbers, letter-only distinct family names, dates of birth in
+/// years 8–11 for academic year 2022 (the demo team's year groups), and Leeds postcodes.
 pub fn generate(rows: usize) -> Vec<Child> {
     let given = ["Jennifer", "Jimmy", "Mark", "Aisha", "Oliver", "Zoe", "Siobhan", "Kwame"];
     let mut nhs_base = 400_000_000u64;

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 use shared::domain::import::{ImportPhase, ImportProgress};
 use shared::domain::patient::SchoolPlacement;
-use shared::domain::{AcademicYear, ImportCounts, ImportStatus, RowError};
+use shared::domain::{AcademicYear, Import, ImportCounts, ImportStatus, RowError};
 use shared::pipeline::Handled;
 use shared::store::patients;
 use uuid::Uuid;
@@ -68,12 +68,26 @@ pub async fn valid_file_creates_three_children(h: &Harness) {
     assert_eq!(mark.team_ids, ["r1l"]);
 }
 
-/// Uploading the same file again changes nothing: every row is an exact duplicate.
+/// Uploading the same file again changes nothing: every row is an exact duplicate, its patient is not written
+/// again (same version, same update time), and the second import still lists the children.
 pub async fn reupload_counts_exact_duplicates(h: &Harness) {
-    h.import_fixture("R1L", "cohort_import/valid.csv").await;
+    let first = h.import_fixture("R1L", "cohort_import/valid.csv").await;
+    let stored = |import: Import| async move {
+        let mut found = Vec::new();
+        for patient in h.patients_of(&import).await {
+            let version = patients::get(h.records(), patient.id).await.expect("read").expect("patient").version;
+            found.push((patient.id, version, patient.updated_at));
+        }
+        found.sort();
+        found
+    };
+    let before = stored(first).await;
+    h.wait(chrono::Duration::minutes(5));
     let again = h.import_fixture("R1L", "cohort_import/valid.csv").await;
     assert_eq!(again.status, ImportStatus::Processed);
     assert_eq!(again.counts, counts(0, 0, 3));
+    assert_eq!(before.len(), 3);
+    assert_eq!(stored(again).await, before);
 }
 
 /// §2.2, §2.4, §2.6: minimal, instruction-row and extra-column files.

@@ -1,6 +1,8 @@
 //! Applying planned rows: each row's patient, parents, relationships, school move and its "committed" mark are
 //! written in one transaction, so a row is applied exactly once however often the import is resumed.
 
+use std::collections::HashMap;
+
 use futures::{StreamExt, TryStreamExt, stream};
 use uuid::Uuid;
 
@@ -8,8 +10,8 @@ use super::school_moves::{self, MoveAction, MoveContext};
 use super::staging::{self, ParentPlan, RowCount, StagingKind};
 use super::{Pipeline, PipelineError, plan};
 use crate::domain::import::{ImportPhase, ImportProgress};
-use crate::domain::patient::{SchoolMoveSource, SchoolPlacement};
-use crate::domain::{Import, ImportCounts, ImportKind, Team};
+use crate::domain::patient::{SchoolMove, SchoolMoveSource, SchoolPlacement};
+use crate::domain::{Import, ImportCounts, ImportKind, Parent, ParentRelationship, Patient, Team};
 use crate::ports::{Item, StoreError, WriteOp};
 use crate::store::changesets::{self, Changeset, ChangesetStatus, PlannedMatch, RowOutcome};
 use crate::store::imports::Versioned;
@@ -59,8 +61,9 @@ pub async fn apply_import(pipeline: &Pipeline, import: &Import, team: &Team) -> 
 }
 
 /// Applies a page of rows in waves: the rows of a wave are built against the same state and written together
-/// (`transact_each`, one transaction each), so a row that shares a parent's email address or a patient with an
-/// earlier row of the wave waits for the next one and sees what that row wrote, as if they ran one by one.
+/// (`transact_each`, one transaction each). A row that shares a parent's email address or a patient with an earlier
+/// row waits for the next wave, and so does a row whose writes touch an item an earlier row of its wave writes (a
+/// parent found by phone or name), so that it is built again on what that row wrote.
 async fn apply_page(
     pipeline: &Pipeline,
     import: &Import,
@@ -72,12 +75,13 @@ async fn apply_page(
     while !waiting.is_empty() {
         let (wave, later) = next_wave(waiting);
         waiting = later;
-        let found = &parents_by_email(pipeline, wave.iter().map(|(_, changeset)| &changeset.value)).await?;
+        let found = &prefetch(pipeline, wave.iter().map(|(_, changeset)| &changeset.value)).await?;
         let built: Vec<BuiltRow> = stream::iter(wave)
             .map(|row| build_pending(pipeline, import, team, found, row))
             .buffered(pipeline.settings.commit_concurrency)
             .try_collect()
             .await?;
+        let (built, mut overlapping) = without_overlaps(built);
         let (written, transactions): (Vec<_>, Vec<_>) = built
             .into_iter()
             .filter_map(|(position, changeset, row)| match row {
@@ -88,6 +92,11 @@ async fn apply_page(
                 }
             })
             .unzip();
+        if !overlapping.is_empty() {
+            overlapping.append(&mut waiting);
+            overlapping.sort_by_key(|(position, _)| *position);
+            waiting = overlapping;
+        }
         let answers = pipeline.records.transact_each(transactions).await?;
         for ((position, changeset, outcome), answer) in written.into_iter().zip(answers) {
             outcomes[position] = match answer {
@@ -103,6 +112,24 @@ async fn apply_page(
 
 type PagedRow = (usize, Versioned<Changeset>);
 
+/// The built rows of a wave that write no item an earlier one of them writes, and the others, to be built again.
+fn without_overlaps(built: Vec<BuiltRow>) -> (Vec<BuiltRow>, Vec<PagedRow>) {
+    let mut keys_written = std::collections::HashSet::new();
+    let (mut kept, mut overlapping) = (Vec::new(), Vec::new());
+    for (position, changeset, row) in built {
+        match row {
+            Some((ops, _)) if ops.iter().any(|op| keys_written.contains(op_key(op))) => {
+                overlapping.push((position, changeset));
+            }
+            row => {
+                keys_written.extend(row.iter().flat_map(|(ops, _)| ops.iter().map(op_key).cloned()));
+                kept.push((position, changeset, row));
+            }
+        }
+    }
+    (kept, overlapping)
+}
+
 /// A row of a page with its transaction and how it counts; None when it was applied before.
 type BuiltRow = (usize, Versioned<Changeset>, Option<(Vec<WriteOp>, RowOutcome)>);
 
@@ -110,7 +137,7 @@ async fn build_pending(
     pipeline: &Pipeline,
     import: &Import,
     team: &Team,
-    found: &ParentsByEmail,
+    found: &Prefetched,
     (position, changeset): PagedRow,
 ) -> Result<BuiltRow, PipelineError> {
     if changeset.value.status != ChangesetStatus::Pending {
@@ -168,7 +195,7 @@ async fn retry_row(
         }
         attempts += 1;
         changeset.value.planned = plan::match_row(pipeline, team, &changeset.value).await?.ok();
-        let found = parents_by_email(pipeline, [&changeset.value]).await?;
+        let found = prefetch(pipeline, [&changeset.value]).await?;
         let (ops, outcome) = build_row(pipeline, import, team, &found, &changeset).await?;
         match store.transact(ops).await {
             Ok(()) => return Ok(Some(outcome)),
@@ -183,7 +210,7 @@ async fn build_row(
     pipeline: &Pipeline,
     import: &Import,
     team: &Team,
-    found: &ParentsByEmail,
+    found: &Prefetched,
     changeset: &Versioned<Changeset>,
 ) -> Result<(Vec<WriteOp>, RowOutcome), PipelineError> {
     let store = pipeline.records.as_ref();
@@ -215,14 +242,15 @@ async fn build_row(
     let mut ops = Vec::new();
     let mut done = row.clone();
     let mut pending_move = None;
-    let (mut patient, version, is_new, patient_changed, on_nhs_number, nhs_before) = match planned {
+    let (mut patient, current, is_new, patient_changed, on_nhs_number) = match planned {
         PlannedMatch::New { patient_id } => {
             let patient = staging::new_patient(patient_id, &row.child, destination.clone(), now);
-            (patient, None, true, true, false, None)
+            (patient, None, true, true, false)
         }
         PlannedMatch::Existing { patient_id, on_nhs_number } => {
-            let current = patients::get(store, patient_id)
-                .await?
+            let current = found
+                .patients
+                .get(&patient_id)
                 .ok_or_else(|| PipelineError::Broken(format!("matched patient for row {} vanished", row.row_number)))?;
             if row.school.is_some() && school_moves::is_skipped_move(&current.value, &destination, &team.id) {
                 done.status = ChangesetStatus::Skipped;
@@ -230,11 +258,10 @@ async fn build_row(
                 done.outcome = Some(RowOutcome::SkippedSchoolMove);
                 return Ok((vec![changesets::update_op(&done, changeset.version)], RowOutcome::SkippedSchoolMove));
             }
-            pending_move = patients::school_move_of(store, patient_id).await?;
+            pending_move = found.school_moves.get(&patient_id).cloned();
             let mut staged = staging::stage_existing(&current.value, &row.child, kind);
             staged.patient.updated_at = now;
-            let nhs_before = current.value.attributes.nhs_number.clone();
-            (staged.patient, Some(current.version), false, staged.changed, on_nhs_number, nhs_before)
+            (staged.patient, Some(current), false, staged.changed, on_nhs_number)
         }
     };
 
@@ -266,7 +293,7 @@ async fn build_row(
         }
     }
 
-    let parent_plans = plan_parents(pipeline, found, row, patient.id, is_new).await?;
+    let parent_plans = plan_parents(found, row, patient.id, is_new);
     for parent_plan in &parent_plans {
         if parent_plan.parent_is_new || parent_plan.parent_changed {
             ops.push(put(patients::parent_item(&parent_plan.parent)));
@@ -276,12 +303,21 @@ async fn build_row(
         }
     }
 
+    let nhs_before = current.and_then(|c| c.value.attributes.nhs_number.as_ref());
     if let Some(nhs) = &patient.attributes.nhs_number
-        && nhs_before.as_ref() != Some(nhs)
+        && nhs_before != Some(nhs)
     {
         ops.push(patients::reserve_nhs_number_op(nhs, patient.id));
     }
-    ops.push(patients::put_patient_op(&patient, version));
+    ops.push(match current {
+        // Unchanged (an exact duplicate): not written, but still checked, so that a concurrent change of the
+        // patient is noticed as it would be by a write.
+        Some(current) if unchanged(&patient, &current.value) => WriteOp::Check {
+            key: crate::store::keys::patient(patient.id),
+            condition: crate::ports::Condition::VersionIs(current.version),
+        },
+        current => patients::put_patient_op(&patient, current.map(|c| c.version)),
+    });
     if !patient.pending_changes.is_empty() {
         // §7.3: the patient is now an import issue for the uploading team, listed with the pending changes.
         ops.push(issues::open_op(&issues::IssueMarker {
@@ -320,44 +356,60 @@ fn put(item: Item) -> WriteOp {
     WriteOp::Put { item, condition: crate::ports::Condition::None }
 }
 
+fn op_key(op: &WriteOp) -> &crate::ports::ItemKey {
+    match op {
+        WriteOp::Put { item, .. } => &item.key,
+        WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } => key,
+    }
+}
+
 /// Two parents on one row can resolve to the same parent record; a transaction may touch each key once.
 fn dedupe_parents(ops: Vec<WriteOp>) -> Vec<WriteOp> {
     let mut seen = std::collections::HashSet::new();
-    let mut kept: Vec<WriteOp> = ops
-        .into_iter()
-        .rev()
-        .filter(|op| {
-            let key = match op {
-                WriteOp::Put { item, .. } => item.key.clone(),
-                WriteOp::Delete { key, .. } | WriteOp::Check { key, .. } => key.clone(),
-            };
-            seen.insert(key)
-        })
-        .collect();
+    let mut kept: Vec<WriteOp> = ops.into_iter().rev().filter(|op| seen.insert(op_key(op).clone())).collect();
     kept.reverse();
     kept
 }
 
-/// The parents already recorded with each email address of some rows' parents.
-type ParentsByEmail = std::collections::HashMap<String, Vec<crate::domain::Parent>>;
-
-async fn parents_by_email<'a>(
-    pipeline: &Pipeline,
-    rows: impl IntoIterator<Item = &'a Changeset>,
-) -> Result<ParentsByEmail, PipelineError> {
-    let emails = rows.into_iter().flat_map(|row| row.parents.iter().filter_map(|p| p.email.clone())).collect();
-    Ok(patients::parents_by_emails(pipeline.records.as_ref(), emails).await?)
+/// What building some rows reads, read for them all together: the matched patients with their pending school
+/// moves and parents, and the parents already recorded with each email address of the rows' parents.
+struct Prefetched {
+    patients: HashMap<Uuid, Versioned<Patient>>,
+    school_moves: HashMap<Uuid, SchoolMove>,
+    parents_of: HashMap<Uuid, Vec<(Parent, ParentRelationship)>>,
+    parents_by_email: HashMap<String, Vec<Parent>>,
 }
 
-async fn plan_parents(
+async fn prefetch<'a>(
     pipeline: &Pipeline,
-    found: &ParentsByEmail,
-    row: &Changeset,
-    patient_id: Uuid,
-    is_new: bool,
-) -> Result<Vec<ParentPlan>, PipelineError> {
+    rows: impl IntoIterator<Item = &'a Changeset>,
+) -> Result<Prefetched, PipelineError> {
     let store = pipeline.records.as_ref();
-    let mut existing = if is_new { vec![] } else { patients::parents_of(store, patient_id).await? };
+    let (mut matched, mut emails) = (Vec::new(), Vec::new());
+    for row in rows.into_iter().filter(|row| row.status == ChangesetStatus::Pending) {
+        if let Some(PlannedMatch::Existing { patient_id, .. }) = row.planned {
+            matched.push(patient_id);
+        }
+        emails.extend(row.parents.iter().filter_map(|p| p.email.clone()));
+    }
+    matched.sort();
+    matched.dedup();
+    let parents_of = patients::parents_of_each(store, &matched).await?;
+    Ok(Prefetched {
+        patients: patients::get_many(store, &matched).await?,
+        school_moves: patients::school_moves_of(store, &matched).await?,
+        parents_of: matched.into_iter().zip(parents_of).collect(),
+        parents_by_email: patients::parents_by_emails(store, emails).await?,
+    })
+}
+
+/// The patient as a row left it is the one stored, but for the time of the update.
+fn unchanged(patient: &Patient, stored: &Patient) -> bool {
+    patient == &Patient { updated_at: patient.updated_at, ..stored.clone() }
+}
+
+fn plan_parents(found: &Prefetched, row: &Changeset, patient_id: Uuid, is_new: bool) -> Vec<ParentPlan> {
+    let mut existing = if is_new { vec![] } else { found.parents_of.get(&patient_id).cloned().unwrap_or_default() };
     let mut plans = Vec::new();
     for (n, parent) in row.parents.iter().enumerate() {
         // A new parent's id follows from the row, so a resumed import writes the same parent again.
@@ -365,6 +417,7 @@ async fn plan_parents(
         let new_parent_id = Uuid::new_v5(&PARENT_NAMESPACE, seed.as_bytes());
         let by_email = match &parent.email {
             Some(email) => found
+                .parents_by_email
                 .get(email)
                 .into_iter()
                 .flatten()
@@ -381,7 +434,7 @@ async fn plan_parents(
         existing.push((plan.parent.clone(), plan.relationship.clone()));
         plans.push(plan);
     }
-    Ok(plans)
+    plans
 }
 
 #[cfg(test)]
@@ -397,23 +450,31 @@ mod tests {
             relationship: Relationship::Unknown,
             other_name: None,
         };
-        let changeset = Changeset {
-            import_id: Uuid::nil(),
-            index,
-            row_number: index + 2,
-            child: ChildAttributes::default(),
-            school: None,
-            parents: emails.iter().map(parent).collect(),
-            uploaded_nhs_number: None,
-            pds_nhs_number: None,
-            pds_search: Vec::new(),
-            status: ChangesetStatus::Pending,
-            patient_id: None,
-            matched_on_nhs_number: false,
-            outcome: None,
-            planned: None,
-        };
+        let parents = emails.iter().map(parent).collect();
+        let changeset = Changeset::pending(Uuid::nil(), index, index + 2, ChildAttributes::default(), None, parents);
         (index as usize, Versioned { value: changeset, version: 1 })
+    }
+
+    #[test]
+    fn a_row_writing_an_item_an_earlier_row_of_its_wave_writes_should_be_built_again_later() {
+        let parent = |n: &str| WriteOp::Put {
+            item: Item::new(crate::ports::ItemKey::new("PARENT", n), serde_json::json!({})),
+            condition: crate::ports::Condition::None,
+        };
+        let built = |(position, changeset): PagedRow, ops: Vec<WriteOp>| -> BuiltRow {
+            (position, changeset, Some((ops, RowOutcome::New)))
+        };
+        let rows = vec![
+            built(row(0, &[]), vec![parent("x")]),
+            // A parent found by phone, shared with row 0: written by both.
+            built(row(1, &[]), vec![parent("y"), parent("x")]),
+            built(row(2, &[]), vec![parent("z")]),
+            // Applied before: writes nothing.
+            (3, row(3, &[]).1, None),
+        ];
+        let (kept, again) = without_overlaps(rows);
+        let kept: Vec<usize> = kept.iter().map(|(position, _, _)| *position).collect();
+        assert_eq!((kept, indices(&again)), (vec![0, 2, 3], vec![1]));
     }
 
     fn indices(rows: &[PagedRow]) -> Vec<usize> {

@@ -16,7 +16,7 @@ use crate::domain::import::{
 use crate::domain::{Import, ImportKind, ImportStatus, ReferenceData, RowError};
 use crate::pds::MIN_MATCH_RATE;
 use crate::ports::{ObjectReader, ObjectStore, ObjectVersion};
-use crate::store::changesets::{self, Changeset, ChangesetStatus};
+use crate::store::changesets::{self, Changeset};
 use crate::store::imports::{self, Versioned};
 
 pub async fn run(pipeline: &Pipeline, mut import: Versioned<Import>) -> Result<ImportStatus, PipelineError> {
@@ -259,20 +259,5 @@ async fn not_yet_staged(pipeline: &Pipeline, batch: Vec<Changeset>) -> Result<Ve
 }
 
 fn changeset(import_id: uuid::Uuid, row: ChildRow) -> Changeset {
-    Changeset {
-        import_id,
-        index: row.index,
-        row_number: row.row_number,
-        uploaded_nhs_number: row.child.nhs_number.clone(),
-        child: row.child,
-        school: row.school,
-        parents: row.parents,
-        pds_nhs_number: None,
-        pds_search: Vec::new(),
-        status: ChangesetStatus::Pending,
-        patient_id: None,
-        matched_on_nhs_number: false,
-        outcome: None,
-        planned: None,
-    }
+    Changeset::pending(import_id, row.index, row.row_number, row.child, row.school, row.parents)
 }

@@ -92,17 +92,19 @@ async fn plan_page(
     team: &Team,
     page: Vec<Versioned<Changeset>>,
 ) -> Result<Vec<Planned>, PipelineError> {
-    let unplanned = |changeset: &Versioned<Changeset>| changeset.value.planned.is_none();
-    let wanted: Vec<CandidatesOf> =
-        page.iter().filter(|c| unplanned(c)).filter_map(|c| candidates_of(&c.value)).collect();
+    let wanted: Vec<Option<CandidatesOf>> =
+        page.iter().map(|c| if c.value.planned.is_none() { candidates_of(&c.value) } else { None }).collect();
+    let looked_up: Vec<bool> = wanted.iter().map(Option::is_some).collect();
+    let wanted: Vec<CandidatesOf> = wanted.into_iter().flatten().collect();
     let mut found = patients::match_candidates_each(pipeline.records.as_ref(), &wanted).await?.into_iter();
     Ok(page
         .into_iter()
-        .map(|changeset| {
+        .zip(looked_up)
+        .map(|(changeset, looked_up)| {
             let plan = match changeset.value.planned {
                 Some(plan) => Ok(plan),
                 None => {
-                    let candidates = candidates_of(&changeset.value).map(|_| found.next().unwrap_or_default());
+                    let candidates = looked_up.then(|| found.next().unwrap_or_default());
                     decide(pipeline, team, &changeset.value, candidates)
                 }
             };

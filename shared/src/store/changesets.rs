@@ -61,6 +61,35 @@ pub struct Changeset {
     pub planned: Option<PlannedMatch>,
 }
 
+impl Changeset {
+    /// A row as validation stages it: nothing searched, planned or written yet.
+    pub fn pending(
+        import_id: Uuid,
+        index: u64,
+        row_number: u64,
+        child: ChildAttributes,
+        school: Option<SchoolPlacement>,
+        parents: Vec<UploadedParent>,
+    ) -> Self {
+        Changeset {
+            import_id,
+            index,
+            row_number,
+            uploaded_nhs_number: child.nhs_number.clone(),
+            child,
+            school,
+            parents,
+            pds_nhs_number: None,
+            pds_search: Vec::new(),
+            status: ChangesetStatus::Pending,
+            patient_id: None,
+            matched_on_nhs_number: false,
+            outcome: None,
+            planned: None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum PlannedMatch {

@@ -135,12 +135,19 @@ pub async fn request_search(store: &dyn RecordStore, patient_id: Uuid) -> Result
 }
 
 /// Asks for history searches of the patients, with one read and one write of all their markers.
-pub async fn request_searches(store: &dyn RecordStore, patient_ids: Vec<Uuid>) -> Result<(), StoreError> {
+pub async fn request_searches(store: &dyn RecordStore, mut patient_ids: Vec<Uuid>) -> Result<(), StoreError> {
+    patient_ids.sort();
+    patient_ids.dedup();
     let keys = patient_ids.iter().map(|id| keys::imms_search(*id)).collect();
     let mut last = super::versioned_many::<SearchMarker>(store, keys).await?;
-    let markers = patient_ids.into_iter().map(|patient_id| {
-        let last_searched_at = last.remove(&keys::imms_search(patient_id)).and_then(|m| m.value.last_searched_at);
-        search_item(&SearchMarker { patient_id, last_searched_at, requested: true })
+    let markers = patient_ids.into_iter().filter_map(|patient_id| {
+        let last = last.remove(&keys::imms_search(patient_id)).map(|m| m.value);
+        // A search asked for and not run yet is asked for already: writing it again would change nothing.
+        if last.as_ref().is_some_and(|m| m.requested) {
+            return None;
+        }
+        let last_searched_at = last.and_then(|m| m.last_searched_at);
+        Some(search_item(&SearchMarker { patient_id, last_searched_at, requested: true }))
     });
     store.batch_put(markers.collect()).await
 }

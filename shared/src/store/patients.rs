@@ -1,6 +1,6 @@
 //! Patients, parents, relationships, locations and school-move log entries, as items.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
 use uuid::Uuid;
@@ -160,18 +160,34 @@ pub async fn parents_of(
     store: &dyn RecordStore,
     patient_id: Uuid,
 ) -> Result<Vec<(Parent, ParentRelationship)>, StoreError> {
-    let query = Query::table(keys::patient(patient_id).pk).prefix(keys::PARENT_RELATIONSHIP_PREFIX);
-    let relationships: Vec<ParentRelationship> =
-        query_all(store, query).await?.iter().map(decode).collect::<Result<_, _>>()?;
-    let parent_keys: Vec<ItemKey> = relationships.iter().map(|r| keys::parent(r.parent_id)).collect();
-    let parents: BTreeMap<Uuid, Parent> = store
-        .batch_get(&parent_keys)
+    Ok(parents_of_each(store, &[patient_id]).await?.pop().unwrap_or_default())
+}
+
+/// The parents of each patient with their relationships, in order: the relationships of them all asked for
+/// together, then their parents in one read.
+pub async fn parents_of_each(
+    store: &dyn RecordStore,
+    patient_ids: &[Uuid],
+) -> Result<Vec<Vec<(Parent, ParentRelationship)>>, StoreError> {
+    let queries = patient_ids
+        .iter()
+        .map(|id| Query::table(keys::patient(*id).pk).prefix(keys::PARENT_RELATIONSHIP_PREFIX))
+        .collect();
+    let relationships: Vec<Vec<ParentRelationship>> = query_all_each(store, queries)
         .await?
         .iter()
-        .map(decode::<Parent>)
-        .map(|p| p.map(|p| (p.id, p)))
+        .map(|items| items.iter().map(decode).collect::<Result<_, _>>())
         .collect::<Result<_, _>>()?;
-    Ok(relationships.into_iter().filter_map(|r| parents.get(&r.parent_id).cloned().map(|p| (p, r))).collect())
+    let parent_keys: Vec<ItemKey> = relationships.iter().flatten().map(|r| keys::parent(r.parent_id)).collect();
+    let parents: BTreeMap<Uuid, Parent> = super::versioned_many::<Parent>(store, parent_keys)
+        .await?
+        .into_values()
+        .map(|parent| (parent.value.id, parent.value))
+        .collect();
+    let with_parents = |relationships: Vec<ParentRelationship>| {
+        relationships.into_iter().filter_map(|r| parents.get(&r.parent_id).cloned().map(|p| (p, r))).collect()
+    };
+    Ok(relationships.into_iter().map(with_parents).collect())
 }
 
 pub fn location_item(location: &PatientLocation) -> Item {
@@ -286,6 +302,23 @@ pub async fn school_move_of(
     patient_id: Uuid,
 ) -> Result<Option<crate::domain::patient::SchoolMove>, StoreError> {
     store.get(&keys::school_move(patient_id)).await?.as_ref().map(decode).transpose()
+}
+
+/// The pending school moves of those of the patients that have one, by patient.
+pub async fn school_moves_of(
+    store: &dyn RecordStore,
+    patient_ids: &[Uuid],
+) -> Result<HashMap<Uuid, crate::domain::patient::SchoolMove>, StoreError> {
+    let keys = patient_ids.iter().map(|id| keys::school_move(*id)).collect();
+    let found = super::versioned_many::<crate::domain::patient::SchoolMove>(store, keys).await?;
+    Ok(found.into_values().map(|school_move| (school_move.value.patient_id, school_move.value)).collect())
+}
+
+/// Those of the patients that exist, by id.
+pub async fn get_many(store: &dyn RecordStore, ids: &[Uuid]) -> Result<HashMap<Uuid, Versioned<Patient>>, StoreError> {
+    let keys = ids.iter().map(|id| keys::patient(*id)).collect();
+    let found = super::versioned_many::<Patient>(store, keys).await?;
+    Ok(found.into_values().map(|patient| (patient.value.id, patient)).collect())
 }
 
 /// The pending school moves a team sees (its listings in gsi1..gsi4), oldest update first.
