@@ -26,6 +26,7 @@ mod contract {
     use aws_sdk_dynamodb::Client;
     use shared::adapters::dynamodb_store::{DynamoRecordStore, create_table};
     use shared::contract_tests::record_store;
+    use shared::ports::{Condition, Item, ItemKey, RecordStore, StoreError, WriteOp};
 
     const ENDPOINT_VAR: &str = "MAVIS_TEST_DYNAMODB_ENDPOINT";
 
@@ -48,6 +49,39 @@ mod contract {
         create_table(&client, &table).await.expect("creating an existing table is fine");
         let store = DynamoRecordStore::new(client.clone(), &table);
         record_store::run_all(&store).await;
+        client.delete_table().table_name(&table).send().await.expect("table is deleted");
+    }
+
+    /// A small item costs one write unit a put; in a transaction DynamoDB charges two, DynamoDB Local reports one.
+    /// The store adds up what each answer reports.
+    #[tokio::test]
+    async fn when_on_dynamodb_local_should_add_up_the_write_units_its_writes_consumed() {
+        let Ok(endpoint) = std::env::var(ENDPOINT_VAR) else {
+            assert!(std::env::var("MAVIS_REQUIRE_EMULATORS").as_deref() != Ok("1"), "{ENDPOINT_VAR} is not set");
+            eprintln!("record_store_dynamodb: SKIPPED, {ENDPOINT_VAR} is not set");
+            return;
+        };
+        let client = Client::new(&super::emulator_config(&endpoint).load().await);
+        let table = format!("mavis-capacity-{}", uuid::Uuid::new_v4().simple());
+        create_table(&client, &table).await.expect("table is created");
+        let store = DynamoRecordStore::new(client.clone(), &table);
+        let capacity = store.write_capacity();
+        let item = |n: u32| Item::new(ItemKey::new("CAPACITY", format!("ITEM#{n}")), serde_json::json!({ "n": n }));
+
+        store.put(item(1), Condition::None).await.expect("put");
+        let after_put = capacity.units();
+        let put = |item| WriteOp::Put { item, condition: Condition::NotExists };
+        let both = vec![put(item(2)), put(item(3))];
+        store.transact(both).await.expect("transact");
+        let after_transaction = capacity.units();
+        store.batch_put((4..7).map(item).collect()).await.expect("batch_put");
+        let refused = store.put(item(1), Condition::NotExists).await;
+
+        assert!(matches!(refused, Err(StoreError::Conflict(_))), "{refused:?}");
+        assert_eq!(after_put, 1.0, "a small put");
+        let transaction = after_transaction - after_put;
+        assert!([2.0, 4.0].contains(&transaction), "two items in a transaction, one or two units each: {transaction}");
+        assert_eq!(capacity.units() - after_transaction, 3.0, "three items in a batch; the refused put reports none");
         client.delete_table().table_name(&table).send().await.expect("table is deleted");
     }
 }

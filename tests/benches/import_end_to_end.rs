@@ -10,6 +10,11 @@
 //! The record store is wrapped to count the items written (puts and deletes, in every kind of request), so the
 //! report says how many items each new child and each exact duplicate cost.
 //!
+//! With the emulators running (MAVIS_TEST_AWS_ENDPOINT, MAVIS_TEST_DYNAMODB_ENDPOINT: `scripts/start-moto.sh`,
+//! `scripts/start-dynamodb-local.sh`), the same two imports, of 2,000 and 1,000 rows (MAVIS_BENCH_EMULATOR_ROWS,
+//! MAVIS_BENCH_EMULATOR_DUPLICATE_ROWS), run on DynamoDB Local and moto beside a baseline there, and the report adds
+//! the write units DynamoDB Local says each row's writes consumed (`ReturnConsumedCapacity`).
+//!
 //! `cargo bench -p integration-tests --bench import_end_to_end` writes `target/bench-reports/import_end_to_end.json`
 //! and exits non-zero when either import does not end "Completed" with every row counted as it should be.
 
@@ -19,7 +24,7 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 use chrono::NaiveDate;
-use integration_tests::generated_children::{csv, generate};
+use integration_tests::generated_children::{Child, csv, generate};
 use integration_tests::harness::Harness;
 use serde_json::json;
 use shared::adapters::sqlite_store::SqliteRecordStore;
@@ -35,22 +40,21 @@ fn main() {
 }
 
 async fn run() -> bool {
-    let rows: usize = std::env::var("MAVIS_BENCH_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let duplicate_rows: usize =
-        std::env::var("MAVIS_BENCH_DUPLICATE_ROWS").ok().and_then(|v| v.parse().ok()).unwrap_or(10_000).min(rows);
+    let rows = setting("MAVIS_BENCH_ROWS", 100_000);
+    let duplicate_rows = setting("MAVIS_BENCH_DUPLICATE_ROWS", 10_000).min(rows);
     let children = generate(rows);
     let file = csv(&children);
 
-    let baseline = baseline(&file).await;
-
-    let mut harness = Harness::embedded(NaiveDate::from_ymd_opt(2023, 5, 20).expect("date")).await;
-    let counted = Arc::new(CountingStore { inner: harness.pipeline.records.clone(), written: AtomicU64::new(0) });
-    harness.pipeline.records = counted.clone();
-    let first = import(&harness, &counted, "first", file.clone()).await;
-    let again = import(&harness, &counted, "again", csv(&children[..duplicate_rows])).await;
-
-    let baseline_rate = rows as f64 / baseline;
-    let report = json!({
+    let baseline_dir = tempfile::tempdir().expect("temp dir");
+    let baseline_store = SqliteRecordStore::open(&baseline_dir.path().join("baseline.sqlite")).expect("sqlite store");
+    let baseline_seconds = baseline(&file, &baseline_store).await;
+    let harness = Harness::embedded(NaiveDate::from_ymd_opt(2023, 5, 20).expect("date")).await;
+    let (first, again) = both_imports(harness, &children, duplicate_rows).await;
+    let mut problems = Vec::new();
+    expect(&first, rows as u64, 0, &mut problems);
+    expect(&again, 0, duplicate_rows as u64, &mut problems);
+    let baseline_rate = rows as f64 / baseline_seconds;
+    let mut report = json!({
         "benchmark": "import_end_to_end",
         "rows": rows,
         "adapters": "embedded (SQLite record store, folder object store), no PDS",
@@ -58,43 +62,81 @@ async fn run() -> bool {
         "exact_duplicates": phase_report(&again, duplicate_rows, baseline_rate),
         "baseline": {
             "what": "the same rows as one item each, batch_put into a fresh SQLite record store",
-            "seconds": round(baseline),
+            "seconds": round(baseline_seconds),
             "rows_per_second": round(baseline_rate),
         },
-        "peak_rss_mib": peak_rss_mib(),
     });
+    report["emulators"] = match integration_tests::harness::emulator_endpoints() {
+        Some(endpoints) => on_emulators(&endpoints, &mut problems).await,
+        None => {
+            json!("not run: set MAVIS_TEST_AWS_ENDPOINT and MAVIS_TEST_DYNAMODB_ENDPOINT (scripts/test starts them)")
+        }
+    };
+    report["peak_rss_mib"] = json!(peak_rss_mib());
     let reports = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-reports");
     std::fs::create_dir_all(&reports).expect("report folder");
     std::fs::write(reports.join("import_end_to_end.json"), format!("{report:#}\n")).expect("write report");
     println!("{report:#}");
-
-    let mut problems = Vec::new();
-    let expect = |run: &Run, new: u64, exact_duplicate: u64, problems: &mut Vec<String>| {
-        let counts = run.import.counts.unwrap_or_default();
-        if run.import.status != ImportStatus::Processed
-            || counts.new != new
-            || counts.exact_duplicate != exact_duplicate
-        {
-            let import = &run.import;
-            let first_error = (import.file_error.as_deref(), import.errors.first());
-            problems.push(format!(
-                "the {} import ended {:?}, {:?}: {first_error:?}",
-                run.name, import.status, import.counts
-            ));
-        }
-    };
-    expect(&first, rows as u64, 0, &mut problems);
-    expect(&again, 0, duplicate_rows as u64, &mut problems);
     for problem in &problems {
         eprintln!("FAILED: {problem}");
     }
     !problems.is_empty()
 }
 
+fn setting(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+/// The same two imports, smaller (DynamoDB Local is a Java emulator, far slower than DynamoDB), on DynamoDB Local
+/// and moto S3, beside a baseline `batch_put` into a fresh table of the same emulator; with the write units
+/// DynamoDB Local reports for every write.
+async fn on_emulators(endpoints: &(String, String), problems: &mut Vec<String>) -> serde_json::Value {
+    let rows = setting("MAVIS_BENCH_EMULATOR_ROWS", 2_000);
+    let duplicate_rows = setting("MAVIS_BENCH_EMULATOR_DUPLICATE_ROWS", 1_000).min(rows);
+    let children = generate(rows);
+    let today = NaiveDate::from_ymd_opt(2023, 5, 20).expect("date");
+    let baseline_seconds = baseline(&csv(&children), Harness::emulators(today, endpoints).await.records()).await;
+    let (first, again) = both_imports(Harness::emulators(today, endpoints).await, &children, duplicate_rows).await;
+    expect(&first, rows as u64, 0, problems);
+    expect(&again, 0, duplicate_rows as u64, problems);
+    let baseline_rate = rows as f64 / baseline_seconds;
+    json!({
+        "adapters": "DynamoDB Local record store, moto S3 object store, no PDS",
+        "new_children": phase_report(&first, rows, baseline_rate),
+        "exact_duplicates": phase_report(&again, duplicate_rows, baseline_rate),
+        "baseline": {
+            "what": "the same rows as one item each, batch_put into a fresh DynamoDB Local table",
+            "seconds": round(baseline_seconds),
+            "rows_per_second": round(baseline_rate),
+        },
+    })
+}
+
+/// All of `children` imported into the harness's store, then the first `duplicate_rows` of them dropped again.
+async fn both_imports(mut harness: Harness, children: &[Child], duplicate_rows: usize) -> (Run, Run) {
+    let counted = Arc::new(CountingStore { inner: harness.pipeline.records.clone(), written: AtomicU64::new(0) });
+    harness.pipeline.records = counted.clone();
+    let first = import(&harness, &counted, "first", csv(children)).await;
+    let again = import(&harness, &counted, "again", csv(&children[..duplicate_rows])).await;
+    (first, again)
+}
+
+fn expect(run: &Run, new: u64, exact_duplicate: u64, problems: &mut Vec<String>) {
+    let counts = run.import.counts.unwrap_or_default();
+    if run.import.status != ImportStatus::Processed || counts.new != new || counts.exact_duplicate != exact_duplicate {
+        let import = &run.import;
+        let first_error = (import.file_error.as_deref(), import.errors.first());
+        problems
+            .push(format!("the {} import ended {:?}, {:?}: {first_error:?}", run.name, import.status, import.counts));
+    }
+}
+
 struct Run {
     name: &'static str,
     seconds: f64,
     items_written: u64,
+    /// What DynamoDB reported the import's writes cost, when the store is DynamoDB.
+    write_units: Option<f64>,
     import: Import,
 }
 
@@ -108,6 +150,7 @@ fn phase_report(run: &Run, rows: usize, baseline_rate: f64) -> serde_json::Value
         "ratio_to_baseline": round3(rate / baseline_rate),
         "items_written": run.items_written,
         "items_written_per_row": round3(run.items_written as f64 / rows as f64),
+        "write_units_per_row": run.write_units.map(|units| round3(units / rows as f64)),
         "status": format!("{:?}", run.import.status),
         "counts": run.import.counts,
     })
@@ -117,6 +160,8 @@ fn phase_report(run: &Run, rows: usize, baseline_rate: f64) -> serde_json::Value
 async fn import(harness: &Harness, counted: &CountingStore, name: &'static str, file: Vec<u8>) -> Run {
     let event = harness.put(&format!("drops/R1L/bench-{name}.csv"), file).await;
     let before = counted.written.load(Ordering::Relaxed);
+    let units = || harness.write_capacity.as_ref().map(|capacity| capacity.units());
+    let units_before = units();
     let started = Instant::now();
     let import_id = match harness.pipeline.handle_object_created(&event).await {
         Ok(Handled::Processed { import_id, .. }) => import_id,
@@ -124,13 +169,12 @@ async fn import(harness: &Harness, counted: &CountingStore, name: &'static str, 
     };
     let seconds = started.elapsed().as_secs_f64();
     let items_written = counted.written.load(Ordering::Relaxed) - before;
-    Run { name, seconds, items_written, import: harness.import(import_id).await }
+    let write_units = units().zip(units_before).map(|(after, before)| after - before);
+    Run { name, seconds, items_written, write_units, import: harness.import(import_id).await }
 }
 
-/// Seconds to write every data row of `file` as one item into a fresh SQLite record store.
-async fn baseline(file: &[u8]) -> f64 {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = SqliteRecordStore::open(&dir.path().join("baseline.sqlite")).expect("sqlite store");
+/// Seconds to write every data row of `file` as one item into `store`, a fresh one.
+async fn baseline(file: &[u8], store: &dyn RecordStore) -> f64 {
     let started = Instant::now();
     let items: Vec<Item> = String::from_utf8_lossy(file)
         .lines()

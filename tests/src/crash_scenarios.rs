@@ -9,7 +9,8 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use shared::adapters::embedded_queue::EmbeddedQueue;
 use shared::consumer::lambda::{event_of, handle_sqs_event};
-use shared::domain::Programme;
+use shared::domain::{ImportStatus, Programme};
+use shared::pipeline::failed::STOPPED_EACH_TIME;
 use shared::pipeline::invocation::{ObjectEvents, consumer_settings};
 use shared::pipeline::{Handled, ObjectCreated, Pipeline};
 use shared::ports::Queue;
@@ -92,6 +93,47 @@ where
         assert!(crashes >= 5, "{name}: crashed at {crashes} writes");
         eprintln!("{name}: crashed at each of its {crashes} writes, every retry reached the end state");
     }
+}
+
+/// A worker that dies on every delivery of an import (out of memory or out of time, say): the delivery kept for
+/// abandoning is not handled but ends the import "Failed" with a reason, and the message goes to the dead letters.
+pub async fn die_on_every_delivery<F, Fut>(make: &F)
+where
+    F: Fn(NaiveDate) -> Fut,
+    Fut: Future<Output = Harness>,
+{
+    let h = make(clock_2023()).await;
+    let events = EmbeddedQueue::in_memory(MAX_RECEIVES).expect("queue");
+    let event = h.put("drops/R1L/child.csv", crate::fixture("cohort_import/valid.csv")).await;
+    events.send_batch(vec![notification(&event)]).await.expect("send");
+    let settings = consumer_settings().with_max_receives(Some(MAX_RECEIVES));
+    for delivery in 1..=MAX_RECEIVES {
+        let received = events.receive(1, Duration::ZERO, Duration::from_secs(3600)).await.expect("receive");
+        assert_eq!(received.len(), 1, "delivery {delivery}: the message came back");
+        assert_eq!(received[0].receive_count, delivery);
+        // Each worker dies at the same point of the import.
+        let crashing = Arc::new(CrashingStore::new(h.pipeline.records.clone(), 5));
+        let doomed = ObjectEvents(Pipeline { records: crashing.clone(), ..h.pipeline.clone() });
+        let finished = tokio::select! {
+            response = handle_sqs_event(&doomed, Some(&events), event_of(&received), &settings) => Some(response),
+            () = crashing.crashed() => None,
+        };
+        let import = imports::get(h.records(), only_import(&h).await).await.expect("read").expect("import").value;
+        if delivery < MAX_RECEIVES {
+            assert!(finished.is_none(), "delivery {delivery}: the worker died");
+            assert!(!import.status.is_final(), "delivery {delivery}: still being imported, {:?}", import.status);
+            events.retry_after(&received[0].receipt, Duration::ZERO).await.expect("hold ran out");
+            h.wait(h.pipeline.settings.claim_lease + chrono::Duration::seconds(1));
+        } else {
+            let response = finished.expect("the last delivery answers at once: it is not handled");
+            assert_eq!(response.batch_item_failures.len(), 1, "left for the queue to dead-letter");
+            assert_eq!(import.status, ImportStatus::Failed);
+            assert_eq!(import.failure_reason.as_deref(), Some(STOPPED_EACH_TIME));
+        }
+    }
+    let after = events.receive(1, Duration::ZERO, Duration::from_secs(60)).await.expect("receive after");
+    assert!(after.is_empty(), "not delivered again");
+    assert_eq!(events.dead_letters(10).await.expect("dead letters").len(), 1, "kept for a redrive");
 }
 
 async fn only_import(h: &Harness) -> uuid::Uuid {

@@ -127,4 +127,5 @@ where
         assert!(injected > 0, "{name}: faults were injected");
     }
     crate::crash_scenarios::crash_after_every_write(&make).await;
+    crate::crash_scenarios::die_on_every_delivery(&make).await;
 }

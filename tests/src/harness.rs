@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use shared::adapters::aws;
-use shared::adapters::dynamodb_store::{self, DynamoRecordStore};
+use shared::adapters::dynamodb_store::{self, DynamoRecordStore, WriteCapacity};
 use shared::adapters::embedded_queue::EmbeddedQueue;
 use shared::adapters::folder_object_store::FolderObjectStore;
 use shared::adapters::s3_object_store::{self, S3ObjectStore};
@@ -25,6 +25,8 @@ pub struct Harness {
     pub bucket: String,
     /// The pds queue (embedded queue, or SQS on moto), used once PDS is switched on with [`Harness::use_pds`].
     pub pds_queue: Arc<dyn Queue>,
+    /// The write units DynamoDB reported for the record store's writes (on the emulators only).
+    pub write_capacity: Option<Arc<WriteCapacity>>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -77,14 +79,18 @@ impl Harness {
         let s3 = aws::s3_client(&s3_config);
         let bucket = format!("mavis-{}", &unique[..16]);
         s3_object_store::create_bucket(&s3, &bucket).await.expect("create bucket");
-        let records: Arc<dyn RecordStore> = Arc::new(DynamoRecordStore::new(ddb, table));
+        let dynamodb = DynamoRecordStore::new(ddb, table);
+        let write_capacity = dynamodb.write_capacity();
+        let records: Arc<dyn RecordStore> = Arc::new(dynamodb);
         let objects: Arc<dyn ObjectStore> =
             Arc::new(S3ObjectStore::new(s3, bucket.clone()).with_browser_uploads(&s3_config));
         let sqs = aws::sqs_client(&s3_config);
         let (queue_url, dlq_url) =
             sqs_queue::create_queue_with_dlq(&sqs, &format!("pds-{unique}"), MAX_RECEIVES).await.expect("pds queue");
         let queue: Arc<dyn Queue> = Arc::new(SqsQueue::new(sqs, queue_url, dlq_url));
-        Self::with(records, objects, queue, bucket, today, None).await
+        let mut harness = Self::with(records, objects, queue, bucket, today, None).await;
+        harness.write_capacity = Some(write_capacity);
+        harness
     }
 
     async fn with(
@@ -98,7 +104,7 @@ impl Harness {
         let reference: ReferenceData = shared::reference::demo();
         shared::store::reference::save(records.as_ref(), &reference).await.expect("seed");
         let pipeline = Pipeline { records, objects, reference: Arc::new(reference), settings: settings(today) };
-        Harness { pipeline, bucket, pds_queue, _dir: dir }
+        Harness { pipeline, bucket, pds_queue, write_capacity: None, _dir: dir }
     }
 
     /// Switches PDS on, its work going through this harness's pds queue as in the deployed shape.

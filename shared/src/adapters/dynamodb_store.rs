@@ -8,6 +8,8 @@
 //! cannot know: retrying the unprocessed part of a batch, and mapping failures onto `StoreError`.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -16,9 +18,10 @@ use aws_sdk_dynamodb::config::http::HttpResponse;
 use aws_sdk_dynamodb::error::{BuildError, DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex, IndexStatus,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest, ScalarAttributeType,
-    Select, TableStatus, TimeToLiveSpecification, TimeToLiveStatus, TransactWriteItem, WriteRequest,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, ConsumedCapacity, Delete, GlobalSecondaryIndex,
+    IndexStatus, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, PutRequest,
+    ReturnConsumedCapacity, ScalarAttributeType, Select, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
+    TransactWriteItem, WriteRequest,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -81,20 +84,44 @@ enum DynamoFailure {
     NotActive { waited: Duration },
 }
 
-/// The cloud adapter of `RecordStore`. Cheap to clone (the client is shared).
+/// The cloud adapter of `RecordStore`. Cheap to clone (the client and the capacity tally are shared).
 #[derive(Debug, Clone)]
 pub struct DynamoRecordStore {
     client: Client,
     table: String,
+    write_capacity: Arc<WriteCapacity>,
 }
 
 impl DynamoRecordStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
-        Self { client, table: table.into() }
+        Self { client, table: table.into(), write_capacity: Arc::default() }
     }
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// What this store's successful writes have cost so far, as DynamoDB reports it.
+    pub fn write_capacity(&self) -> Arc<WriteCapacity> {
+        self.write_capacity.clone()
+    }
+}
+
+/// The write capacity units DynamoDB reports its writes consumed (`ReturnConsumedCapacity`): what an import costs
+/// on an on-demand table, whatever the number of requests. A write that fails reports nothing, so is not counted.
+#[derive(Debug, Default)]
+pub struct WriteCapacity {
+    thousandths: AtomicU64,
+}
+
+impl WriteCapacity {
+    pub fn units(&self) -> f64 {
+        self.thousandths.load(Ordering::Relaxed) as f64 / 1000.0
+    }
+
+    fn add<'a>(&self, consumed: impl IntoIterator<Item = &'a ConsumedCapacity>) {
+        let units: f64 = consumed.into_iter().filter_map(ConsumedCapacity::capacity_units).sum();
+        self.thousandths.fetch_add((units * 1000.0).round() as u64, Ordering::Relaxed);
     }
 }
 
@@ -475,9 +502,11 @@ impl DynamoRecordStore {
                 .client
                 .batch_write_item()
                 .request_items(&self.table, pending)
+                .return_consumed_capacity(ReturnConsumedCapacity::Total)
                 .send()
                 .await
                 .map_err(|e| sdk_error("BatchWriteItem", e))?;
+            self.write_capacity.add(output.consumed_capacity());
             pending = output.unprocessed_items.and_then(|mut u| u.remove(&self.table)).unwrap_or_default();
             if pending.is_empty() {
                 return Ok(());
@@ -556,13 +585,17 @@ impl RecordStore for DynamoRecordStore {
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), StoreError> {
         let request = self.client.put_item().table_name(&self.table).set_item(Some(item_to_attributes(&item)?));
-        with_condition!(request, condition).send().await.map_err(|e| sdk_error("PutItem", e))?;
+        let request = request.return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let output = with_condition!(request, condition).send().await.map_err(|e| sdk_error("PutItem", e))?;
+        self.write_capacity.add(output.consumed_capacity());
         Ok(())
     }
 
     async fn delete(&self, key: &ItemKey, condition: Condition) -> Result<(), StoreError> {
         let request = self.client.delete_item().table_name(&self.table).set_key(Some(key_to_attributes(key)));
-        with_condition!(request, condition).send().await.map_err(|e| sdk_error("DeleteItem", e))?;
+        let request = request.return_consumed_capacity(ReturnConsumedCapacity::Total);
+        let output = with_condition!(request, condition).send().await.map_err(|e| sdk_error("DeleteItem", e))?;
+        self.write_capacity.add(output.consumed_capacity());
         Ok(())
     }
 
@@ -664,7 +697,10 @@ impl RecordStore for DynamoRecordStore {
     async fn transact(&self, ops: Vec<WriteOp>) -> Result<(), StoreError> {
         validate_transaction(&ops)?;
         let items = ops.into_iter().map(|op| self.transact_item(op)).collect::<Result<Vec<_>, _>>()?;
-        self.client.transact_write_items().set_transact_items(Some(items)).send().await.map_err(transact_error)?;
+        let request = self.client.transact_write_items().set_transact_items(Some(items));
+        let output =
+            request.return_consumed_capacity(ReturnConsumedCapacity::Total).send().await.map_err(transact_error)?;
+        self.write_capacity.add(output.consumed_capacity());
         Ok(())
     }
 

@@ -4,6 +4,9 @@
 //! [`ConsumerSettings::hold`], renewed while it is worked on, so a crashed worker's message is tried again within
 //! that time instead of after the queue's whole visibility timeout; both retry with the same back-off, and both end
 //! a message that cannot succeed at once ([`MessageHandler::give_up`]) instead of looping it to the dead letters.
+//! A message's last delivery before the dead letters is not handled: it ends the work
+//! ([`MessageHandler::abandon`]), so that a worker that dies on every delivery (out of memory, out of time) cannot
+//! leave an import "Processing" for ever.
 
 pub mod lambda;
 pub mod polling;
@@ -44,6 +47,11 @@ pub trait MessageHandler: Send + Sync + 'static {
     /// The message will not be tried again: its error cannot be retried, or its last delivery failed. Records the
     /// failure where the users will see it (an import ends "Failed"). The consumer has logged it already.
     async fn give_up(&self, _body: &str, _error: &Self::Error) {}
+
+    /// The message's last delivery: every earlier one failed or never answered (its worker died), and it is not
+    /// handled again. Records the failure where the users will see it, as [`give_up`](Self::give_up) does, unless
+    /// the work is done or a live worker still holds it. The consumer has logged it already.
+    async fn abandon(&self, _body: &str) {}
 }
 
 /// How a consumer takes messages, holds them and retries them.
@@ -59,7 +67,8 @@ pub struct ConsumerSettings {
     /// template's redrive limits (10 receives; fhir 8) a message is retried for an hour or more before it is given up.
     pub retry_base: Duration,
     pub retry_cap: Duration,
-    /// The queue's redrive limit: the delivery with this receive count is the last one. None when unknown.
+    /// The queue's redrive limit: the delivery with this receive count is the last one, kept for
+    /// [`MessageHandler::abandon`] (from a limit of 2), and the one before it the last handled. None when unknown.
     pub max_receives: Option<u32>,
 }
 
@@ -92,8 +101,14 @@ impl ConsumerSettings {
         self.retry_base.saturating_mul(2u32.saturating_pow(receive_count.min(10))).min(self.retry_cap)
     }
 
+    /// Whether this is the last delivery that is handled: a failure now is given up.
     fn is_last(&self, receive_count: u32) -> bool {
-        self.max_receives.is_some_and(|max| receive_count >= max)
+        self.max_receives.is_some_and(|max| receive_count >= max.saturating_sub(1).max(1))
+    }
+
+    /// Whether this delivery only ends the work: the redrive limit's own, once a delivery before it was handled.
+    fn is_for_abandoning(&self, receive_count: u32) -> bool {
+        self.max_receives.is_some_and(|max| max >= 2 && receive_count >= max)
     }
 }
 
@@ -121,9 +136,20 @@ pub(crate) async fn deliver<H: MessageHandler>(
     delivery: Delivery<'_>,
     settings: &ConsumerSettings,
 ) -> Verdict {
+    let (consumer, message_id, attempt) = (settings.name, delivery.message_id, delivery.receive_count);
+    if settings.is_for_abandoning(attempt) {
+        // A failure of the delivery before was given up already: this one ends the work in case its worker died.
+        tracing::error!(
+            consumer,
+            message_id,
+            attempt,
+            "retries ran out without an answer: abandoned, to the dead letters"
+        );
+        handler.abandon(delivery.body).await;
+        return Verdict::RetryIn(Duration::ZERO);
+    }
     let result = held(handler, queue, &delivery, settings).await;
     let Err(error) = result else { return Verdict::Done };
-    let (consumer, message_id, attempt) = (settings.name, delivery.message_id, delivery.receive_count);
     match error.retry() {
         Retry::Never => {
             tracing::error!(consumer, message_id, attempt, error = %error, "message failed for good");
@@ -137,7 +163,7 @@ pub(crate) async fn deliver<H: MessageHandler>(
                 _ => settings.back_off(attempt),
             };
             if settings.is_last(attempt) {
-                tracing::error!(consumer, message_id, attempt, error = %error, "retries ran out: to the dead letters");
+                tracing::error!(consumer, message_id, attempt, error = %error, "retries ran out: given up");
                 handler.give_up(delivery.body, &error).await;
             } else {
                 tracing::warn!(consumer, message_id, attempt, ?delay, error = %error, "message will be retried");

@@ -13,6 +13,7 @@ use crate::adapters::embedded_queue::EmbeddedQueue;
 struct Scripted {
     attempts: Mutex<HashMap<String, u32>>,
     given_up: Mutex<Vec<String>>,
+    abandoned: Mutex<Vec<String>>,
     renewals: Mutex<u32>,
 }
 
@@ -33,6 +34,10 @@ impl Scripted {
 
     fn given_up(&self) -> Vec<String> {
         self.given_up.lock().unwrap().clone()
+    }
+
+    fn abandoned(&self) -> Vec<String> {
+        self.abandoned.lock().unwrap().clone()
     }
 }
 
@@ -66,14 +71,21 @@ impl MessageHandler for Scripted {
     async fn give_up(&self, body: &str, _error: &ScriptedError) {
         self.given_up.lock().unwrap().push(body.to_owned());
     }
+
+    async fn abandon(&self, body: &str) {
+        self.abandoned.lock().unwrap().push(body.to_owned());
+    }
 }
 
+/// The redrive limit of these tests' queues: three deliveries handled, the fourth kept for abandoning.
+const MAX_RECEIVES: u32 = 4;
+
 fn settings() -> ConsumerSettings {
-    ConsumerSettings::new("test").with_max_in_flight(4).with_max_receives(Some(3)).immediate_retries()
+    ConsumerSettings::new("test").with_max_in_flight(4).with_max_receives(Some(MAX_RECEIVES)).immediate_retries()
 }
 
 async fn queue_with(bodies: &[&str]) -> Arc<EmbeddedQueue> {
-    let queue = Arc::new(EmbeddedQueue::in_memory(3).expect("queue"));
+    let queue = Arc::new(EmbeddedQueue::in_memory(MAX_RECEIVES).expect("queue"));
     queue.send_batch(bodies.iter().map(|b| b.to_string()).collect()).await.expect("send");
     queue
 }
@@ -88,11 +100,12 @@ async fn when_messages_succeed_or_fail_should_retry_only_the_transient_and_give_
     assert_eq!(handler.attempts("ok"), 1);
     assert_eq!(handler.attempts("flaky"), 3, "retried until it succeeded");
     assert_eq!(handler.attempts("permanent"), 1, "never retried");
-    assert_eq!(handler.attempts("transient"), 3, "tried as often as the redrive policy allows");
-    assert_eq!(handled, 8);
+    assert_eq!(handler.attempts("transient"), 3, "handled on every delivery but the redrive limit's own");
+    assert_eq!(handled, 9, "the transient one delivered once more, to be abandoned");
     let mut given_up = handler.given_up();
     given_up.sort();
-    assert_eq!(given_up, ["permanent", "transient"], "each given up once: at once, or on its last delivery");
+    assert_eq!(given_up, ["permanent", "transient"], "each given up once: at once, or on its last handled delivery");
+    assert_eq!(handler.abandoned(), ["transient"], "then abandoned on the delivery kept for it");
     assert_eq!(queue.dead_letters(10).await.expect("dead letters"), ["transient"], "only retries that ran out");
     assert_eq!(queue.pending().await.expect("pending"), 0);
 }
@@ -159,6 +172,36 @@ async fn when_an_invocation_dies_mid_message_should_have_it_delivered_again_afte
     assert_eq!(redelivered[0].receive_count, 2);
 }
 
+#[tokio::test]
+async fn when_the_worker_dies_on_every_delivery_should_abandon_the_message_on_its_last_and_dead_letter_it() {
+    let queue = queue_with(&["slow:60000"]).await;
+    let handler = Scripted::default();
+    let settings = ConsumerSettings { hold: Duration::from_millis(200), ..settings() };
+
+    let mut deliveries = 0;
+    let response = loop {
+        let received = queue.receive(1, Duration::from_secs(2), Duration::from_secs(3600)).await.expect("receive");
+        assert_eq!(received.len(), 1, "delivered again after the dead worker's hold");
+        deliveries += 1;
+        let invocation =
+            lambda::handle_sqs_event(&handler, Some(queue.as_ref()), lambda::event_of(&received), &settings);
+        // The invocation dies mid-message (out of time, out of memory) unless it answers at once.
+        if let Ok(response) = tokio::time::timeout(Duration::from_millis(300), invocation).await {
+            break response;
+        }
+        assert!(deliveries < MAX_RECEIVES, "still handled on the delivery kept for abandoning");
+    };
+
+    assert_eq!(deliveries, MAX_RECEIVES);
+    assert_eq!(handler.attempts("slow:60000"), MAX_RECEIVES - 1, "the last delivery is not handled");
+    assert_eq!(handler.abandoned(), ["slow:60000"]);
+    assert!(handler.given_up().is_empty(), "no delivery answered, so none failed");
+    assert_eq!(response.batch_item_failures.len(), 1, "left for the queue to dead-letter");
+    let after = queue.receive(1, Duration::from_millis(500), Duration::from_secs(60)).await.expect("receive after");
+    assert!(after.is_empty(), "not delivered again");
+    assert_eq!(queue.dead_letters(10).await.expect("dead letters"), ["slow:60000"]);
+}
+
 #[test]
 fn back_off_should_double_from_the_base_up_to_the_cap() {
     let settings = ConsumerSettings::new("test");
@@ -167,5 +210,10 @@ fn back_off_should_double_from_the_base_up_to_the_cap() {
     let ten_receives: u64 = (1..10).map(|n| settings.back_off(n).as_secs()).sum();
     assert!(ten_receives > 3600, "over an hour of retries: {ten_receives} s");
     assert!(!settings.is_last(100), "no redrive limit known: never the last");
-    assert!(settings.with_max_receives(Some(5)).is_last(5));
+    assert!(!settings.is_for_abandoning(100));
+    let limited = settings.with_max_receives(Some(5));
+    assert_eq!((limited.is_last(3), limited.is_last(4), limited.is_for_abandoning(4)), (false, true, false));
+    assert!(limited.is_for_abandoning(5));
+    let once = settings.with_max_receives(Some(1));
+    assert!(once.is_last(1) && !once.is_for_abandoning(1), "a single delivery is handled");
 }

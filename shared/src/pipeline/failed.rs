@@ -48,6 +48,18 @@ pub async fn resume(pipeline: &Pipeline, mut import: Versioned<Import>) -> Resul
     Ok(import)
 }
 
+/// What the import page says of an import whose worker stopped on every attempt (out of memory or out of time):
+/// no error was ever returned to name.
+pub const STOPPED_EACH_TIME: &str = "The import stopped before it finished each time it was tried. Upload the file \
+     again. If it stops again, contact the service desk.";
+
+/// [`fail_import`] for a message abandoned unanswered ([`crate::consumer::MessageHandler::abandon`]).
+pub async fn abandon(pipeline: &Pipeline, team_id: Option<&str>, import_id: Uuid) {
+    if let Err(e) = fail_import(pipeline, team_id, import_id, STOPPED_EACH_TIME).await {
+        tracing::error!(%import_id, error = %e, "cannot mark the import failed");
+    }
+}
+
 /// [`fail_import`] for a consumer giving up: a store that fails now too is logged, and the import stays as it was.
 pub async fn give_up_on(pipeline: &Pipeline, team_id: Option<&str>, import_id: Uuid, error: &super::PipelineError) {
     if matches!(error, super::PipelineError::InProgress { .. } | super::PipelineError::Unclaimed(_)) {

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::{Handled, Pipeline, PipelineError, failed, parse_notification};
 use crate::consumer::{ConsumerSettings, MessageHandler};
 use crate::ports::Queue;
-use crate::store::claims;
+use crate::store::claims::{self, Standing};
 
 /// The import function's messages: one S3 notification each.
 pub struct ObjectEvents(pub Pipeline);
@@ -37,6 +37,25 @@ impl MessageHandler for ObjectEvents {
             if let Some((team_id, import_id)) = self.0.import_of(&event) {
                 failed::give_up_on(&self.0, Some(&team_id), import_id, error).await;
             }
+        }
+    }
+
+    /// Ends the object's import unless it is finished or a live worker holds its claim.
+    async fn abandon(&self, body: &str) {
+        let (store, terms, now) = (self.0.records.as_ref(), self.0.settings.claim_terms(), self.0.now());
+        for event in parse_notification(body).unwrap_or_default() {
+            let Some((team_id, addressed)) = self.0.import_of(&event) else { continue };
+            let import_id = match claims::standing(store, &event.bucket, &event.key, &event.etag, terms, now).await {
+                Ok(Standing::Dead { import_id }) => import_id,
+                // Its workers died before they claimed it: the import they were addressed to, if there is one.
+                Ok(Standing::Unclaimed) => addressed,
+                Ok(Standing::InHand) => continue,
+                Err(e) => {
+                    tracing::error!(error = %e, "cannot read an object's claim: its import stays as it was");
+                    continue;
+                }
+            };
+            failed::abandon(&self.0, Some(&team_id), import_id).await;
         }
     }
 }

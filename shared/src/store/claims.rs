@@ -156,6 +156,37 @@ pub async fn renew(
     }
 }
 
+/// Where the work on an object stands, for a message that is abandoned unanswered.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Standing {
+    /// No claim on this content: no worker got as far as claiming it.
+    Unclaimed,
+    /// Finished, or held by a live worker (which ends it, or dies and leaves it [`Standing::Dead`]).
+    InHand,
+    /// Claimed by a worker whose lease has run out, before it finished `import_id`.
+    Dead { import_id: Uuid },
+}
+
+/// How the work on `bucket/key` (content `etag`) stands, as [`acquire`] would see it for `terms` at `now`.
+pub async fn standing(
+    store: &dyn RecordStore,
+    bucket: &str,
+    key: &str,
+    etag: &str,
+    terms: ClaimTerms,
+    now: DateTime<Utc>,
+) -> Result<Standing, StoreError> {
+    let Some(item) = store.get(&keys::object_claim(bucket, key)).await? else { return Ok(Standing::Unclaimed) };
+    let claim: ObjectClaim = decode(&item)?;
+    Ok(if claim.etag != etag {
+        Standing::Unclaimed
+    } else if claim.done || (claim.lease_until > now && !terms.claimant.may_take_over(claim.holder)) {
+        Standing::InHand
+    } else {
+        Standing::Dead { import_id: claim.import_id }
+    })
+}
+
 /// Marks the claimed object as processed.
 pub async fn finish(store: &dyn RecordStore, bucket: &str, key: &str, version: u64) -> Result<(), StoreError> {
     let claim_key = keys::object_claim(bucket, key);
@@ -192,6 +223,26 @@ mod tests {
         finish(&store, "b", "drops/R1L/a.csv", version).await.expect("finish A");
         let after = acquire(&store, "b", "drops/R1L/a.csv", "etag-b", second, lease, now).await.expect("B again");
         assert!(matches!(after, ClaimOutcome::Acquired { import_id, .. } if import_id == second), "{after:?}");
+    }
+
+    #[tokio::test]
+    async fn standing_should_tell_a_dead_holders_claim_from_a_live_or_finished_one() {
+        let store = SqliteRecordStore::in_memory().expect("store");
+        let now = crate::clock::test_instant();
+        let terms = ClaimTerms { claimant: Claimant::Shared, lease: Duration::minutes(2) };
+        let import_id = Uuid::new_v4();
+        let at = |when| standing(&store, "b", "k", "e", terms, when);
+        assert_eq!(at(now).await.expect("none yet"), Standing::Unclaimed);
+
+        let acquired = acquire(&store, "b", "k", "e", import_id, terms, now).await.expect("claim");
+        let ClaimOutcome::Acquired { version, .. } = acquired else { panic!("{acquired:?}") };
+        assert_eq!(at(now + Duration::minutes(1)).await.expect("live"), Standing::InHand);
+        assert_eq!(at(now + Duration::minutes(3)).await.expect("dead"), Standing::Dead { import_id });
+        let other_content = standing(&store, "b", "k", "other", terms, now).await.expect("other content");
+        assert_eq!(other_content, Standing::Unclaimed);
+
+        finish(&store, "b", "k", version).await.expect("finish");
+        assert_eq!(at(now + Duration::minutes(3)).await.expect("finished"), Standing::InHand);
     }
 
     #[tokio::test]

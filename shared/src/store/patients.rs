@@ -309,16 +309,25 @@ pub async fn school_moves_of(
     store: &dyn RecordStore,
     patient_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, crate::domain::patient::SchoolMove>, StoreError> {
-    let keys = patient_ids.iter().map(|id| keys::school_move(*id)).collect();
-    let found = super::versioned_many::<crate::domain::patient::SchoolMove>(store, keys).await?;
-    Ok(found.into_values().map(|school_move| (school_move.value.patient_id, school_move.value)).collect())
+    let patient_of = |school_move: &crate::domain::patient::SchoolMove| school_move.patient_id;
+    let found = by_patient(store, patient_ids, keys::school_move, patient_of).await?;
+    Ok(found.into_iter().map(|(id, school_move)| (id, school_move.value)).collect())
 }
 
 /// Those of the patients that exist, by id.
 pub async fn get_many(store: &dyn RecordStore, ids: &[Uuid]) -> Result<HashMap<Uuid, Versioned<Patient>>, StoreError> {
-    let keys = ids.iter().map(|id| keys::patient(*id)).collect();
-    let found = super::versioned_many::<Patient>(store, keys).await?;
-    Ok(found.into_values().map(|patient| (patient.value.id, patient)).collect())
+    by_patient(store, ids, keys::patient, |patient: &Patient| patient.id).await
+}
+
+/// The items of one kind kept for each of the patients (`key_of` says where), those that exist, by patient.
+async fn by_patient<T: serde::de::DeserializeOwned>(
+    store: &dyn RecordStore,
+    patient_ids: &[Uuid],
+    key_of: fn(Uuid) -> ItemKey,
+    patient_of: fn(&T) -> Uuid,
+) -> Result<HashMap<Uuid, Versioned<T>>, StoreError> {
+    let found = super::versioned_many::<T>(store, patient_ids.iter().map(|id| key_of(*id)).collect()).await?;
+    Ok(found.into_values().map(|item| (patient_of(&item.value), item)).collect())
 }
 
 /// The pending school moves a team sees (its listings in gsi1..gsi4), oldest update first.

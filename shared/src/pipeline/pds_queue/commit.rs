@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::refresh;
 use crate::domain::ImportStatus;
 use crate::pipeline::{Pipeline, PipelineError, child_records};
-use crate::store::claims::{self, ClaimOutcome};
+use crate::store::claims::{self, ClaimOutcome, Standing};
 use crate::store::imports;
 
 /// The claims of commits live beside the object claims under this "bucket": it is not a valid S3 bucket name, so no
@@ -16,6 +16,12 @@ const COMMIT_CLAIMS: &str = "#pds-commit";
 pub(super) async fn renew_claim(pipeline: &Pipeline, import_id: Uuid) -> Result<bool, crate::ports::StoreError> {
     let (store, lease) = (pipeline.records.as_ref(), pipeline.settings.claim_lease);
     claims::renew(store, COMMIT_CLAIMS, &import_id.to_string(), "commit", lease, pipeline.now()).await
+}
+
+/// How the import's commit stands, for a CommitImport abandoned unanswered.
+pub(super) async fn standing(pipeline: &Pipeline, import_id: Uuid) -> Result<Standing, crate::ports::StoreError> {
+    let (store, terms) = (pipeline.records.as_ref(), pipeline.settings.claim_terms());
+    claims::standing(store, COMMIT_CLAIMS, &import_id.to_string(), "commit", terms, pipeline.now()).await
 }
 
 /// Match rate, plan and apply (child_records::commit), then the GET refresh of the import's patients. A claim on

@@ -22,6 +22,7 @@ use uuid::Uuid;
 
 use super::{Pipeline, PipelineError, failed};
 use crate::consumer::{ConsumerSettings, MessageHandler};
+use crate::store::claims::Standing;
 
 pub use pages::{PageTally, send_search_pages, tally};
 pub use refresh::send_refresh;
@@ -98,6 +99,23 @@ impl MessageHandler for PdsMessages {
             }
             Ok(PdsMessage::RefreshPatients { .. }) | Err(_) => {}
         }
+    }
+
+    /// As [`give_up`](Self::give_up), unless a live worker holds the import's commit or has finished it.
+    async fn abandon(&self, body: &str) {
+        let import_id = match serde_json::from_str(body) {
+            Ok(PdsMessage::SearchPage { import_id, .. }) => import_id,
+            Ok(PdsMessage::CommitImport { import_id }) => match commit::standing(&self.0, import_id).await {
+                Ok(Standing::InHand) => return,
+                Ok(Standing::Unclaimed | Standing::Dead { .. }) => import_id,
+                Err(e) => {
+                    tracing::error!(%import_id, error = %e, "cannot read a commit's claim: its import stays as it was");
+                    return;
+                }
+            },
+            Ok(PdsMessage::RefreshPatients { .. }) | Err(_) => return,
+        };
+        failed::abandon(&self.0, None, import_id).await;
     }
 }
 
