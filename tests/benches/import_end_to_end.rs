@@ -42,32 +42,29 @@ fn main() {
 async fn run() -> bool {
     let rows = setting("MAVIS_BENCH_ROWS", 100_000);
     let duplicate_rows = setting("MAVIS_BENCH_DUPLICATE_ROWS", 10_000).min(rows);
-    let children = generate(rows);
-    let file = csv(&children);
-
+    let today = NaiveDate::from_ymd_opt(2023, 5, 20).expect("date");
     let baseline_dir = tempfile::tempdir().expect("temp dir");
     let baseline_store = SqliteRecordStore::open(&baseline_dir.path().join("baseline.sqlite")).expect("sqlite store");
-    let baseline_seconds = baseline(&file, &baseline_store).await;
-    let harness = Harness::embedded(NaiveDate::from_ymd_opt(2023, 5, 20).expect("date")).await;
-    let (first, again) = both_imports(harness, &children, duplicate_rows).await;
-    let mut problems = Vec::new();
-    expect(&first, rows as u64, 0, &mut problems);
-    expect(&again, 0, duplicate_rows as u64, &mut problems);
-    let baseline_rate = rows as f64 / baseline_seconds;
-    let mut report = json!({
-        "benchmark": "import_end_to_end",
-        "rows": rows,
-        "adapters": "embedded (SQLite record store, folder object store), no PDS",
-        "new_children": phase_report(&first, rows, baseline_rate),
-        "exact_duplicates": phase_report(&again, duplicate_rows, baseline_rate),
-        "baseline": {
-            "what": "the same rows as one item each, batch_put into a fresh SQLite record store",
-            "seconds": round(baseline_seconds),
-            "rows_per_second": round(baseline_rate),
-        },
-    });
+    let embedded = measure(Harness::embedded(today).await, &baseline_store, rows, duplicate_rows).await;
+    let mut problems = embedded.problems();
+    let mut report = embedded.report(
+        "embedded (SQLite record store, folder object store), no PDS",
+        "the same rows as one item each, batch_put into a fresh SQLite record store",
+    );
+    report["benchmark"] = json!("import_end_to_end");
     report["emulators"] = match integration_tests::harness::emulator_endpoints() {
-        Some(endpoints) => on_emulators(&endpoints, &mut problems).await,
+        Some(endpoints) => {
+            let rows = setting("MAVIS_BENCH_EMULATOR_ROWS", 2_000);
+            let duplicate_rows = setting("MAVIS_BENCH_EMULATOR_DUPLICATE_ROWS", 1_000).min(rows);
+            let baseline_store = Harness::emulators(today, &endpoints).await;
+            let harness = Harness::emulators(today, &endpoints).await;
+            let on_emulators = measure(harness, baseline_store.records(), rows, duplicate_rows).await;
+            problems.extend(on_emulators.problems());
+            on_emulators.report(
+                "DynamoDB Local record store, moto S3 object store, no PDS",
+                "the same rows as one item each, batch_put into a fresh DynamoDB Local table",
+            )
+        }
         None => {
             json!("not run: set MAVIS_TEST_AWS_ENDPOINT and MAVIS_TEST_DYNAMODB_ENDPOINT (scripts/test starts them)")
         }
@@ -87,29 +84,47 @@ fn setting(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
-/// The same two imports, smaller (DynamoDB Local is a Java emulator, far slower than DynamoDB), on DynamoDB Local
-/// and moto S3, beside a baseline `batch_put` into a fresh table of the same emulator; with the write units
-/// DynamoDB Local reports for every write.
-async fn on_emulators(endpoints: &(String, String), problems: &mut Vec<String>) -> serde_json::Value {
-    let rows = setting("MAVIS_BENCH_EMULATOR_ROWS", 2_000);
-    let duplicate_rows = setting("MAVIS_BENCH_EMULATOR_DUPLICATE_ROWS", 1_000).min(rows);
+/// The two imports on one set of adapters, beside the baseline on a fresh store of the same kind.
+struct Measured {
+    rows: usize,
+    duplicate_rows: usize,
+    baseline_seconds: f64,
+    first: Run,
+    again: Run,
+}
+
+/// `rows` generated children imported through `harness`, then the first `duplicate_rows` of them again; the
+/// baseline writes the same rows into `baseline_store`. On the emulators (DynamoDB Local is a Java emulator, far
+/// slower than DynamoDB) the caller asks for fewer rows.
+async fn measure(harness: Harness, baseline_store: &dyn RecordStore, rows: usize, duplicate_rows: usize) -> Measured {
     let children = generate(rows);
-    let today = NaiveDate::from_ymd_opt(2023, 5, 20).expect("date");
-    let baseline_seconds = baseline(&csv(&children), Harness::emulators(today, endpoints).await.records()).await;
-    let (first, again) = both_imports(Harness::emulators(today, endpoints).await, &children, duplicate_rows).await;
-    expect(&first, rows as u64, 0, problems);
-    expect(&again, 0, duplicate_rows as u64, problems);
-    let baseline_rate = rows as f64 / baseline_seconds;
-    json!({
-        "adapters": "DynamoDB Local record store, moto S3 object store, no PDS",
-        "new_children": phase_report(&first, rows, baseline_rate),
-        "exact_duplicates": phase_report(&again, duplicate_rows, baseline_rate),
-        "baseline": {
-            "what": "the same rows as one item each, batch_put into a fresh DynamoDB Local table",
-            "seconds": round(baseline_seconds),
-            "rows_per_second": round(baseline_rate),
-        },
-    })
+    let baseline_seconds = baseline(&csv(&children), baseline_store).await;
+    let (first, again) = both_imports(harness, &children, duplicate_rows).await;
+    Measured { rows, duplicate_rows, baseline_seconds, first, again }
+}
+
+impl Measured {
+    fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        expect(&self.first, self.rows as u64, 0, &mut problems);
+        expect(&self.again, 0, self.duplicate_rows as u64, &mut problems);
+        problems
+    }
+
+    fn report(&self, adapters: &str, baseline: &str) -> serde_json::Value {
+        let baseline_rate = self.rows as f64 / self.baseline_seconds;
+        json!({
+            "rows": self.rows,
+            "adapters": adapters,
+            "new_children": phase_report(&self.first, self.rows, baseline_rate),
+            "exact_duplicates": phase_report(&self.again, self.duplicate_rows, baseline_rate),
+            "baseline": {
+                "what": baseline,
+                "seconds": round(self.baseline_seconds),
+                "rows_per_second": round(baseline_rate),
+            },
+        })
+    }
 }
 
 /// All of `children` imported into the harness's store, then the first `duplicate_rows` of them dropped again.
